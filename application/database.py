@@ -1,0 +1,159 @@
+"""One database, two engines: the embedded SQLite file or PostgreSQL, chosen by a URL.
+
+The event store is the eventsourcing library's; this module gives it its environment and gives
+the rest of the bank (key vault, read models, migrations) plain transactions on the same database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+class Database:
+    """Connection details plus short transactions for the bank's own tables."""
+
+    def __init__(self, url: str, pool_size: int = 5) -> None:
+        self.url = url
+        parts = urlsplit(url)
+        self.kind = "postgres" if parts.scheme.startswith("postgres") else "sqlite"
+        self._pool: Any = None
+        self._pool_size = pool_size
+        self._lock = threading.Lock()
+        if self.kind == "sqlite":
+            self.path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+            if parts.netloc:  # sqlite://relative/path style
+                self.path = parts.netloc + "/" + self.path
+        else:
+            query = parse_qs(parts.query)
+            self.pg = {
+                "host": parts.hostname or "127.0.0.1",
+                "port": str(parts.port or 5432),
+                "user": unquote(parts.username or "postgres"),
+                "password": unquote(parts.password or ""),
+                "dbname": unquote(parts.path.lstrip("/") or "postgres"),
+                "schema": query.get("schema", [""])[0],
+            }
+
+    @classmethod
+    def for_sqlite(cls, path: str) -> Database:
+        return cls(f"sqlite:///{path}")
+
+    # -- for the eventsourcing library ----------------------------------------------------------
+    def eventsourcing_env(self) -> dict[str, str]:
+        if self.kind == "sqlite":
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": self.path,
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.pg["dbname"],
+            "POSTGRES_HOST": self.pg["host"],
+            "POSTGRES_PORT": self.pg["port"],
+            "POSTGRES_USER": self.pg["user"],
+            "POSTGRES_PASSWORD": self.pg["password"],
+            "POSTGRES_POOL_SIZE": str(self._pool_size),
+            "POSTGRES_MAX_OVERFLOW": str(self._pool_size),
+            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_CONNECT_TIMEOUT": "10",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+        }
+        if self.pg["schema"]:
+            env["POSTGRES_SCHEMA"] = self.pg["schema"]
+        return env
+
+    @property
+    def conninfo(self) -> str:
+        from psycopg.conninfo import make_conninfo
+
+        p = self.pg
+        options = f"-c search_path={p['schema']}" if p["schema"] else None
+        return make_conninfo(
+            host=p["host"],
+            port=p["port"],
+            user=p["user"],
+            password=p["password"] or None,
+            dbname=p["dbname"],
+            options=options,
+        )
+
+    # -- plain transactions -------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        if self.kind == "sqlite":
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                conn.execute("PRAGMA busy_timeout = 30000")
+                cur = conn.cursor()
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _SqliteCursor(cur)
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+            finally:
+                conn.close()
+        else:
+            with self._pg_pool().connection() as conn, conn.transaction():
+                with conn.cursor() as cur:
+                    yield _PgCursor(cur)
+
+    def _pg_pool(self) -> Any:
+        with self._lock:
+            if self._pool is None:
+                from psycopg_pool import ConnectionPool
+
+                self._pool = ConnectionPool(
+                    self.conninfo, min_size=1, max_size=self._pool_size, open=True,
+                    check=ConnectionPool.check_connection,
+                )  # fmt: skip
+            return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+
+
+class _SqliteCursor:
+    def __init__(self, cur: sqlite3.Cursor) -> None:
+        self._cur = cur
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cur.execute(sql, tuple(params))
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cur.fetchall()
+
+
+class _PgCursor:
+    """Statements are written with ``?`` placeholders; psycopg wants ``%s``."""
+
+    def __init__(self, cur: Any) -> None:
+        self._cur = cur
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cur.execute(sql.replace("?", "%s"), tuple(params))
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cur.fetchall())

@@ -1,0 +1,55 @@
+"""Settings, read from CREDITBANK_* environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CREDITBANK_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="embedded data, keys and secrets")
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://user@host:port/dbname for PostgreSQL; default: SQLite in data_dir",
+    )
+    framework: str = Field(default="eqf", description="active qualifications framework preset")
+    secret_key: str | None = Field(
+        default=None,
+        description="master secret for personal-data keys and identity hashes; "
+        "default: generated once into data_dir/secret.key",
+    )
+    snapshot_interval: int = Field(default=100, ge=2, description="events between snapshots")
+    postgres_pool_size: int = Field(default=5, ge=1)
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "creditbank.sqlite3"
+
+    def master_secret(self) -> bytes:
+        if self.secret_key:
+            return self.secret_key.encode()
+        return read_or_create_secret(self.data_dir / "secret.key")
+
+
+def read_or_create_secret(path: Path) -> bytes:
+    """A random secret kept in the data dir, created on first use with owner-only permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    value = secrets.token_hex(32).encode()
+    try:
+        with path.open("xb") as f:  # exclusive: two processes starting together agree
+            path.chmod(0o600)
+            f.write(value)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    return value

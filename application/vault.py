@@ -1,0 +1,94 @@
+"""Personal data at rest: keyed identity hashes and per-learner envelope encryption.
+
+Each learner's personal data is sealed with the learner's own AES-256-GCM key; that key is stored
+wrapped by the bank's master key in ``learner_keys``, outside the event store. Erasure deletes
+the key (crypto-shredding): the sealed data in the events can then never be read again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import unicodedata
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from application.database import Database
+
+
+def _derive(master: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master)
+
+
+def normalize_document_number(number: str) -> str:
+    """Identity documents are compared without spaces, dashes or case (full-width folded too)."""
+    folded = unicodedata.normalize("NFKC", number)
+    return "".join(c for c in folded if c.isalnum()).upper()
+
+
+class PersonalDataVault:
+    def __init__(self, database: Database, master_secret: bytes) -> None:
+        self._db = database
+        self._hash_key = _derive(master_secret, b"creditbank identity-document hash")
+        self._wrap = AESGCM(_derive(master_secret, b"creditbank learner-key wrapping"))
+
+    def document_hash(self, document_type: str, document_number: str) -> str:
+        message = f"{document_type}:{normalize_document_number(document_number)}".encode()
+        return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()
+
+    def seal(self, learner_id: UUID, data: dict[str, Any]) -> str:
+        """Creates the learner's key and returns the data sealed with it."""
+        key = AESGCM.generate_key(bit_length=256)
+        nonce = os.urandom(12)
+        wrapped = nonce + self._wrap.encrypt(nonce, key, learner_id.bytes)
+        with self._db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO learner_keys (learner_id, wrapped_key, created_at) VALUES (?, ?, ?)",
+                (self._id(learner_id), wrapped, datetime.now(UTC).isoformat()),
+            )
+        nonce = os.urandom(12)
+        plaintext = json.dumps(data, sort_keys=True, default=str).encode()
+        sealed = nonce + AESGCM(key).encrypt(nonce, plaintext, learner_id.bytes)
+        return base64.b64encode(sealed).decode()
+
+    def open(self, learner_id: UUID, sealed: str | None) -> dict[str, Any] | None:
+        """The learner's personal data, or None once erased."""
+        if sealed is None:
+            return None
+        key = self._key(learner_id)
+        if key is None:
+            return None
+        raw = base64.b64decode(sealed)
+        data = AESGCM(key).decrypt(raw[:12], raw[12:], learner_id.bytes)
+        result: dict[str, Any] = json.loads(data)
+        return result
+
+    def open_many(self, sealed: dict[UUID, str | None]) -> dict[UUID, dict[str, Any] | None]:
+        return {learner_id: self.open(learner_id, s) for learner_id, s in sealed.items()}
+
+    def shred(self, learner_id: UUID) -> None:
+        with self._db.transaction() as cur:
+            cur.execute("DELETE FROM learner_keys WHERE learner_id = ?", (self._id(learner_id),))
+
+    def _key(self, learner_id: UUID) -> bytes | None:
+        with self._db.transaction() as cur:
+            cur.execute(
+                "SELECT wrapped_key FROM learner_keys WHERE learner_id = ?",
+                (self._id(learner_id),),
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None
+        wrapped = bytes(row[0])
+        return self._wrap.decrypt(wrapped[:12], wrapped[12:], learner_id.bytes)
+
+    def _id(self, learner_id: UUID) -> Any:
+        return str(learner_id) if self._db.kind == "sqlite" else learner_id

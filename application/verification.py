@@ -1,0 +1,40 @@
+"""The seam where a deposit's evidence is verified before the bank accepts it.
+
+The bank calls ``verifier.check`` with the issuing institution, the outcome the evidence states,
+the evidence bytes and the time; a verifier raises a domain error to refuse the deposit. The
+default checks what the bank's own records can prove: the issuer is registered and active and the
+key named was valid at completion. Signature verification of Open Badges credentials plugs in here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Protocol
+
+from domain.credit_account import DepositedOutcome
+from domain.errors import KeyNotValid, UnknownIssuer
+from domain.institution import Institution
+
+
+class DepositVerifier(Protocol):
+    def check(
+        self, issuer: Institution, outcome: DepositedOutcome, evidence: bytes, at: datetime
+    ) -> None: ...
+
+
+class RegisteredIssuerVerifier:
+    def check(
+        self, issuer: Institution, outcome: DepositedOutcome, evidence: bytes, at: datetime
+    ) -> None:
+        if not issuer.active:
+            raise UnknownIssuer(f"{issuer.name} is suspended and cannot deposit")
+        if outcome.key_id is None:
+            raise KeyNotValid("the deposit names no signing key", ("keyId",))
+        issuer.key_for(outcome.key_id, issued_at(outcome))
+
+
+def issued_at(outcome: DepositedOutcome) -> datetime:
+    """When the credential was signed: as stated, else the end of its completion day."""
+    if outcome.issued_at is not None:
+        return outcome.issued_at
+    return datetime.combine(outcome.completed_on, time.max, tzinfo=UTC)

@@ -1,0 +1,537 @@
+"""CreditAccount: one per learner. Its events are the account.
+
+Deposits enter as DEPOSITED outcomes; recognition (by rule or by an officer) gives them credits on
+the framework; conversions move recognised credits into a target institution's scheme (the sources
+leave the balance, the conversion enters it, so nothing is counted twice); redemptions spend
+holdings for one qualification; revocation removes an outcome, cascades to the conversions derived
+from it and flags redemptions that relied on it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_DOWN, Decimal
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import (
+    AlreadyRevoked,
+    DuplicateCredential,
+    IdentityNotVerified,
+    InvalidInput,
+    NotFound,
+    RequirementsNotMet,
+    RuleNotApplicable,
+)
+from domain.qualification import Assessment, Holding, Requirements, assess
+from domain.rules import ConversionTerms, RecognitionTerms, RuleVersion
+from domain.values import ZERO, CREDIT_QUANTUM, OutcomeKind, OutcomeStatus, credits, text, utc
+
+
+@dataclass
+class Outcome:
+    id: UUID
+    issuer_id: UUID
+    credential_id: str
+    kind: OutcomeKind
+    title: str
+    standard_code: str | None
+    level: int | None
+    credits_claimed: Decimal
+    hours: Decimal | None
+    result: str | None
+    completed_on: date
+    evidence_digest: str
+    key_id: str | None
+    deposited_at: datetime
+    recognized_credits: Decimal | None = None
+    recognized_level: int | None = None
+    category: str | None = None
+    rule_id: UUID | None = None
+    rule_version: int | None = None
+    recognized_by: str | None = None
+    rejection_reason: str | None = None
+    conversion_id: UUID | None = None
+    redemption_id: UUID | None = None
+    revoked_reason: str | None = None
+
+    @property
+    def status(self) -> OutcomeStatus:
+        if self.revoked_reason is not None:
+            return OutcomeStatus.REVOKED
+        if self.redemption_id is not None:
+            return OutcomeStatus.REDEEMED
+        if self.conversion_id is not None:
+            return OutcomeStatus.CONVERTED
+        if self.recognized_credits is not None:
+            return OutcomeStatus.RECOGNIZED
+        if self.rejection_reason is not None:
+            return OutcomeStatus.REJECTED
+        return OutcomeStatus.DEPOSITED
+
+
+@dataclass
+class Conversion:
+    id: UUID
+    rule_id: UUID
+    rule_version: int
+    ratio: Decimal
+    source_ids: tuple[UUID, ...]
+    source_credits: Decimal
+    credits: Decimal
+    target_institution_id: UUID
+    target_code: str
+    category: str
+    level: int | None
+    kind: OutcomeKind
+    completed_on: date
+    standard_codes: tuple[str, ...]
+    converted_at: datetime
+    redemption_id: UUID | None = None
+    cancelled_because: UUID | None = None  # the revoked source outcome
+
+    @property
+    def active(self) -> bool:
+        return self.cancelled_because is None
+
+
+@dataclass
+class Redemption:
+    id: UUID
+    qualification_id: UUID
+    qualification_version: int
+    allocations: dict[str, Decimal]  # holding id -> credits counted
+    credits_counted: Decimal
+    redeemed_at: datetime
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Balance:
+    total: Decimal
+    available: Decimal
+    redeemed: Decimal
+    by_level: dict[int, Decimal]
+    by_kind: dict[OutcomeKind, Decimal]
+    by_category: dict[str, Decimal]
+
+
+@dataclass(frozen=True)
+class DepositedOutcome:
+    """What a verified credential states, as the deposit command receives it."""
+
+    issuer_id: UUID
+    credential_id: str
+    kind: OutcomeKind
+    title: str
+    credits: Decimal
+    completed_on: date
+    evidence_digest: str
+    standard_code: str | None = None
+    level: int | None = None
+    hours: Decimal | None = None
+    result: str | None = None
+    key_id: str | None = None
+    issued_at: datetime | None = None
+
+
+class CreditAccount(Aggregate):
+    @staticmethod
+    def create_id(learner_id: UUID) -> UUID:
+        return uuid5(NAMESPACE_URL, f"creditbank:/accounts/{learner_id}")
+
+    @event("Opened")
+    def __init__(self, learner_id: UUID) -> None:
+        self.learner_id = learner_id
+        self.outcomes: dict[str, Outcome] = {}  # keyed by str(id): state stays plain JSON for snapshots
+        self.conversions: dict[str, Conversion] = {}
+        self.redemptions: dict[str, Redemption] = {}
+
+    # -- deposit ------------------------------------------------------------------------------
+    def deposit(
+        self,
+        outcome: DepositedOutcome,
+        outcome_id: UUID,
+        at: datetime,
+        max_level: int,
+        actor: str | None = None,
+    ) -> Outcome:
+        at = utc(at)
+        credential_id = text(outcome.credential_id, "credentialId", max_length=500)
+        if any(
+            o.issuer_id == outcome.issuer_id and o.credential_id == credential_id
+            for o in self.outcomes.values()
+        ):
+            raise DuplicateCredential(f"credential {credential_id!r} is already in this account")
+        if outcome.completed_on > at.date():
+            raise InvalidInput("completedOn is in the future", ("completedOn",))
+        if outcome.level is not None and not 1 <= outcome.level <= max_level:
+            raise InvalidInput(f"level must be between 1 and {max_level}", ("level",))
+        digest = text(outcome.evidence_digest, "evidenceDigest", max_length=200)
+        self._outcome_deposited(
+            outcome_id=outcome_id,
+            issuer_id=outcome.issuer_id,
+            credential_id=credential_id,
+            kind=outcome.kind,
+            title=text(outcome.title, "title", max_length=300),
+            standard_code=None
+            if outcome.standard_code is None
+            else text(outcome.standard_code, "standardCode", max_length=50),
+            level=outcome.level,
+            credits=credits(outcome.credits),
+            hours=None if outcome.hours is None else credits(outcome.hours, "hours"),
+            result=None if outcome.result is None else text(outcome.result, "result", max_length=50),
+            completed_on=outcome.completed_on,
+            evidence_digest=digest,
+            key_id=outcome.key_id,
+            deposited_at=at,
+            actor=actor,
+        )
+        return self.outcomes[str(outcome_id)]
+
+    @event("OutcomeDeposited")
+    def _outcome_deposited(
+        self,
+        outcome_id: UUID,
+        issuer_id: UUID,
+        credential_id: str,
+        kind: OutcomeKind,
+        title: str,
+        standard_code: str | None,
+        level: int | None,
+        credits: Decimal,
+        hours: Decimal | None,
+        result: str | None,
+        completed_on: date,
+        evidence_digest: str,
+        key_id: str | None,
+        deposited_at: datetime,
+        actor: str | None,
+    ) -> None:
+        self.outcomes[str(outcome_id)] = Outcome(
+            outcome_id, issuer_id, credential_id, kind, title, standard_code, level, credits,
+            hours, result, completed_on, evidence_digest, key_id, deposited_at,
+        )  # fmt: skip
+
+    def outcome(self, outcome_id: UUID) -> Outcome:
+        try:
+            return self.outcomes[str(outcome_id)]
+        except KeyError:
+            raise NotFound(f"no outcome {outcome_id} in this account", ("outcomeId",)) from None
+
+    # -- recognition --------------------------------------------------------------------------
+    def recognize_by_rule(
+        self, outcome_id: UUID, rule: RuleVersion, on: date, identity_verified: bool
+    ) -> None:
+        outcome = self._recognizable(outcome_id, identity_verified)
+        terms = rule.terms
+        assert isinstance(terms, RecognitionTerms)
+        if not terms.criteria.matches(outcome.issuer_id, outcome.kind, outcome.standard_code):
+            raise RuleNotApplicable(f"rule {rule.name!r} does not apply to this outcome")
+        rule.check_applicable(on)
+        self._outcome_recognized(
+            outcome_id=outcome_id,
+            credits=outcome.credits_claimed if terms.credits is None else terms.credits,
+            level=terms.level,
+            category=terms.category,
+            rule_id=rule.rule_id,
+            rule_version=rule.version,
+            actor="rule",
+        )
+
+    def recognize_by_officer(
+        self,
+        outcome_id: UUID,
+        *,
+        credits_: object | None,
+        level: int | None,
+        category: object,
+        officer: str,
+        max_level: int,
+        identity_verified: bool,
+    ) -> None:
+        outcome = self._recognizable(outcome_id, identity_verified)
+        level = outcome.level if level is None else level
+        if level is None or not 1 <= level <= max_level:
+            raise InvalidInput(f"level must be between 1 and {max_level}", ("level",))
+        self._outcome_recognized(
+            outcome_id=outcome_id,
+            credits=outcome.credits_claimed if credits_ is None else credits(credits_),
+            level=level,
+            category=text(category, "category", max_length=50),
+            rule_id=None,
+            rule_version=None,
+            actor=officer,
+        )
+
+    def _recognizable(self, outcome_id: UUID, identity_verified: bool) -> Outcome:
+        outcome = self.outcome(outcome_id)
+        if outcome.status not in (OutcomeStatus.DEPOSITED, OutcomeStatus.REJECTED):
+            raise InvalidInput(
+                f"outcome is {outcome.status.value}; only deposited or rejected outcomes can be "
+                "recognised",
+                ("outcomeId",),
+            )
+        if not identity_verified:
+            raise IdentityNotVerified("the learner's identity must be verified before recognition")
+        return outcome
+
+    @event("OutcomeRecognized")
+    def _outcome_recognized(
+        self,
+        outcome_id: UUID,
+        credits: Decimal,
+        level: int,
+        category: str,
+        rule_id: UUID | None,
+        rule_version: int | None,
+        actor: str | None,
+    ) -> None:
+        o = self.outcomes[str(outcome_id)]
+        o.recognized_credits, o.recognized_level, o.category = credits, level, category
+        o.rule_id, o.rule_version, o.recognized_by = rule_id, rule_version, actor
+        o.rejection_reason = None
+
+    def reject(self, outcome_id: UUID, reason: object, officer: str) -> None:
+        outcome = self.outcome(outcome_id)
+        if outcome.status is not OutcomeStatus.DEPOSITED:
+            raise InvalidInput(
+                f"outcome is {outcome.status.value}; only deposited outcomes can be rejected",
+                ("outcomeId",),
+            )
+        self._recognition_rejected(
+            outcome_id=outcome_id, reason=text(reason, "reason"), actor=officer
+        )
+
+    @event("RecognitionRejected")
+    def _recognition_rejected(self, outcome_id: UUID, reason: str, actor: str | None) -> None:
+        self.outcomes[str(outcome_id)].rejection_reason = reason
+
+    # -- conversion ---------------------------------------------------------------------------
+    def convert(
+        self,
+        outcome_ids: list[UUID],
+        rule: RuleVersion,
+        conversion_id: UUID,
+        at: datetime,
+        actor: str | None = None,
+    ) -> Conversion:
+        terms = rule.terms
+        assert isinstance(terms, ConversionTerms)
+        if not outcome_ids:
+            raise InvalidInput("name at least one outcome to convert", ("outcomeIds",))
+        if len(set(outcome_ids)) != len(outcome_ids):
+            raise InvalidInput("an outcome is listed twice", ("outcomeIds",))
+        rule.check_applicable(utc(at).date())
+        sources = [self.outcome(i) for i in outcome_ids]
+        for o in sources:
+            if o.status is not OutcomeStatus.RECOGNIZED:
+                raise RuleNotApplicable(
+                    f"outcome {o.id} is {o.status.value}; only recognised, unspent outcomes "
+                    "can be converted"
+                )
+            if not terms.criteria.matches(o.issuer_id, o.kind, o.standard_code):
+                raise RuleNotApplicable(f"rule {rule.name!r} does not apply to outcome {o.id}")
+        source_credits = sum((o.recognized_credits or ZERO for o in sources), ZERO)
+        amount = (source_credits * terms.ratio).quantize(CREDIT_QUANTUM, rounding=ROUND_DOWN)
+        if terms.max_credits_per_learner is not None:
+            used = self.converted_under(rule.rule_id)
+            amount = min(amount, terms.max_credits_per_learner - used)
+        if amount <= 0:
+            raise RuleNotApplicable(
+                f"rule {rule.name!r} allows no more credits for this learner "
+                f"(cap {terms.max_credits_per_learner})"
+            )
+        dominant = max(sources, key=lambda o: o.recognized_credits or ZERO)
+        levels = [o.recognized_level for o in sources if o.recognized_level is not None]
+        self._credits_converted(
+            conversion_id=conversion_id,
+            outcome_ids=tuple(outcome_ids),
+            rule_id=rule.rule_id,
+            rule_version=rule.version,
+            ratio=terms.ratio,
+            source_credits=source_credits,
+            credits=amount,
+            target_institution_id=terms.target_institution_id,
+            target_code=terms.target_code,
+            category=terms.target_category,
+            level=min(levels) if levels else None,
+            kind=dominant.kind,
+            completed_on=max(o.completed_on for o in sources),
+            standard_codes=tuple(sorted({terms.target_code} | {
+                o.standard_code for o in sources if o.standard_code
+            })),
+            converted_at=utc(at),
+            actor=actor,
+        )
+        return self.conversions[str(conversion_id)]
+
+    @event("CreditsConverted")
+    def _credits_converted(
+        self,
+        conversion_id: UUID,
+        outcome_ids: tuple[UUID, ...],
+        rule_id: UUID,
+        rule_version: int,
+        ratio: Decimal,
+        source_credits: Decimal,
+        credits: Decimal,
+        target_institution_id: UUID,
+        target_code: str,
+        category: str,
+        level: int | None,
+        kind: OutcomeKind,
+        completed_on: date,
+        standard_codes: tuple[str, ...],
+        converted_at: datetime,
+        actor: str | None,
+    ) -> None:
+        self.conversions[str(conversion_id)] = Conversion(
+            conversion_id, rule_id, rule_version, ratio, tuple(outcome_ids), source_credits,
+            credits, target_institution_id, target_code, category, level, kind, completed_on,
+            tuple(standard_codes), converted_at,
+        )  # fmt: skip
+        for i in outcome_ids:
+            self.outcomes[str(i)].conversion_id = conversion_id
+
+    def converted_under(self, rule_id: UUID) -> Decimal:
+        return sum(
+            (c.credits for c in self.conversions.values() if c.rule_id == rule_id and c.active),
+            ZERO,
+        )
+
+    # -- holdings, balance, requirements -------------------------------------------------------
+    def holdings(self) -> list[Holding]:
+        held = [
+            Holding(
+                o.id, o.recognized_credits, o.recognized_level, o.kind, o.category or "",
+                o.issuer_id, o.completed_on, False,
+                frozenset({o.standard_code} if o.standard_code else ()),
+                o.redemption_id is not None,
+            )  # fmt: skip
+            for o in self.outcomes.values()
+            if o.recognized_credits is not None
+            and o.status in (OutcomeStatus.RECOGNIZED, OutcomeStatus.REDEEMED)
+        ]
+        held += [
+            Holding(
+                c.id, c.credits, c.level, c.kind, c.category, c.target_institution_id,
+                c.completed_on, True, frozenset(c.standard_codes), c.redemption_id is not None,
+            )  # fmt: skip
+            for c in self.conversions.values()
+            if c.active
+        ]
+        return held
+
+    def balance(self) -> Balance:
+        by_level: defaultdict[int, Decimal] = defaultdict(Decimal)
+        by_kind: defaultdict[OutcomeKind, Decimal] = defaultdict(Decimal)
+        by_category: defaultdict[str, Decimal] = defaultdict(Decimal)
+        total = redeemed = ZERO
+        for h in self.holdings():
+            total += h.credits
+            if h.spent:
+                redeemed += h.credits
+            if h.level is not None:
+                by_level[h.level] += h.credits
+            by_kind[h.kind] += h.credits
+            by_category[h.category] += h.credits
+        return Balance(
+            total, total - redeemed, redeemed, dict(by_level), dict(by_kind), dict(by_category)
+        )
+
+    def assess(self, requirements: Requirements) -> Assessment:
+        return assess(requirements, self.holdings())
+
+    # -- redemption ---------------------------------------------------------------------------
+    def redeem(
+        self,
+        qualification_id: UUID,
+        qualification_version: int,
+        requirements: Requirements,
+        redemption_id: UUID,
+        at: datetime,
+        actor: str | None = None,
+    ) -> Redemption:
+        if any(r.qualification_id == qualification_id for r in self.redemptions.values()):
+            raise InvalidInput("this qualification was already redeemed", ("qualificationId",))
+        result = assess(requirements, self.holdings())
+        if not result.met:
+            raise RequirementsNotMet(list(result.unmet))
+        self._credits_redeemed(
+            redemption_id=redemption_id,
+            qualification_id=qualification_id,
+            qualification_version=qualification_version,
+            allocations={str(k): v for k, v in result.allocations.items()},
+            credits_counted=result.credits_counted,
+            redeemed_at=utc(at),
+            actor=actor,
+        )
+        return self.redemptions[str(redemption_id)]
+
+    @event("CreditsRedeemed")
+    def _credits_redeemed(
+        self,
+        redemption_id: UUID,
+        qualification_id: UUID,
+        qualification_version: int,
+        allocations: dict[str, Decimal],
+        credits_counted: Decimal,
+        redeemed_at: datetime,
+        actor: str | None,
+    ) -> None:
+        self.redemptions[str(redemption_id)] = Redemption(
+            redemption_id, qualification_id, qualification_version, allocations, credits_counted,
+            redeemed_at,
+        )  # fmt: skip
+        for holding_id in allocations:
+            if holding_id in self.outcomes:
+                self.outcomes[str(holding_id)].redemption_id = redemption_id
+            else:
+                self.conversions[str(holding_id)].redemption_id = redemption_id
+
+    # -- revocation ---------------------------------------------------------------------------
+    def revoke(self, outcome_id: UUID, reason: object, actor: str) -> tuple[UUID, ...]:
+        """Revokes an outcome; returns the redemptions flagged for review."""
+        outcome = self.outcome(outcome_id)
+        if outcome.status is OutcomeStatus.REVOKED:
+            raise AlreadyRevoked("the outcome is already revoked", ("outcomeId",))
+        cancelled = tuple(
+            c.id
+            for c in self.conversions.values()
+            if c.active and outcome_id in c.source_ids
+        )
+        relied_on = {str(outcome_id), *map(str, cancelled)}
+        flagged = tuple(
+            r.id for r in self.redemptions.values() if relied_on & r.allocations.keys()
+        )
+        self._outcome_revoked(
+            outcome_id=outcome_id,
+            reason=text(reason, "reason"),
+            cancelled_conversions=cancelled,
+            flagged_redemptions=flagged,
+            actor=actor,
+        )
+        return flagged
+
+    @event("OutcomeRevoked")
+    def _outcome_revoked(
+        self,
+        outcome_id: UUID,
+        reason: str,
+        cancelled_conversions: tuple[UUID, ...],
+        flagged_redemptions: tuple[UUID, ...],
+        actor: str | None,
+    ) -> None:
+        self.outcomes[str(outcome_id)].revoked_reason = reason
+        for cid in cancelled_conversions:
+            conversion = self.conversions[str(cid)]
+            conversion.cancelled_because = outcome_id
+            for source_id in conversion.source_ids:
+                # The other sources return to the balance as recognised credits.
+                self.outcomes[str(source_id)].conversion_id = None
+        for rid in flagged_redemptions:
+            self.redemptions[str(rid)].flags.append(f"outcome {outcome_id} revoked: {reason}")

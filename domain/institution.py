@@ -1,0 +1,173 @@
+"""Institution: universities, colleges, training providers, enterprises, certification bodies.
+
+An institution issues learning outcomes (signed with one of its registered keys), accepts
+conversions, or, when it is an enterprise, reads the training of employees who consented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput, KeyNotValid, UnknownIssuer
+from domain.values import InstitutionKind, text, utc
+
+# JWK members that only a private key has: a registered key must never carry them.
+PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+MAX_KID_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    algorithm: str  # taken from the registered key, never from a token (no algorithm confusion)
+    public_jwk: dict[str, Any]
+    valid_from: datetime
+    valid_until: datetime | None
+    retired_at: datetime | None = None
+
+    def valid_at(self, moment: datetime) -> bool:
+        if moment < self.valid_from:
+            return False
+        if self.valid_until is not None and moment > self.valid_until:
+            return False
+        return self.retired_at is None or moment < self.retired_at
+
+
+def algorithm_for(jwk: object) -> str:
+    """Checks a public JWK's shape and returns the one algorithm it may be used with."""
+    if not isinstance(jwk, dict):
+        raise InvalidInput("publicKeyJwk must be a JSON object", ("publicKeyJwk",))
+    if PRIVATE_JWK_MEMBERS & jwk.keys():
+        raise InvalidInput("publicKeyJwk contains private key material", ("publicKeyJwk",))
+    kid = jwk.get("kid")
+    if not isinstance(kid, str) or not kid.strip() or len(kid) > MAX_KID_LENGTH:
+        raise InvalidInput("publicKeyJwk needs a kid", ("publicKeyJwk", "kid"))
+    kty = jwk.get("kty")
+    if kty == "OKP" and jwk.get("crv") == "Ed25519" and isinstance(jwk.get("x"), str):
+        return "EdDSA"
+    if kty == "RSA" and isinstance(jwk.get("n"), str) and isinstance(jwk.get("e"), str):
+        return "RS256"
+    raise InvalidInput(
+        "publicKeyJwk must be an OKP Ed25519 key (kty, crv, x) or an RSA key (kty, n, e)",
+        ("publicKeyJwk",),
+    )
+
+
+class Institution(Aggregate):
+    @event("Registered")
+    def __init__(
+        self, name: str, kind: InstitutionKind, issuer_uri: str, registered_at: datetime
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.issuer_uri = issuer_uri
+        self.active = True
+        self.keys: dict[str, SigningKey] = {}
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        id: UUID,  # noqa: A002 - the issuer URI defaults to this id, so it is chosen first
+        name: object,
+        kind: InstitutionKind,
+        issuer_uri: object | None,
+        at: datetime,
+    ) -> Institution:
+        uri = f"urn:uuid:{id}" if issuer_uri is None else text(issuer_uri, "issuerUri")
+        if ":" not in uri or any(c.isspace() for c in uri):
+            raise InvalidInput("issuerUri must be an absolute URI", ("issuerUri",))
+        return cls._create(
+            cls.Registered,
+            id=id,
+            name=text(name, "name", max_length=200),
+            kind=kind,
+            issuer_uri=uri,
+            registered_at=utc(at),
+        )
+
+    # -- keys ---------------------------------------------------------------------------------
+    def add_key(
+        self, jwk: object, valid_from: datetime, valid_until: datetime | None = None
+    ) -> SigningKey:
+        algorithm = algorithm_for(jwk)
+        assert isinstance(jwk, dict)
+        kid = str(jwk["kid"]).strip()
+        if kid in self.keys:
+            raise InvalidInput(f"key {kid!r} is already registered", ("publicKeyJwk", "kid"))
+        valid_from = utc(valid_from)
+        if valid_until is not None and utc(valid_until) <= valid_from:
+            raise InvalidInput("key validUntil must be after validFrom", ("validUntil",))
+        self._key_added(
+            kid=kid,
+            algorithm=algorithm,
+            public_jwk=dict(jwk),
+            valid_from=valid_from,
+            valid_until=utc(valid_until) if valid_until else None,
+        )
+        return self.keys[kid]
+
+    @event("KeyAdded")
+    def _key_added(
+        self,
+        kid: str,
+        algorithm: str,
+        public_jwk: dict[str, Any],
+        valid_from: datetime,
+        valid_until: datetime | None,
+    ) -> None:
+        self.keys[kid] = SigningKey(kid, algorithm, public_jwk, valid_from, valid_until)
+
+    def retire_key(self, kid: str, at: datetime) -> None:
+        key = self.keys.get(kid)
+        if key is None:
+            raise KeyNotValid(f"no key {kid!r} on {self.name}", ("kid",))
+        if key.retired_at is not None:
+            raise KeyNotValid(f"key {kid!r} is already retired", ("kid",))
+        self._key_retired(kid=kid, retired_at=utc(at))
+
+    @event("KeyRetired")
+    def _key_retired(self, kid: str, retired_at: datetime) -> None:
+        self.keys[kid] = replace(self.keys[kid], retired_at=retired_at)
+
+    def key_for(self, kid: str, issued_at: datetime) -> SigningKey:
+        """The key that may verify a credential this institution issued at ``issued_at``."""
+        if not self.active:
+            raise UnknownIssuer(f"{self.name} is suspended and cannot deposit")
+        key = self.keys.get(kid)
+        if key is None:
+            raise KeyNotValid(f"{self.name} has no key {kid!r}")
+        if not key.valid_at(utc(issued_at)):
+            raise KeyNotValid(f"key {kid!r} of {self.name} was not valid at {issued_at}")
+        return key
+
+    # -- status -------------------------------------------------------------------------------
+    def suspend(self, reason: object) -> None:
+        if not self.active:
+            raise InvalidInput(f"{self.name} is already suspended")
+        self._suspended(reason=text(reason, "reason"))
+
+    @event("Suspended")
+    def _suspended(self, reason: str) -> None:
+        self.active = False
+
+    def reactivate(self) -> None:
+        if self.active:
+            raise InvalidInput(f"{self.name} is already active")
+        self._reactivated()
+
+    @event("Reactivated")
+    def _reactivated(self) -> None:
+        self.active = True
+
+    def rename(self, name: object) -> None:
+        self._renamed(name=text(name, "name", max_length=200))
+
+    @event("Renamed")
+    def _renamed(self, name: str) -> None:
+        self.name = name

@@ -1,0 +1,145 @@
+"""Learner: registration, identity verification, consents and erasure.
+
+Personal data is never held in clear: the aggregate keeps a keyed hash of the identity document
+(for lookup) and the rest sealed (encrypted with the learner's own key, which lives outside the
+event store). Erasure deletes that key, so the sealed data becomes unreadable while the credit
+history stays auditable (crypto-shredding).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput, NotFound
+from domain.values import ConsentScope, IdentityVerification, OutcomeKind, utc
+
+DOCUMENT_TYPES = frozenset({"RESIDENT_ID", "PASSPORT", "RESIDENCE_PERMIT", "NATIONAL_ID"})
+
+
+@dataclass(frozen=True)
+class Consent:
+    organization_id: UUID
+    scope: ConsentScope
+    expires_on: date | None
+    granted_at: datetime
+
+    def in_force(self, on: date) -> bool:
+        return self.expires_on is None or on <= self.expires_on
+
+    def covers(self, kind: OutcomeKind) -> bool:
+        return self.scope is ConsentScope.ALL or kind is OutcomeKind.ENTERPRISE_TRAINING
+
+
+class LearnerErased(InvalidInput):
+    """The learner's personal data was erased; the account only serves audits now."""
+
+
+class Learner(Aggregate):
+    @event("Registered")
+    def __init__(self, document_hash: str, sealed_personal_data: str, registered_at: datetime):
+        self.document_hash = document_hash
+        self.sealed_personal_data: str | None = sealed_personal_data
+        self.verification = IdentityVerification.UNVERIFIED
+        self.verified_by: str | None = None
+        self.verified_at: datetime | None = None
+        self.consents: dict[str, Consent] = {}  # keyed by str(organisation id)
+        self.erased_at: datetime | None = None
+
+    @classmethod
+    def register(
+        cls, *, id: UUID, document_hash: str, sealed_personal_data: str, at: datetime  # noqa: A002
+    ) -> Learner:
+        if not document_hash or not sealed_personal_data:
+            raise InvalidInput("a learner needs an identity document and personal data")
+        return cls._create(
+            cls.Registered,
+            id=id,
+            document_hash=document_hash,
+            sealed_personal_data=sealed_personal_data,
+            registered_at=utc(at),
+        )
+
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
+
+    @property
+    def identity_verified(self) -> bool:
+        return self.verification is not IdentityVerification.UNVERIFIED
+
+    def _check_not_erased(self) -> None:
+        if self.erased:
+            raise LearnerErased("the learner's personal data was erased")
+
+    # -- identity -----------------------------------------------------------------------------
+    def verify_identity(self, method: IdentityVerification, by: str, at: datetime) -> None:
+        self._check_not_erased()
+        if method is IdentityVerification.UNVERIFIED:
+            raise InvalidInput("method must be DOCUMENT_CHECKED or ELECTRONIC_ID", ("method",))
+        ranks = list(IdentityVerification)
+        if ranks.index(method) < ranks.index(self.verification):
+            raise InvalidInput(
+                f"identity is already verified by {self.verification.value}", ("method",)
+            )
+        self._identity_verified(method=method, verified_by=by, verified_at=utc(at))
+
+    @event("IdentityVerified")
+    def _identity_verified(
+        self, method: IdentityVerification, verified_by: str, verified_at: datetime
+    ) -> None:
+        self.verification = method
+        self.verified_by = verified_by
+        self.verified_at = verified_at
+
+    # -- consents -----------------------------------------------------------------------------
+    def grant_consent(
+        self,
+        organization_id: UUID,
+        scope: ConsentScope,
+        expires_on: date | None,
+        at: datetime,
+    ) -> None:
+        self._check_not_erased()
+        if expires_on is not None and expires_on < utc(at).date():
+            raise InvalidInput("expiresOn is in the past", ("expiresOn",))
+        self._consent_granted(
+            organization_id=organization_id, scope=scope, expires_on=expires_on, granted_at=utc(at)
+        )
+
+    @event("ConsentGranted")
+    def _consent_granted(
+        self,
+        organization_id: UUID,
+        scope: ConsentScope,
+        expires_on: date | None,
+        granted_at: datetime,
+    ) -> None:
+        self.consents[str(organization_id)] = Consent(organization_id, scope, expires_on, granted_at)
+
+    def revoke_consent(self, organization_id: UUID) -> None:
+        if str(organization_id) not in self.consents:
+            raise NotFound("no consent to that organisation", ("organizationId",))
+        self._consent_revoked(organization_id=organization_id)
+
+    @event("ConsentRevoked")
+    def _consent_revoked(self, organization_id: UUID) -> None:
+        del self.consents[str(organization_id)]
+
+    def consent_for(self, organization_id: UUID, on: date) -> Consent | None:
+        consent = self.consents.get(str(organization_id))
+        return consent if consent is not None and consent.in_force(on) else None
+
+    # -- erasure ------------------------------------------------------------------------------
+    def erase(self, by: str, at: datetime) -> None:
+        self._check_not_erased()
+        self._erased(erased_by=by, erased_at=utc(at))
+
+    @event("Erased")
+    def _erased(self, erased_by: str, erased_at: datetime) -> None:
+        self.sealed_personal_data = None
+        self.consents.clear()
+        self.erased_at = erased_at

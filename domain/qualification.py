@@ -1,0 +1,275 @@
+"""Qualifications and their requirements, and the pure check of an account's credits against them.
+
+The reference is Korea's Academic Credit Bank System: a bachelor needs 140 credits (at least 60
+major, 30 general), at most 42 credits count per year, and per-institution caps apply.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput, RuleNotApplicable
+from domain.values import ZERO, OutcomeKind, credits, text
+
+
+@dataclass(frozen=True)
+class CategoryMinimum:
+    category: str
+    credits: Decimal
+
+
+@dataclass(frozen=True)
+class LevelMinimum:
+    """At least ``credits`` at framework level ``level`` or above."""
+
+    level: int
+    credits: Decimal
+
+
+@dataclass(frozen=True)
+class Requirements:
+    total_credits: Decimal
+    minimum_by_category: tuple[CategoryMinimum, ...] = ()
+    minimum_at_level: tuple[LevelMinimum, ...] = ()
+    required_standards: tuple[str, ...] = ()
+    max_converted_share: Decimal | None = None  # 0..1 of total_credits
+    max_credits_per_institution: Decimal | None = None
+    max_credits_per_year: Decimal | None = None
+
+    def checked(self, max_level: int) -> Requirements:
+        total = credits(self.total_credits, "totalCredits")
+        categories = [
+            CategoryMinimum(text(m.category, "category", max_length=50), credits(m.credits))
+            for m in self.minimum_by_category
+        ]
+        if len({m.category for m in categories}) != len(categories):
+            raise InvalidInput("a category is listed twice", ("minimumByCategory",))
+        for m in self.minimum_at_level:
+            if not 1 <= m.level <= max_level:
+                raise InvalidInput(f"level must be between 1 and {max_level}", ("minimumAtLevel",))
+        share = self.max_converted_share
+        if share is not None:
+            share = credits(share, "maxConvertedShare", allow_zero=True)
+            if share > 1:
+                raise InvalidInput("maxConvertedShare must be between 0 and 1", ("maxConvertedShare",))
+        return replace(
+            self,
+            total_credits=total,
+            minimum_by_category=tuple(categories),
+            minimum_at_level=tuple(LevelMinimum(m.level, credits(m.credits)) for m in self.minimum_at_level),
+            required_standards=tuple(
+                text(code, "requiredStandards", max_length=50) for code in self.required_standards
+            ),
+            max_converted_share=share,
+            max_credits_per_institution=None
+            if self.max_credits_per_institution is None
+            else credits(self.max_credits_per_institution, "maxCreditsPerInstitution"),
+            max_credits_per_year=None
+            if self.max_credits_per_year is None
+            else credits(self.max_credits_per_year, "maxCreditsPerYear"),
+        )
+
+
+@dataclass(frozen=True)
+class Holding:
+    """Credits an account holds: a recognised outcome or a conversion, as requirements see them."""
+
+    id: UUID
+    credits: Decimal
+    level: int | None
+    kind: OutcomeKind
+    category: str
+    institution_id: UUID
+    completed_on: date
+    converted: bool
+    standard_codes: frozenset[str]
+    spent: bool
+
+
+@dataclass(frozen=True)
+class Assessment:
+    met: bool
+    unmet: tuple[str, ...]
+    credits_counted: Decimal
+    allocations: dict[UUID, Decimal] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+def assess(requirements: Requirements, holdings: Iterable[Holding]) -> Assessment:
+    """Chooses which unspent holdings count toward a qualification and says precisely what is unmet.
+
+    Greedy and deterministic (oldest first): holdings citing required standards, then those that
+    fill category and level minimums, then any that fill the total. Caps (per year, per
+    institution, converted share) limit how much of a holding counts.
+    """
+    req = requirements
+    pool = sorted((h for h in holdings if not h.spent), key=lambda h: (h.completed_on, str(h.id)))
+    allocations: dict[UUID, Decimal] = {}
+    per_year: defaultdict[int, Decimal] = defaultdict(Decimal)
+    per_institution: defaultdict[UUID, Decimal] = defaultdict(Decimal)
+    converted_limit = (
+        None if req.max_converted_share is None else req.total_credits * req.max_converted_share
+    )
+    converted_used = ZERO
+    capped: defaultdict[str, Decimal] = defaultdict(Decimal)
+
+    def room(h: Holding) -> Decimal:
+        r = h.credits
+        if req.max_credits_per_year is not None:
+            r = min(r, req.max_credits_per_year - per_year[h.completed_on.year])
+        if req.max_credits_per_institution is not None:
+            r = min(r, req.max_credits_per_institution - per_institution[h.institution_id])
+        if h.converted and converted_limit is not None:
+            r = min(r, converted_limit - converted_used)
+        return max(r, ZERO)
+
+    def take(h: Holding) -> None:
+        nonlocal converted_used
+        if h.id in allocations:
+            return
+        r = room(h)
+        if r < h.credits:
+            capped[_cap_reason(req, h, per_year, per_institution)] += h.credits - r
+        if r <= 0:
+            return
+        allocations[h.id] = r
+        per_year[h.completed_on.year] += r
+        per_institution[h.institution_id] += r
+        if h.converted:
+            converted_used += r
+
+    def counted(pred: Callable[[Holding], bool]) -> Decimal:
+        return sum((allocations[h.id] for h in pool if h.id in allocations and pred(h)), ZERO)
+
+    for code in req.required_standards:
+        for h in pool:
+            if code in h.standard_codes:
+                take(h)
+                if h.id in allocations:
+                    break
+    for cm in req.minimum_by_category:
+        for h in pool:
+            if counted(lambda x, c=cm.category: x.category == c) >= cm.credits:  # type: ignore[misc]
+                break
+            if h.category == cm.category:
+                take(h)
+    for lm in req.minimum_at_level:
+        for h in pool:
+            if counted(lambda x, lv=lm.level: _at_or_above(x, lv)) >= lm.credits:  # type: ignore[misc]
+                break
+            if _at_or_above(h, lm.level):
+                take(h)
+    for h in pool:
+        if sum(allocations.values(), ZERO) >= req.total_credits:
+            break
+        take(h)
+
+    total = sum(allocations.values(), ZERO)
+    unmet: list[str] = []
+    if total < req.total_credits:
+        unmet.append(
+            f"total: {total} of {req.total_credits} credits counted "
+            f"({req.total_credits - total} missing)"
+        )
+    for cm in req.minimum_by_category:
+        got = counted(lambda x, c=cm.category: x.category == c)  # type: ignore[misc]
+        if got < cm.credits:
+            unmet.append(
+                f"category {cm.category}: {got} of {cm.credits} credits ({cm.credits - got} missing)"
+            )
+    for lm in req.minimum_at_level:
+        got = counted(lambda x, lv=lm.level: _at_or_above(x, lv))  # type: ignore[misc]
+        if got < lm.credits:
+            unmet.append(
+                f"level {lm.level} or above: {got} of {lm.credits} credits "
+                f"({lm.credits - got} missing)"
+            )
+    for code in req.required_standards:
+        if not any(code in h.standard_codes and h.id in allocations for h in pool):
+            unmet.append(f"required standard {code}: not held")
+    notes = tuple(f"{reason}: {amount} credits not counted" for reason, amount in capped.items())
+    return Assessment(not unmet, tuple(unmet), total, allocations, notes)
+
+
+def _at_or_above(h: Holding, level: int) -> bool:
+    return h.level is not None and h.level >= level
+
+
+def _cap_reason(
+    req: Requirements,
+    h: Holding,
+    per_year: dict[int, Decimal],
+    per_institution: dict[UUID, Decimal],
+) -> str:
+    year_cap = req.max_credits_per_year
+    if year_cap is not None and per_year[h.completed_on.year] + h.credits > year_cap:
+        return f"yearly cap of {year_cap} in {h.completed_on.year}"
+    inst_cap = req.max_credits_per_institution
+    if inst_cap is not None and per_institution[h.institution_id] + h.credits > inst_cap:
+        return f"institution cap of {inst_cap}"
+    return "converted share cap"
+
+
+class Qualification(Aggregate):
+    """A diploma, vocational or training certificate that credits can be redeemed toward."""
+
+    @event("Created")
+    def __init__(
+        self, name: str, level: int, awarding_institution_id: UUID, requirements: Requirements
+    ) -> None:
+        self.name = name
+        self.level = level
+        self.awarding_institution_id = awarding_institution_id
+        self.requirements = requirements
+        self.requirements_version = 1
+        self.retired = False
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        name: object,
+        level: int,
+        awarding_institution_id: UUID,
+        requirements: Requirements,
+        max_level: int,
+    ) -> Qualification:
+        if not 1 <= level <= max_level:
+            raise InvalidInput(f"level must be between 1 and {max_level}", ("level",))
+        return cls(
+            name=text(name, "name", max_length=200),
+            level=level,
+            awarding_institution_id=awarding_institution_id,
+            requirements=requirements.checked(max_level),
+        )
+
+    def amend(self, requirements: Requirements, max_level: int) -> None:
+        self._check_open()
+        checked = requirements.checked(max_level)
+        if checked == self.requirements:
+            raise InvalidInput("the amendment changes nothing")
+        self._amended(requirements=checked)
+
+    @event("Amended")
+    def _amended(self, requirements: Requirements) -> None:
+        self.requirements = requirements
+        self.requirements_version += 1
+
+    def retire(self) -> None:
+        self._check_open()
+        self._retired()
+
+    @event("Retired")
+    def _retired(self) -> None:
+        self.retired = True
+
+    def _check_open(self) -> None:
+        if self.retired:
+            raise RuleNotApplicable(f"qualification {self.name!r} is retired")

@@ -1,0 +1,202 @@
+"""Recognition and conversion rules: explicit, versioned records.
+
+A rule's terms change only by events (amend, retire) and every decision made under a rule records
+the rule id and the version of its terms that it applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput, RuleNotApplicable
+from domain.values import OutcomeKind, RuleModel, check_window, credits, text, within
+
+MAX_RATIO = Decimal("10")
+
+
+@dataclass(frozen=True)
+class OutcomeCriteria:
+    """Which outcomes a rule applies to; an absent criterion matches any value."""
+
+    institution_id: UUID | None = None
+    kind: OutcomeKind | None = None
+    standard_code: str | None = None
+
+    def matches(self, institution_id: UUID, kind: OutcomeKind, standard_code: str | None) -> bool:
+        return (
+            (self.institution_id is None or self.institution_id == institution_id)
+            and (self.kind is None or self.kind is kind)
+            and (self.standard_code is None or self.standard_code == standard_code)
+        )
+
+    @property
+    def specificity(self) -> int:
+        return sum(c is not None for c in (self.institution_id, self.kind, self.standard_code))
+
+
+@dataclass(frozen=True)
+class RecognitionTerms:
+    criteria: OutcomeCriteria
+    credits: Decimal | None  # None: the credits the credential states
+    level: int
+    category: str
+    valid_from: date | None
+    valid_until: date | None
+
+
+@dataclass(frozen=True)
+class ConversionTerms:
+    criteria: OutcomeCriteria
+    target_institution_id: UUID
+    target_code: str
+    target_category: str
+    ratio: Decimal
+    max_credits_per_learner: Decimal | None
+    valid_from: date | None
+    valid_until: date | None
+
+
+@dataclass(frozen=True)
+class RuleVersion:
+    """What a decision cites: the rule, the version of its terms, and the terms themselves."""
+
+    rule_id: UUID
+    version: int
+    name: str
+    model: RuleModel
+    terms: Any
+
+    def check_applicable(self, on: date) -> None:
+        if not within(on, self.terms.valid_from, self.terms.valid_until):
+            raise RuleNotApplicable(f"rule {self.name!r} v{self.version} is not valid on {on}")
+
+
+def check_recognition_terms(terms: RecognitionTerms, max_level: int) -> RecognitionTerms:
+    check_window(terms.valid_from, terms.valid_until)
+    if not 1 <= terms.level <= max_level:
+        raise InvalidInput(f"level must be between 1 and {max_level}", ("level",))
+    return replace(
+        terms,
+        credits=None if terms.credits is None else credits(terms.credits),
+        category=text(terms.category, "category", max_length=50),
+        criteria=_check_criteria(terms.criteria),
+    )
+
+
+def check_conversion_terms(terms: ConversionTerms) -> ConversionTerms:
+    check_window(terms.valid_from, terms.valid_until)
+    ratio = credits(terms.ratio, "ratio")
+    if ratio > MAX_RATIO:
+        raise InvalidInput(f"ratio must be at most {MAX_RATIO}", ("ratio",))
+    return replace(
+        terms,
+        ratio=ratio,
+        max_credits_per_learner=None
+        if terms.max_credits_per_learner is None
+        else credits(terms.max_credits_per_learner, "maxCreditsPerLearner"),
+        target_code=text(terms.target_code, "targetCode", max_length=50),
+        target_category=text(terms.target_category, "targetCategory", max_length=50),
+        criteria=_check_criteria(terms.criteria),
+    )
+
+
+def _check_criteria(criteria: OutcomeCriteria) -> OutcomeCriteria:
+    if criteria.standard_code is None:
+        return criteria
+    return replace(
+        criteria, standard_code=text(criteria.standard_code, "standardCode", max_length=50)
+    )
+
+
+class _VersionedRule(Aggregate):
+    """Shared life cycle of both kinds of rule: created, amended (new version), retired.
+
+    (No class-level annotations here: the library would read them as constructor fields.)"""
+
+    def _amend(self, terms: Any) -> None:
+        if self.retired:
+            raise RuleNotApplicable(f"rule {self.name!r} is retired")
+        if terms == self.terms:
+            raise InvalidInput("the amendment changes nothing")
+        self._amended(terms=terms)
+
+    @event("Amended")
+    def _amended(self, terms: Any) -> None:
+        self.terms = terms
+        self.rule_version += 1
+
+    def retire(self) -> None:
+        if self.retired:
+            raise RuleNotApplicable(f"rule {self.name!r} is already retired")
+        self._retired()
+
+    @event("Retired")
+    def _retired(self) -> None:
+        self.retired = True
+
+    def current(self) -> RuleVersion:
+        if self.retired:
+            raise RuleNotApplicable(f"rule {self.name!r} is retired")
+        return RuleVersion(self.id, self.rule_version, self.name, self.model, self.terms)
+
+
+class RecognitionRule(_VersionedRule):
+    """What an outcome is worth on the framework, applied automatically on deposit."""
+
+    @event("Created")
+    def __init__(self, name: str, model: RuleModel, terms: RecognitionTerms) -> None:
+        self.name = name
+        self.model = model
+        self.terms: RecognitionTerms = terms
+        self.rule_version = 1
+        self.retired = False
+
+    @classmethod
+    def create(
+        cls, *, name: object, model: RuleModel, terms: RecognitionTerms, max_level: int
+    ) -> RecognitionRule:
+        return cls(
+            name=text(name, "name", max_length=200),
+            model=model,
+            terms=check_recognition_terms(terms, max_level),
+        )
+
+    def amend(self, terms: RecognitionTerms, max_level: int) -> None:
+        self._amend(check_recognition_terms(terms, max_level))
+
+
+class ConversionRule(_VersionedRule):
+    """Moves recognised credits into a target institution's course or credit scheme."""
+
+    @event("Created")
+    def __init__(self, name: str, model: RuleModel, terms: ConversionTerms) -> None:
+        self.name = name
+        self.model = model
+        self.terms: ConversionTerms = terms
+        self.rule_version = 1
+        self.retired = False
+
+    @classmethod
+    def create(cls, *, name: object, model: RuleModel, terms: ConversionTerms) -> ConversionRule:
+        _check_agreement(model, terms)
+        return cls(
+            name=text(name, "name", max_length=200), model=model, terms=check_conversion_terms(terms)
+        )
+
+    def amend(self, terms: ConversionTerms) -> None:
+        _check_agreement(self.model, terms)
+        self._amend(check_conversion_terms(terms))
+
+
+def _check_agreement(model: RuleModel, terms: ConversionTerms) -> None:
+    if model is RuleModel.AGREEMENT and terms.criteria.institution_id is None:
+        raise InvalidInput(
+            "an agreement rule is made between two institutions: name the source institution",
+            ("sourceInstitutionId",),
+        )

@@ -1,0 +1,136 @@
+"""Value types shared by the aggregates: enumerations, credits, dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import TypeVar
+
+from domain.errors import InvalidInput
+
+# Half credits exist; nobody needs finer than a hundredth.
+CREDIT_QUANTUM = Decimal("0.01")
+MAX_CREDITS = Decimal("1000")
+ZERO = Decimal("0")
+
+
+class InstitutionKind(Enum):
+    UNIVERSITY = "UNIVERSITY"
+    JUNIOR_COLLEGE = "JUNIOR_COLLEGE"
+    VOCATIONAL_SCHOOL = "VOCATIONAL_SCHOOL"
+    ADULT_COLLEGE = "ADULT_COLLEGE"
+    OPEN_UNIVERSITY = "OPEN_UNIVERSITY"
+    TRAINING_PROVIDER = "TRAINING_PROVIDER"
+    ENTERPRISE = "ENTERPRISE"
+    CERTIFICATION_BODY = "CERTIFICATION_BODY"
+    MOOC_PLATFORM = "MOOC_PLATFORM"
+
+
+class OutcomeKind(Enum):
+    ACADEMIC_COURSE = "ACADEMIC_COURSE"
+    NON_DEGREE_COURSE = "NON_DEGREE_COURSE"
+    VOCATIONAL_CERTIFICATE = "VOCATIONAL_CERTIFICATE"
+    PROFESSIONAL_QUALIFICATION = "PROFESSIONAL_QUALIFICATION"
+    MOOC = "MOOC"
+    ENTERPRISE_TRAINING = "ENTERPRISE_TRAINING"
+    WORK_EXPERIENCE = "WORK_EXPERIENCE"
+
+
+class OutcomeStatus(Enum):
+    DEPOSITED = "DEPOSITED"
+    RECOGNIZED = "RECOGNIZED"
+    REJECTED = "REJECTED"
+    CONVERTED = "CONVERTED"
+    REDEEMED = "REDEEMED"
+    REVOKED = "REVOKED"
+
+
+class IdentityVerification(Enum):
+    UNVERIFIED = "UNVERIFIED"
+    DOCUMENT_CHECKED = "DOCUMENT_CHECKED"
+    ELECTRONIC_ID = "ELECTRONIC_ID"
+
+
+class RuleModel(Enum):
+    """Agreement: negotiated between two institutions (Shanghai model).
+    Framework: derived from framework level and outcome standards (National Open University model)."""
+
+    AGREEMENT = "AGREEMENT"
+    FRAMEWORK = "FRAMEWORK"
+
+
+class ConsentScope(Enum):
+    TRAINING = "TRAINING"  # enterprise-training outcomes only
+    ALL = "ALL"  # the whole record
+
+
+ENUM_TYPES: tuple[type[Enum], ...] = (
+    InstitutionKind,
+    OutcomeKind,
+    OutcomeStatus,
+    IdentityVerification,
+    RuleModel,
+    ConsentScope,
+)
+
+
+def credits(value: object, field: str = "credits", *, allow_zero: bool = False) -> Decimal:
+    """Parses a credit amount: a finite, non-negative Decimal of at most two decimal places."""
+    if isinstance(value, float):
+        value = repr(value)  # never trust binary floats with money-like amounts
+    try:
+        amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(f"{field} must be a decimal number, got {value!r}", (field,)) from None
+    if not amount.is_finite():
+        raise InvalidInput(f"{field} must be finite", (field,))
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise InvalidInput(f"{field} must be greater than zero, got {amount}", (field,))
+    if amount > MAX_CREDITS:
+        raise InvalidInput(f"{field} must be at most {MAX_CREDITS}", (field,))
+    if amount != amount.quantize(CREDIT_QUANTUM):
+        raise InvalidInput(f"{field} has more than two decimal places: {amount}", (field,))
+    return amount.quantize(CREDIT_QUANTUM)
+
+
+def text(value: object, field: str, *, max_length: int = 500, required: bool = True) -> str:
+    """A trimmed, printable string of bounded length."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be a string", (field,))
+    cleaned = value.strip()
+    if required and not cleaned:
+        raise InvalidInput(f"{field} must not be empty", (field,))
+    if len(cleaned) > max_length:
+        raise InvalidInput(f"{field} is longer than {max_length} characters", (field,))
+    if any(ord(c) < 32 for c in cleaned):
+        raise InvalidInput(f"{field} contains control characters", (field,))
+    return cleaned
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def enum_value(enum: type[E], value: object, field: str) -> E:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(str(m.value) for m in enum)
+        raise InvalidInput(f"{field} must be one of {allowed}, got {value!r}", (field,)) from None
+
+
+def utc(moment: datetime) -> datetime:
+    """Dates in the domain are timezone-aware UTC."""
+    if moment.tzinfo is None:
+        raise InvalidInput("timestamps must be timezone-aware")
+    return moment.astimezone(UTC)
+
+
+def within(day: date, valid_from: date | None, valid_until: date | None) -> bool:
+    """Inclusive validity window; an absent bound is open."""
+    return (valid_from is None or valid_from <= day) and (valid_until is None or day <= valid_until)
+
+
+def check_window(valid_from: date | None, valid_until: date | None) -> None:
+    if valid_from and valid_until and valid_until < valid_from:
+        raise InvalidInput("validUntil is before validFrom", ("validUntil",))
