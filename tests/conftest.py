@@ -39,7 +39,9 @@ def postgres_url() -> Iterator[str]:
     except Exception as exc:
         if IN_CI:
             pytest.fail(f"PostgreSQL is required in CI but unreachable at {ADMIN_URL}: {exc}")
-        pytest.skip(f"PostgreSQL unreachable at {ADMIN_URL} ({exc}); set CREDITBANK_TEST_POSTGRES_URL")
+        pytest.skip(
+            f"PostgreSQL unreachable at {ADMIN_URL} ({exc}); set CREDITBANK_TEST_POSTGRES_URL"
+        )
     name = f"creditbank_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with admin:  # type: ignore[attr-defined]
         admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[attr-defined]
