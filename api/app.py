@@ -1,7 +1,9 @@
-"""The FastAPI application: GraphQL at /graphql, health endpoints."""
+"""The FastAPI application (the entrypoint's composition root): the bank, the projection runner,
+GraphQL at /graphql, and operations endpoints."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -9,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
@@ -17,14 +20,17 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from api.auth import ANONYMOUS, AuthenticationError, TokenService, load_or_create_signing_key
+from api.freshness import Freshness
 from api.graphql.context import Context
 from api.graphql.errors import mask
 from api.graphql.schema import build_schema
 from application.bank import CreditBank
 from application.bootstrap import build_bank
 from application.settings import Settings
+from projections.runner import EventSource, ProjectionRunner
 
 log = logging.getLogger("creditbank.api")
+MAX_BODY_BYTES = 1024 * 1024
 
 
 class Router(GraphQLRouter[Context, None]):
@@ -35,20 +41,45 @@ class Router(GraphQLRouter[Context, None]):
         return response
 
 
+class Service:
+    """What the running app holds: the bank, the runner, and read-your-writes."""
+
+    def __init__(self, bank: CreditBank, runner: ProjectionRunner, inline: bool) -> None:
+        self.bank = bank
+        self.runner = runner
+        self.inline = inline
+        self.freshness: Freshness | None = None
+
+
 def create_app(settings: Settings | None = None, bank: CreditBank | None = None) -> FastAPI:
     settings = settings or Settings()
-    tokens = TokenService(load_or_create_signing_key(settings.data_dir))
-    state: dict[str, CreditBank] = {}
+    tokens = TokenService(
+        load_or_create_signing_key(settings.data_dir),
+        oidc_issuer=settings.oidc_issuer,
+        oidc_audience=settings.oidc_audience,
+        oidc_jwks_url=settings.oidc_jwks_url,
+    )
+    holder: dict[str, Service] = {}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        state["bank"] = bank if bank is not None else await run_in_threadpool(build_bank, settings)
+        the_bank = bank if bank is not None else await run_in_threadpool(build_bank, settings)
+        runner = ProjectionRunner(EventSource(the_bank), the_bank.database)
+        service = Service(the_bank, runner, inline=settings.projections == "inline")
+        service.freshness = Freshness(runner, asyncio.get_running_loop())
+        if service.inline:
+            the_bank.on_saved.append(lambda _position: runner.wake())
+            runner.start()
+        else:
+            runner.start_watching()
+        holder["service"] = service
         try:
             yield
         finally:
+            runner.stop()
             if bank is None:
-                state["bank"].close()
-                state["bank"].database.close()
+                the_bank.close()
+                the_bank.database.close()
 
     async def get_context(connection: HTTPConnection) -> Context:
         # HTTPConnection, not Request: the same getter serves WebSocket connections.
@@ -59,14 +90,33 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
             if scheme.lower() != "bearer" or not token:
                 raise AuthenticationError("use 'Authorization: Bearer <token>'")
             principal = tokens.verify(token.strip())
+        service = holder["service"]
         return Context(
-            bank=state["bank"],
+            bank=service.bank,
             principal=principal,
+            freshness=service.freshness,
             request_id=connection.headers.get("x-request-id") or uuid.uuid4().hex,
         )
 
     app = FastAPI(title="Credit Bank", lifespan=lifespan)
     app.state.tokens = tokens
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
+        )  # fmt: skip
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return JSONResponse(
+                {"data": None, "errors": [{"message": "request body too large",
+                                            "extensions": {"code": "INVALID_INPUT"}}]},
+                status_code=413,
+            )  # fmt: skip
+        return await call_next(request)
+
     app.include_router(
         Router(build_schema(), context_getter=get_context, graphql_ide="graphiql"),
         prefix="/graphql",
@@ -85,11 +135,15 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
+        service = holder["service"]
         try:
-            await run_in_threadpool(state["bank"].recorder.max_notification_id)
-        except Exception:
+            lag = await run_in_threadpool(service.runner.lag)
+        except Exception:  # noqa: BLE001 - readiness reports, it does not raise
             log.warning("database not reachable", exc_info=True)
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-        return JSONResponse({"status": "ready", "database": "ok"})
+        ready = lag <= settings.max_projection_lag
+        body = {"status": "ready" if ready else "lagging", "database": "ok",
+                "projectionLag": lag, "projectionPosition": service.runner.position}  # fmt: skip
+        return JSONResponse(body, 200 if ready else 503)
 
     return app

@@ -83,5 +83,76 @@ def _load_demo(settings: Settings, only_if_empty: bool) -> None:
     typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
 
 
+projections = typer.Typer(help="Read models: follow the events, rebuild views.")
+cli.add_typer(projections, name="projections")
+
+
+@projections.command("run")
+def projections_run(
+    poll: Annotated[float, typer.Option(help="seconds between polls (SQLite)")] = 0.5,
+) -> None:
+    """Follow the event log into the views (the production worker; serve does it inline)."""
+    import signal
+    import threading
+
+    from application.bootstrap import build_bank
+    from projections.runner import EventSource, ProjectionRunner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    bank = build_bank(Settings())
+    runner = ProjectionRunner(EventSource(bank), bank.database)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    runner.start(poll_interval=poll)
+    typer.echo(f"following events from position {runner.positions()}")
+    stopped.wait()
+    runner.stop()
+    bank.close()
+    bank.database.close()
+
+
+@projections.command("rebuild")
+def projections_rebuild(
+    views: Annotated[
+        list[str] | None, typer.Argument(help="views to rebuild (default: all)")
+    ] = None,
+) -> None:
+    """Rebuild views from the events into fresh tables and swap them in."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from application.bootstrap import build_bank
+    from projections.rebuild import rebuild
+    from projections.runner import EventSource, views_named
+
+    bank = build_bank(Settings())
+    try:
+        chosen = views_named(views or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    source = EventSource(bank)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.speed} events/s"), TimeRemainingColumn())  # fmt: skip
+    try:
+        with Progress(*columns) as bar:
+            for view in chosen:
+                task = bar.add_task(view.name, total=source.head() or 1)
+                position = rebuild(
+                    source, bank.database, view,
+                    progress=lambda done, head, t=task: bar.update(t, completed=done, total=head),
+                )  # fmt: skip
+                bar.update(task, completed=bar.tasks[task].total)
+                typer.echo(f"{view.name}: swapped in at position {position}")
+    finally:
+        bank.close()
+        bank.database.close()
+
+
 def main() -> None:
     cli()

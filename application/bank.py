@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -21,8 +22,14 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application, EventSourcedLog
 from eventsourcing.domain import Aggregate, DomainEvent
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 
+from application.credentials import (
+    VerifiedCredential,
+    identity_matches,
+    to_outcome,
+    verify_jwt,
+)
 from application.database import Database
 from application.transcodings import register_all
 from application.vault import PersonalDataVault
@@ -33,6 +40,8 @@ from domain.errors import (
     DuplicateCredential,
     DuplicateIdentity,
     Forbidden,
+    IdentityMismatch,
+    InvalidCredential,
     InvalidInput,
     NotFound,
     RuleNotApplicable,
@@ -109,6 +118,8 @@ class CreditBank(Application[UUID]):
         self.verifier = verifier or RegisteredIssuerVerifier()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.snapshotting_intervals = {agg: snapshot_interval for agg in self.snapshotting_intervals}
+        self.on_saved: list[Callable[[int], None]] = []
+        self._saved = threading.local()
         super().__init__(env=database.eventsourcing_env())
         self._logs = {
             name: EventSourcedLog(self.events, _log_id(name), Listed)
@@ -131,7 +142,7 @@ class CreditBank(Application[UUID]):
         for attempt in range(self.max_attempts):
             result, pending = decide()
             try:
-                self.save(*pending)
+                self.save(*self._stamped(pending))
             except IntegrityError:
                 # Someone saved first. Deciding again on fresh state is safe: nothing was stored.
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter only
@@ -139,7 +150,23 @@ class CreditBank(Application[UUID]):
             return result
         raise Conflict("the account changed concurrently too often; send the command again")
 
+    def _stamped(self, pending: Pending) -> Pending:
+        """Dates new events by the bank's clock (the library would use the wall clock), so an
+        event's timestamp agrees with the times the bank records and decides by."""
+        now = self.now()
+        stamped: list[Aggregate | DomainEvent | None] = []
+        for item in pending:
+            if isinstance(item, Aggregate):
+                events: list[Any] = item.pending_events
+                events[:] = [replace(e, timestamp=now) for e in events]
+            elif isinstance(item, DomainEvent):
+                item = replace(item, timestamp=now)
+            stamped.append(item)
+        return stamped
+
     def _get(self, cls: type[A], aggregate_id: UUID, what: str, version: int | None = None) -> A:
+        if not isinstance(aggregate_id, UUID):  # PostgreSQL would fail on the uuid column
+            raise NotFound(f"no {what} {aggregate_id!r}")
         try:
             aggregate = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
@@ -149,7 +176,7 @@ class CreditBank(Application[UUID]):
         return aggregate
 
     def _exists(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self.repository
+        return isinstance(aggregate_id, UUID) and aggregate_id in self.repository
 
     def _list(self, log: str, cls: type[A]) -> list[A]:
         return [
@@ -162,6 +189,19 @@ class CreditBank(Application[UUID]):
 
     def now(self) -> datetime:
         return utc(self.clock())
+
+    # -- after a save: read-your-writes and waking the projections -------------------------------
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        if not recordings:
+            return
+        position = max(r.notification.id for r in recordings)
+        self._saved.position = max(getattr(self._saved, "position", 0), position)
+        for listener in self.on_saved:
+            listener(position)
+
+    def saved_position(self) -> int:
+        """The highest notification id this thread has saved (what a reader must wait for)."""
+        return int(getattr(self._saved, "position", 0))
 
     # -- institutions -------------------------------------------------------------------------
     def register_institution(
@@ -508,6 +548,8 @@ class CreditBank(Application[UUID]):
         """
         if not isinstance(evidence, bytes) or not evidence:
             raise InvalidInput("the deposit needs the credential as evidence", ("credential",))
+        if not isinstance(outcome, DepositedOutcome):
+            raise InvalidInput("the deposit needs the outcome the credential states", ("outcome",))
         outcome = replace(outcome, evidence_digest="sha256:" + hashlib.sha256(evidence).hexdigest())
         issuer = self._get(Institution, outcome.issuer_id, "issuer")
         self.verifier.check(issuer, outcome, evidence, self.now())
@@ -533,6 +575,31 @@ class CreditBank(Application[UUID]):
             return outcome_id, (account, index)
 
         return self._transact(decide)
+
+    def verify_credential(self, credential: str) -> VerifiedCredential:
+        """Verifies a signed credential against the registered issuers' keys (no deposit)."""
+        if not isinstance(credential, str) or not credential.strip():
+            raise InvalidCredential("credential must not be empty", ("credential",))
+        return verify_jwt(credential, self.institution_by_issuer, self.now())
+
+    def deposit_credential(
+        self,
+        learner_id: UUID,
+        credential: str,
+        actor: str | None = None,
+        by_institution: UUID | None = None,
+    ) -> UUID:
+        """Verifies an Open Badges 3.0 VC-JWT, checks it names this learner, and deposits it."""
+        verified = self.verify_credential(credential)
+        if by_institution is not None and verified.issuer.id != by_institution:
+            raise Forbidden("an institution deposits only the credentials it issued")
+        data = self.personal_data(learner_id)
+        if data is None:
+            raise IdentityMismatch("the learner's identity data was erased")
+        if not identity_matches(verified.credential, str(data["identityDocumentNumber"])):
+            raise IdentityMismatch("the credential's subject is not this learner")
+        outcome = to_outcome(verified, self.framework)
+        return self.deposit(learner_id, outcome, credential.strip().encode(), actor=actor)
 
     def _matching_rule(self, outcome: Outcome, on: date) -> RuleVersion | None:
         candidates = [

@@ -91,13 +91,15 @@ class Database:
 
     # -- plain transactions -------------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[Cursor]:
+    def transaction(self, readonly: bool = False) -> Iterator[Cursor]:
+        """A short transaction. On SQLite a writer takes the write lock up front (BEGIN
+        IMMEDIATE) so it cannot fail half-way on a lock upgrade; readers use a plain snapshot."""
         if self.kind == "sqlite":
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             try:
                 conn.execute("PRAGMA busy_timeout = 30000")
                 cur = conn.cursor()
-                cur.execute("BEGIN IMMEDIATE")
+                cur.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
                 try:
                     yield _SqliteCursor(cur)
                 except BaseException:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,16 @@ class Settings(BaseSettings):
     )
     snapshot_interval: int = Field(default=100, ge=2, description="events between snapshots")
     postgres_pool_size: int = Field(default=5, ge=1)
+    projections: Literal["inline", "external"] = Field(
+        default="inline",
+        description="inline: serve runs the projection runner; external: `creditbank projections "
+        "run` does (several API processes sharing one PostgreSQL)",
+    )
+    max_projection_lag: int = Field(default=1000, ge=0, description="/readyz fails above this lag")
+    cors_origins: list[str] = Field(default_factory=list, description="allowed browser origins")
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
 

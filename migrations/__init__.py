@@ -1,12 +1,13 @@
 """Versioned SQL for the bank's own tables (key vault, read models), applied with yoyo-migrations.
 
-One folder per engine (``sqlite/``, ``postgresql/``) because DDL types differ; file names carry
-the version. The event store's tables belong to the eventsourcing library, not to these files.
+``common/`` holds SQL both engines run as written (the read models); ``sqlite/`` and
+``postgresql/`` what differs by engine. File names carry the version, unique across the folders. The event store's tables belong to the eventsourcing library, not to these files.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from yoyo import get_backend, read_migrations
@@ -30,7 +31,7 @@ def backend_uri(kind: str, *, path: str = "", pg: dict[str, str] | None = None) 
 def apply(kind: str, uri: str) -> list[str]:
     """Applies pending migrations; returns the ids applied now (concurrent starters take turns)."""
     backend = get_backend(uri)
-    migrations = read_migrations(str(HERE / ("sqlite" if kind == "sqlite" else "postgresql")))
+    migrations = _migrations(kind)
     with backend.lock():
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
@@ -38,6 +39,9 @@ def apply(kind: str, uri: str) -> list[str]:
 
 
 def pending(kind: str, uri: str) -> list[str]:
-    backend = get_backend(uri)
-    migrations = read_migrations(str(HERE / ("sqlite" if kind == "sqlite" else "postgresql")))
-    return [m.id for m in backend.to_apply(migrations)]
+    return [m.id for m in get_backend(uri).to_apply(_migrations(kind))]
+
+
+def _migrations(kind: str) -> Any:
+    engine = HERE / ("sqlite" if kind == "sqlite" else "postgresql")
+    return read_migrations(str(engine), str(HERE / "common"))

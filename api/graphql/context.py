@@ -1,19 +1,23 @@
-"""Per-request context: the bank, the caller, and a way to run the synchronous library off the
-event loop."""
+"""Per-request context: the bank, the read models, the caller, and helpers that run the
+synchronous library off the event loop."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
+from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
 from api.auth import Principal, Role
+from api.freshness import Freshness
 from api.graphql.errors import ApiError
 from application.bank import CreditBank
+from projections.base import Cursor
 
 T = TypeVar("T")
 
@@ -22,8 +26,10 @@ T = TypeVar("T")
 class Context(BaseContext):
     bank: CreditBank
     principal: Principal
+    freshness: Freshness | None = None
+    exporter: Any = None  # signs verifiable exports (None: not configured)
     request_id: str = ""
-    cache: dict[Any, Any] = field(default_factory=dict)
+    loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -32,6 +38,40 @@ class Context(BaseContext):
         """The eventsourcing library is synchronous: run it in the threadpool."""
         return await run_in_threadpool(fn, *args, **kwargs)
 
+    async def read(self, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Runs a read-model query (a function of a cursor) in one short transaction."""
+
+        def go() -> T:
+            with self.bank.database.transaction(readonly=True) as cur:
+                return query(cur, *args, **kwargs)
+
+        return await run_in_threadpool(go)
+
+    async def command(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Runs a command, then waits until the views include what it saved (read-your-writes)."""
+
+        def go() -> tuple[T, int]:
+            result = fn(*args, **kwargs)
+            return result, self.bank.saved_position()
+
+        result, position = await run_in_threadpool(go)
+        if self.freshness is not None:
+            await self.freshness.wait_for(position)
+        return result
+
+    def loader(
+        self, name: str, load: Callable[[Cursor, list[Any]], dict[Any, Any]]
+    ) -> DataLoader[Any, Any]:
+        """One DataLoader per relation per request: a page's relations cost one query each."""
+        if name not in self.loaders:
+
+            async def batch(keys: list[Any]) -> list[Any]:
+                found = await self.read(load, list(keys))
+                return [found.get(k) for k in keys]
+
+            self.loaders[name] = DataLoader(load_fn=batch)
+        return self.loaders[name]
+
     def require(self, *roles: Role) -> Principal:
         p = self.principal
         if p.anonymous:
@@ -39,6 +79,9 @@ class Context(BaseContext):
         if roles and p.role not in roles:
             raise ApiError("FORBIDDEN", f"role {p.role.value if p.role else '-'} may not do this")
         return p
+
+    def today(self) -> str:
+        return datetime.now(UTC).date().isoformat()
 
 
 Info = StrawberryInfo[Context, None]

@@ -57,3 +57,23 @@ def paginate(
         has_next=start + size < len(items),
         has_previous=start > 0,
     )
+
+
+def keyset_page(rows: list[T], key: Callable[[T], str], limit: int, after: str | None) -> Page[T]:
+    """``rows`` were fetched with LIMIT ``limit + 1`` after the cursor: the extra row only tells
+    that another page exists."""
+    window = rows[:limit]
+    return Page(
+        [(encode_cursor(key(r)), r) for r in window],
+        has_next=len(rows) > limit,
+        has_previous=after is not None,
+    )
+
+
+def after_int(after: str | None) -> int:
+    if after is None:
+        return 0
+    try:
+        return int(decode_cursor(after))
+    except ValueError:
+        raise ApiError("INVALID_INPUT", "after is not a cursor from this API") from None

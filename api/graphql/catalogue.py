@@ -1,0 +1,202 @@
+"""Public reference data: the framework, institutions, rules, qualifications, standards."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.graphql.common import InstitutionKind, Node, PageInfo, RuleModel, gid
+from api.graphql.context import Info
+from domain import values
+from domain.framework import Framework as DomainFramework
+from projections import catalogue
+
+Entry = tuple[str, int, str, str | None, int, bool, dict[str, Any]]
+
+
+@strawberry.type
+class FrameworkLevel:
+    level: int
+    name: str = strawberry.field(description="English name")
+    name_zh: str = strawberry.field(description="Chinese name 名称")
+    descriptor: str = strawberry.field(description="English level descriptor")
+    descriptor_zh: str = strawberry.field(description="Chinese level descriptor 等级描述")
+
+
+@strawberry.type(description="The active qualifications framework.")
+class Framework:
+    name: str
+    name_zh: str
+    hours_per_credit: Decimal = strawberry.field(
+        description="notional learning hours one credit stands for (hours convert at this rate)"
+    )
+    hours_per_credit_min: Decimal = strawberry.field(
+        description="lower bound of the framework's stated range (ECTS: 25-30 h)"
+    )
+    credits_per_year: Decimal
+    levels: list[FrameworkLevel]
+
+    @classmethod
+    def of(cls, f: DomainFramework) -> Framework:
+        return cls(
+            name=f.name_en, name_zh=f.name_zh, hours_per_credit=f.hours_per_credit,
+            hours_per_credit_min=f.hours_per_credit_min, credits_per_year=f.credits_per_year,
+            levels=[
+                FrameworkLevel(level=lv.level, name=lv.name_en, name_zh=lv.name_zh,
+                               descriptor=lv.descriptor_en, descriptor_zh=lv.descriptor_zh)
+                for lv in f.levels
+            ],
+        )  # fmt: skip
+
+
+@strawberry.type(description="A public signing key of an institution.")
+class SigningKey:
+    kid: str
+    algorithm: str
+    public_key_jwk: JSON
+    valid_from: str
+    valid_until: str | None
+    retired_at: str | None
+
+
+@strawberry.type(description="An issuing or accepting institution, or an enterprise.")
+class Institution(Node):
+    id: strawberry.ID
+    name: str
+    kind: InstitutionKind  # type: ignore[valid-type]
+    active: bool
+    issuer_uri: str
+    keys: list[SigningKey] = strawberry.field(description="Registered public keys, with validity.")
+
+    @classmethod
+    def of(cls, e: Entry) -> Institution:
+        entry_id, _, name, kind, _, active, detail = e
+        keys = [
+            SigningKey(kid=k["kid"], algorithm=k["algorithm"], public_key_jwk=k["public_jwk"],
+                       valid_from=k["valid_from"], valid_until=k["valid_until"],
+                       retired_at=k["retired_at"])
+            for k in detail.get("keys", [])
+        ]  # fmt: skip
+        return cls(
+            id=gid(entry_id), name=name, kind=values.InstitutionKind(kind), active=active,
+            issuer_uri=detail["issuerUri"], keys=keys,
+        )  # fmt: skip
+
+
+@strawberry.type
+class InstitutionEdge:
+    cursor: str
+    node: Institution
+
+
+@strawberry.type
+class InstitutionConnection:
+    edges: list[InstitutionEdge]
+    page_info: PageInfo
+
+
+async def load_institution(info: Info, institution_id: str) -> Institution:
+    entry = await info.context.loader("institutions", catalogue.read_entries).load(institution_id)
+    return Institution.of(entry[:7])
+
+
+@strawberry.type(description="A qualification credits can be redeemed toward.")
+class Qualification(Node):
+    id: strawberry.ID
+    name: str
+    level: int
+    version: int = strawberry.field(description="version of the requirements")
+    active: bool
+    requirements: JSON = strawberry.field(
+        description="total, minimum by category and at level, required standards, caps"
+    )
+    awarding_institution_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def awarding_institution(self, info: Info) -> Institution:
+        return await load_institution(info, self.awarding_institution_id)
+
+    @classmethod
+    def of(cls, e: Entry) -> Qualification:
+        entry_id, _, name, _, version, active, detail = e
+        return cls(
+            id=gid(entry_id), name=name, level=detail["level"], version=version, active=active,
+            requirements=detail["requirements"],
+            awarding_institution_id=detail["awardingInstitutionId"],
+        )  # fmt: skip
+
+
+@strawberry.type
+class QualificationEdge:
+    cursor: str
+    node: Qualification
+
+
+@strawberry.type
+class QualificationConnection:
+    edges: list[QualificationEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="Moves recognised credits into a target institution's scheme.")
+class ConversionRule(Node):
+    id: strawberry.ID
+    version: int
+    name: str
+    model: RuleModel  # type: ignore[valid-type]
+    active: bool
+    terms: JSON = strawberry.field(
+        description="criteria, target institution and code, ratio, cap, validity window"
+    )
+
+    @classmethod
+    def of(cls, e: Entry) -> ConversionRule:
+        entry_id, _, name, kind, version, active, detail = e
+        return cls(id=gid(entry_id), version=version, name=name, model=values.RuleModel(kind),
+                   active=active, terms=detail["terms"])  # fmt: skip
+
+
+@strawberry.type
+class ConversionRuleEdge:
+    cursor: str
+    node: ConversionRule
+
+
+@strawberry.type
+class ConversionRuleConnection:
+    edges: list[ConversionRuleEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(
+    description="A recognition rule: which deposited outcomes it recognises automatically, and "
+    "at what value on the framework."
+)
+class RecognitionRule(Node):
+    id: strawberry.ID
+    version: int
+    name: str
+    model: RuleModel  # type: ignore[valid-type]
+    active: bool
+    terms: JSON
+
+    @classmethod
+    def of(cls, e: Entry) -> RecognitionRule:
+        entry_id, _, name, kind, version, active, detail = e
+        return cls(id=gid(entry_id), version=version, name=name, model=values.RuleModel(kind),
+                   active=active, terms=detail["terms"])  # fmt: skip
+
+
+@strawberry.type
+class RecognitionRuleEdge:
+    cursor: str
+    node: RecognitionRule
+
+
+@strawberry.type
+class RecognitionRuleConnection:
+    edges: list[RecognitionRuleEdge]
+    page_info: PageInfo

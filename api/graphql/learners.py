@@ -1,0 +1,361 @@
+"""Learners and their accounts: balance, transcript, progress, history and time travel."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.graphql import authz
+from api.graphql.catalogue import Institution, Qualification, load_institution
+from api.graphql.common import (
+    IdentityVerification,
+    Node,
+    OutcomeKind,
+    OutcomeStatus,
+    PageInfo,
+    credits,
+    gid,
+    parse_id,
+)
+from api.graphql.context import Info
+from api.graphql.errors import ApiError
+from api.graphql.pagination import after_int, keyset_page, page_size
+from domain import values
+from domain.credit_account import Balance as DomainBalance
+from domain.credit_account import CreditAccount as DomainAccount
+from domain.credit_account import Outcome as DomainOutcome
+from domain.errors import NotFound
+from domain.values import utc
+from projections import balances, catalogue, progress, time_index, transcript
+from projections.base import cc, plain
+
+
+@strawberry.type
+class LevelCredits:
+    level: int
+    credits: Decimal
+
+
+@strawberry.type
+class KindCredits:
+    kind: OutcomeKind  # type: ignore[valid-type]
+    credits: Decimal
+
+
+@strawberry.type
+class CategoryCredits:
+    category: str
+    credits: Decimal
+
+
+@strawberry.type(description="Recognised and converted credits held; redeemed ones are spent.")
+class Balance:
+    total: Decimal
+    available: Decimal
+    redeemed: Decimal
+    by_level: list[LevelCredits]
+    by_kind: list[KindCredits]
+    by_category: list[CategoryCredits]
+
+    @classmethod
+    def of_view(cls, row: tuple[int, int, int, int, list[tuple[str, str, int]]] | None) -> Balance:
+        if row is None:
+            return cls(total=credits(0), available=credits(0), redeemed=credits(0),
+                       by_level=[], by_kind=[], by_category=[])  # fmt: skip
+        _, total, available, redeemed, buckets = row
+        return cls(
+            total=credits(total), available=credits(available), redeemed=credits(redeemed),
+            by_level=sorted((LevelCredits(level=int(b), credits=credits(c))
+                             for d, b, c in buckets if d == "level"), key=lambda x: x.level),
+            by_kind=[KindCredits(kind=values.OutcomeKind(b), credits=credits(c))
+                     for d, b, c in buckets if d == "kind"],
+            by_category=[CategoryCredits(category=b, credits=credits(c))
+                         for d, b, c in buckets if d == "category"],
+        )  # fmt: skip
+
+    @classmethod
+    def of(cls, b: DomainBalance) -> Balance:
+        return cls.of_view(
+            (0, cc(b.total) or 0, cc(b.available) or 0, cc(b.redeemed) or 0,
+             [("level", str(k), cc(v) or 0) for k, v in b.by_level.items()]
+             + [("kind", k.value, cc(v) or 0) for k, v in b.by_kind.items()]
+             + [("category", k, cc(v) or 0) for k, v in b.by_category.items()])
+        )  # fmt: skip
+
+
+@strawberry.type(description="A learning outcome in an account: what was deposited, and its fate.")
+class Outcome(Node):
+    id: strawberry.ID
+    credential_id: str
+    title: str
+    kind: OutcomeKind  # type: ignore[valid-type]
+    level: int | None = strawberry.field(description="framework level (recognised, else claimed)")
+    credits: Decimal = strawberry.field(description="credits the credential claims")
+    recognized_credits: Decimal | None
+    category: str | None
+    status: OutcomeStatus  # type: ignore[valid-type]
+    completed_on: date | None
+    deposited_at: datetime
+    standard_code: str | None
+    hours: Decimal | None
+    rule_id: strawberry.ID | None = strawberry.field(description="recognition rule applied")
+    rule_version: int | None
+    recognized_by: str | None
+    reason: str | None = strawberry.field(description="why it was rejected or revoked")
+    issuer_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def issuer(self, info: Info) -> Institution:
+        return await load_institution(info, self.issuer_id)
+
+    @classmethod
+    def of_row(cls, r: dict[str, Any]) -> Outcome:
+        return cls(
+            id=gid(r["outcome_id"]), credential_id=r["credential_id"], title=r["title"],
+            kind=values.OutcomeKind(r["kind"]), level=r["recognized_level"] or r["level"],
+            credits=credits(r["credits_cc"]),
+            recognized_credits=None if r["recognized_cc"] is None else credits(r["recognized_cc"]),
+            category=r["category"], status=values.OutcomeStatus(r["status"]),
+            completed_on=date.fromisoformat(r["completed_on"]),
+            deposited_at=datetime.fromisoformat(r["deposited_at"]),
+            standard_code=r["standard_code"],
+            hours=None if r["hours_cc"] is None else credits(r["hours_cc"]),
+            rule_id=r["rule_id"] and gid(r["rule_id"]), rule_version=r["rule_version"],
+            recognized_by=r["recognized_by"], reason=r["reason"], issuer_id=r["issuer_id"],
+        )  # fmt: skip
+
+    @classmethod
+    def of(cls, o: DomainOutcome) -> Outcome:
+        return cls(
+            id=gid(o.id), credential_id=o.credential_id, title=o.title, kind=o.kind,
+            level=o.recognized_level or o.level, credits=o.credits_claimed,
+            recognized_credits=o.recognized_credits, category=o.category, status=o.status,
+            completed_on=o.completed_on, deposited_at=o.deposited_at,
+            standard_code=o.standard_code, hours=o.hours,
+            rule_id=o.rule_id and gid(o.rule_id), rule_version=o.rule_version,
+            recognized_by=o.recognized_by, reason=o.revoked_reason or o.rejection_reason,
+            issuer_id=str(o.issuer_id),
+        )  # fmt: skip
+
+
+@strawberry.type
+class OutcomeEdge:
+    cursor: str
+    node: Outcome
+
+
+@strawberry.type
+class OutcomeConnection:
+    edges: list[OutcomeEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(
+    description="One event of an account: what happened, when, by whom, under which rule version."
+)
+class AccountEvent:
+    version: int
+    type: str
+    at: datetime
+    actor: str | None
+    data: JSON
+    hash: str | None = strawberry.field(description="hash-chain link (tamper evidence)")
+
+
+@strawberry.type
+class AccountEventEdge:
+    cursor: str
+    node: AccountEvent
+
+
+@strawberry.type
+class AccountEventConnection:
+    edges: list[AccountEventEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="The account as it stood at a version or at a moment.")
+class AccountState:
+    version: int
+    at: datetime
+    balance: Balance
+    outcomes: list[Outcome]
+
+
+@strawberry.type
+class QualificationProgress:
+    met: bool
+    unmet: list[str] = strawberry.field(description="precisely what is missing")
+    notes: list[str] = strawberry.field(description="credits a cap kept from counting")
+    credits_counted: Decimal
+    redeemed: bool
+    qualification_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def qualification(self, info: Info) -> Qualification:
+        entry = await info.context.loader("catalogue", catalogue.read_entries).load(
+            self.qualification_id
+        )
+        return Qualification.of(entry[:7])
+
+
+@strawberry.type(description="A learner's lifelong credit account.")
+class CreditAccount:
+    learner_id: strawberry.Private[UUID]
+    scope: strawberry.Private[str]
+
+    def _all(self) -> None:
+        if self.scope != "ALL":
+            raise ApiError("FORBIDDEN", "the consent covers enterprise training only")
+
+    @strawberry.field
+    async def version(self, info: Info) -> int:
+        self._all()
+        row = await _balance(info, self.learner_id)
+        return 0 if row is None else row[0]
+
+    @strawberry.field
+    async def balance(self, info: Info) -> Balance:
+        self._all()
+        return Balance.of_view(await _balance(info, self.learner_id))
+
+    @strawberry.field
+    async def transcript(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        status: OutcomeStatus | None = None,  # type: ignore[valid-type]
+        kind: OutcomeKind | None = None,  # type: ignore[valid-type]
+    ) -> OutcomeConnection:
+        if self.scope != "ALL":
+            if kind not in (None, values.OutcomeKind.ENTERPRISE_TRAINING):
+                raise ApiError("FORBIDDEN", "the consent covers enterprise training only")
+            kind = values.OutcomeKind.ENTERPRISE_TRAINING
+        limit = page_size(first)
+        learner = str(self.learner_id)
+        status_v = status.value if status else None
+        kind_v = kind.value if kind else None
+
+        def query(cur: Any) -> tuple[list[dict[str, Any]], int]:
+            rows = transcript.read_page(cur, learner, after_seq=after_int(after), limit=limit + 1,
+                                        status=status_v, kind=kind_v)  # fmt: skip
+            return rows, transcript.count(cur, learner, status_v, kind_v)
+
+        rows, total = await info.context.read(query)
+        page = keyset_page(rows, lambda r: str(r["seq"]), limit, after)
+        return OutcomeConnection(
+            edges=[OutcomeEdge(cursor=c, node=Outcome.of_row(r)) for c, r in page.items],
+            page_info=PageInfo.of(page),  # type: ignore[arg-type]
+            total_count=total,
+        )
+
+    @strawberry.field
+    async def progress(self, info: Info, qualification_id: strawberry.ID) -> QualificationProgress:
+        self._all()
+        qid = str(parse_id(qualification_id, "qualificationId"))
+        row = await info.context.read(progress.read_progress, str(self.learner_id), qid)
+        if row is None:
+            raise ApiError("NOT_FOUND", "no such qualification")
+        met, unmet, notes, counted, redeemed = row
+        return QualificationProgress(met=met, unmet=unmet, notes=notes,
+                                     credits_counted=credits(counted), redeemed=redeemed,
+                                     qualification_id=qid)  # fmt: skip
+
+    @strawberry.field(description="The account's events, oldest first.")
+    async def history(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> AccountEventConnection:
+        self._all()
+        limit = page_size(first)
+        bank = info.context.bank
+        events = await info.context.run(
+            lambda: list(bank.account_history(self.learner_id, after_int(after), limit + 1))
+        )
+        page = keyset_page(events, lambda e: str(e.version), limit, after)
+        return AccountEventConnection(
+            edges=[
+                AccountEventEdge(cursor=c, node=AccountEvent(
+                    version=e.version, type=e.type, at=e.at, actor=e.actor, data=plain(e.data),
+                    hash=None))
+                for c, e in page.items
+            ],
+            page_info=PageInfo.of(page),  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    @strawberry.field(
+        description="The account at a version or a moment (auditors, and the learner)."
+    )
+    async def as_of(
+        self, info: Info, version: int | None = None, at: datetime | None = None
+    ) -> AccountState:
+        self._all()
+        if (version is None) == (at is None):
+            raise ApiError("INVALID_INPUT", "give exactly one of version and at")
+        if at is not None:
+            if at.tzinfo is None:
+                raise ApiError("INVALID_INPUT", "at needs a timezone")
+            version = await info.context.read(
+                time_index.version_at, str(self.learner_id), utc(at).isoformat()
+            )
+        assert version is not None
+        if version < 1:
+            raise ApiError("NOT_FOUND", "the account did not exist then")
+        bank = info.context.bank
+        try:
+            account: DomainAccount = await info.context.run(bank.account, self.learner_id, version)
+        except NotFound:
+            raise ApiError("NOT_FOUND", f"the account has no version {version}") from None
+        if account.version != version:
+            raise ApiError("NOT_FOUND", f"the account has no version {version}")
+        return AccountState(
+            version=account.version, at=account.modified_on, balance=Balance.of(account.balance()),
+            outcomes=[Outcome.of(o) for o in account.outcomes.values()],
+        )  # fmt: skip
+
+
+async def _balance(info: Info, learner_id: UUID) -> Any:
+    return await info.context.loader("balances", balances.read_balances).load(str(learner_id))
+
+
+@strawberry.type(description="A person with a lifelong learning account.")
+class Learner(Node):
+    id: strawberry.ID
+    identity_verification: IdentityVerification  # type: ignore[valid-type]
+    erased: bool
+
+    @strawberry.field(description="The learner's name; null once erased.")
+    async def display_name(self, info: Info) -> str | None:
+        bank = info.context.bank
+        data = await info.context.run(bank.personal_data, UUID(self.id))
+        return None if data is None else str(data["name"])
+
+    @strawberry.field
+    async def account(self, info: Info) -> CreditAccount:
+        learner_id = UUID(self.id)
+        scope = await authz.account_access(info, learner_id)
+        return CreditAccount(learner_id=learner_id, scope=scope)
+
+    @classmethod
+    def of_entry(cls, e: Any) -> Learner:
+        entry_id, _, _, kind, _, active, _ = e[:7]
+        return cls(id=gid(entry_id), identity_verification=values.IdentityVerification(kind),
+                   erased=not active)  # fmt: skip
+
+
+@strawberry.type
+class LearnerEdge:
+    cursor: str
+    node: Learner
+
+
+@strawberry.type
+class LearnerConnection:
+    edges: list[LearnerEdge]
+    page_info: PageInfo

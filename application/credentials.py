@@ -1,0 +1,276 @@
+"""Open Badges 3.0 AchievementCredentials as compact VC-JWTs: verify, then map to an outcome.
+
+Verification follows OB 3.0 §8.2: the issuer (``iss`` = ``issuer.id``) must be a registered,
+active institution; the header's ``kid`` must name one of its keys valid when the credential was
+issued (``validFrom``); the algorithm is the registered key's, never the token's (so ``none``,
+HMAC and algorithm swaps fail); the signature must hold; ``jti``/``sub``/``nbf``/``exp`` must agree
+with the credential; it must be valid now. Both the plain payload form and the older ``vc``-claim
+form are accepted. PyJWT does the cryptography.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import jwt
+
+from application.vault import normalize_document_number
+from domain.credit_account import DepositedOutcome
+from domain.errors import (
+    CredentialExpired,
+    IdentityMismatch,
+    InvalidCredential,
+    InvalidSignature,
+    KeyNotValid,
+    UnknownIssuer,
+)
+from domain.framework import Framework
+from domain.institution import Institution
+from domain.values import InstitutionKind, OutcomeKind
+
+MAX_CREDENTIAL_BYTES = 256 * 1024
+
+# achievementType (OB 3.0 vocabulary) -> outcome kind; the issuer's kind can refine it.
+ACHIEVEMENT_KINDS: dict[str, OutcomeKind] = {
+    "Course": OutcomeKind.ACADEMIC_COURSE,
+    "AssociateDegree": OutcomeKind.ACADEMIC_COURSE,
+    "BachelorDegree": OutcomeKind.ACADEMIC_COURSE,
+    "Certificate": OutcomeKind.VOCATIONAL_CERTIFICATE,
+    "CertificateOfCompletion": OutcomeKind.NON_DEGREE_COURSE,
+    "Certification": OutcomeKind.PROFESSIONAL_QUALIFICATION,
+    "License": OutcomeKind.PROFESSIONAL_QUALIFICATION,
+    "ApprenticeshipCertificate": OutcomeKind.VOCATIONAL_CERTIFICATE,
+    "JourneymanCertificate": OutcomeKind.VOCATIONAL_CERTIFICATE,
+    "MasterCertificate": OutcomeKind.VOCATIONAL_CERTIFICATE,
+    "MicroCredential": OutcomeKind.NON_DEGREE_COURSE,
+    "Badge": OutcomeKind.NON_DEGREE_COURSE,
+    "LearningProgram": OutcomeKind.NON_DEGREE_COURSE,
+    "ext:WorkExperience": OutcomeKind.WORK_EXPERIENCE,
+}
+
+
+@dataclass(frozen=True)
+class VerifiedCredential:
+    issuer: Institution
+    credential: dict[str, Any]
+    kid: str
+    valid_from: datetime
+    valid_until: datetime | None
+
+
+def _b64json(segment: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidCredential("the credential is not a compact JWS", ("credential",)) from None
+    if not isinstance(value, dict):
+        raise InvalidCredential("the credential is not a compact JWS", ("credential",))
+    return value
+
+
+def _moment(value: Any, field: str) -> datetime:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidCredential(f"{field} is not a date-time", ("credential", field)) from None
+    if moment.tzinfo is None:
+        raise InvalidCredential(f"{field} needs a timezone", ("credential", field))
+    return moment.astimezone(UTC)
+
+
+def _id(value: Any) -> str | None:
+    return value.get("id") if isinstance(value, dict) else value
+
+
+def verify_jwt(token: str, issuer_by_uri: Any, now: datetime) -> VerifiedCredential:
+    """Verifies a VC-JWT; ``issuer_by_uri(uri) -> Institution | None`` resolves issuers."""
+    token = token.strip()
+    if len(token) > MAX_CREDENTIAL_BYTES:
+        raise InvalidCredential("the credential is too large", ("credential",))
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidCredential("the credential is not a compact JWS", ("credential",))
+    header, payload = _b64json(parts[0]), _b64json(parts[1])
+    if "jwk" in header and isinstance(header["jwk"], dict) and "d" in header["jwk"]:
+        raise InvalidSignature("the header's jwk carries a private key")
+    credential = payload.get("vc", payload)
+    if not isinstance(credential, dict):
+        raise InvalidCredential("the vc claim is not an object", ("credential",))
+    issuer_uri = _id(credential.get("issuer"))
+    if not isinstance(issuer_uri, str) or not issuer_uri:
+        raise InvalidCredential("the credential names no issuer", ("credential", "issuer"))
+    if payload.get("iss", issuer_uri) != issuer_uri:
+        raise InvalidCredential("iss does not match issuer.id", ("credential", "iss"))
+    issuer = issuer_by_uri(issuer_uri)
+    if issuer is None:
+        raise UnknownIssuer(f"no registered institution has issuer URI {issuer_uri}")
+    valid_from = _moment(credential.get("validFrom") or credential.get("issuanceDate"),
+                         "validFrom")  # fmt: skip
+    kid = header.get("kid")
+    if not isinstance(kid, str):
+        jwk_header = header.get("jwk")
+        kid = jwk_header.get("kid") if isinstance(jwk_header, dict) else None
+    if not isinstance(kid, str) or not kid:
+        raise KeyNotValid("the credential's header names no key (kid)")
+    key = issuer.key_for(kid, valid_from)  # unknown, retired, out-of-window, suspended issuer
+    if isinstance(header.get("jwk"), dict):
+        embedded = {k: v for k, v in header["jwk"].items() if k != "kid"}
+        registered = {k: v for k, v in key.public_jwk.items() if k != "kid"}
+        if any(
+            registered.get(k) != v
+            for k, v in embedded.items()
+            if k in ("kty", "crv", "x", "n", "e")
+        ):
+            raise KeyNotValid("the embedded jwk is not the registered key")
+    if header.get("alg") != key.algorithm:
+        raise InvalidSignature(
+            f"the token says alg {header.get('alg')!r}; key {kid} is registered for {key.algorithm}"
+        )
+    try:
+        verifying_key = jwt.PyJWK({**key.public_jwk, "alg": key.algorithm}).key
+        jwt.decode(
+            token, verifying_key, algorithms=[key.algorithm],
+            options={"verify_aud": False, "verify_exp": False, "verify_nbf": False,
+                     "verify_iat": False, "verify_iss": False, "verify_sub": False,
+                     "verify_jti": False},
+        )  # fmt: skip
+    except jwt.InvalidSignatureError:
+        raise InvalidSignature("the signature does not hold") from None
+    except jwt.PyJWTError as exc:
+        raise InvalidCredential(f"the token is invalid: {exc}", ("credential",)) from None
+    _check_claims(payload, credential, valid_from)
+    valid_until = credential.get("validUntil") or credential.get("expirationDate")
+    until = _moment(valid_until, "validUntil") if valid_until else None
+    if "exp" in payload:
+        exp = _moment(payload["exp"], "exp")
+        until = exp if until is None else min(until, exp)
+    if valid_from > now:
+        raise InvalidCredential("the credential is not yet valid", ("credential", "validFrom"))
+    if until is not None and until <= now:
+        raise CredentialExpired(f"the credential expired at {until.isoformat()}")
+    return VerifiedCredential(issuer, credential, kid, valid_from, until)
+
+
+def _check_claims(
+    payload: dict[str, Any], credential: dict[str, Any], valid_from: datetime
+) -> None:
+    if "jti" in payload and payload["jti"] != credential.get("id"):
+        raise InvalidCredential("jti does not match the credential id", ("credential", "jti"))
+    subject = credential.get("credentialSubject")
+    if not isinstance(subject, dict):
+        raise InvalidCredential("credentialSubject is missing", ("credential",))
+    if "sub" in payload and subject.get("id") is not None and payload["sub"] != subject.get("id"):
+        raise InvalidCredential("sub does not match credentialSubject.id", ("credential", "sub"))
+    if "nbf" in payload and abs((_moment(payload["nbf"], "nbf") - valid_from).total_seconds()) >= 1:
+        raise InvalidCredential("nbf does not match validFrom", ("credential", "nbf"))
+    types = credential.get("type")
+    if not isinstance(types, list) or not {"OpenBadgeCredential", "AchievementCredential"} & set(
+        types
+    ):
+        raise InvalidCredential("not an Open Badges AchievementCredential", ("credential", "type"))
+
+
+def identity_matches(credential: dict[str, Any], document_number: str) -> bool:
+    """The subject's IdentityObject must be the learner's national identity number (salted
+    sha256); the number is tried as written and in normalised form."""
+    subject = credential.get("credentialSubject") or {}
+    identifiers = subject.get("identifier") if isinstance(subject, dict) else None
+    if not isinstance(identifiers, list):
+        return False
+    candidates = {document_number.strip(), normalize_document_number(document_number)}
+    for ident in identifiers:
+        if not isinstance(ident, dict) or ident.get("identityType") != "nationalIdentityNumber":
+            continue
+        value = str(ident.get("identityHash", ""))
+        if ident.get("hashed") is False:
+            if value in candidates:
+                return True
+            continue
+        salt = str(ident.get("salt") or "")
+        for number in candidates:
+            digest = "sha256$" + hashlib.sha256((number + salt).encode()).hexdigest()
+            if value.lower() == digest:
+                return True
+    return False
+
+
+def to_outcome(verified: VerifiedCredential, framework: Framework) -> DepositedOutcome:
+    """Maps the credential to an outcome (docs/credentials.md documents the mapping)."""
+    c = verified.credential
+    credential_id = c.get("id")
+    if not isinstance(credential_id, str) or not credential_id:
+        raise InvalidCredential("the credential has no id", ("credential", "id"))
+    subject = c["credentialSubject"]
+    achievement = subject.get("achievement")
+    if not isinstance(achievement, dict):
+        raise InvalidCredential("credentialSubject.achievement is missing", ("credential",))
+    amount = _credits(subject.get("creditsEarned"), achievement)
+    return DepositedOutcome(
+        issuer_id=verified.issuer.id,
+        credential_id=credential_id,
+        kind=_kind(achievement, verified.issuer),
+        title=str(achievement.get("name") or c.get("name") or "").strip() or credential_id,
+        credits=amount,
+        completed_on=verified.valid_from.date(),
+        evidence_digest="",
+        standard_code=achievement.get("humanCode") or None,
+        level=_level(achievement, framework),
+        hours=None,
+        result=_result(subject),
+        key_id=verified.kid,
+        issued_at=verified.valid_from,
+    )
+
+
+def _credits(earned: Any, achievement: dict[str, Any]) -> Decimal:
+    for value in (earned, achievement.get("creditsAvailable"), achievement.get("ECTS")):
+        if value is None:
+            continue
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            raise InvalidCredential("credits are not a number", ("credential",)) from None
+    raise InvalidCredential("the credential states no credits (creditsEarned/creditsAvailable)",
+                            ("credential",))  # fmt: skip
+
+
+def _kind(achievement: dict[str, Any], issuer: Institution) -> OutcomeKind:
+    if issuer.kind is InstitutionKind.ENTERPRISE:
+        return OutcomeKind.ENTERPRISE_TRAINING
+    if issuer.kind is InstitutionKind.MOOC_PLATFORM:
+        return OutcomeKind.MOOC
+    return ACHIEVEMENT_KINDS.get(
+        str(achievement.get("achievementType")), OutcomeKind.NON_DEGREE_COURSE
+    )
+
+
+def _level(achievement: dict[str, Any], framework: Framework) -> int | None:
+    for alignment in achievement.get("alignment") or []:
+        if not isinstance(alignment, dict):
+            continue
+        names = f"{alignment.get('targetType', '')} {alignment.get('targetFramework', '')}"
+        if framework.key.upper() in names.upper():
+            try:
+                level = int(str(alignment.get("targetCode")))
+            except ValueError:
+                continue
+            if 1 <= level <= framework.max_level:
+                return level
+    return None
+
+
+def _result(subject: dict[str, Any]) -> str | None:
+    results = subject.get("result")
+    if isinstance(results, list) and results and isinstance(results[0], dict):
+        value = results[0].get("value")
+        return None if value is None else str(value)[:50]
+    return None

@@ -1,0 +1,12 @@
+DROP TABLE catalogue_entries;
+DROP TABLE account_time_index;
+DROP TABLE institution_ledger;
+DROP TABLE enterprise_training;
+DROP TABLE enterprise_consents;
+DROP TABLE qualification_progress;
+DROP TABLE account_holdings;
+DROP TABLE account_conversions;
+DROP TABLE transcript_entries;
+DROP TABLE balance_breakdown;
+DROP TABLE account_balances;
+DROP TABLE projection_tracking;

@@ -1,0 +1,165 @@
+"""Qualification progress: per learner and qualification, what is met and what is missing.
+
+The view keeps each account's holdings (credits as requirements see them) so that a new or
+amended qualification is assessed for every learner from these rows, without loading accounts.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from domain.credit_account import CreditAccount
+from domain.qualification import (
+    CategoryMinimum,
+    Holding,
+    LevelMinimum,
+    Qualification,
+    Requirements,
+    assess,
+)
+from domain.values import OutcomeKind
+from projections.base import Batch, Cursor, Tables, cc, from_cc, iso, upsert
+
+
+def requirements_from(detail: dict[str, Any]) -> Requirements:
+    r = detail["requirements"]
+
+    def dec(v: str | None) -> Decimal | None:
+        return None if v is None else Decimal(v)
+
+    return Requirements(
+        total_credits=Decimal(r["total_credits"]),
+        minimum_by_category=tuple(
+            CategoryMinimum(m["category"], Decimal(m["credits"])) for m in r["minimum_by_category"]
+        ),
+        minimum_at_level=tuple(
+            LevelMinimum(m["level"], Decimal(m["credits"])) for m in r["minimum_at_level"]
+        ),
+        required_standards=tuple(r["required_standards"]),
+        max_converted_share=dec(r["max_converted_share"]),
+        max_credits_per_institution=dec(r["max_credits_per_institution"]),
+        max_credits_per_year=dec(r["max_credits_per_year"]),
+    )
+
+
+class ProgressView:
+    name = "progress"
+    tables = ("account_holdings", "qualification_progress")
+
+    def apply(self, batch: Batch, cur: Cursor, t: Tables) -> None:
+        qualifications = self._qualifications(batch, cur, t)
+        changed_quals = {e.originator_id for _, e in batch.of(Qualification)}
+        accounts = batch.accounts()
+        for learner_id, account in accounts.items():
+            self._write_holdings(cur, t, learner_id, account)
+            redeemed = {str(r.qualification_id) for r in account.redemptions.values()}
+            for qid, (version, requirements) in qualifications.items():
+                self._write_progress(
+                    cur, t, learner_id, qid, version, requirements, account.holdings(),
+                    qid in redeemed,
+                )  # fmt: skip
+        for qid in map(str, changed_quals):
+            if qid not in qualifications:
+                cur.execute(f"DELETE FROM {t('qualification_progress')} WHERE qualification_id = ?",
+                            [qid])  # fmt: skip
+                continue
+            version, requirements = qualifications[qid]
+            cur.execute(f"SELECT DISTINCT learner_id FROM {t('account_holdings')}")
+            others = [UUID(r[0]) for r in cur.fetchall() if UUID(r[0]) not in accounts]
+            for learner_id in others:
+                holdings = self._read_holdings(cur, t, learner_id)
+                cur.execute(
+                    f"SELECT redeemed FROM {t('qualification_progress')} "
+                    "WHERE learner_id = ? AND qualification_id = ?", [str(learner_id), qid],
+                )  # fmt: skip
+                row = cur.fetchone()
+                self._write_progress(
+                    cur, t, learner_id, qid, version, requirements, holdings,
+                    bool(row and row[0]),
+                )  # fmt: skip
+
+    @staticmethod
+    def _qualifications(
+        batch: Batch, cur: Cursor, t: Tables
+    ) -> dict[str, tuple[int, Requirements]]:
+        """Open qualifications: the batch's own state for those it touches, else the catalogue."""
+        found: dict[str, tuple[int, Requirements]] = {}
+        cur.execute(
+            "SELECT entry_id, version, active, detail FROM catalogue_entries "
+            "WHERE entry_type = 'qualification'"
+        )
+        for entry_id, version, active, detail in cur.fetchall():
+            if active:
+                found[entry_id] = (version, requirements_from(json.loads(detail)))
+        for _, e in batch.of(Qualification):
+            q: Qualification = batch.state(e.originator_id)
+            if q.retired:
+                found.pop(str(q.id), None)
+            else:
+                found[str(q.id)] = (q.requirements_version, q.requirements)
+        return found
+
+    @staticmethod
+    def _write_holdings(cur: Cursor, t: Tables, learner_id: UUID, account: CreditAccount) -> None:
+        cur.execute(f"DELETE FROM {t('account_holdings')} WHERE learner_id = ?", [str(learner_id)])
+        for h in account.holdings():
+            cur.execute(
+                f"INSERT INTO {t('account_holdings')} (holding_id, learner_id, credits_cc, level, "
+                "kind, category, institution_id, completed_on, converted, standard_codes, spent) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [str(h.id), str(learner_id), cc(h.credits), h.level, h.kind.value, h.category,
+                 str(h.institution_id), iso(h.completed_on), int(h.converted),
+                 " ".join(sorted(h.standard_codes)), int(h.spent)],
+            )  # fmt: skip
+
+    @staticmethod
+    def _read_holdings(cur: Cursor, t: Tables, learner_id: UUID) -> list[Holding]:
+        cur.execute(
+            f"SELECT holding_id, credits_cc, level, kind, category, institution_id, completed_on, "
+            f"converted, standard_codes, spent FROM {t('account_holdings')} WHERE learner_id = ?",
+            [str(learner_id)],
+        )
+        return [
+            Holding(UUID(r[0]), from_cc(r[1]) or Decimal(0), r[2], OutcomeKind(r[3]), r[4],
+                    UUID(r[5]), date.fromisoformat(r[6]), bool(r[7]),
+                    frozenset(r[8].split()), bool(r[9]))
+            for r in cur.fetchall()
+        ]  # fmt: skip
+
+    @staticmethod
+    def _write_progress(
+        cur: Cursor,
+        t: Tables,
+        learner_id: UUID,
+        qualification_id: str,
+        version: int,
+        requirements: Requirements,
+        holdings: list[Holding],
+        redeemed: bool,
+    ) -> None:
+        result = assess(requirements, holdings)
+        upsert(cur, t("qualification_progress"), ("learner_id", "qualification_id"), {
+            "learner_id": learner_id, "qualification_id": qualification_id,
+            "qualification_version": version, "met": result.met,
+            "unmet": json.dumps(list(result.unmet), ensure_ascii=False),
+            "notes": json.dumps(list(result.notes), ensure_ascii=False),
+            "counted_cc": cc(result.credits_counted), "redeemed": redeemed,
+        })  # fmt: skip
+
+
+def read_progress(
+    cur: Cursor, learner_id: str, qualification_id: str
+) -> tuple[bool, list[str], list[str], int, bool] | None:
+    """(met, unmet, notes, counted credits in hundredths, redeemed) or None if not assessed."""
+    cur.execute(
+        "SELECT met, unmet, notes, counted_cc, redeemed FROM qualification_progress "
+        "WHERE learner_id = ? AND qualification_id = ?", [learner_id, qualification_id],
+    )  # fmt: skip
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return bool(row[0]), json.loads(row[1]), json.loads(row[2]), int(row[3]), bool(row[4])

@@ -1,0 +1,299 @@
+"""Following the event log into the views, exactly once.
+
+``ProjectionRunner.run_once`` reads the next notifications after the lowest view position,
+applies them as one batch to every view at that position and moves their tracking rows, all in one
+transaction (the tracking rows are locked first, so two runners never apply the same batch). A
+crash anywhere leaves the views at a committed position; the next run continues from there.
+
+Following: on PostgreSQL the runner sleeps on LISTEN (the event store NOTIFYs on every insert); on
+SQLite it polls. In the serving process the bank also wakes it directly after each save. After
+each commit it announces the new position (in-process condition, and NOTIFY on PostgreSQL), which
+is what read-your-writes waits on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+from projections.balances import BalancesView
+from projections.base import Batch, Cursor, Transactions, View, same_table
+from projections.catalogue import CatalogueView
+from projections.enterprise import EnterpriseTrainingView
+from projections.institution_ledger import InstitutionLedgerView
+from projections.progress import ProgressView
+from projections.time_index import TimeIndexView
+from projections.transcript import TranscriptView
+
+log = logging.getLogger("creditbank.projections")
+
+PROGRESS_CHANNEL = "creditbank_projected"
+
+
+def all_views() -> list[View]:
+    # Catalogue first: progress reads qualifications from it within the same transaction.
+    return [
+        CatalogueView(),
+        BalancesView(),
+        TranscriptView(),
+        ProgressView(),
+        EnterpriseTrainingView(),
+        InstitutionLedgerView(),
+        TimeIndexView(),
+    ]
+
+
+def views_named(names: Sequence[str]) -> list[View]:
+    known = {v.name: v for v in all_views()}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown view(s) {', '.join(unknown)}; views: {', '.join(known)}")
+    return [known[n] for n in names] if names else list(known.values())
+
+
+class EventSource:
+    """What a runner needs of the application: its recorder, mapper and repository."""
+
+    def __init__(self, app: Any) -> None:
+        self.recorder = app.recorder
+        self.mapper = app.mapper
+        self.repository = app.repository
+
+    def head(self) -> int:
+        return int(self.recorder.max_notification_id() or 0)
+
+    def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+        return [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+
+
+class StateCache:
+    """Aggregates as of a version, fast-forwarded with the batch's own events when possible."""
+
+    def __init__(self, source: EventSource, maxsize: int = 2000) -> None:
+        self._source = source
+        self._cache: OrderedDict[UUID, Any] = OrderedDict()
+        self._maxsize = maxsize
+        self._pending: dict[UUID, list[Any]] = {}
+
+    def prepare(self, events: list[tuple[int, Any]]) -> None:
+        self._pending = {}
+        for _, e in events:
+            self._pending.setdefault(e.originator_id, []).append(e)
+
+    def load(self, aggregate_id: UUID, version: int | None) -> Any:
+        if version is None:
+            return self._source.repository.get(aggregate_id)
+        cached = self._cache.get(aggregate_id)
+        if cached is not None and cached.version < version:
+            for e in self._pending.get(aggregate_id, ()):
+                if e.originator_version == cached.version + 1 and e.originator_version <= version:
+                    cached = e.mutate(cached)
+            if cached is not None and cached.version != version:
+                cached = None
+        elif cached is not None and cached.version != version:
+            cached = None
+        if cached is None:
+            cached = self._source.repository.get(aggregate_id, version=version)
+        self._cache[aggregate_id] = cached
+        self._cache.move_to_end(aggregate_id)
+        while len(self._cache) > self._maxsize:
+            self._cache.popitem(last=False)
+        return cached
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        source: EventSource,
+        database: Transactions,
+        views: Sequence[View] | None = None,
+        batch_size: int = 500,
+    ) -> None:
+        self.source = source
+        self.database = database
+        self.views = list(views) if views is not None else all_views()
+        self.batch_size = batch_size
+        self.states = StateCache(source)
+        self._progress = threading.Condition()
+        self._position = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        self.listeners: list[Callable[[int], None]] = []  # told each new position
+
+    # -- positions ----------------------------------------------------------------------------
+    def positions(self, cur: Cursor | None = None) -> dict[str, int]:
+        if cur is None:
+            with self.database.transaction() as c:
+                return self.positions(c)
+        cur.execute("SELECT view_name, position FROM projection_tracking")
+        found = {str(name): int(pos) for name, pos in cur.fetchall()}
+        return {v.name: found.get(v.name, 0) for v in self.views}
+
+    @property
+    def position(self) -> int:
+        """The position every view of this runner has reached."""
+        return self._position
+
+    def lag(self) -> int:
+        return max(0, self.source.head() - self._read_position())
+
+    def _read_position(self) -> int:
+        self._position = min(self.positions().values(), default=0)
+        return self._position
+
+    # -- one step ------------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Applies the next batch; returns how many notifications it applied (0: up to date)."""
+        positions = self.positions()
+        low = min(positions.values(), default=0)
+        events = self.source.read(low, self.batch_size)
+        if not events:
+            self._announce(low)
+            return 0
+        group = [v for v in self.views if positions[v.name] == low]
+        self.states.prepare(events)
+        batch = Batch(events, self.states.load)
+        with self.database.transaction() as cur:
+            if not self._claim(cur, group, low):
+                return 0  # another runner applied this batch first
+            for view in group:
+                view.apply(batch, cur, same_table)
+            for view in group:
+                cur.execute(
+                    "UPDATE projection_tracking SET position = ? WHERE view_name = ?",
+                    [batch.position, view.name],
+                )
+            if self.database.kind == "postgres":
+                cur.execute(f"NOTIFY {PROGRESS_CHANNEL}")
+        self._announce(min(self.positions().values()))
+        return len(events)
+
+    def _claim(self, cur: Cursor, group: list[View], low: int) -> bool:
+        """Locks the group's tracking rows and checks nobody moved them since we read them."""
+        for view in group:
+            cur.execute(
+                "INSERT INTO projection_tracking (view_name, position) VALUES (?, 0) "
+                "ON CONFLICT (view_name) DO NOTHING",
+                [view.name],
+            )
+        lock = " FOR UPDATE" if self.database.kind == "postgres" else ""
+        names = [v.name for v in group]
+        cur.execute(
+            "SELECT position FROM projection_tracking WHERE view_name IN "
+            f"({', '.join('?' for _ in names)}){lock}",
+            names,
+        )
+        return all(int(row[0]) == low for row in cur.fetchall())
+
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        total = 0
+        while True:
+            n = self.run_once()
+            if n == 0:
+                return total
+            total += n
+            if progress:
+                progress(n)
+
+    # -- following ----------------------------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self, poll_interval: float = 0.5) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._follow, args=(poll_interval,), name="projection-runner", daemon=True
+        )
+        self._thread.start()
+        if self.database.kind == "postgres":
+            threading.Thread(target=self._listen, name="projection-listen", daemon=True).start()
+
+    def start_watching(self, interval: float = 0.05) -> None:
+        """For an API process whose views are written by another process (``projections run``):
+        follow the tracking positions, to wake read-your-writes waiters."""
+        self._stop.clear()
+
+        def watch() -> None:
+            while not self._stop.is_set():
+                try:
+                    self._announce(self._read_position())
+                except Exception:  # noqa: BLE001 - keep watching through outages
+                    log.warning("cannot read projection positions", exc_info=True)
+                self._wake.wait(interval)
+                self._wake.clear()
+
+        self._thread = threading.Thread(target=watch, name="projection-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _follow(self, poll_interval: float) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self._wake.clear()
+                if self.run_once():
+                    failures = 0
+                    continue  # more may be waiting: read again at once
+                failures = 0
+                self.error = None
+            except Exception as exc:  # noqa: BLE001 - the follower must survive outages
+                failures += 1
+                self.error = exc
+                log.exception("projection batch failed (attempt %d); retrying", failures)
+                self._stop.wait(min(5.0, 0.1 * 2**failures))
+                continue
+            self._wake.wait(poll_interval)
+
+    def _listen(self) -> None:
+        """PostgreSQL: the event store NOTIFYs its table's channel on every insert."""
+        import psycopg
+
+        channel = getattr(self.source.recorder, "channel_name", "stored_events")
+        conninfo = getattr(self.database, "conninfo", "")
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(conninfo, autocommit=True) as conn:
+                    conn.execute(f'LISTEN "{channel}"')
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            self._wake.set()
+            except Exception:  # noqa: BLE001 - polling still runs; reconnect shortly
+                log.warning("LISTEN connection lost; reconnecting", exc_info=True)
+                self._stop.wait(1.0)
+
+    # -- read-your-writes ---------------------------------------------------------------------
+    def _announce(self, position: int) -> None:
+        with self._progress:
+            if position > self._position:
+                self._position = position
+            self._progress.notify_all()
+        for listener in self.listeners:
+            listener(position)
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> bool:
+        """Blocks until every view has applied ``position`` (woken by the runner's own commits)."""
+        deadline = time.monotonic() + timeout
+        with self._progress:
+            while self._position < position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._wake.set()
+                self._progress.wait(remaining)
+        return True

@@ -1,0 +1,145 @@
+"""Transcript: one row per outcome with its current status, and the account's conversions."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from domain.credit_account import CreditAccount, Outcome
+from projections.base import Batch, Cursor, Tables, cc, iso, upsert
+
+
+def touched_outcomes(event: Any, account: CreditAccount) -> set[str]:
+    """The outcomes whose row an account event changes."""
+    ids: set[str] = set()
+    for name in ("outcome_id",):
+        if hasattr(event, name):
+            ids.add(str(getattr(event, name)))
+    for oid in getattr(event, "outcome_ids", ()):
+        ids.add(str(oid))
+    for holding_id in getattr(event, "allocations", {}):
+        ids.add(str(holding_id))
+    for cid in getattr(event, "cancelled_conversions", ()):
+        conversion = account.conversions.get(str(cid))
+        if conversion is not None:
+            ids.update(str(s) for s in conversion.source_ids)
+    return {i for i in ids if i in account.outcomes}
+
+
+def touched_conversions(event: Any, account: CreditAccount) -> set[str]:
+    ids = {str(getattr(event, "conversion_id", ""))}
+    ids.update(str(c) for c in getattr(event, "cancelled_conversions", ()))
+    ids.update(str(h) for h in getattr(event, "allocations", {}))
+    return {i for i in ids if i in account.conversions}
+
+
+class TranscriptView:
+    name = "transcript"
+    tables = ("transcript_entries", "account_conversions")
+
+    def apply(self, batch: Batch, cur: Cursor, t: Tables) -> None:
+        changed: dict[UUID, tuple[set[str], set[str], dict[str, int]]] = {}
+        for _, e in batch.of(CreditAccount):
+            account: CreditAccount = batch.state(e.originator_id)
+            outcomes, conversions, seqs = changed.setdefault(account.learner_id, (set(), set(), {}))
+            outcomes |= touched_outcomes(e, account)
+            conversions |= touched_conversions(e, account)
+            if type(e).__name__ == "OutcomeDeposited":
+                seqs[str(e.outcome_id)] = e.originator_version
+        accounts = batch.accounts()
+        for learner_id, (outcomes, conversions, seqs) in changed.items():
+            account = accounts[learner_id]
+            for oid in outcomes:
+                self._write_outcome(cur, t, learner_id, account.outcomes[oid], seqs.get(oid))
+            for cid in conversions:
+                c = account.conversions[cid]
+                upsert(cur, t("account_conversions"), ("conversion_id",), {
+                    "conversion_id": cid, "learner_id": learner_id, "rule_id": c.rule_id,
+                    "rule_version": c.rule_version, "source_cc": cc(c.source_credits),
+                    "credits_cc": cc(c.credits), "target_institution_id": c.target_institution_id,
+                    "target_code": c.target_code, "category": c.category, "active": c.active,
+                    "redemption_id": c.redemption_id and str(c.redemption_id),
+                    "converted_at": iso(c.converted_at),
+                })  # fmt: skip
+
+    @staticmethod
+    def _write_outcome(
+        cur: Cursor, t: Tables, learner_id: UUID, o: Outcome, seq: int | None
+    ) -> None:
+        row: dict[str, Any] = {
+            "outcome_id": o.id, "learner_id": learner_id, "credential_id": o.credential_id,
+            "title": o.title, "kind": o.kind.value, "issuer_id": o.issuer_id,
+            "standard_code": o.standard_code, "level": o.level,
+            "credits_cc": cc(o.credits_claimed), "recognized_cc": cc(o.recognized_credits),
+            "recognized_level": o.recognized_level, "category": o.category,
+            "status": o.status.value, "hours_cc": cc(o.hours),
+            "completed_on": iso(o.completed_on), "deposited_at": iso(o.deposited_at),
+            "rule_id": o.rule_id and str(o.rule_id), "rule_version": o.rule_version,
+            "recognized_by": o.recognized_by,
+            "conversion_id": o.conversion_id and str(o.conversion_id),
+            "redemption_id": o.redemption_id and str(o.redemption_id),
+            "reason": o.revoked_reason or o.rejection_reason,
+        }  # fmt: skip
+        if seq is not None:
+            row["seq"] = seq
+            upsert(cur, t("transcript_entries"), ("outcome_id",), row)
+            return
+        sets = ", ".join(f"{k} = ?" for k in row if k != "outcome_id")
+        values = [v for k, v in row.items() if k != "outcome_id"]
+        cur.execute(
+            f"UPDATE {t('transcript_entries')} SET {sets} WHERE outcome_id = ?",
+            [str(v) if isinstance(v, UUID) else v for v in values] + [str(o.id)],
+        )
+
+
+COLUMNS = (
+    "outcome_id, learner_id, seq, credential_id, title, kind, issuer_id, standard_code, level, "
+    "credits_cc, recognized_cc, recognized_level, category, status, hours_cc, completed_on, "
+    "deposited_at, rule_id, rule_version, recognized_by, conversion_id, redemption_id, reason"
+)
+COLUMN_NAMES = tuple(c.strip() for c in COLUMNS.split(","))
+
+
+def read_page(
+    cur: Cursor,
+    learner_id: str,
+    *,
+    after_seq: int,
+    limit: int,
+    status: str | None = None,
+    kind: str | None = None,
+) -> list[dict[str, Any]]:
+    """One keyset page of a learner's transcript, oldest deposit first (index-backed)."""
+    where, params = _filters(learner_id, status, kind)
+    cur.execute(
+        f"SELECT {COLUMNS} FROM transcript_entries WHERE {where} AND seq > ? "
+        "ORDER BY seq LIMIT ?", [*params, after_seq, limit],
+    )  # fmt: skip
+    return [dict(zip(COLUMN_NAMES, row, strict=True)) for row in cur.fetchall()]
+
+
+def count(cur: Cursor, learner_id: str, status: str | None = None, kind: str | None = None) -> int:
+    where, params = _filters(learner_id, status, kind)
+    cur.execute(f"SELECT count(*) FROM transcript_entries WHERE {where}", params)
+    return int(cur.fetchone()[0])
+
+
+def read_outcomes(cur: Cursor, outcome_ids: list[str]) -> dict[str, dict[str, Any]]:
+    if not outcome_ids:
+        return {}
+    marks = ", ".join("?" for _ in outcome_ids)
+    cur.execute(f"SELECT {COLUMNS} FROM transcript_entries WHERE outcome_id IN ({marks})",
+                outcome_ids)  # fmt: skip
+    rows = (dict(zip(COLUMN_NAMES, row, strict=True)) for row in cur.fetchall())
+    return {r["outcome_id"]: r for r in rows}
+
+
+def _filters(learner_id: str, status: str | None, kind: str | None) -> tuple[str, list[Any]]:
+    where, params = ["learner_id = ?"], [learner_id]
+    if status is not None:
+        where.append("status = ?")
+        params.append(status)
+    if kind is not None:
+        where.append("kind = ?")
+        params.append(kind)
+    return " AND ".join(where), params
