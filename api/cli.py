@@ -154,5 +154,54 @@ def projections_rebuild(
         bank.database.close()
 
 
+audit = typer.Typer(help="Tamper-evident history: checkpoints and verification.")
+cli.add_typer(audit, name="audit")
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Walk every account's hash chain and the newest signed checkpoint; exit 1 naming what is
+    broken."""
+    from application.audit import verify
+    from application.bootstrap import build_bank
+    from application.signing import BankKeys
+
+    settings = Settings()
+    bank = build_bank(settings)
+    try:
+        report = verify(bank.recorder, bank.database, BankKeys.load_or_create(settings.data_dir))
+    finally:
+        bank.close()
+        bank.database.close()
+    checkpoint = report.checkpoint_id or "none"
+    typer.echo(
+        f"checked {report.accounts} accounts, {report.events} events; checkpoint {checkpoint}"
+    )
+    for problem in report.problems:
+        typer.echo(f"BROKEN: {problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+    typer.echo("history intact")
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of every account's chain head with the bank's key."""
+    from application.audit import sign_checkpoint
+    from application.bootstrap import build_bank
+    from application.signing import BankKeys
+
+    settings = Settings()
+    bank = build_bank(settings)
+    try:
+        checkpoint_id = sign_checkpoint(
+            bank.recorder, bank.database, BankKeys.load_or_create(settings.data_dir)
+        )
+    finally:
+        bank.close()
+        bank.database.close()
+    typer.echo(f"checkpoint {checkpoint_id}")
+
+
 def main() -> None:
     cli()

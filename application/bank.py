@@ -22,8 +22,15 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application, EventSourcedLog
 from eventsourcing.domain import Aggregate, DomainEvent
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    Recording,
+)
 
+from application.chain import ChainingMapper
 from application.credentials import (
     VerifiedCredential,
     identity_matches,
@@ -133,6 +140,16 @@ class CreditBank(Application[UUID]):
             )
         }
 
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=ChainingMapper
+        )
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        recorder = super().construct_recorder()
+        cast(ChainingMapper, self.mapper).recorder = recorder  # to fetch a chain's last link
+        return recorder
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_all(transcoder)
@@ -141,6 +158,7 @@ class CreditBank(Application[UUID]):
     def _transact(self, decide: Callable[[], tuple[T, Pending]]) -> T:
         for attempt in range(self.max_attempts):
             result, pending = decide()
+            cast(ChainingMapper, self.mapper).begin()
             try:
                 self.save(*self._stamped(pending))
             except IntegrityError:
@@ -195,6 +213,9 @@ class CreditBank(Application[UUID]):
         if not recordings:
             return
         position = max(r.notification.id for r in recordings)
+        mapper = cast(ChainingMapper, self.mapper)
+        for r in recordings:
+            mapper.committed(r.domain_event.originator_id, r.domain_event.originator_version)
         self._saved.position = max(getattr(self._saved, "position", 0), position)
         for listener in self.on_saved:
             listener(position)
