@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from strawberry.fastapi import GraphQLRouter
@@ -24,9 +25,12 @@ from api.freshness import Freshness
 from api.graphql.context import Context
 from api.graphql.errors import mask
 from api.graphql.schema import build_schema
+from application.audit import sign_checkpoint
 from application.bank import CreditBank
 from application.bootstrap import build_bank
+from application.export import Exporter
 from application.settings import Settings
+from application.signing import BankKeys
 from projections.runner import EventSource, ProjectionRunner
 
 log = logging.getLogger("creditbank.api")
@@ -42,13 +46,25 @@ class Router(GraphQLRouter[Context, None]):
 
 
 class Service:
-    """What the running app holds: the bank, the runner, and read-your-writes."""
+    """What the running app holds: the bank, the runner, read-your-writes, the exporter."""
 
-    def __init__(self, bank: CreditBank, runner: ProjectionRunner, inline: bool) -> None:
+    def __init__(
+        self, bank: CreditBank, runner: ProjectionRunner, inline: bool, exporter: Exporter
+    ) -> None:
         self.bank = bank
         self.runner = runner
         self.inline = inline
+        self.exporter = exporter
         self.freshness: Freshness | None = None
+        self.stopping = threading.Event()
+
+    def sign_checkpoints(self, interval: float) -> None:
+        """Periodically anchor every account's chain head (see application.audit)."""
+        while not self.stopping.wait(interval):
+            try:
+                sign_checkpoint(self.bank.recorder, self.bank.database, self.exporter.keys)
+            except Exception:  # noqa: BLE001 - try again next interval
+                log.warning("could not sign an audit checkpoint", exc_info=True)
 
 
 def create_app(settings: Settings | None = None, bank: CreditBank | None = None) -> FastAPI:
@@ -60,12 +76,14 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
         oidc_jwks_url=settings.oidc_jwks_url,
     )
     holder: dict[str, Service] = {}
+    keys = BankKeys.load_or_create(settings.data_dir)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         the_bank = bank if bank is not None else await run_in_threadpool(build_bank, settings)
         runner = ProjectionRunner(EventSource(the_bank), the_bank.database)
-        service = Service(the_bank, runner, inline=settings.projections == "inline")
+        exporter = Exporter(the_bank, keys, settings.base_url)
+        service = Service(the_bank, runner, settings.projections == "inline", exporter)
         service.freshness = Freshness(runner, asyncio.get_running_loop())
         if service.inline:
             the_bank.on_saved.append(lambda _position: runner.wake())
@@ -73,9 +91,15 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
         else:
             runner.start_watching()
         holder["service"] = service
+        if settings.checkpoint_interval > 0:
+            threading.Thread(
+                target=service.sign_checkpoints, args=(settings.checkpoint_interval,),
+                name="audit-checkpoints", daemon=True,
+            ).start()  # fmt: skip
         try:
             yield
         finally:
+            service.stopping.set()
             runner.stop()
             if bank is None:
                 the_bank.close()
@@ -95,6 +119,7 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
             bank=service.bank,
             principal=principal,
             freshness=service.freshness,
+            exporter=service.exporter,
             request_id=connection.headers.get("x-request-id") or uuid.uuid4().hex,
         )
 
@@ -128,6 +153,33 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
             {"data": None, "errors": [{"message": str(exc), "extensions": {"code": exc.code}}]},
             status_code=401,
         )
+
+    @app.get("/.well-known/jwks.json")
+    async def jwks() -> dict[str, Any]:
+        """The bank's public signing keys: the kid in its credentials' headers."""
+        return keys.jwks()
+
+    @app.get("/.well-known/did.json")
+    async def did_document() -> dict[str, Any]:
+        """The same key as a Multikey verification method, for Data Integrity verifiers."""
+        vm = f"{keys.did}#{keys.multikey}"
+        return {
+            "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+            "id": keys.did,
+            "verificationMethod": [{"id": vm, "type": "Multikey", "controller": keys.did,
+                                    "publicKeyMultibase": keys.multikey}],
+            "assertionMethod": [vm],
+        }  # fmt: skip
+
+    @app.get("/issuer")
+    async def issuer() -> dict[str, Any]:
+        return holder["service"].exporter.profile()
+
+    @app.get("/status/1")
+    async def status_list() -> Response:
+        """The revocation Bitstring Status List credential (VC-JWT)."""
+        token = await run_in_threadpool(holder["service"].exporter.status_list_credential)
+        return Response(token, media_type="application/vc+jwt")
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

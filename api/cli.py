@@ -27,14 +27,14 @@ def serve(
 
     from api.app import create_app
 
-    settings = Settings()
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if demo:
         _load_demo(settings, only_if_empty=True)
     where = settings.database_url or f"SQLite at {settings.sqlite_path}"
-    host, port = host or settings.host, port or settings.port
-    typer.echo(f"Credit Bank on {where}; GraphQL at http://{host}:{port}/graphql")
-    uvicorn.run(create_app(settings), host=host, port=port)
+    typer.echo(f"Credit Bank on {where}; GraphQL at {settings.base_url}/graphql")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
 
 
 @cli.command()

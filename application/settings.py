@@ -38,6 +38,17 @@ class Settings(BaseSettings):
     oidc_jwks_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    public_url: str | None = Field(
+        default=None,
+        description="the bank's public base URL (issuer id, status list); default http://host:port",
+    )
+    checkpoint_interval: float = Field(
+        default=300, ge=0, description="seconds between signed audit checkpoints in serve (0: off)"
+    )
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def sqlite_path(self) -> Path:

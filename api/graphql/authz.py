@@ -45,6 +45,7 @@ POLICY: dict[str, str] = {
     "Mutation.grantConsent": "LEARNER (self)",
     "Mutation.revokeConsent": "LEARNER (self)",
     "Mutation.exportTranscript": "LEARNER (self)",
+    "Mutation.exportOutcome": "LEARNER (self)",
     "Mutation.createRecognitionRule": "OFFICER",
     "Mutation.amendRecognitionRule": "OFFICER",
     "Mutation.retireRecognitionRule": "OFFICER",

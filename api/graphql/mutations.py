@@ -264,6 +264,12 @@ class ExportTranscriptInput:
     learner_id: strawberry.ID
 
 
+@strawberry.input
+class ExportOutcomeInput:
+    learner_id: strawberry.ID
+    outcome_id: strawberry.ID
+
+
 @strawberry.type(
     description="credential: a CLR 2.0 ClrCredential signed by the bank, as compact VC-JWT."
 )
@@ -785,6 +791,27 @@ class Mutation:
             if exporter is None:
                 raise InvalidInput("transcript export is not configured on this service")
             token = await info.context.run(exporter.export_transcript, learner_id)
+            return {"credential": token}
+
+        return await attempt(ExportTranscriptPayload, act)
+
+    @strawberry.mutation(
+        description="The learner exports one recognised outcome as an OB 3.0 AchievementCredential."
+    )
+    async def export_outcome(
+        self,
+        info: Info,
+        input: ExportOutcomeInput,  # noqa: A002
+    ) -> ExportTranscriptPayload:
+        async def act() -> dict[str, Any]:
+            learner_id = input_id(input.learner_id, "learnerId")
+            authz.require_learner_or(info, learner_id)
+            exporter = info.context.exporter
+            if exporter is None:
+                raise InvalidInput("export is not configured on this service")
+            token = await info.context.run(
+                exporter.export_outcome, learner_id, input_id(input.outcome_id, "outcomeId")
+            )
             return {"credential": token}
 
         return await attempt(ExportTranscriptPayload, act)

@@ -207,10 +207,14 @@ class Query:
         "issuer."
     )
     async def verify_credential(self, info: Info, credential: str) -> VerificationResult:
+        exporter = info.context.exporter
         try:
-            verified = await info.context.run(info.context.bank.verify_credential, credential)
+            if exporter is not None:
+                issuer, revoked = await info.context.run(exporter.verify, credential)
+            else:
+                verified = await info.context.run(info.context.bank.verify_credential, credential)
+                issuer, revoked = verified.issuer.issuer_uri, False
         except DomainError as exc:
             return VerificationResult(valid=False, issuer=None, revoked=False,
                                       errors=[user_error(exc)])  # fmt: skip
-        return VerificationResult(valid=True, issuer=verified.issuer.issuer_uri, revoked=False,
-                                  errors=[])  # fmt: skip
+        return VerificationResult(valid=True, issuer=issuer, revoked=revoked, errors=[])
