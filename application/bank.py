@@ -35,9 +35,10 @@ from application.credentials import (
     VerifiedCredential,
     identity_matches,
     to_outcome,
-    verify_jwt,
+    verify,
 )
 from application.database import Database
+from application.standards import Standards
 from application.transcodings import register_all
 from application.vault import PersonalDataVault
 from application.verification import DepositVerifier, RegisteredIssuerVerifier
@@ -56,7 +57,7 @@ from domain.errors import (
 from domain.framework import Framework
 from domain.indexes import CredentialIndex, IdentityIndex, IssuerIndex
 from domain.institution import Institution
-from domain.learner import DOCUMENT_TYPES, Learner
+from domain.learner import DOCUMENT_TYPES, Learner, LearnerErased
 from domain.qualification import Assessment, Qualification, Requirements
 from domain.rules import (
     ConversionRule,
@@ -118,8 +119,10 @@ class CreditBank(Application[UUID]):
         verifier: DepositVerifier | None = None,
         clock: Callable[[], datetime] | None = None,
         snapshot_interval: int = 100,
+        standards: Standards | None = None,
     ) -> None:
         self.database = database
+        self.standards = standards or Standards()
         self.framework = framework
         self.vault = vault
         self.verifier = verifier or RegisteredIssuerVerifier()
@@ -581,6 +584,8 @@ class CreditBank(Application[UUID]):
             if self._exists(index_id):
                 raise DuplicateCredential("this credential was already deposited")
             learner = self.learner(learner_id)
+            if learner.erased:
+                raise LearnerErased("the learner was erased; the account only serves audits now")
             account = self.account(learner_id)
             account.deposit(
                 outcome, outcome_id, self.now(), self.framework.max_level, actor=actor
@@ -601,7 +606,7 @@ class CreditBank(Application[UUID]):
         """Verifies a signed credential against the registered issuers' keys (no deposit)."""
         if not isinstance(credential, str) or not credential.strip():
             raise InvalidCredential("credential must not be empty", ("credential",))
-        return verify_jwt(credential, self.institution_by_issuer, self.now())
+        return verify(credential, self.institution_by_issuer, self.now(), self.standards)
 
     def deposit_credential(
         self,

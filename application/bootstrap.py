@@ -5,6 +5,7 @@ from __future__ import annotations
 from application.bank import CreditBank
 from application.database import Database
 from application.settings import Settings
+from application.standards import Standards
 from application.vault import PersonalDataVault
 from application.verification import DepositVerifier
 from domain.framework import preset
@@ -38,4 +39,5 @@ def build_bank(settings: Settings, verifier: DepositVerifier | None = None) -> C
         vault=PersonalDataVault(database, settings.master_secret()),
         verifier=verifier,
         snapshot_interval=settings.snapshot_interval,
+        standards=Standards(settings.standards_dir),
     )

@@ -19,7 +19,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 
+from application import data_integrity
+from application.standards import Standards
 from application.vault import normalize_document_number
 from domain.credit_account import DepositedOutcome
 from domain.errors import (
@@ -91,11 +94,73 @@ def _id(value: Any) -> str | None:
     return value.get("id") if isinstance(value, dict) else value
 
 
-def verify_jwt(token: str, issuer_by_uri: Any, now: datetime) -> VerifiedCredential:
+def verify(
+    credential: str, issuer_by_uri: Any, now: datetime, standards: Standards
+) -> VerifiedCredential:
+    """A VC-JWT, or JSON with an eddsa-rdfc-2022 Data Integrity proof."""
+    text = credential.strip()
+    if len(text) > MAX_CREDENTIAL_BYTES:
+        raise InvalidCredential("the credential is too large", ("credential",))
+    if text.startswith("{"):
+        return verify_data_integrity(text, issuer_by_uri, now, standards)
+    return verify_jwt(text, issuer_by_uri, now, standards)
+
+
+def verify_data_integrity(
+    text: str, issuer_by_uri: Any, now: datetime, standards: Standards
+) -> VerifiedCredential:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise InvalidCredential("the credential is not JSON", ("credential",)) from None
+    if not isinstance(document, dict):
+        raise InvalidCredential("the credential is not a JSON object", ("credential",))
+    issuer_uri = _id(document.get("issuer"))
+    if not isinstance(issuer_uri, str) or not issuer_uri:
+        raise InvalidCredential("the credential names no issuer", ("credential", "issuer"))
+    issuer = issuer_by_uri(issuer_uri)
+    if issuer is None:
+        raise UnknownIssuer(f"no registered institution has issuer URI {issuer_uri}")
+    valid_from = _moment(document.get("validFrom"), "validFrom")
+    proof = data_integrity.find_proof(document)
+    method = str(proof.get("verificationMethod") or "")
+    public = data_integrity.public_key_from_multikey(method.rsplit("#", 1)[-1])
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    kid = next(
+        (k.kid for k in issuer.keys.values()
+         if k.public_jwk.get("crv") == "Ed25519" and k.public_jwk.get("x") == _b64url(raw)),
+        None,
+    )  # fmt: skip
+    if kid is None:
+        raise KeyNotValid(f"the proof's key is not a registered key of {issuer.name}")
+    issuer.key_for(kid, valid_from)
+    data_integrity.verify(document, public, standards)
+    _check_types(document)
+    standards.check_achievement_credential({k: v for k, v in document.items() if k != "proof"})
+    until = document.get("validUntil")
+    verified = VerifiedCredential(
+        issuer, document, kid, valid_from, _moment(until, "validUntil") if until else None
+    )
+    return _in_force(verified, now)
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _in_force(verified: VerifiedCredential, now: datetime) -> VerifiedCredential:
+    if verified.valid_from > now:
+        raise InvalidCredential("the credential is not yet valid", ("credential", "validFrom"))
+    if verified.valid_until is not None and verified.valid_until <= now:
+        raise CredentialExpired(f"the credential expired at {verified.valid_until.isoformat()}")
+    return verified
+
+
+def verify_jwt(
+    token: str, issuer_by_uri: Any, now: datetime, standards: Standards
+) -> VerifiedCredential:
     """Verifies a VC-JWT; ``issuer_by_uri(uri) -> Institution | None`` resolves issuers."""
     token = token.strip()
-    if len(token) > MAX_CREDENTIAL_BYTES:
-        raise InvalidCredential("the credential is too large", ("credential",))
     parts = token.split(".")
     if len(parts) != 3:
         raise InvalidCredential("the credential is not a compact JWS", ("credential",))
@@ -153,11 +218,11 @@ def verify_jwt(token: str, issuer_by_uri: Any, now: datetime) -> VerifiedCredent
     if "exp" in payload:
         exp = _moment(payload["exp"], "exp")
         until = exp if until is None else min(until, exp)
-    if valid_from > now:
-        raise InvalidCredential("the credential is not yet valid", ("credential", "validFrom"))
-    if until is not None and until <= now:
-        raise CredentialExpired(f"the credential expired at {until.isoformat()}")
-    return VerifiedCredential(issuer, credential, kid, valid_from, until)
+    registered = ("iss", "jti", "nbf", "sub", "exp", "iat", "aud")  # JWT claims, not schema
+    standards.check_achievement_credential(
+        {k: v for k, v in credential.items() if k not in registered}
+    )
+    return _in_force(VerifiedCredential(issuer, credential, kid, valid_from, until), now)
 
 
 def _check_claims(
@@ -172,6 +237,10 @@ def _check_claims(
         raise InvalidCredential("sub does not match credentialSubject.id", ("credential", "sub"))
     if "nbf" in payload and abs((_moment(payload["nbf"], "nbf") - valid_from).total_seconds()) >= 1:
         raise InvalidCredential("nbf does not match validFrom", ("credential", "nbf"))
+    _check_types(credential)
+
+
+def _check_types(credential: dict[str, Any]) -> None:
     types = credential.get("type")
     if not isinstance(types, list) or not {"OpenBadgeCredential", "AchievementCredential"} & set(
         types

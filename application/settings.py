@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         default=None,
         description="the bank's public base URL (issuer id, status list); default http://host:port",
     )
+    standards_dir: Path | None = Field(
+        default=None,
+        description="official OB 3.0 schemas and JSON-LD contexts; default: shared/standards "
+        "beside the project",
+    )
     checkpoint_interval: float = Field(
         default=300, ge=0, description="seconds between signed audit checkpoints in serve (0: off)"
     )
