@@ -30,7 +30,7 @@ from eventsourcing.persistence import (
     Recording,
 )
 
-from application.chain import ChainingMapper
+from application.chain import ChainingMapper, stored_hash
 from application.credentials import (
     VerifiedCredential,
     identity_matches,
@@ -100,6 +100,7 @@ class AccountEvent:
     at: datetime
     actor: str | None
     data: dict[str, Any]
+    hash: str  # this event's link in the account's hash chain
 
 
 class CreditBank(Application[UUID]):
@@ -779,7 +780,11 @@ class CreditBank(Application[UUID]):
     def account_history(
         self, learner_id: UUID, after_version: int = 0, limit: int | None = None
     ) -> Iterator[AccountEvent]:
-        for e in self.events.get(self.account_id(learner_id), gt=after_version, limit=limit):
+        stored_events = self.recorder.select_events(
+            self.account_id(learner_id), gt=after_version, limit=limit
+        )
+        for stored in stored_events:
+            e: Any = self.mapper.to_domain_event(stored)
             data = {
                 k: v
                 for k, v in vars(e).items()
@@ -791,6 +796,7 @@ class CreditBank(Application[UUID]):
                 at=e.timestamp,
                 actor=cast(str | None, data.pop("actor", None)),
                 data=data,
+                hash=stored_hash(stored),
             )
 
 

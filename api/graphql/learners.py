@@ -205,6 +205,15 @@ class QualificationProgress:
         return Qualification.of(entry[:7])
 
 
+@strawberry.type(description="What changed between two versions of an account.")
+class AccountDiff:
+    before: AccountState
+    after: AccountState
+    events: list[AccountEvent] = strawberry.field(description="the events in between, in order")
+    total_change: Decimal
+    available_change: Decimal
+
+
 @strawberry.type(description="A learner's lifelong credit account.")
 class CreditAccount:
     learner_id: strawberry.Private[UUID]
@@ -283,7 +292,7 @@ class CreditAccount:
             edges=[
                 AccountEventEdge(cursor=c, node=AccountEvent(
                     version=e.version, type=e.type, at=e.at, actor=e.actor, data=plain(e.data),
-                    hash=None))
+                    hash=e.hash))
                 for c, e in page.items
             ],
             page_info=PageInfo.of(page),  # type: ignore[arg-type]
@@ -305,19 +314,46 @@ class CreditAccount:
                 time_index.version_at, str(self.learner_id), utc(at).isoformat()
             )
         assert version is not None
-        if version < 1:
-            raise ApiError("NOT_FOUND", "the account did not exist then")
+        return await _state_at(info, self.learner_id, version)
+
+    @strawberry.field(description="The difference between two versions, and the events between.")
+    async def diff(self, info: Info, from_version: int, to_version: int) -> AccountDiff:
+        self._all()
+        if not 1 <= from_version <= to_version:
+            raise ApiError("INVALID_INPUT", "need 1 <= fromVersion <= toVersion")
+        if to_version - from_version > 1000:
+            raise ApiError("INVALID_INPUT", "at most 1000 versions apart")
+        before = await _state_at(info, self.learner_id, from_version)
+        after = await _state_at(info, self.learner_id, to_version)
         bank = info.context.bank
-        try:
-            account: DomainAccount = await info.context.run(bank.account, self.learner_id, version)
-        except NotFound:
-            raise ApiError("NOT_FOUND", f"the account has no version {version}") from None
-        if account.version != version:
-            raise ApiError("NOT_FOUND", f"the account has no version {version}")
-        return AccountState(
-            version=account.version, at=account.modified_on, balance=Balance.of(account.balance()),
-            outcomes=[Outcome.of(o) for o in account.outcomes.values()],
+        events = await info.context.run(
+            lambda: list(bank.account_history(self.learner_id, from_version,
+                                              to_version - from_version))
         )  # fmt: skip
+        return AccountDiff(
+            before=before, after=after,
+            events=[AccountEvent(version=e.version, type=e.type, at=e.at, actor=e.actor,
+                                 data=plain(e.data), hash=e.hash) for e in events],
+            total_change=after.balance.total - before.balance.total,
+            available_change=after.balance.available - before.balance.available,
+        )  # fmt: skip
+
+
+async def _state_at(info: Info, learner_id: UUID, version: int) -> AccountState:
+    if version < 1:
+        raise ApiError("NOT_FOUND", "the account did not exist then")
+    try:
+        account: DomainAccount = await info.context.run(
+            info.context.bank.account, learner_id, version
+        )
+    except NotFound:
+        raise ApiError("NOT_FOUND", f"the account has no version {version}") from None
+    if account.version != version:
+        raise ApiError("NOT_FOUND", f"the account has no version {version}")
+    return AccountState(
+        version=account.version, at=account.modified_on, balance=Balance.of(account.balance()),
+        outcomes=[Outcome.of(o) for o in account.outcomes.values()],
+    )  # fmt: skip
 
 
 async def _balance(info: Info, learner_id: UUID) -> Any:

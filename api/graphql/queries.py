@@ -8,6 +8,7 @@ from uuid import UUID
 import strawberry
 
 from api.auth import Role
+from application import audit
 from api.graphql import authz
 from api.graphql.catalogue import (
     ConversionRule,
@@ -40,6 +41,18 @@ from projections import catalogue, transcript
 class Viewer:
     role: RoleEnum | None  # type: ignore[valid-type]
     subject: strawberry.ID | None
+
+
+@strawberry.type(
+    description="The result of walking every account's hash chain and the newest checkpoint."
+)
+class AuditReport:
+    ok: bool
+    accounts: int
+    events: int
+    checkpoint_id: str | None
+    checkpoint_position: int | None
+    problems: list[str] = strawberry.field(description="exactly what is broken, one per line")
 
 
 @strawberry.type
@@ -201,6 +214,19 @@ class Query:
         if entry is None or entry[3] != values.InstitutionKind.ENTERPRISE.value:
             return None
         return Organization(id=gid(org_id), name=entry[2])
+
+    @strawberry.field(description="Auditors and officers: verify the tamper-evident history.")
+    async def audit_report(self, info: Info) -> AuditReport:
+        info.context.require(Role.AUDITOR, Role.OFFICER)
+        bank, exporter = info.context.bank, info.context.exporter
+        if exporter is None:
+            raise ApiError("INVALID_INPUT", "the bank's signing key is not configured")
+        report = await info.context.run(audit.verify, bank.recorder, bank.database, exporter.keys)
+        return AuditReport(
+            ok=report.ok, accounts=report.accounts, events=report.events,
+            checkpoint_id=report.checkpoint_id, checkpoint_position=report.checkpoint_position,
+            problems=report.problems,
+        )  # fmt: skip
 
     @strawberry.field(
         description="Public: verifies a credential (VC-JWT) issued by the bank or a registered "
