@@ -28,7 +28,7 @@ from domain.errors import (
 )
 from domain.qualification import Assessment, Holding, Requirements, assess
 from domain.rules import ConversionTerms, RecognitionTerms, RuleVersion
-from domain.values import ZERO, CREDIT_QUANTUM, OutcomeKind, OutcomeStatus, credits, text, utc
+from domain.values import CREDIT_QUANTUM, ZERO, OutcomeKind, OutcomeStatus, credits, text, utc
 
 
 @dataclass
@@ -146,7 +146,8 @@ class CreditAccount(Aggregate):
     @event("Opened")
     def __init__(self, learner_id: UUID) -> None:
         self.learner_id = learner_id
-        self.outcomes: dict[str, Outcome] = {}  # keyed by str(id): state stays plain JSON for snapshots
+        # Keyed by str(id): state stays plain JSON for snapshots.
+        self.outcomes: dict[str, Outcome] = {}
         self.conversions: dict[str, Conversion] = {}
         self.redemptions: dict[str, Redemption] = {}
 
@@ -160,6 +161,7 @@ class CreditAccount(Aggregate):
         actor: str | None = None,
     ) -> Outcome:
         at = utc(at)
+        self._check_new_id(outcome_id, "outcomeId")
         credential_id = text(outcome.credential_id, "credentialId", max_length=500)
         if any(
             o.issuer_id == outcome.issuer_id and o.credential_id == credential_id
@@ -183,7 +185,9 @@ class CreditAccount(Aggregate):
             level=outcome.level,
             credits=credits(outcome.credits),
             hours=None if outcome.hours is None else credits(outcome.hours, "hours"),
-            result=None if outcome.result is None else text(outcome.result, "result", max_length=50),
+            result=None
+            if outcome.result is None
+            else text(outcome.result, "result", max_length=50),
             completed_on=outcome.completed_on,
             evidence_digest=digest,
             key_id=outcome.key_id,
@@ -215,6 +219,13 @@ class CreditAccount(Aggregate):
             outcome_id, issuer_id, credential_id, kind, title, standard_code, level, credits,
             hours, result, completed_on, evidence_digest, key_id, deposited_at,
         )  # fmt: skip
+
+    def _check_new_id(self, new_id: UUID, field: str) -> None:
+        # Outcomes, conversions and redemptions share one id space (redemptions allocate to
+        # outcomes and conversions by id): a reused id would silently overwrite a record.
+        key = str(new_id)
+        if key in self.outcomes or key in self.conversions or key in self.redemptions:
+            raise InvalidInput(f"id {new_id} is already used in this account", (field,))
 
     def outcome(self, outcome_id: UUID) -> Outcome:
         try:
@@ -321,6 +332,7 @@ class CreditAccount(Aggregate):
     ) -> Conversion:
         terms = rule.terms
         assert isinstance(terms, ConversionTerms)
+        self._check_new_id(conversion_id, "conversionId")
         if not outcome_ids:
             raise InvalidInput("name at least one outcome to convert", ("outcomeIds",))
         if len(set(outcome_ids)) != len(outcome_ids):
@@ -361,9 +373,9 @@ class CreditAccount(Aggregate):
             level=min(levels) if levels else None,
             kind=dominant.kind,
             completed_on=max(o.completed_on for o in sources),
-            standard_codes=tuple(sorted({terms.target_code} | {
-                o.standard_code for o in sources if o.standard_code
-            })),
+            standard_codes=tuple(
+                sorted({terms.target_code} | {o.standard_code for o in sources if o.standard_code})
+            ),
             converted_at=utc(at),
             actor=actor,
         )
@@ -407,20 +419,34 @@ class CreditAccount(Aggregate):
     def holdings(self) -> list[Holding]:
         held = [
             Holding(
-                o.id, o.recognized_credits, o.recognized_level, o.kind, o.category or "",
-                o.issuer_id, o.completed_on, False,
+                o.id,
+                o.recognized_credits,
+                o.recognized_level,
+                o.kind,
+                o.category or "",
+                o.issuer_id,
+                o.completed_on,
+                False,
                 frozenset({o.standard_code} if o.standard_code else ()),
                 o.redemption_id is not None,
-            )  # fmt: skip
+            )
             for o in self.outcomes.values()
             if o.recognized_credits is not None
             and o.status in (OutcomeStatus.RECOGNIZED, OutcomeStatus.REDEEMED)
         ]
         held += [
             Holding(
-                c.id, c.credits, c.level, c.kind, c.category, c.target_institution_id,
-                c.completed_on, True, frozenset(c.standard_codes), c.redemption_id is not None,
-            )  # fmt: skip
+                c.id,
+                c.credits,
+                c.level,
+                c.kind,
+                c.category,
+                c.target_institution_id,
+                c.completed_on,
+                True,
+                frozenset(c.standard_codes),
+                c.redemption_id is not None,
+            )
             for c in self.conversions.values()
             if c.active
         ]
@@ -456,6 +482,7 @@ class CreditAccount(Aggregate):
         at: datetime,
         actor: str | None = None,
     ) -> Redemption:
+        self._check_new_id(redemption_id, "redemptionId")
         if any(r.qualification_id == qualification_id for r in self.redemptions.values()):
             raise InvalidInput("this qualification was already redeemed", ("qualificationId",))
         result = assess(requirements, self.holdings())
@@ -500,14 +527,10 @@ class CreditAccount(Aggregate):
         if outcome.status is OutcomeStatus.REVOKED:
             raise AlreadyRevoked("the outcome is already revoked", ("outcomeId",))
         cancelled = tuple(
-            c.id
-            for c in self.conversions.values()
-            if c.active and outcome_id in c.source_ids
+            c.id for c in self.conversions.values() if c.active and outcome_id in c.source_ids
         )
         relied_on = {str(outcome_id), *map(str, cancelled)}
-        flagged = tuple(
-            r.id for r in self.redemptions.values() if relied_on & r.allocations.keys()
-        )
+        flagged = tuple(r.id for r in self.redemptions.values() if relied_on & r.allocations.keys())
         self._outcome_revoked(
             outcome_id=outcome_id,
             reason=text(reason, "reason"),

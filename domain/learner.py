@@ -51,12 +51,12 @@ class Learner(Aggregate):
 
     @classmethod
     def register(
-        cls, *, id: UUID, document_hash: str, sealed_personal_data: str, at: datetime  # noqa: A002
+        cls, *, id: UUID, document_hash: str, sealed_personal_data: str, at: datetime
     ) -> Learner:
         if not document_hash or not sealed_personal_data:
             raise InvalidInput("a learner needs an identity document and personal data")
         return cls._create(
-            cls.Registered,
+            cls.Registered,  # type: ignore[attr-defined]  # made by @event
             id=id,
             document_hash=document_hash,
             sealed_personal_data=sealed_personal_data,
@@ -118,7 +118,9 @@ class Learner(Aggregate):
         expires_on: date | None,
         granted_at: datetime,
     ) -> None:
-        self.consents[str(organization_id)] = Consent(organization_id, scope, expires_on, granted_at)
+        self.consents[str(organization_id)] = Consent(
+            organization_id, scope, expires_on, granted_at
+        )
 
     def revoke_consent(self, organization_id: UUID) -> None:
         if str(organization_id) not in self.consents:

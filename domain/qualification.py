@@ -10,13 +10,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, RuleNotApplicable
-from domain.values import ZERO, OutcomeKind, credits, text
+from domain.values import CREDIT_QUANTUM, ZERO, OutcomeKind, credits, text
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,16 @@ class Requirements:
         if share is not None:
             share = credits(share, "maxConvertedShare", allow_zero=True)
             if share > 1:
-                raise InvalidInput("maxConvertedShare must be between 0 and 1", ("maxConvertedShare",))
+                raise InvalidInput(
+                    "maxConvertedShare must be between 0 and 1", ("maxConvertedShare",)
+                )
         return replace(
             self,
             total_credits=total,
             minimum_by_category=tuple(categories),
-            minimum_at_level=tuple(LevelMinimum(m.level, credits(m.credits)) for m in self.minimum_at_level),
+            minimum_at_level=tuple(
+                LevelMinimum(m.level, credits(m.credits)) for m in self.minimum_at_level
+            ),
             required_standards=tuple(
                 text(code, "requiredStandards", max_length=50) for code in self.required_standards
             ),
@@ -115,10 +119,15 @@ def assess(requirements: Requirements, holdings: Iterable[Holding]) -> Assessmen
     per_year: defaultdict[int, Decimal] = defaultdict(Decimal)
     per_institution: defaultdict[UUID, Decimal] = defaultdict(Decimal)
     converted_limit = (
-        None if req.max_converted_share is None else req.total_credits * req.max_converted_share
+        None
+        if req.max_converted_share is None
+        else (req.total_credits * req.max_converted_share).quantize(
+            CREDIT_QUANTUM, rounding=ROUND_DOWN
+        )
     )
     converted_used = ZERO
     capped: defaultdict[str, Decimal] = defaultdict(Decimal)
+    no_room: set[UUID] = set()  # holdings a cap already left out (room never grows back)
 
     def room(h: Holding) -> Decimal:
         r = h.credits
@@ -132,12 +141,13 @@ def assess(requirements: Requirements, holdings: Iterable[Holding]) -> Assessmen
 
     def take(h: Holding) -> None:
         nonlocal converted_used
-        if h.id in allocations:
+        if h.id in allocations or h.id in no_room:
             return
         r = room(h)
         if r < h.credits:
             capped[_cap_reason(req, h, per_year, per_institution)] += h.credits - r
         if r <= 0:
+            no_room.add(h.id)
             return
         allocations[h.id] = r
         per_year[h.completed_on.year] += r
@@ -182,7 +192,8 @@ def assess(requirements: Requirements, holdings: Iterable[Holding]) -> Assessmen
         got = counted(lambda x, c=cm.category: x.category == c)  # type: ignore[misc]
         if got < cm.credits:
             unmet.append(
-                f"category {cm.category}: {got} of {cm.credits} credits ({cm.credits - got} missing)"
+                f"category {cm.category}: {got} of {cm.credits} credits "
+                f"({cm.credits - got} missing)"
             )
     for lm in req.minimum_at_level:
         got = counted(lambda x, lv=lm.level: _at_or_above(x, lv))  # type: ignore[misc]

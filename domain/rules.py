@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -117,7 +117,15 @@ def _check_criteria(criteria: OutcomeCriteria) -> OutcomeCriteria:
 class _VersionedRule(Aggregate):
     """Shared life cycle of both kinds of rule: created, amended (new version), retired.
 
-    (No class-level annotations here: the library would read them as constructor fields.)"""
+    (No class-level annotations here: the library would read them as constructor fields; the
+    ones below exist for the type checker only.)"""
+
+    if TYPE_CHECKING:
+        name: str
+        model: RuleModel
+        terms: Any
+        rule_version: int
+        retired: bool
 
     def _amend(self, terms: Any) -> None:
         if self.retired:
@@ -186,7 +194,9 @@ class ConversionRule(_VersionedRule):
     def create(cls, *, name: object, model: RuleModel, terms: ConversionTerms) -> ConversionRule:
         _check_agreement(model, terms)
         return cls(
-            name=text(name, "name", max_length=200), model=model, terms=check_conversion_terms(terms)
+            name=text(name, "name", max_length=200),
+            model=model,
+            terms=check_conversion_terms(terms),
         )
 
     def amend(self, terms: ConversionTerms) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -54,7 +55,8 @@ class IdentityVerification(Enum):
 
 class RuleModel(Enum):
     """Agreement: negotiated between two institutions (Shanghai model).
-    Framework: derived from framework level and outcome standards (National Open University model)."""
+    Framework: derived from framework level and outcome standards (National Open University
+    model)."""
 
     AGREEMENT = "AGREEMENT"
     FRAMEWORK = "FRAMEWORK"
@@ -103,7 +105,7 @@ def text(value: object, field: str, *, max_length: int = 500, required: bool = T
         raise InvalidInput(f"{field} must not be empty", (field,))
     if len(cleaned) > max_length:
         raise InvalidInput(f"{field} is longer than {max_length} characters", (field,))
-    if any(ord(c) < 32 for c in cleaned):
+    if any(unicodedata.category(c) == "Cc" for c in cleaned):  # C0, DEL and C1 controls
         raise InvalidInput(f"{field} contains control characters", (field,))
     return cleaned
 

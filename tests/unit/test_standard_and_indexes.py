@@ -1,0 +1,78 @@
+"""Outcome standards and the uniqueness index aggregates."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+
+from domain.errors import InvalidInput
+from domain.indexes import CredentialIndex, IdentityIndex, IssuerIndex
+from domain.standard import OutcomeStandard
+from domain.values import OutcomeKind
+from tests.unit.support import MAX_LEVEL, D, names, refused
+
+
+def define(**kwargs: object) -> OutcomeStandard:
+    args: dict[str, object] = {
+        "code": " CS-101 ",
+        "title": "Programming fundamentals",
+        "level": 5,
+        "credits_": "4",
+        "accepted_kinds": (OutcomeKind.ACADEMIC_COURSE, OutcomeKind.MOOC, OutcomeKind.MOOC),
+        "max_level": MAX_LEVEL,
+    }
+    args.update(kwargs)
+    return OutcomeStandard.define(**args)  # type: ignore[arg-type]
+
+
+def test_define_standard() -> None:
+    standard = define()
+    assert standard.id == OutcomeStandard.create_id("CS-101")
+    assert (standard.code, standard.level, standard.credits) == ("CS-101", 5, D("4.00"))
+    assert standard.accepted_kinds == (OutcomeKind.ACADEMIC_COURSE, OutcomeKind.MOOC)
+    assert names(standard.collect_events()) == ["Defined"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"level": 0}, ("level",)),
+        ({"level": MAX_LEVEL + 1}, ("level",)),
+        ({"accepted_kinds": ()}, ("acceptedKinds",)),
+        ({"code": ""}, ("code",)),
+        ({"title": "t" * 301}, ("title",)),
+        ({"credits_": "0"}, ("credits",)),
+    ],
+)
+def test_define_refuses(kwargs: dict[str, object], field: tuple[str]) -> None:
+    with pytest.raises(InvalidInput) as info:
+        define(**kwargs)
+    assert info.value.code == "INVALID_INPUT"
+    assert info.value.field == field
+
+
+def test_withdraw_once() -> None:
+    standard = define()
+    standard.withdraw()
+    assert standard.withdrawn
+    standard.collect_events()
+    with refused(standard, InvalidInput, "INVALID_INPUT"):
+        standard.withdraw()
+
+
+def test_index_ids_are_derived_from_the_unique_value() -> None:
+    issuer, account, outcome = uuid4(), uuid4(), uuid4()
+    claim = CredentialIndex(
+        issuer_id=issuer, credential_id="urn:c:1", account_id=account, outcome_id=outcome
+    )
+    assert claim.id == CredentialIndex.create_id(issuer, "urn:c:1")
+    assert (claim.account_id, claim.outcome_id) == (account, outcome)
+    assert CredentialIndex.create_id(issuer, "urn:c:2") != claim.id
+    assert CredentialIndex.create_id(uuid4(), "urn:c:1") != claim.id
+    assert IdentityIndex(document_hash="h", learner_id=account).id == IdentityIndex.create_id("h")
+    assert IssuerIndex(issuer_uri="did:web:x", institution_id=issuer).id == (
+        IssuerIndex.create_id("did:web:x")
+    )
+    # Different kinds of index never share an id for the same text.
+    assert len({IdentityIndex.create_id("x"), IssuerIndex.create_id("x")}) == 2

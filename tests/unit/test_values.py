@@ -1,0 +1,197 @@
+"""Value parsing: credits, text, enumerations, timestamps and validity windows."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from domain.errors import InvalidInput
+from domain.values import (
+    MAX_CREDITS,
+    OutcomeKind,
+    check_window,
+    credits,
+    enum_value,
+    text,
+    utc,
+    within,
+)
+
+
+# -- credits --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("3", Decimal("3.00")),
+        ("0.5", Decimal("0.50")),
+        (" 2.25 ", Decimal("2.25")),
+        (7, Decimal("7.00")),
+        (Decimal("4.5"), Decimal("4.50")),
+        ("1000", Decimal("1000.00")),
+        ("1e2", Decimal("100.00")),
+        (0.1, Decimal("0.10")),  # via repr, never binary noise
+    ],
+)
+def test_credits_parses_valid_amounts(given: object, expected: Decimal) -> None:
+    amount = credits(given)
+    assert amount == expected
+    assert amount.as_tuple().exponent == -2  # always quantised to the hundredth
+
+
+def test_credits_float_uses_shortest_repr() -> None:
+    assert credits(1.5) == Decimal("1.50")
+    assert credits(0.29) == Decimal("0.29")  # Decimal(0.29) would be 0.28999999999999998...
+    # repr(2.675) is "2.675": three decimals are refused, not rounded from 2.67499999...
+    with pytest.raises(InvalidInput):
+        credits(2.675)
+
+
+@pytest.mark.parametrize(
+    ("given", "fragment"),
+    [
+        ("-1", "greater than zero"),
+        (-0.5, "greater than zero"),
+        ("0", "greater than zero"),
+        (0, "greater than zero"),
+        ("NaN", "finite"),
+        ("sNaN", "finite"),
+        (float("nan"), "finite"),
+        ("Infinity", "finite"),
+        ("-Infinity", "finite"),
+        (float("inf"), "finite"),
+        ("1.005", "more than two decimal places"),
+        ("0.001", "more than two decimal places"),
+        (0.125, "more than two decimal places"),
+        ("1000.01", "at most 1000"),
+        ("1e4", "at most 1000"),
+        (1001, "at most 1000"),
+        ("abc", "decimal number"),
+        ("", "decimal number"),
+        ("   ", "decimal number"),
+        ("1,5", "decimal number"),
+        (None, "decimal number"),
+        (True, "decimal number"),
+        ([1], "decimal number"),
+    ],
+)
+def test_credits_refuses(given: object, fragment: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        credits(given, "creditsClaimed")
+    assert info.value.code == "INVALID_INPUT"
+    assert fragment in info.value.message
+    assert info.value.field == ("creditsClaimed",)
+
+
+def test_credits_zero_only_when_allowed() -> None:
+    assert credits("0", allow_zero=True) == Decimal("0.00")
+    with pytest.raises(InvalidInput):
+        credits("-0.01", allow_zero=True)
+
+
+def test_credits_bound_is_inclusive() -> None:
+    assert credits(MAX_CREDITS) == MAX_CREDITS
+    assert credits("0.01") == Decimal("0.01")
+
+
+# -- text -----------------------------------------------------------------------------------------
+def test_text_trims() -> None:
+    assert text("  Linear Algebra  ", "title") == "Linear Algebra"
+    assert text("线性代数", "title") == "线性代数"
+
+
+@pytest.mark.parametrize("given", ["", "   ", "\u3000"])
+def test_text_required_refuses_empty(given: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        text(given, "title")
+    assert info.value.code == "INVALID_INPUT"
+    assert info.value.field == ("title",)
+    assert "must not be empty" in info.value.message
+
+
+def test_text_optional_accepts_empty() -> None:
+    assert text("  ", "note", required=False) == ""
+
+
+def test_text_length_bound() -> None:
+    assert text("x" * 10, "code", max_length=10) == "x" * 10
+    with pytest.raises(InvalidInput) as info:
+        text("x" * 11, "code", max_length=10)
+    assert "longer than 10" in info.value.message
+    # The bound applies after trimming.
+    assert text(" " + "x" * 10 + " ", "code", max_length=10) == "x" * 10
+
+
+@pytest.mark.parametrize(
+    "given", ["a\nb", "a\tb", "a\x00b", "a\x1bb", "a\rb", "a\x7fb", "a\x85b", "a\x9fb"]
+)
+def test_text_refuses_control_characters(given: str) -> None:
+    with pytest.raises(InvalidInput) as info:
+        text(given, "title")
+    assert info.value.code == "INVALID_INPUT"
+    assert "control characters" in info.value.message
+
+
+@pytest.mark.parametrize("given", [None, 3, b"bytes", ["a"]])
+def test_text_refuses_non_strings(given: object) -> None:
+    with pytest.raises(InvalidInput) as info:
+        text(given, "title")
+    assert "must be a string" in info.value.message
+
+
+# -- enumerations and timestamps ------------------------------------------------------------------
+def test_enum_value() -> None:
+    assert enum_value(OutcomeKind, "MOOC", "kind") is OutcomeKind.MOOC
+    with pytest.raises(InvalidInput) as info:
+        enum_value(OutcomeKind, "mooc", "kind")
+    assert info.value.field == ("kind",)
+    assert "ACADEMIC_COURSE" in info.value.message
+
+
+def test_utc_requires_aware_and_normalises() -> None:
+    with pytest.raises(InvalidInput) as info:
+        utc(datetime(2026, 1, 1, 12, 0))
+    assert info.value.code == "INVALID_INPUT"
+    beijing = timezone(timedelta(hours=8))
+    moment = utc(datetime(2026, 1, 1, 6, 0, tzinfo=beijing))
+    assert moment == datetime(2025, 12, 31, 22, 0, tzinfo=UTC)
+    assert moment.utcoffset() == timedelta(0)
+
+
+# -- validity windows -----------------------------------------------------------------------------
+FROM, UNTIL = date(2025, 1, 1), date(2025, 12, 31)
+
+
+@pytest.mark.parametrize(
+    ("day", "inside"),
+    [
+        (date(2024, 12, 31), False),
+        (FROM, True),  # inclusive
+        (date(2025, 6, 15), True),
+        (UNTIL, True),  # inclusive
+        (date(2026, 1, 1), False),
+    ],
+)
+def test_within_closed_window(day: date, inside: bool) -> None:
+    assert within(day, FROM, UNTIL) is inside
+
+
+def test_within_open_bounds() -> None:
+    assert within(date(1900, 1, 1), None, UNTIL)
+    assert not within(date(2026, 1, 1), None, UNTIL)
+    assert within(date(2999, 1, 1), FROM, None)
+    assert not within(date(2024, 1, 1), FROM, None)
+    assert within(date(2024, 1, 1), None, None)
+
+
+def test_check_window() -> None:
+    check_window(FROM, UNTIL)
+    check_window(FROM, FROM)  # a one-day window
+    check_window(None, UNTIL)
+    check_window(FROM, None)
+    check_window(None, None)
+    with pytest.raises(InvalidInput) as info:
+        check_window(UNTIL, FROM)
+    assert info.value.code == "INVALID_INPUT"
+    assert info.value.field == ("validUntil",)
