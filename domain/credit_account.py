@@ -554,7 +554,12 @@ class CreditAccount(Aggregate):
             conversion = self.conversions[str(cid)]
             conversion.cancelled_because = outcome_id
             for source_id in conversion.source_ids:
-                # The other sources return to the balance as recognised credits.
-                self.outcomes[str(source_id)].conversion_id = None
+                # The other sources return to the balance as recognised credits; if the
+                # conversion was redeemed they stay spent by that (now flagged) redemption
+                # until it is reviewed, so they cannot be spent twice meanwhile.
+                source = self.outcomes[str(source_id)]
+                source.conversion_id = None
+                if conversion.redemption_id is not None and source.redemption_id is None:
+                    source.redemption_id = conversion.redemption_id
         for rid in flagged_redemptions:
             self.redemptions[str(rid)].flags.append(f"outcome {outcome_id} revoked: {reason}")

@@ -244,6 +244,8 @@ def fold(events: list[Any]) -> Model:
                 m.conversions[cid].active = False
                 for s in m.conversions[cid].sources:
                     m.outcomes[s].conversion = None
+                    # sources of a redeemed conversion stay spent by the flagged redemption
+                    m.outcomes[s].spent = m.outcomes[s].spent or m.conversions[cid].spent
         else:  # pragma: no cover - a new event type must be folded here
             raise AssertionError(f"unknown event {name}")
     return m

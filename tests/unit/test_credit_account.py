@@ -828,9 +828,12 @@ def test_revoke_flags_redemptions_that_relied_on_a_cancelled_conversion() -> Non
     assert events[0].cancelled_conversions == (cid,)
     assert events[0].flagged_redemptions == (redemption.id,)
     assert redemption.flags == [f"outcome {b} revoked: forged"]
-    assert account.outcome(a).status is OutcomeStatus.RECOGNIZED
+    # The other source stays spent by the flagged redemption until it is reviewed: it must not
+    # be redeemable a second time meanwhile.
+    assert account.outcome(a).status is OutcomeStatus.REDEEMED
+    assert account.outcome(a).redemption_id == redemption.id
     balance = account.balance()
-    assert (balance.total, balance.redeemed, balance.available) == (D(3), D(0), D(3))
+    assert (balance.total, balance.redeemed, balance.available) == (D(3), D(3), D(0))
 
 
 # -- balance and status ---------------------------------------------------------------------------
