@@ -28,7 +28,16 @@ from domain.errors import (
 )
 from domain.qualification import Assessment, Holding, Requirements, assess
 from domain.rules import ConversionTerms, RecognitionTerms, RuleVersion
-from domain.values import CREDIT_QUANTUM, ZERO, OutcomeKind, OutcomeStatus, credits, text, utc
+from domain.values import (
+    CREDIT_QUANTUM,
+    MAX_HOURS,
+    ZERO,
+    OutcomeKind,
+    OutcomeStatus,
+    credits,
+    text,
+    utc,
+)
 
 
 @dataclass
@@ -184,7 +193,9 @@ class CreditAccount(Aggregate):
             else text(outcome.standard_code, "standardCode", max_length=50),
             level=outcome.level,
             credits=credits(outcome.credits),
-            hours=None if outcome.hours is None else credits(outcome.hours, "hours"),
+            hours=None
+            if outcome.hours is None
+            else credits(outcome.hours, "hours", maximum=MAX_HOURS),
             result=None
             if outcome.result is None
             else text(outcome.result, "result", max_length=50),

@@ -13,6 +13,7 @@ from domain.errors import InvalidInput
 # Half credits exist; nobody needs finer than a hundredth.
 CREDIT_QUANTUM = Decimal("0.01")
 MAX_CREDITS = Decimal("1000")
+MAX_HOURS = Decimal("100000")  # long work experience is counted in hours too
 ZERO = Decimal("0")
 
 
@@ -77,7 +78,13 @@ ENUM_TYPES: tuple[type[Enum], ...] = (
 )
 
 
-def credits(value: object, field: str = "credits", *, allow_zero: bool = False) -> Decimal:
+def credits(
+    value: object,
+    field: str = "credits",
+    *,
+    allow_zero: bool = False,
+    maximum: Decimal = MAX_CREDITS,
+) -> Decimal:
     """Parses a credit amount: a finite, non-negative Decimal of at most two decimal places."""
     if isinstance(value, float):
         value = repr(value)  # never trust binary floats with money-like amounts
@@ -89,8 +96,8 @@ def credits(value: object, field: str = "credits", *, allow_zero: bool = False) 
         raise InvalidInput(f"{field} must be finite", (field,))
     if amount < 0 or (amount == 0 and not allow_zero):
         raise InvalidInput(f"{field} must be greater than zero, got {amount}", (field,))
-    if amount > MAX_CREDITS:
-        raise InvalidInput(f"{field} must be at most {MAX_CREDITS}", (field,))
+    if amount > maximum:
+        raise InvalidInput(f"{field} must be at most {maximum}", (field,))
     if amount != amount.quantize(CREDIT_QUANTUM):
         raise InvalidInput(f"{field} has more than two decimal places: {amount}", (field,))
     return amount.quantize(CREDIT_QUANTUM)
