@@ -110,7 +110,7 @@ class CreditBank(Application[UUID]):
         Learner: 100,
         Institution: 100,
     }
-    max_attempts = 8
+    max_attempts = 16  # a starved writer gets many tries, within about two seconds of backoff
 
     def __init__(
         self,
@@ -123,12 +123,14 @@ class CreditBank(Application[UUID]):
         standards: Standards | None = None,
     ) -> None:
         self.database = database
-        self.standards = standards or Standards()
+        # Not ``self.standards``: that name is the catalogue query ``standards()`` below.
+        self.standards_material = standards or Standards()
         self.framework = framework
         self.vault = vault
         self.verifier = verifier or RegisteredIssuerVerifier()
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.snapshotting_intervals = {agg: snapshot_interval for agg in self.snapshotting_intervals}
+        intervals = {agg: snapshot_interval for agg in self.snapshotting_intervals}
+        self.snapshotting_intervals = intervals  # type: ignore[misc]  # set per bank, from settings
         self.on_saved: list[Callable[[int], None]] = []
         self._saved = threading.local()
         super().__init__(env=database.eventsourcing_env())
@@ -167,7 +169,8 @@ class CreditBank(Application[UUID]):
                 self.save(*self._stamped(pending))
             except IntegrityError:
                 # Someone saved first. Deciding again on fresh state is safe: nothing was stored.
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter only
+                backoff = min(0.005 * 2**attempt, 0.2)
+                time.sleep(random.uniform(0, backoff))  # noqa: S311 - jitter only
                 continue
             return result
         raise Conflict("the account changed concurrently too often; send the command again")
@@ -190,7 +193,7 @@ class CreditBank(Application[UUID]):
         if not isinstance(aggregate_id, UUID):  # PostgreSQL would fail on the uuid column
             raise NotFound(f"no {what} {aggregate_id!r}")
         try:
-            aggregate = self.repository.get(aggregate_id, version=version)
+            aggregate: object = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             raise NotFound(f"no {what} {aggregate_id}") from None
         if not isinstance(aggregate, cls):
@@ -201,10 +204,7 @@ class CreditBank(Application[UUID]):
         return isinstance(aggregate_id, UUID) and aggregate_id in self.repository
 
     def _list(self, log: str, cls: type[A]) -> list[A]:
-        return [
-            self._get(cls, entry.aggregate_id, log)
-            for entry in self._logs[log].get()
-        ]
+        return [self._get(cls, entry.aggregate_id, log) for entry in self._logs[log].get()]
 
     def _listed(self, log: str, aggregate_id: UUID) -> Listed:
         return self._logs[log].trigger_event(aggregate_id=aggregate_id)
@@ -266,7 +266,7 @@ class CreditBank(Application[UUID]):
 
     def institution_by_issuer(self, issuer_uri: str) -> Institution | None:
         try:
-            index = self.repository.get(IssuerIndex.create_id(issuer_uri))
+            index: object = self.repository.get(IssuerIndex.create_id(issuer_uri))
         except AggregateNotFoundError:
             return None
         return self.institution(cast(IssuerIndex, index).institution_id)
@@ -274,9 +274,7 @@ class CreditBank(Application[UUID]):
     def institutions(self) -> list[Institution]:
         return self._list("institutions", Institution)
 
-    def _change_institution(
-        self, institution_id: UUID, change: Callable[[Institution], T]
-    ) -> T:
+    def _change_institution(self, institution_id: UUID, change: Callable[[Institution], T]) -> T:
         def decide() -> tuple[T, Pending]:
             institution = self.institution(institution_id)
             return change(institution), (institution,)
@@ -588,9 +586,7 @@ class CreditBank(Application[UUID]):
             if learner.erased:
                 raise LearnerErased("the learner was erased; the account only serves audits now")
             account = self.account(learner_id)
-            account.deposit(
-                outcome, outcome_id, self.now(), self.framework.max_level, actor=actor
-            )
+            account.deposit(outcome, outcome_id, self.now(), self.framework.max_level, actor=actor)
             index = CredentialIndex(
                 issuer_id=outcome.issuer_id,
                 credential_id=outcome.credential_id,
@@ -607,7 +603,7 @@ class CreditBank(Application[UUID]):
         """Verifies a signed credential against the registered issuers' keys (no deposit)."""
         if not isinstance(credential, str) or not credential.strip():
             raise InvalidCredential("credential must not be empty", ("credential",))
-        return verify(credential, self.institution_by_issuer, self.now(), self.standards)
+        return verify(credential, self.institution_by_issuer, self.now(), self.standards_material)
 
     def deposit_credential(
         self,
@@ -772,7 +768,7 @@ class CreditBank(Application[UUID]):
         at = utc(at)
         version = 0
         for e in self.events.get(self.account_id(learner_id)):
-            if e.timestamp > at:
+            if cast(DomainEvent, e).timestamp > at:
                 break
             version = e.originator_version
         return version

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
@@ -22,7 +22,7 @@ class EnumAsValue(Transcoding):
         return obj.value
 
     def decode(self, data: Any) -> Enum:
-        return self.type(data)
+        return cast(Enum, self.type(data))
 
 
 class DateAsISO(Transcoding):

@@ -8,11 +8,11 @@ key named was valid at completion. Signature verification of Open Badges credent
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Protocol
 
 from domain.credit_account import DepositedOutcome
-from domain.errors import KeyNotValid, UnknownIssuer
+from domain.errors import InvalidInput, KeyNotValid, UnknownIssuer
 from domain.institution import Institution
 
 
@@ -37,4 +37,6 @@ def issued_at(outcome: DepositedOutcome) -> datetime:
     """When the credential was signed: as stated, else the end of its completion day."""
     if outcome.issued_at is not None:
         return outcome.issued_at
+    if not isinstance(outcome.completed_on, date):
+        raise InvalidInput("completedOn must be a date", ("completedOn",))
     return datetime.combine(outcome.completed_on, time.max, tzinfo=UTC)

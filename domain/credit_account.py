@@ -35,9 +35,11 @@ from domain.values import (
     OutcomeKind,
     OutcomeStatus,
     credits,
+    enum_value,
     text,
     utc,
 )
+from domain.values import level as check_level
 
 
 @dataclass
@@ -179,19 +181,19 @@ class CreditAccount(Aggregate):
             raise DuplicateCredential(f"credential {credential_id!r} is already in this account")
         if outcome.completed_on > at.date():
             raise InvalidInput("completedOn is in the future", ("completedOn",))
-        if outcome.level is not None and not 1 <= outcome.level <= max_level:
-            raise InvalidInput(f"level must be between 1 and {max_level}", ("level",))
+        kind = enum_value(OutcomeKind, outcome.kind, "kind")
+        level = None if outcome.level is None else check_level(outcome.level, max_level)
         digest = text(outcome.evidence_digest, "evidenceDigest", max_length=200)
         self._outcome_deposited(
             outcome_id=outcome_id,
             issuer_id=outcome.issuer_id,
             credential_id=credential_id,
-            kind=outcome.kind,
+            kind=kind,
             title=text(outcome.title, "title", max_length=300),
             standard_code=None
             if outcome.standard_code is None
             else text(outcome.standard_code, "standardCode", max_length=50),
-            level=outcome.level,
+            level=level,
             credits=credits(outcome.credits),
             hours=None
             if outcome.hours is None
@@ -276,9 +278,7 @@ class CreditAccount(Aggregate):
         identity_verified: bool,
     ) -> None:
         outcome = self._recognizable(outcome_id, identity_verified)
-        level = outcome.level if level is None else level
-        if level is None or not 1 <= level <= max_level:
-            raise InvalidInput(f"level must be between 1 and {max_level}", ("level",))
+        level = check_level(outcome.level if level is None else level, max_level)
         self._outcome_recognized(
             outcome_id=outcome_id,
             credits=outcome.credits_claimed if credits_ is None else credits(credits_),

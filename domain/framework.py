@@ -11,6 +11,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from domain.errors import InvalidInput
 from domain.values import CREDIT_QUANTUM
+from domain.values import level as check
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,7 @@ class Framework:
         return len(self.levels)
 
     def check_level(self, level: object, field: str = "level") -> int:
-        if isinstance(level, bool) or not isinstance(level, int):
-            raise InvalidInput(f"{field} must be an integer", (field,))
-        if not 1 <= level <= self.max_level:
-            raise InvalidInput(
-                f"{field} must be between 1 and {self.max_level} on {self.name_en}, got {level}",
-                (field,),
-            )
-        return level
+        return check(level, self.max_level, field)
 
     def get_level(self, level: int) -> FrameworkLevel:
         return self.levels[self.check_level(level) - 1]

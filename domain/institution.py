@@ -15,7 +15,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, KeyNotValid, UnknownIssuer
-from domain.values import InstitutionKind, text, utc
+from domain.values import InstitutionKind, enum_value, text, utc
 
 # JWK members that only a private key has: a registered key must never carry them.
 PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -89,7 +89,7 @@ class Institution(Aggregate):
             cls.Registered,  # type: ignore[attr-defined]  # made by @event
             id=id,
             name=text(name, "name", max_length=200),
-            kind=kind,
+            kind=enum_value(InstitutionKind, kind, "kind"),
             issuer_uri=uri,
             registered_at=utc(at),
         )

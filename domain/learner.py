@@ -15,7 +15,15 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, NotFound
-from domain.values import ConsentScope, IdentityVerification, OutcomeKind, utc
+from domain.values import (
+    ConsentScope,
+    IdentityVerification,
+    OutcomeKind,
+    day,
+    enum_value,
+    text,
+    utc,
+)
 
 DOCUMENT_TYPES = frozenset({"RESIDENT_ID", "PASSPORT", "RESIDENCE_PERMIT", "NATIONAL_ID"})
 
@@ -78,6 +86,8 @@ class Learner(Aggregate):
     # -- identity -----------------------------------------------------------------------------
     def verify_identity(self, method: IdentityVerification, by: str, at: datetime) -> None:
         self._check_not_erased()
+        method = enum_value(IdentityVerification, method, "method")
+        by = text(by, "officer", max_length=200)
         if method is IdentityVerification.UNVERIFIED:
             raise InvalidInput("method must be DOCUMENT_CHECKED or ELECTRONIC_ID", ("method",))
         ranks = list(IdentityVerification)
@@ -104,7 +114,8 @@ class Learner(Aggregate):
         at: datetime,
     ) -> None:
         self._check_not_erased()
-        if expires_on is not None and expires_on < utc(at).date():
+        scope = enum_value(ConsentScope, scope, "scope")
+        if expires_on is not None and day(expires_on, "expiresOn") < utc(at).date():
             raise InvalidInput("expiresOn is in the past", ("expiresOn",))
         self._consent_granted(
             organization_id=organization_id, scope=scope, expires_on=expires_on, granted_at=utc(at)

@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, RuleNotApplicable
 from domain.values import CREDIT_QUANTUM, ZERO, OutcomeKind, credits, text
+from domain.values import level as check_level
 
 
 @dataclass(frozen=True)
@@ -252,11 +253,9 @@ class Qualification(Aggregate):
         requirements: Requirements,
         max_level: int,
     ) -> Qualification:
-        if not 1 <= level <= max_level:
-            raise InvalidInput(f"level must be between 1 and {max_level}", ("level",))
         return cls(
             name=text(name, "name", max_length=200),
-            level=level,
+            level=check_level(level, max_level),
             awarding_institution_id=awarding_institution_id,
             requirements=requirements.checked(max_level),
         )

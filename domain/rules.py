@@ -15,7 +15,15 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, RuleNotApplicable
-from domain.values import OutcomeKind, RuleModel, check_window, credits, text, within
+from domain.values import (
+    OutcomeKind,
+    RuleModel,
+    check_window,
+    credits,
+    enum_value,
+    text,
+    within,
+)
 
 MAX_RATIO = Decimal("10")
 
@@ -171,7 +179,7 @@ class RecognitionRule(_VersionedRule):
     ) -> RecognitionRule:
         return cls(
             name=text(name, "name", max_length=200),
-            model=model,
+            model=enum_value(RuleModel, model, "model"),
             terms=check_recognition_terms(terms, max_level),
         )
 
@@ -192,6 +200,7 @@ class ConversionRule(_VersionedRule):
 
     @classmethod
     def create(cls, *, name: object, model: RuleModel, terms: ConversionTerms) -> ConversionRule:
+        model = enum_value(RuleModel, model, "model")
         _check_agreement(model, terms)
         return cls(
             name=text(name, "name", max_length=200),

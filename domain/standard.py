@@ -9,7 +9,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput
-from domain.values import OutcomeKind, credits, text
+from domain.values import OutcomeKind, credits, enum_value, text
+from domain.values import level as check_level
 
 
 class OutcomeStandard(Aggregate):
@@ -44,8 +45,7 @@ class OutcomeStandard(Aggregate):
         accepted_kinds: tuple[OutcomeKind, ...],
         max_level: int,
     ) -> OutcomeStandard:
-        if not 1 <= level <= max_level:
-            raise InvalidInput(f"level must be between 1 and {max_level}", ("level",))
+        level = check_level(level, max_level)
         if not accepted_kinds:
             raise InvalidInput("a standard accepts at least one outcome kind", ("acceptedKinds",))
         return cls(
@@ -53,7 +53,9 @@ class OutcomeStandard(Aggregate):
             title=text(title, "title", max_length=300),
             level=level,
             credits=credits(credits_),
-            accepted_kinds=tuple(dict.fromkeys(accepted_kinds)),
+            accepted_kinds=tuple(
+                dict.fromkeys(enum_value(OutcomeKind, k, "acceptedKinds") for k in accepted_kinds)
+            ),
         )
 
     def withdraw(self) -> None:

@@ -128,6 +128,22 @@ def enum_value(enum: type[E], value: object, field: str) -> E:
         raise InvalidInput(f"{field} must be one of {allowed}, got {value!r}", (field,)) from None
 
 
+def level(value: object, max_level: int, field: str = "level") -> int:
+    """A framework level: an integer in 1..max_level."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{field} must be an integer", (field,))
+    if not 1 <= value <= max_level:
+        raise InvalidInput(f"{field} must be between 1 and {max_level}, got {value}", (field,))
+    return value
+
+
+def day(value: object, field: str) -> date:
+    """A calendar date (not a date-time, not text)."""
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise InvalidInput(f"{field} must be a date", (field,))
+    return value
+
+
 def utc(moment: datetime) -> datetime:
     """Dates in the domain are timezone-aware UTC."""
     if moment.tzinfo is None:

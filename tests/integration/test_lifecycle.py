@@ -1,0 +1,294 @@
+"""The full life of an account, on both databases, checked again from a freshly built bank.
+
+A learner studies toward a Korean-style bachelor (140 credits, at least 60 major and 30 general,
+at most 42 counted a year): university courses recognised by framework rules, junior-college
+courses converted under an agreement rule (ratio 0.8, capped at 12 credits per learner), a MOOC
+and enterprise training recognised by an officer, one outcome rejected, the qualification
+redeemed, then a converted course revoked by its issuer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from application.bank import CreditBank
+from domain.credit_account import CreditAccount
+from domain.errors import (
+    AlreadyRevoked,
+    Forbidden,
+    IdentityNotVerified,
+    RequirementsNotMet,
+    RuleNotApplicable,
+)
+from domain.qualification import CategoryMinimum, Requirements
+from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
+from domain.values import (
+    IdentityVerification,
+    InstitutionKind,
+    OutcomeKind,
+    OutcomeStatus,
+    RuleModel,
+)
+from tests.integration.support import Issuer, deposit, outcome, register_issuer
+
+D = Decimal
+MAJOR, GENERAL = "HK-MAJOR", "HK-GEN"
+
+
+def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> None:
+    # -- institutions, rules, qualification -------------------------------------------------
+    uni = register_issuer(
+        bank, "Hankuk University", issuer_uri="https://hankuk.example.ac.kr/issuer"
+    )
+    college = register_issuer(bank, "Seoul Junior College", InstitutionKind.JUNIOR_COLLEGE)
+    mooc = register_issuer(bank, "K-MOOC", InstitutionKind.MOOC_PLATFORM)
+    corp = register_issuer(bank, "Hanbit Corp", InstitutionKind.ENTERPRISE)
+
+    major_rule = bank.create_recognition_rule(
+        "Hankuk major courses",
+        RuleModel.FRAMEWORK,
+        RecognitionTerms(
+            OutcomeCriteria(uni.id, OutcomeKind.ACADEMIC_COURSE, MAJOR),
+            None,
+            6,
+            "major",
+            None,
+            None,
+        ),
+    )
+    general_terms = RecognitionTerms(
+        OutcomeCriteria(uni.id, OutcomeKind.ACADEMIC_COURSE, GENERAL), None, 6, "general",
+        None, None,
+    )  # fmt: skip
+    general_rule = bank.create_recognition_rule(
+        "Hankuk general education", RuleModel.FRAMEWORK, general_terms
+    )
+    college_rule = bank.create_recognition_rule(
+        "Seoul JC courses",
+        RuleModel.FRAMEWORK,
+        RecognitionTerms(
+            OutcomeCriteria(college.id, OutcomeKind.ACADEMIC_COURSE),
+            None,
+            5,
+            "major",
+            date(2020, 1, 1),
+            date(2030, 12, 31),
+        ),
+    )
+    transfer = bank.create_conversion_rule(
+        "Seoul JC -> Hankuk transfer agreement",
+        RuleModel.AGREEMENT,
+        ConversionTerms(
+            OutcomeCriteria(institution_id=college.id),
+            uni.id,
+            "HK-TRANSFER",
+            "major",
+            D("0.8"),
+            D("12"),
+            None,
+            None,
+        ),
+    )
+    major_standard = bank.define_standard(
+        MAJOR, "Hankuk major course", 6, D("3"), (OutcomeKind.ACADEMIC_COURSE,)
+    )
+    bank.define_standard(
+        GENERAL, "Hankuk general education", 6, D("3"), (OutcomeKind.ACADEMIC_COURSE,)
+    )
+    bachelor = bank.create_qualification(
+        "Bachelor of Business Administration",
+        6,
+        uni.id,
+        Requirements(
+            total_credits=D("140"),
+            minimum_by_category=(
+                CategoryMinimum("major", D("60")),
+                CategoryMinimum("general", D("30")),
+            ),
+            max_credits_per_year=D("42"),
+        ),
+    )
+
+    # -- a learner, not yet verified: deposits wait ------------------------------------------
+    kim = bank.register_learner("Kim Minjun", "RESIDENT_ID", "900307-1777777", date(1990, 3, 7))
+    other = bank.register_learner("Lee Seoyeon", "PASSPORT", "M12345678", date(1995, 5, 5))
+
+    def dep(issuer: Issuer, cid: str, credits: str, on: date, **kw: Any) -> UUID:
+        return deposit(bank, kim, outcome(issuer, cid, credits=credits, completed_on=on, **kw))
+
+    maj22 = dep(uni, "hk-2022-maj", "18", date(2022, 6, 30), standard_code=MAJOR)
+    mooc22 = dep(mooc, "kmooc-2022", "12", date(2022, 8, 31), kind=OutcomeKind.MOOC)
+    gen22 = dep(uni, "hk-2022-gen", "9", date(2022, 12, 15), standard_code=GENERAL)
+    account = bank.account(kim)
+    assert {o.status for o in account.outcomes.values()} == {OutcomeStatus.DEPOSITED}
+    assert account.balance().total == 0
+    with pytest.raises(IdentityNotVerified) as not_verified:
+        bank.recognize_outcome(kim, mooc22, "officer-park", D("12"), 5, "elective")
+    assert not_verified.value.code == "IDENTITY_NOT_VERIFIED"
+
+    # -- identity verified: the rules apply to what is waiting -------------------------------
+    bank.verify_learner_identity(kim, IdentityVerification.DOCUMENT_CHECKED, "officer-park")
+    account = bank.account(kim)
+    assert account.outcome(maj22).status is OutcomeStatus.RECOGNIZED
+    assert (account.outcome(maj22).rule_id, account.outcome(maj22).rule_version) == (
+        major_rule,
+        1,
+    )
+    assert account.outcome(gen22).category == "general"
+    assert account.outcome(mooc22).status is OutcomeStatus.DEPOSITED  # no rule decides a MOOC
+    bank.recognize_outcome(kim, mooc22, "officer-park", level=5, category="elective")
+
+    # -- later deposits are recognised on arrival --------------------------------------------
+    dep(uni, "hk-2023-maj", "18", date(2023, 6, 30), standard_code=MAJOR)
+    gen23 = dep(uni, "hk-2023-gen", "9", date(2023, 12, 15), standard_code=GENERAL)
+    jc_a = dep(college, "sjc-a", "10", date(2023, 2, 28))
+    jc_b = dep(college, "sjc-b", "10", date(2023, 7, 15))
+    assert bank.account(kim).outcome(jc_a).recognized_level == 5
+    assert bank.account(kim).outcome(jc_a).rule_id == college_rule
+    assert bank.account(other).balance().total == 0  # another learner's account is untouched
+
+    # Conversion under the agreement: 20 x 0.8 = 16, capped at 12 for this learner.
+    conversion = bank.convert_credits(kim, [jc_a, jc_b], transfer, actor="hankuk-registrar")
+    jc_c = dep(college, "sjc-c", "4", date(2024, 1, 31))
+    with pytest.raises(RuleNotApplicable) as capped:
+        bank.convert_credits(kim, [jc_c], transfer)
+    assert capped.value.code == "RULE_NOT_APPLICABLE"
+
+    maj24 = dep(uni, "hk-2024-maj", "12", date(2024, 6, 30), standard_code=MAJOR)
+    dep(uni, "hk-2024-gen", "3", date(2024, 12, 15), standard_code=GENERAL)
+    knitting = dep(mooc, "kmooc-knit", "5", date(2024, 3, 1), kind=OutcomeKind.MOOC)
+    bank.reject_outcome(kim, knitting, "not at degree level", "officer-park")
+
+    # A new version of the general-education rule: later decisions cite version 2.
+    general_v2 = bank.amend_recognition_rule(
+        general_rule,
+        RecognitionTerms(general_terms.criteria, None, 6, "general", date(2020, 1, 1), None),
+    )
+    assert general_v2 == 2
+    dep(uni, "hk-2025-maj", "18", date(2025, 6, 30), standard_code=MAJOR)
+    gen25 = dep(uni, "hk-2025-gen", "6", date(2025, 12, 15), standard_code=GENERAL)
+    training = dep(
+        corp, "hanbit-2025", "24", date(2025, 9, 30), kind=OutcomeKind.ENTERPRISE_TRAINING
+    )
+    bank.recognize_outcome(kim, training, "officer-park", D("21"), 5, "elective")
+
+    # -- not enough yet: 2025 holds 45 credits but only 42 count ----------------------------
+    assessment = bank.assess(kim, bachelor)
+    assert not assessment.met
+    assert assessment.credits_counted == D("139")
+    assert any(u.startswith("total: 139.00 of 140.00") for u in assessment.unmet)
+    assert any(u.startswith("category general: 27.00 of 30.00") for u in assessment.unmet)
+    assert any("yearly cap of 42.00 in 2025" in n for n in assessment.notes)
+    with pytest.raises(RequirementsNotMet) as not_met:
+        bank.redeem_qualification(kim, bachelor)
+    assert not_met.value.code == "REQUIREMENTS_NOT_MET"
+    assert len(not_met.value.unmet) == 2
+
+    gen26 = dep(uni, "hk-2026-gen", "3", date(2026, 2, 20), standard_code=GENERAL)
+    maj26 = dep(uni, "hk-2026-maj", "3", date(2026, 2, 25), standard_code=MAJOR)
+    redemption = bank.redeem_qualification(kim, bachelor, actor="learner")
+
+    # -- the issuer revokes a converted course ------------------------------------------------
+    with pytest.raises(Forbidden):
+        bank.revoke_outcome(kim, jc_a, "not ours to revoke", "hankuk-registrar", uni.id)
+    flagged = bank.revoke_outcome(kim, jc_a, "issued in error", "sjc-registrar", college.id)
+    assert flagged == (redemption,)
+    with pytest.raises(AlreadyRevoked) as again:
+        bank.revoke_outcome(kim, jc_a, "twice", "sjc-registrar", college.id)
+    assert again.value.code == "ALREADY_REVOKED"
+    # B, the other source, comes back from the cancelled conversion but stays spent by the
+    # (now flagged) redemption until it is reviewed: it cannot be converted or spent again.
+    with pytest.raises(RuleNotApplicable):
+        bank.convert_credits(kim, [jc_b], transfer)
+
+    # -- everything again, from the store only ----------------------------------------------
+    fresh = reopen()
+    assert fresh is not bank
+    acc = fresh.account(kim)
+    assert isinstance(acc, CreditAccount)
+    status = {oid: acc.outcome(oid).status for oid in (maj22, mooc22, gen22, jc_a, jc_b, jc_c)}
+    assert status == {
+        maj22: OutcomeStatus.REDEEMED,
+        mooc22: OutcomeStatus.REDEEMED,
+        gen22: OutcomeStatus.REDEEMED,
+        jc_a: OutcomeStatus.REVOKED,
+        jc_b: OutcomeStatus.REDEEMED,
+        jc_c: OutcomeStatus.REDEEMED,
+    }
+    assert acc.outcome(knitting).status is OutcomeStatus.REJECTED
+    assert acc.outcome(knitting).rejection_reason == "not at degree level"
+    assert acc.outcome(maj26).status is OutcomeStatus.RECOGNIZED  # not needed for the bachelor
+    assert acc.outcome(mooc22).recognized_by == "officer-park"
+    assert acc.outcome(mooc22).rule_id is None
+    assert acc.outcome(training).recognized_credits == D("21")
+    assert acc.outcome(training).credits_claimed == D("24")
+    assert [acc.outcome(g).rule_version for g in (gen22, gen23, gen25, gen26)] == [1, 1, 2, 2]
+    assert acc.outcome(jc_a).revoked_reason == "issued in error"
+
+    first = acc.conversions[str(conversion)]
+    assert not first.active
+    assert first.cancelled_because == jc_a
+    assert (first.ratio, first.source_credits, first.credits) == (D("0.80"), D("20.00"), D("12"))
+    assert first.rule_id == transfer
+    assert first.rule_version == 1
+    assert first.source_ids == (jc_a, jc_b)
+    assert first.redemption_id == redemption
+    assert acc.outcome(jc_b).conversion_id is None
+    assert acc.outcome(jc_b).redemption_id == redemption
+    assert acc.converted_under(transfer) == 0  # the cancelled conversion no longer counts
+    assert list(acc.conversions) == [str(conversion)]
+
+    red = acc.redemptions[str(redemption)]
+    assert red.qualification_id == bachelor
+    assert red.qualification_version == 1
+    assert red.credits_counted == D("142")
+    assert len(red.flags) == 1
+    assert str(jc_a) in red.flags[0]
+    assert str(maj26) not in red.allocations
+    assert red.allocations[str(training)] == D("18")  # the yearly cap left 18 of 21 to count
+    per_year: dict[int, Decimal] = {}
+    for holding_id, counted in red.allocations.items():
+        year = (
+            acc.outcomes[holding_id].completed_on
+            if holding_id in acc.outcomes
+            else acc.conversions[holding_id].completed_on
+        ).year
+        per_year[year] = per_year.get(year, D(0)) + counted
+    assert max(per_year.values()) <= D("42")
+    assert per_year[2025] == D("42")
+
+    # Balance: the cancelled conversion (12) left, B (10) is back but spent, A gone for good.
+    balance = acc.balance()
+    assert balance.total == D("146")
+    assert balance.redeemed == D("143")  # 145 spent before - 12 (cancelled) + 10 (B)
+    assert balance.available == D("3")  # the 2026 major course, not needed for the bachelor
+    assert balance.by_category == {"major": D("83"), "general": D("30"), "elective": D("33")}
+    assert balance.by_level == {6: D("99"), 5: D("47")}
+    assert balance.total == sum(h.credits for h in acc.holdings())
+
+    # Identity, rules and the catalogue, from the store too.
+    learner = fresh.learner(kim)
+    assert learner.verification is IdentityVerification.DOCUMENT_CHECKED
+    assert learner.verified_by == "officer-park"
+    assert not fresh.learner(other).identity_verified
+    assert fresh.recognition_rule(general_rule).rule_version == 2
+    assert fresh.recognition_rule(general_rule, version=1).terms == general_terms
+    assert {r.id for r in fresh.recognition_rules()} == {major_rule, general_rule, college_rule}
+    assert [c.id for c in fresh.conversion_rules()] == [transfer]
+    assert [q.id for q in fresh.qualifications()] == [bachelor]
+    listed = fresh.standards()
+    assert [(s.code, s.level) for s in listed] == [(MAJOR, 6), (GENERAL, 6)]
+    assert listed[0].id == major_standard
+    assert {i.id for i in fresh.institutions()} == {uni.id, college.id, mooc.id, corp.id}
+    by_uri = fresh.institution_by_issuer("https://hankuk.example.ac.kr/issuer")
+    assert by_uri is not None
+    assert by_uri.id == uni.id
+    assert fresh.learner_ids() == [kim, other]
+    assert fresh.assess(kim, bachelor).met is False  # its holdings are spent now
+    assert fresh.account(kim).outcome(maj24).redemption_id == redemption

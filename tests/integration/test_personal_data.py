@@ -1,0 +1,126 @@
+"""Personal data: readable through the bank, never in clear in the database, and gone for good
+after erasure (crypto-shredding) while the credit history still loads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+
+from application.bank import CreditBank
+from application.settings import Settings
+from domain.errors import InvalidInput
+from domain.values import ConsentScope, IdentityVerification, InstitutionKind, OutcomeStatus
+from tests.integration.support import (
+    all_stored_bytes,
+    deposit,
+    events_table,
+    learner_key_count,
+    learner_key_exists,
+    outcome,
+    register_issuer,
+    snapshots_table,
+)
+
+NAME = "김민준 Kim Minjun"
+DOCUMENT = "1101 0119-9003 07777x"
+DOCUMENT_NORMALISED = "11010119900307777X"
+BIRTH = date(1990, 3, 7)
+
+
+def _needles() -> dict[str, bytes]:
+    """The personal values in every form they could take in a row."""
+    forms: dict[str, bytes] = {}
+    for label, value in {
+        "name": NAME,
+        "hangul name": "김민준",
+        "latin name": "Kim Minjun",
+        "document": DOCUMENT,
+        "document (normalised)": DOCUMENT_NORMALISED,
+        "document digits": "110101199003077777",
+        "birth date": BIRTH.isoformat(),
+    }.items():
+        forms[label] = value.encode()
+        forms[label + " (json escaped)"] = json.dumps(value)[1:-1].encode()
+        forms[label + " (utf-16)"] = value.encode("utf-16-le")
+    return forms
+
+
+def _leaks(bank: CreditBank, settings: Settings) -> dict[str, list[str]]:
+    tables = all_stored_bytes(bank, settings)
+    assert tables[events_table(bank)], "the event store was not found or is empty"
+    assert snapshots_table(bank) in tables
+    # Control: what is public (an institution's name) is found in clear, so the scan reads rows.
+    assert any(b"Hankuk University" in cell for cell in tables[events_table(bank)])
+    found: dict[str, list[str]] = {}
+    for table, cells in tables.items():
+        for label, needle in _needles().items():
+            if any(needle in cell or needle.lower() in cell.lower() for cell in cells):
+                found.setdefault(table, []).append(label)
+    return found
+
+
+def test_personal_data_is_sealed_and_erasable(
+    bank: CreditBank, settings: Settings, reopen: Callable[[], CreditBank]
+) -> None:
+    uni = register_issuer(bank, "Hankuk University")
+    corp = register_issuer(bank, "Hanbit Corp", InstitutionKind.ENTERPRISE)
+    kim = bank.register_learner(NAME, "resident_id", DOCUMENT, BIRTH)
+    lee = bank.register_learner("Lee Seoyeon", "PASSPORT", "M12345678", date(1995, 5, 5))
+    bank.verify_learner_identity(kim, IdentityVerification.DOCUMENT_CHECKED, "officer")
+    bank.grant_consent(kim, corp.id, ConsentScope.TRAINING)
+    course = deposit(bank, kim, outcome(uni, "hk-101", credits="3"))
+    bank.recognize_outcome(kim, course, "officer", level=6, category="major")
+    for n in range(5):  # enough events for snapshots of the learner and the account
+        deposit(bank, kim, outcome(uni, f"hk-2{n}", credits="1.5"))
+    bank.revoke_consent(kim, corp.id)
+    bank.grant_consent(kim, corp.id, ConsentScope.ALL)
+    bank.revoke_consent(kim, corp.id)
+
+    expected = {
+        "name": NAME,
+        "identityDocumentType": "RESIDENT_ID",
+        "identityDocumentNumber": DOCUMENT.strip(),
+        "birthDate": BIRTH.isoformat(),
+    }
+    fresh = reopen()
+    assert fresh.personal_data(kim) == expected
+    assert (fresh.personal_data(lee) or {}).get("name") == "Lee Seoyeon"
+    assert list(fresh.snapshots.get(kim)), "the learner should have a snapshot by now"  # type: ignore[union-attr]
+    assert _leaks(bank, settings) == {}
+
+    # -- erasure ------------------------------------------------------------------------------
+    keys_before = learner_key_count(bank)
+    assert learner_key_exists(bank, kim)
+    bank.erase_learner(kim, "dpo@creditbank")
+    assert not learner_key_exists(bank, kim)
+    assert learner_key_count(bank) == keys_before - 1
+    assert learner_key_exists(bank, lee)
+
+    fresh = reopen()
+    assert fresh.personal_data(kim) is None
+    learner = fresh.learner(kim)
+    assert learner.erased
+    assert learner.sealed_personal_data is None
+    assert learner.consents == {}
+    assert fresh.personal_data(lee) == {
+        "name": "Lee Seoyeon",
+        "identityDocumentType": "PASSPORT",
+        "identityDocumentNumber": "M12345678",
+        "birthDate": "1995-05-05",
+    }
+    # The credit history stays: every event, every credit, at every version.
+    account = fresh.account(kim)
+    assert account.outcome(course).status is OutcomeStatus.RECOGNIZED
+    assert account.balance().total == 3
+    assert len(account.outcomes) == 6
+    assert [h.type for h in fresh.account_history(kim)] == [
+        "Opened", "OutcomeDeposited", "OutcomeRecognized", *["OutcomeDeposited"] * 5,
+    ]  # fmt: skip
+    assert list(fresh.account(kim, version=2).outcomes) == [str(course)]
+    # An erased learner is refused further changes.
+    with pytest.raises(InvalidInput):
+        fresh.verify_learner_identity(kim, IdentityVerification.ELECTRONIC_ID, "officer")
+    assert _leaks(bank, settings) == {}
