@@ -4,6 +4,7 @@ GraphQL at /graphql, and operations endpoints."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import uuid
@@ -16,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
@@ -38,11 +40,67 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 class Router(GraphQLRouter[Context, None]):
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON nested deeper than Python's recursion limit is a malformed body (400), not an
+        internal error."""
+        try:
+            return super().decode_json(data)
+        except RecursionError:
+            raise json.JSONDecodeError("nested too deeply", "", 0) from None
+
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         response: GraphQLHTTPResponse = {"data": result.data}
         if result.errors:
             response["errors"] = [mask(e) for e in result.errors]
         return response
+
+
+class BodyLimit:
+    """Answers 413 to a request body over ``limit`` bytes: at once when Content-Length says so,
+    else (chunked uploads) by counting the body as it arrives, before the app sees any of it."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > self.limit:
+                await self._too_large(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._too_large(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {"data": None, "errors": [{"message": "request body too large",
+                                        "extensions": {"code": "INVALID_INPUT"}}]},
+            status_code=413,
+        )  # fmt: skip
+        await response(scope, receive, send)
 
 
 class Service:
@@ -63,7 +121,7 @@ class Service:
         while not self.stopping.wait(interval):
             try:
                 sign_checkpoint(self.bank.recorder, self.bank.database, self.exporter.keys)
-            except Exception:  # noqa: BLE001 - try again next interval
+            except Exception:
                 log.warning("could not sign an audit checkpoint", exc_info=True)
 
 
@@ -131,16 +189,7 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
             allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
         )  # fmt: skip
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse(
-                {"data": None, "errors": [{"message": "request body too large",
-                                            "extensions": {"code": "INVALID_INPUT"}}]},
-                status_code=413,
-            )  # fmt: skip
-        return await call_next(request)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
     app.include_router(
         Router(build_schema(), context_getter=get_context, graphql_ide="graphiql"),
@@ -190,7 +239,7 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
         service = holder["service"]
         try:
             lag = await run_in_threadpool(service.runner.lag)
-        except Exception:  # noqa: BLE001 - readiness reports, it does not raise
+        except Exception:
             log.warning("database not reachable", exc_info=True)
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
         ready = lag <= settings.max_projection_lag

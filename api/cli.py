@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any
 
 import typer
 
@@ -112,6 +113,10 @@ def projections_run(
     bank.database.close()
 
 
+def _advance(bar: Any, task: Any, done: int, head: int) -> None:
+    bar.update(task, completed=done, total=head)
+
+
 @projections.command("rebuild")
 def projections_rebuild(
     views: Annotated[
@@ -145,7 +150,7 @@ def projections_rebuild(
                 task = bar.add_task(view.name, total=source.head() or 1)
                 position = rebuild(
                     source, bank.database, view,
-                    progress=lambda done, head, t=task: bar.update(t, completed=done, total=head),
+                    progress=partial(_advance, bar, task),
                 )  # fmt: skip
                 bar.update(task, completed=bar.tasks[task].total)
                 typer.echo(f"{view.name}: swapped in at position {position}")

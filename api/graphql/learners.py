@@ -137,7 +137,7 @@ class Outcome(Node):
             recognized_credits=o.recognized_credits, category=o.category, status=o.status,
             completed_on=o.completed_on, deposited_at=o.deposited_at,
             standard_code=o.standard_code, hours=o.hours,
-            rule_id=o.rule_id and gid(o.rule_id), rule_version=o.rule_version,
+            rule_id=gid(o.rule_id) if o.rule_id else None, rule_version=o.rule_version,
             recognized_by=o.recognized_by, reason=o.revoked_reason or o.rejection_reason,
             issuer_id=str(o.issuer_id),
         )  # fmt: skip
@@ -249,8 +249,8 @@ class CreditAccount:
             kind = values.OutcomeKind.ENTERPRISE_TRAINING
         limit = page_size(first)
         learner = str(self.learner_id)
-        status_v = status.value if status else None
-        kind_v = kind.value if kind else None
+        status_v = values.OutcomeStatus(status).value if status else None
+        kind_v = values.OutcomeKind(kind).value if kind else None
 
         def query(cur: Any) -> tuple[list[dict[str, Any]], int]:
             rows = transcript.read_page(cur, learner, after_seq=after_int(after), limit=limit + 1,

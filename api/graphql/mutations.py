@@ -7,6 +7,7 @@ command (a domain error) becomes a typed ``UserError``; nothing was stored.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,10 +32,10 @@ from api.graphql.common import (
     RuleModel,
     input_id,
 )
+from api.graphql.common import credits as to_credits
 from api.graphql.context import Info
 from api.graphql.errors import UserError, user_error
 from api.graphql.learners import Learner, Outcome, QualificationProgress
-from api.graphql.common import credits as to_credits
 from domain import values
 from domain.errors import DomainError, InvalidInput
 from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
@@ -460,6 +461,25 @@ def _requirements(i: Any) -> Requirements:
     )  # fmt: skip
 
 
+MAX_JWK_CHARS = 16 * 1024
+
+
+def _jwk(value: Any) -> Any:
+    """A public JWK is a flat JSON object of string members (arrays of strings for key_ops and
+    x5c), of bounded size: the JSON scalar would otherwise let one request store megabytes, or
+    nesting deeper than the views can serialise (which stops every projection)."""
+
+    def member(v: Any) -> bool:
+        return isinstance(v, str) or (isinstance(v, list) and all(isinstance(i, str) for i in v))
+
+    if not isinstance(value, dict) or not all(member(v) for v in value.values()):
+        raise InvalidInput("publicKeyJwk must be a JSON object of string members",
+                           ("publicKeyJwk",))  # fmt: skip
+    if len(json.dumps(value)) > MAX_JWK_CHARS:
+        raise InvalidInput("publicKeyJwk is too large", ("publicKeyJwk",))
+    return value
+
+
 def _moment(value: datetime | None, field: str) -> datetime | None:
     if value is None:
         return None
@@ -475,14 +495,14 @@ class Mutation:
     async def register_institution(
         self,
         info: Info,
-        input: RegisterInstitutionInput,  # noqa: A002
+        input: RegisterInstitutionInput,
     ) -> RegisterInstitutionPayload:
         info.context.require(Role.ADMIN)
 
         async def act() -> dict[str, Any]:
             institution_id = await info.context.command(
                 info.context.bank.register_institution, input.name, input.kind,
-                input.public_key_jwk, input.issuer_uri,
+                _jwk(input.public_key_jwk), input.issuer_uri,
                 _moment(input.key_valid_from, "keyValidFrom"),
                 _moment(input.key_valid_until, "keyValidUntil"),
             )  # fmt: skip
@@ -495,14 +515,14 @@ class Mutation:
     async def add_institution_key(
         self,
         info: Info,
-        input: AddInstitutionKeyInput,  # noqa: A002
+        input: AddInstitutionKeyInput,
     ) -> InstitutionPayload:
         info.context.require(Role.ADMIN)
 
         async def act() -> dict[str, Any]:
             institution_id = input_id(input.institution_id, "institutionId")
             await info.context.command(
-                info.context.bank.add_institution_key, institution_id, input.public_key_jwk,
+                info.context.bank.add_institution_key, institution_id, _jwk(input.public_key_jwk),
                 _moment(input.valid_from, "validFrom"), _moment(input.valid_until, "validUntil"),
             )  # fmt: skip
             entry = await _entry(info, institution_id)
@@ -514,7 +534,7 @@ class Mutation:
     async def retire_institution_key(
         self,
         info: Info,
-        input: RetireInstitutionKeyInput,  # noqa: A002
+        input: RetireInstitutionKeyInput,
     ) -> InstitutionPayload:
         info.context.require(Role.ADMIN)
 
@@ -532,7 +552,7 @@ class Mutation:
     async def suspend_institution(
         self,
         info: Info,
-        input: SuspendInstitutionInput,  # noqa: A002
+        input: SuspendInstitutionInput,
     ) -> InstitutionPayload:
         info.context.require(Role.ADMIN)
 
@@ -550,7 +570,7 @@ class Mutation:
     async def reactivate_institution(
         self,
         info: Info,
-        input: ReactivateInstitutionInput,  # noqa: A002
+        input: ReactivateInstitutionInput,
     ) -> InstitutionPayload:
         info.context.require(Role.ADMIN)
 
@@ -567,7 +587,7 @@ class Mutation:
     async def register_learner(
         self,
         info: Info,
-        input: RegisterLearnerInput,  # noqa: A002
+        input: RegisterLearnerInput,
     ) -> RegisterLearnerPayload:
         info.context.require(Role.OFFICER)
 
@@ -585,7 +605,7 @@ class Mutation:
     async def verify_learner_identity(
         self,
         info: Info,
-        input: VerifyLearnerIdentityInput,  # noqa: A002
+        input: VerifyLearnerIdentityInput,
     ) -> VerifyLearnerIdentityPayload:
         p = info.context.require(Role.OFFICER)
 
@@ -603,7 +623,7 @@ class Mutation:
     async def erase_learner(
         self,
         info: Info,
-        input: EraseLearnerInput,  # noqa: A002
+        input: EraseLearnerInput,
     ) -> EraseLearnerPayload:
         p = info.context.require(Role.OFFICER)
 
@@ -614,12 +634,12 @@ class Mutation:
 
         return await attempt(EraseLearnerPayload, act)
 
-    # -- the account --------------------------------------------------------------------------------
+    # -- the account ----------------------------------------------------------------------------
     @strawberry.mutation(description="An institution deposits a credential it issued.")
     async def deposit_credential(
         self,
         info: Info,
-        input: DepositCredentialInput,  # noqa: A002
+        input: DepositCredentialInput,
     ) -> DepositCredentialPayload:
         p = info.context.require(Role.INSTITUTION)
 
@@ -641,7 +661,7 @@ class Mutation:
     async def recognize_outcome(
         self,
         info: Info,
-        input: RecognizeOutcomeInput,  # noqa: A002
+        input: RecognizeOutcomeInput,
     ) -> RecognizeOutcomePayload:
         p = info.context.require(Role.OFFICER)
 
@@ -660,7 +680,7 @@ class Mutation:
     async def reject_outcome(
         self,
         info: Info,
-        input: RejectOutcomeInput,  # noqa: A002
+        input: RejectOutcomeInput,
     ) -> RejectOutcomePayload:
         p = info.context.require(Role.OFFICER)
 
@@ -678,7 +698,7 @@ class Mutation:
     async def convert_credits(
         self,
         info: Info,
-        input: ConvertCreditsInput,  # noqa: A002
+        input: ConvertCreditsInput,
     ) -> ConvertCreditsPayload:
         async def act() -> dict[str, Any]:
             learner_id = input_id(input.learner_id, "learnerId")
@@ -699,7 +719,7 @@ class Mutation:
     async def redeem_qualification(
         self,
         info: Info,
-        input: RedeemQualificationInput,  # noqa: A002
+        input: RedeemQualificationInput,
     ) -> RedeemQualificationPayload:
         async def act() -> dict[str, Any]:
             learner_id = input_id(input.learner_id, "learnerId")
@@ -724,7 +744,7 @@ class Mutation:
     async def revoke_outcome(
         self,
         info: Info,
-        input: RevokeOutcomeInput,  # noqa: A002
+        input: RevokeOutcomeInput,
     ) -> RevokeOutcomePayload:
         p = info.context.require(Role.INSTITUTION, Role.OFFICER)
 
@@ -745,7 +765,7 @@ class Mutation:
     async def grant_consent(
         self,
         info: Info,
-        input: GrantConsentInput,  # noqa: A002
+        input: GrantConsentInput,
     ) -> GrantConsentPayload:
         async def act() -> dict[str, Any]:
             learner_id = input_id(input.learner_id, "learnerId")
@@ -763,7 +783,7 @@ class Mutation:
     async def revoke_consent(
         self,
         info: Info,
-        input: RevokeConsentInput,  # noqa: A002
+        input: RevokeConsentInput,
     ) -> RevokeConsentPayload:
         async def act() -> dict[str, Any]:
             learner_id = input_id(input.learner_id, "learnerId")
@@ -782,7 +802,7 @@ class Mutation:
     async def export_transcript(
         self,
         info: Info,
-        input: ExportTranscriptInput,  # noqa: A002
+        input: ExportTranscriptInput,
     ) -> ExportTranscriptPayload:
         async def act() -> dict[str, Any]:
             learner_id = input_id(input.learner_id, "learnerId")
@@ -801,7 +821,7 @@ class Mutation:
     async def export_outcome(
         self,
         info: Info,
-        input: ExportOutcomeInput,  # noqa: A002
+        input: ExportOutcomeInput,
     ) -> ExportTranscriptPayload:
         async def act() -> dict[str, Any]:
             learner_id = input_id(input.learner_id, "learnerId")
@@ -821,7 +841,7 @@ class Mutation:
     async def create_recognition_rule(
         self,
         info: Info,
-        input: CreateRecognitionRuleInput,  # noqa: A002
+        input: CreateRecognitionRuleInput,
     ) -> CreateRecognitionRulePayload:
         info.context.require(Role.OFFICER)
 
@@ -839,7 +859,7 @@ class Mutation:
     async def amend_recognition_rule(
         self,
         info: Info,
-        input: AmendRecognitionRuleInput,  # noqa: A002
+        input: AmendRecognitionRuleInput,
     ) -> RecognitionRulePayload:
         info.context.require(Role.OFFICER)
 
@@ -857,7 +877,7 @@ class Mutation:
     async def retire_recognition_rule(
         self,
         info: Info,
-        input: RetireRuleInput,  # noqa: A002
+        input: RetireRuleInput,
     ) -> RecognitionRulePayload:
         info.context.require(Role.OFFICER)
 
@@ -876,7 +896,7 @@ class Mutation:
     async def create_conversion_rule(
         self,
         info: Info,
-        input: CreateConversionRuleInput,  # noqa: A002
+        input: CreateConversionRuleInput,
     ) -> CreateConversionRulePayload:
         p = info.context.require(Role.OFFICER, Role.INSTITUTION)
 
@@ -899,7 +919,7 @@ class Mutation:
     async def amend_conversion_rule(
         self,
         info: Info,
-        input: AmendConversionRuleInput,  # noqa: A002
+        input: AmendConversionRuleInput,
     ) -> ConversionRulePayload:
         info.context.require(Role.OFFICER)
 
@@ -917,7 +937,7 @@ class Mutation:
     async def retire_conversion_rule(
         self,
         info: Info,
-        input: RetireRuleInput,  # noqa: A002
+        input: RetireRuleInput,
     ) -> ConversionRulePayload:
         info.context.require(Role.OFFICER)
 
@@ -933,7 +953,7 @@ class Mutation:
     async def create_qualification(
         self,
         info: Info,
-        input: CreateQualificationInput,  # noqa: A002
+        input: CreateQualificationInput,
     ) -> CreateQualificationPayload:
         info.context.require(Role.OFFICER)
 
@@ -954,7 +974,7 @@ class Mutation:
     async def amend_qualification(
         self,
         info: Info,
-        input: AmendQualificationInput,  # noqa: A002
+        input: AmendQualificationInput,
     ) -> QualificationPayload:
         info.context.require(Role.OFFICER)
 
@@ -972,7 +992,7 @@ class Mutation:
     async def retire_qualification(
         self,
         info: Info,
-        input: RetireQualificationInput,  # noqa: A002
+        input: RetireQualificationInput,
     ) -> QualificationPayload:
         info.context.require(Role.OFFICER)
 

@@ -8,7 +8,6 @@ from uuid import UUID
 import strawberry
 
 from api.auth import Role
-from application import audit
 from api.graphql import authz
 from api.graphql.catalogue import (
     ConversionRule,
@@ -18,7 +17,6 @@ from api.graphql.catalogue import (
     Institution,
     InstitutionConnection,
     InstitutionEdge,
-    InstitutionKind,
     Qualification,
     QualificationConnection,
     QualificationEdge,
@@ -26,12 +24,14 @@ from api.graphql.catalogue import (
     RecognitionRuleConnection,
     RecognitionRuleEdge,
 )
-from api.graphql.common import IdentityVerification, Node, PageInfo, Role as RoleEnum, gid, parse_id
+from api.graphql.common import IdentityVerification, InstitutionKind, Node, PageInfo, gid, parse_id
+from api.graphql.common import Role as RoleEnum
 from api.graphql.context import Info
 from api.graphql.errors import ApiError, UserError, user_error
 from api.graphql.learners import Learner, LearnerConnection, LearnerEdge, Outcome
 from api.graphql.organizations import Organization
 from api.graphql.pagination import after_int, keyset_page, page_size
+from application import audit
 from domain import values
 from domain.errors import DomainError
 from projections import catalogue, transcript
@@ -78,7 +78,7 @@ async def _entry(info: Info, entry_id: str, entry_type: str) -> Any:
     return entry if entry is not None and entry[7] == entry_type else None
 
 
-async def _learner(info: Info, id: str) -> Learner | None:  # noqa: A002
+async def _learner(info: Info, id: str) -> Learner | None:
     learner_id = parse_id(id)
     p = info.context.require()
     if not (authz.is_self(p, learner_id) or p.role in authz.READERS):
@@ -92,7 +92,7 @@ class Query:
     @strawberry.field(
         description="Any object by id: institutions, qualifications, rules, learners, outcomes."
     )
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:  # noqa: A002
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         key = str(parse_id(id))
         entry = await info.context.loader("catalogue", catalogue.read_entries).load(key)
         if entry is not None:
@@ -134,7 +134,7 @@ class Query:
         kind: InstitutionKind | None = None,  # type: ignore[valid-type]
     ) -> InstitutionConnection:
         page = await _catalogue_page(
-            info, "institution", first, after, kind.value if kind else None
+            info, "institution", first, after, values.InstitutionKind(kind).value if kind else None
         )
         return InstitutionConnection(
             edges=[InstitutionEdge(cursor=c, node=Institution.of(r)) for c, r in page.items],
@@ -142,7 +142,7 @@ class Query:
         )
 
     @strawberry.field(description="Public: one institution.")
-    async def institution(self, info: Info, id: strawberry.ID) -> Institution | None:  # noqa: A002
+    async def institution(self, info: Info, id: strawberry.ID) -> Institution | None:
         entry = await _entry(info, str(parse_id(id)), "institution")
         return None if entry is None else Institution.of(entry[:7])
 
@@ -157,7 +157,7 @@ class Query:
         )
 
     @strawberry.field(description="Public: one qualification.")
-    async def qualification(self, info: Info, id: strawberry.ID) -> Qualification | None:  # noqa: A002
+    async def qualification(self, info: Info, id: strawberry.ID) -> Qualification | None:
         entry = await _entry(info, str(parse_id(id)), "qualification")
         return None if entry is None else Qualification.of(entry[:7])
 
@@ -185,7 +185,7 @@ class Query:
     @strawberry.field(
         description="A learner: themself, officers, auditors, consenting enterprises."
     )
-    async def learner(self, info: Info, id: strawberry.ID) -> Learner | None:  # noqa: A002
+    async def learner(self, info: Info, id: strawberry.ID) -> Learner | None:
         return await _learner(info, id)
 
     @strawberry.field(description="Officers and auditors: learners, in registration order.")
@@ -197,7 +197,11 @@ class Query:
         identity_verification: IdentityVerification | None = None,  # type: ignore[valid-type]
     ) -> LearnerConnection:
         info.context.require(*authz.READERS)
-        kind = identity_verification.value if identity_verification else None
+        kind = (
+            values.IdentityVerification(identity_verification).value
+            if identity_verification
+            else None
+        )
         page = await _catalogue_page(info, "learner", first, after, kind)
         return LearnerConnection(
             edges=[LearnerEdge(cursor=c, node=Learner.of_entry(r)) for c, r in page.items],
@@ -205,7 +209,7 @@ class Query:
         )
 
     @strawberry.field(description="An enterprise's consenting employees and their training.")
-    async def organization(self, info: Info, id: strawberry.ID) -> Organization | None:  # noqa: A002
+    async def organization(self, info: Info, id: strawberry.ID) -> Organization | None:
         org_id = parse_id(id)
         p = info.context.require(Role.ENTERPRISE, *authz.READERS)
         if p.role is Role.ENTERPRISE and not authz.subject_is(p, org_id):

@@ -37,7 +37,7 @@ def build_schema() -> strawberry.Schema:
             Learner,
             Outcome,
             Organization,
-        ],  # fmt: skip
+        ],
         extensions=[
             # Limiters are passed as factories: strawberry builds one per operation.
             partial(QueryDepthLimiter, max_depth=MAX_DEPTH),

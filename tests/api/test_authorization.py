@@ -1,0 +1,465 @@
+"""Authorization: every Query and Mutation field has a POLICY entry, and every field is tried by
+every kind of caller over HTTP, expecting exactly what POLICY says.
+
+Callers: anonymous; a LEARNER on their own record and on someone else's; an INSTITUTION that issued
+the outcome in question and one that did not; an ENTERPRISE the learner consented to and one they
+did not; an OFFICER, an AUDITOR and an ADMIN. POLICY's text is parsed: ``PUBLIC`` is everyone;
+``ROLE`` is every caller of that role; ``ROLE (qualifier)`` or ``ROLE for ...`` is only the owning
+caller of that role (the learner themself, the issuing institution, the consented enterprise).
+A refusal is ``UNAUTHENTICATED`` for anonymous callers and ``FORBIDDEN`` otherwise, and stores
+nothing; an allowed call may still fail for a business reason, never for an authorization one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from api.auth import Role
+from api.graphql.authz import POLICY, PUBLIC
+from api.graphql.schema import build_schema
+from tests.api.conftest import GraphQL, Issuer, LearnerRef, World, register_institution
+from tests.factories import IssuerKeys
+
+PRINCIPALS = (
+    "anonymous",
+    "learner:self",
+    "learner:other",
+    "institution:issuer",
+    "institution:other",
+    "enterprise:consented",
+    "enterprise:other",
+    "officer",
+    "auditor",
+    "admin",
+)
+VARIANTS = {
+    "LEARNER": ("learner:self", "learner:other"),
+    "INSTITUTION": ("institution:issuer", "institution:other"),
+    "ENTERPRISE": ("enterprise:consented", "enterprise:other"),
+    "OFFICER": ("officer",),
+    "AUDITOR": ("auditor",),
+    "ADMIN": ("admin",),
+}
+AUTH_CODES = {"FORBIDDEN", "UNAUTHENTICATED"}
+# Query.node serves public objects to anyone and learner data as Query.learner does: both tried.
+NODE_AS_LEARNER = "Query.node(learner)"
+
+
+def allowed_by(policy: str) -> frozenset[str]:
+    """Which callers a POLICY entry lets in (the owner only, where it names a qualifier)."""
+    if policy == PUBLIC:
+        return frozenset(PRINCIPALS)
+    allowed: set[str] = set()
+    for clause in re.split(r"[;,]", policy):
+        match = re.fullmatch(r"\s*([A-Z]+)\b\s*(.*?)\s*", clause)
+        assert match, f"cannot read POLICY clause {clause!r}"
+        assert match.group(1) in VARIANTS, f"no such role in POLICY clause {clause!r}"
+        variants = VARIANTS[match.group(1)]
+        allowed.update(variants[:1] if match.group(2) else variants)
+    return frozenset(allowed)
+
+
+def expected_access(field: str) -> frozenset[str]:
+    if field == "Query.node":
+        return frozenset(PRINCIPALS)  # asked about an institution: a public type
+    if field == NODE_AS_LEARNER:
+        return allowed_by(POLICY["Query.learner"])
+    return allowed_by(POLICY[field])
+
+
+def served_fields() -> list[str]:
+    schema = build_schema()._schema
+    assert schema.query_type is not None
+    fields = [f"Query.{f}" for f in schema.query_type.fields]
+    fields += [f"Mutation.{f}" for f in schema.mutation_type.fields]  # type: ignore[union-attr]
+    return sorted(fields)
+
+
+FIELDS = [*served_fields(), NODE_AS_LEARNER]
+
+
+# -- POLICY covers the schema exactly --------------------------------------------------------------
+def test_every_served_field_has_a_policy_and_every_policy_a_field(gql: GraphQL) -> None:
+    schema = gql("{ __schema { queryType { fields { name } } mutationType { fields { name } } } }")
+    types = schema.ok()["__schema"]
+    served = {f"Query.{f['name']}" for f in types["queryType"]["fields"]}
+    served |= {f"Mutation.{f['name']}" for f in types["mutationType"]["fields"]}
+    assert not served - POLICY.keys(), (
+        f"fields without a POLICY entry: {sorted(served - POLICY.keys())}"
+    )
+    assert not POLICY.keys() - served, (
+        f"POLICY names missing fields: {sorted(POLICY.keys() - served)}"
+    )
+    for field, policy in POLICY.items():
+        if field != "Query.node":
+            assert allowed_by(policy), field  # every entry is readable by the parser
+
+
+def test_auditors_never_change_anything_and_admins_only_manage_institutions() -> None:
+    mutations = [f for f in POLICY if f.startswith("Mutation.")]
+    assert all("auditor" not in expected_access(f) for f in mutations)
+    admin = {f for f in mutations if "admin" in expected_access(f)}
+    assert admin == {
+        "Mutation.registerInstitution",
+        "Mutation.addInstitutionKey",
+        "Mutation.retireInstitutionKey",
+        "Mutation.suspendInstitution",
+        "Mutation.reactivateInstitution",
+    }
+    assert all(expected_access(f) == {"admin"} for f in admin)  # and nobody else does that
+
+
+# -- the cast --------------------------------------------------------------------------------------
+@dataclass
+class Cast:
+    world: World
+    learner: LearnerRef  # the record everything is about
+    other: LearnerRef
+    outcome: str  # issued by world.university, recognised
+    pending: str  # a MOOC outcome waiting for recognition
+    consent_to_revoke: Issuer  # an enterprise the learner consented to, for revokeConsent
+    target: Issuer  # an institution for the admin's key and status mutations
+    target_kid: str
+    recognition_rule: str
+    conversion_rule: str
+    qualification: str
+    serial: Any
+
+    def token(self, principal: str) -> str | None:
+        w = self.world
+        return {
+            "anonymous": None,
+            "learner:self": self.learner.token,
+            "learner:other": self.other.token,
+            "institution:issuer": w.token(Role.INSTITUTION, w.university.id),
+            "institution:other": w.token(Role.INSTITUTION, w.college.id),
+            "enterprise:consented": w.token(Role.ENTERPRISE, w.enterprise.id),
+            "enterprise:other": w.token(Role.ENTERPRISE, w.enterprise2.id),
+            "officer": w.officer,
+            "auditor": w.auditor,
+            "admin": w.admin,
+        }[principal]
+
+    def n(self) -> int:
+        return int(next(self.serial))
+
+
+@pytest.fixture(scope="module")
+def cast(gql: GraphQL, world: World) -> Cast:
+    learner, other = world.learner(), world.learner()
+    outcome = world.deposit(learner)["id"]
+    pending = world.deposit(learner, world.mooc)["id"]
+    world.consent(learner, world.enterprise, "TRAINING")
+    third = register_institution(gql, world.admin, "Consent To Revoke Ltd", "ENTERPRISE")
+    world.consent(learner, third, "TRAINING")
+    keys = IssuerKeys.ed25519()
+    target = register_institution(gql, world.admin, "Key Target College", "ADULT_COLLEGE", keys)
+    rule = gql.mutate(
+        "createRecognitionRule",
+        {
+            "name": "to amend",
+            "model": "FRAMEWORK",
+            "standardCode": "NO-MATCH",
+            "level": 3,
+            "category": "x",
+        },
+        world.officer,
+        "rule { id }",
+    )["rule"]["id"]
+    conversion = gql.mutate(
+        "createConversionRule",
+        {
+            **CONVERSION,
+            "sourceInstitutionId": world.college.id,
+            "targetInstitutionId": world.university.id,
+        },
+        world.officer,
+        "rule { id }",
+    )["rule"]["id"]
+    qualification = gql.mutate(
+        "createQualification",
+        {
+            "name": "to amend",
+            "level": 5,
+            "awardingInstitutionId": world.college.id,
+            "totalCredits": "30",
+        },
+        world.officer,
+        "qualification { id }",
+    )["qualification"]["id"]
+    return Cast(
+        world,
+        learner,
+        other,
+        outcome,
+        pending,
+        third,
+        target,
+        keys.kid,
+        rule,
+        conversion,
+        qualification,
+        itertools.count(1),
+    )
+
+
+CONVERSION = {
+    "name": "matrix agreement",
+    "model": "AGREEMENT",
+    "sourceStandardCode": "NO-MATCH",
+    "targetCode": "M-1",
+    "targetCategory": "elective",
+    "ratio": "0.5",
+}
+
+
+# -- one request per field -------------------------------------------------------------------------
+Case = Callable[[Cast], tuple[str, dict[str, Any]]]
+
+
+def query(text: str) -> Case:
+    return lambda c: (
+        text,
+        {
+            "learner": c.learner.id,
+            "outcome": c.outcome,
+            "university": c.world.university.id,
+            "enterprise": c.world.enterprise.id,
+            "qualification": c.world.qualification,
+        },
+    )
+
+
+def mutation(
+    name: str, make_input: Callable[[Cast], dict[str, Any]], type_name: str | None = None
+) -> Case:
+    type_name = type_name or name[0].upper() + name[1:] + "Input"
+    text = f"mutation($input: {type_name}!) {{ {name}(input: $input) {{ errors {{ code }} }} }}"
+    return lambda c: (text, {"input": make_input(c)})
+
+
+def fresh_learner(c: Cast, verified: bool) -> str:
+    return c.world.learner(verified=verified).id
+
+
+CASES: dict[str, Case] = {
+    "Query.node": query("query($university: ID!) { node(id: $university) { id } }"),
+    NODE_AS_LEARNER: query("query($learner: ID!) { node(id: $learner) { id } }"),
+    "Query.viewer": query("{ viewer { role } }"),
+    "Query.framework": query("{ framework { name } }"),
+    "Query.institution": query("query($university: ID!) { institution(id: $university) { id } }"),
+    "Query.institutions": query("{ institutions(first: 1) { edges { cursor } } }"),
+    "Query.qualification": query(
+        "query($qualification: ID!) { qualification(id: $qualification) { id } }"
+    ),
+    "Query.qualifications": query("{ qualifications(first: 1) { edges { cursor } } }"),
+    "Query.conversionRules": query("{ conversionRules(first: 1) { edges { cursor } } }"),
+    "Query.recognitionRules": query("{ recognitionRules(first: 1) { edges { cursor } } }"),
+    "Query.verifyCredential": query('{ verifyCredential(credential: "x.y.z") { valid } }'),
+    "Query.auditReport": query("{ auditReport { ok } }"),
+    "Query.learner": query(
+        "query($learner: ID!) { learner(id: $learner) { id identityVerification } }"
+    ),
+    "Query.learners": query("{ learners(first: 1) { edges { cursor } } }"),
+    "Query.organization": query(
+        "query($enterprise: ID!) { organization(id: $enterprise) { id name } }"
+    ),
+    "Mutation.registerInstitution": mutation(
+        "registerInstitution",
+        lambda c: {
+            "name": f"Matrix {c.n()}",
+            "kind": "TRAINING_PROVIDER",
+            "publicKeyJwk": IssuerKeys.ed25519().jwk,
+            "issuerUri": f"https://m{uuid.uuid4().hex[:10]}.example/issuer",
+        },
+    ),
+    "Mutation.addInstitutionKey": mutation(
+        "addInstitutionKey",
+        lambda c: {"institutionId": c.target.id, "publicKeyJwk": IssuerKeys.ed25519().jwk},
+    ),
+    "Mutation.retireInstitutionKey": mutation(
+        "retireInstitutionKey", lambda c: {"institutionId": c.target.id, "kid": c.target_kid}
+    ),
+    "Mutation.suspendInstitution": mutation(
+        "suspendInstitution", lambda c: {"institutionId": c.target.id, "reason": "matrix"}
+    ),
+    "Mutation.reactivateInstitution": mutation(
+        "reactivateInstitution", lambda c: {"institutionId": c.target.id}
+    ),
+    "Mutation.registerLearner": mutation(
+        "registerLearner",
+        lambda c: {
+            "name": "Matrix",
+            "identityDocumentType": "PASSPORT",
+            "identityDocumentNumber": f"M{uuid.uuid4().int % 10**12}",
+            "birthDate": "1999-09-09",
+        },
+    ),
+    "Mutation.verifyLearnerIdentity": mutation(
+        "verifyLearnerIdentity",
+        lambda c: {"learnerId": fresh_learner(c, verified=False), "method": "DOCUMENT_CHECKED"},
+    ),
+    "Mutation.eraseLearner": mutation(
+        "eraseLearner", lambda c: {"learnerId": fresh_learner(c, verified=False)}
+    ),
+    "Mutation.depositCredential": mutation(
+        "depositCredential",
+        lambda c: {"learnerId": c.learner.id, "credential": c.world.credential(c.learner)},
+    ),
+    "Mutation.recognizeOutcome": mutation(
+        "recognizeOutcome",
+        lambda c: {
+            "learnerId": c.learner.id,
+            "outcomeId": c.outcome,
+            "credits": "1",
+            "level": 4,
+            "category": "x",
+        },
+    ),
+    "Mutation.rejectOutcome": mutation(
+        "rejectOutcome",
+        lambda c: {"learnerId": c.learner.id, "outcomeId": c.pending, "reason": "matrix"},
+    ),
+    "Mutation.convertCredits": mutation(
+        "convertCredits",
+        lambda c: {
+            "learnerId": c.learner.id,
+            "outcomeIds": [c.outcome],
+            "conversionRuleId": c.world.conversion_rule,
+        },
+    ),
+    "Mutation.redeemQualification": mutation(
+        "redeemQualification",
+        lambda c: {"learnerId": c.learner.id, "qualificationId": c.world.qualification},
+    ),
+    "Mutation.revokeOutcome": mutation(
+        "revokeOutcome",
+        lambda c: {"learnerId": c.learner.id, "outcomeId": c.outcome, "reason": "matrix"},
+    ),
+    "Mutation.grantConsent": mutation(
+        "grantConsent",
+        lambda c: {
+            "learnerId": c.learner.id,
+            "organizationId": c.world.enterprise.id,
+            "scope": "TRAINING",
+        },
+    ),
+    "Mutation.revokeConsent": mutation(
+        "revokeConsent",
+        lambda c: {"learnerId": c.learner.id, "organizationId": c.consent_to_revoke.id},
+    ),
+    "Mutation.exportTranscript": mutation(
+        "exportTranscript", lambda c: {"learnerId": c.learner.id}
+    ),
+    "Mutation.exportOutcome": mutation(
+        "exportOutcome", lambda c: {"learnerId": c.learner.id, "outcomeId": c.outcome}
+    ),
+    "Mutation.createRecognitionRule": mutation(
+        "createRecognitionRule",
+        lambda c: {
+            "name": f"matrix {c.n()}",
+            "model": "FRAMEWORK",
+            "standardCode": "NO-MATCH",
+            "level": 3,
+            "category": "x",
+        },
+    ),
+    "Mutation.amendRecognitionRule": mutation(
+        "amendRecognitionRule",
+        lambda c: {
+            "ruleId": c.recognition_rule,
+            "standardCode": f"NO-MATCH-{c.n()}",
+            "level": 3,
+            "category": "x",
+        },
+    ),
+    "Mutation.retireRecognitionRule": mutation(
+        "retireRecognitionRule", lambda c: {"ruleId": c.recognition_rule}, "RetireRuleInput"
+    ),
+    "Mutation.createConversionRule": mutation(
+        "createConversionRule",
+        lambda c: {
+            **CONVERSION,
+            "name": f"matrix {c.n()}",
+            "sourceInstitutionId": c.world.college.id,
+            "targetInstitutionId": c.world.university.id,
+        },
+    ),
+    "Mutation.amendConversionRule": mutation(
+        "amendConversionRule",
+        lambda c: {
+            **{k: v for k, v in CONVERSION.items() if k not in ("name", "model")},
+            "ruleId": c.conversion_rule,
+            "sourceInstitutionId": c.world.college.id,
+            "targetInstitutionId": c.world.university.id,
+            "targetCode": f"M-{c.n()}",
+        },
+    ),
+    "Mutation.retireConversionRule": mutation(
+        "retireConversionRule", lambda c: {"ruleId": c.conversion_rule}, "RetireRuleInput"
+    ),
+    "Mutation.createQualification": mutation(
+        "createQualification",
+        lambda c: {
+            "name": f"matrix {c.n()}",
+            "level": 4,
+            "awardingInstitutionId": c.world.college.id,
+            "totalCredits": "10",
+        },
+    ),
+    "Mutation.amendQualification": mutation(
+        "amendQualification",
+        lambda c: {"qualificationId": c.qualification, "totalCredits": str(30 + c.n())},
+    ),
+    "Mutation.retireQualification": mutation(
+        "retireQualification", lambda c: {"qualificationId": c.qualification}
+    ),
+}
+
+
+def refusal(reply: Any, field: str) -> str | None:
+    """The authorization code of a refusal (GraphQL error or UserError), else None."""
+    codes = [(e.get("extensions") or {}).get("code") for e in reply.errors]
+    name = field.split(".", 1)[1].split("(")[0]
+    payload = (reply.data or {}).get(name)
+    if field.startswith("Mutation.") and isinstance(payload, dict):
+        codes += [e["code"] for e in payload.get("errors") or []]
+    found = [c for c in codes if c in AUTH_CODES]
+    return found[0] if found else None
+
+
+def test_the_matrix_covers_every_served_field() -> None:
+    assert sorted(set(FIELDS) - CASES.keys()) == [], "add a CASES entry for the new field(s)"
+    assert sorted(CASES.keys() - set(FIELDS)) == [], "CASES names fields the schema lost"
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+@pytest.mark.parametrize("field", FIELDS)
+def test_access(gql: GraphQL, cast: Cast, field: str, principal: str) -> None:
+    if field not in CASES:
+        pytest.fail(f"no authorization case for {field}: add one to CASES")
+    text, variables = CASES[field](cast)
+    before = gql.head()
+    reply = gql(text, variables, cast.token(principal))
+    assert reply.status == 200, reply.text
+    code = refusal(reply, field)
+    if principal in expected_access(field):
+        assert code is None, f"{principal} should be allowed {field}: {reply.body}"
+        if field.startswith("Query."):
+            assert reply.data is not None
+    else:
+        expected = "UNAUTHENTICATED" if principal == "anonymous" else "FORBIDDEN"
+        assert code == expected, f"{principal} should get {expected} on {field}: {reply.body}"
+        assert gql.head() == before, f"a refused {field} stored events"
+
+
+def test_matrix_size() -> None:
+    """fields x callers, per database (reported by the suite)."""
+    assert len(FIELDS) * len(PRINCIPALS) >= 40 * 10

@@ -1,0 +1,113 @@
+"""No N+1: a transcript page with its issuers costs the same number of SQL statements for 5 rows
+as for 50; and what a 50-row transcript page costs in time (p50/p99, printed with ``-s``).
+
+Statements are counted by wrapping the read-model cursors (``application.database._SqliteCursor``
+and ``_PgCursor``) in the served process, counting only the request threads (the projection
+runner's own polling and writing runs in threads named ``projection-*``).
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from application import database
+from tests.api.conftest import GraphQL, LearnerRef, World
+
+ROWS = 50
+TRANSCRIPT = """query($id: ID!, $first: Int!) { learner(id: $id) { account {
+  transcript(first: $first) { totalCount
+    edges { cursor node { id title credits status issuer { id name kind issuerUri } } }
+    pageInfo { hasNextPage endCursor } } } } }"""
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.count = 0
+        self.statements: list[str] = []
+        self._lock = threading.Lock()
+        self.enabled = False
+
+    def record(self, sql: str) -> None:
+        name = threading.current_thread().name
+        if not self.enabled or name.startswith(("projection", "audit")):
+            return
+        with self._lock:
+            self.count += 1
+            self.statements.append(sql.split()[0] + " " + " ".join(sql.split()[1:6]))
+
+    def measure(self, run: Any) -> int:
+        self.count, self.statements, self.enabled = 0, [], True
+        try:
+            run()
+        finally:
+            self.enabled = False
+        return self.count
+
+
+@pytest.fixture
+def counter(monkeypatch: pytest.MonkeyPatch) -> StatementCounter:
+    counting = StatementCounter()
+    for cls in (database._SqliteCursor, database._PgCursor):
+        original = cls.execute
+
+        def execute(self: Any, sql: str, params: Any = (), _original: Any = original) -> Any:
+            counting.record(sql)
+            return _original(self, sql, params)
+
+        monkeypatch.setattr(cls, "execute", execute)
+    return counting
+
+
+@pytest.fixture(scope="module")
+def busy(world: World) -> LearnerRef:
+    """A learner with 50 outcomes from three issuers."""
+    learner = world.learner()
+    issuers = (world.university, world.college, world.mooc)
+    for i in range(ROWS):
+        world.deposit(learner, issuers[i % 3], title=f"Course {i:02d}", credits=1 + i % 4)
+    return learner
+
+
+def test_transcript_page_statements_do_not_grow_with_the_page(
+    gql: GraphQL, busy: LearnerRef, counter: StatementCounter, served: Any
+) -> None:
+    def page(first: int) -> Any:
+        return gql(TRANSCRIPT, {"id": busy.id, "first": first}, busy.token).ok()
+
+    page(5)  # warm up connections and pools
+    small = counter.measure(lambda: page(5))
+    small_statements = list(counter.statements)
+    large = counter.measure(lambda: page(ROWS))
+    result = page(ROWS)["learner"]["account"]["transcript"]
+    assert result["totalCount"] == ROWS
+    assert len(result["edges"]) == ROWS
+    assert len({e["node"]["issuer"]["id"] for e in result["edges"]}) == 3
+    print(
+        f"\n[{served.engine}] SQL statements for a transcript page with issuers: "
+        f"{small} for 5 rows, {large} for {ROWS} rows: {small_statements}"
+    )
+    assert large == small, (small_statements, counter.statements)
+    assert 0 < small <= 6, small_statements
+
+
+def test_transcript_page_latency(gql: GraphQL, busy: LearnerRef, served: Any) -> None:
+    timings = []
+    for _ in range(5):
+        gql(TRANSCRIPT, {"id": busy.id, "first": ROWS}, busy.token).ok()
+    for _ in range(200):
+        start = time.perf_counter()
+        gql(TRANSCRIPT, {"id": busy.id, "first": ROWS}, busy.token).ok()
+        timings.append(time.perf_counter() - start)
+    timings.sort()
+    p50 = statistics.median(timings) * 1000
+    p99 = timings[int(len(timings) * 0.99) - 1] * 1000
+    print(
+        f"\n[{served.engine}] transcript(first: {ROWS}) with issuers over HTTP: "
+        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms ({len(timings)} requests)"
+    )
+    assert p99 < 1000, f"p99 {p99:.0f} ms"
