@@ -182,7 +182,7 @@ def assess(requirements: Requirements, holdings: Iterable[Holding]) -> Assessmen
             break
         take(h)
 
-    total = sum(allocations.values(), ZERO)
+    total = sum(allocations.values(), ZERO).quantize(CREDIT_QUANTUM)
     unmet: list[str] = []
     if total < req.total_credits:
         unmet.append(
@@ -190,14 +190,14 @@ def assess(requirements: Requirements, holdings: Iterable[Holding]) -> Assessmen
             f"({req.total_credits - total} missing)"
         )
     for cm in req.minimum_by_category:
-        got = counted(lambda x, c=cm.category: x.category == c)  # type: ignore[misc]
+        got = counted(lambda x, c=cm.category: x.category == c).quantize(CREDIT_QUANTUM)  # type: ignore[misc]
         if got < cm.credits:
             unmet.append(
                 f"category {cm.category}: {got} of {cm.credits} credits "
                 f"({cm.credits - got} missing)"
             )
     for lm in req.minimum_at_level:
-        got = counted(lambda x, lv=lm.level: _at_or_above(x, lv))  # type: ignore[misc]
+        got = counted(lambda x, lv=lm.level: _at_or_above(x, lv)).quantize(CREDIT_QUANTUM)  # type: ignore[misc]
         if got < lm.credits:
             unmet.append(
                 f"level {lm.level} or above: {got} of {lm.credits} credits "
@@ -206,7 +206,10 @@ def assess(requirements: Requirements, holdings: Iterable[Holding]) -> Assessmen
     for code in req.required_standards:
         if not any(code in h.standard_codes and h.id in allocations for h in pool):
             unmet.append(f"required standard {code}: not held")
-    notes = tuple(f"{reason}: {amount} credits not counted" for reason, amount in capped.items())
+    notes = tuple(
+        f"{reason}: {amount.quantize(CREDIT_QUANTUM)} credits not counted"
+        for reason, amount in capped.items()
+    )
     return Assessment(not unmet, tuple(unmet), total, allocations, notes)
 
 

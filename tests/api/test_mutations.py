@@ -1242,12 +1242,6 @@ def test_create_qualification_refusals_store_nothing(gql: GraphQL, world: World)
     assert listed(gql, "qualifications") == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG domain/qualification.py assess(): amounts in unmet messages are not formatted "
-    "like every other credit amount: 'category major: 0 of 3.00 credits' (a bare Decimal('0') "
-    "start value) instead of '0.00 of 3.00'",
-)
 def test_unmet_amounts_are_formatted_as_credits(gql: GraphQL, world: World) -> None:
     learner = world.learner()
     world.deposit(learner, world.college, credits=4, eqf_level=5)

@@ -825,8 +825,16 @@ class AccountMachine(RuleBasedStateMachine):
         assert all(n == 1 for n in spent_by.values()), spent_by
         qualifications = Counter(r.qualification_id for r in self.account.redemptions.values())
         assert all(n == 1 for n in qualifications.values())
+        # A holding is spent iff a redemption allocated it, or it is a source of a redeemed
+        # conversion that a revocation cancelled (spent by that flagged redemption until review).
+        held_by_cancelled = {
+            str(s)
+            for c in self.account.conversions.values()
+            if not c.active and c.redemption_id is not None
+            for s in c.source_ids
+        }
         for h in holdings:
-            assert h.spent == (str(h.id) in spent_by)
+            assert h.spent == (str(h.id) in spent_by or str(h.id) in held_by_cancelled)
         assert all(c.credits > 0 for c in m.conversions.values())
 
     @invariant()

@@ -679,7 +679,7 @@ def test_spent_holdings_are_not_reused() -> None:
     fresh(account)
     with refused(account, RequirementsNotMet, "REQUIREMENTS_NOT_MET") as info:
         redeem(account, requirements("3"))
-    assert info.value.unmet == ["total: 0 of 3.00 credits counted (3.00 missing)"]
+    assert info.value.unmet == ["total: 0.00 of 3.00 credits counted (3.00 missing)"]
     assert account.assess(requirements("3")).allocations == {}
     c = recognized(account, credits="3")
     redemption = redeem(account, requirements("3"))

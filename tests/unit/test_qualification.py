@@ -73,7 +73,7 @@ def test_total_met_and_unmet() -> None:
     result = assess(req("8"), hs)
     assert not result.met
     assert result.unmet == ("total: 7.00 of 8.00 credits counted (1.00 missing)",)
-    assert assess(req("1"), []).unmet == ("total: 0 of 1.00 credits counted (1.00 missing)",)
+    assert assess(req("1"), []).unmet == ("total: 0.00 of 1.00 credits counted (1.00 missing)",)
 
 
 def test_spent_holdings_do_not_count() -> None:
