@@ -20,6 +20,7 @@ from domain.values import InstitutionKind, enum_value, text, utc
 # JWK members that only a private key has: a registered key must never carry them.
 PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 MAX_KID_LENGTH = 200
+MAX_JWK_CHARS = 16 * 1024  # a 4096-bit RSA key is under 1 KiB
 # RFC 3986: an absolute URI starts with a scheme (a letter, then letters, digits, "+", "-", ".").
 ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
 
@@ -45,6 +46,10 @@ def algorithm_for(jwk: object) -> str:
     """Checks a public JWK's shape and returns the one algorithm it may be used with."""
     if not isinstance(jwk, dict):
         raise InvalidInput("publicKeyJwk must be a JSON object", ("publicKeyJwk",))
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in jwk.items()):
+        raise InvalidInput("publicKeyJwk members must all be strings", ("publicKeyJwk",))
+    if sum(len(k) + len(v) for k, v in jwk.items()) > MAX_JWK_CHARS:
+        raise InvalidInput("publicKeyJwk is too large", ("publicKeyJwk",))
     if PRIVATE_JWK_MEMBERS & jwk.keys():
         raise InvalidInput("publicKeyJwk contains private key material", ("publicKeyJwk",))
     kid = jwk.get("kid")
