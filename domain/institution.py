@@ -46,10 +46,6 @@ def algorithm_for(jwk: object) -> str:
     """Checks a public JWK's shape and returns the one algorithm it may be used with."""
     if not isinstance(jwk, dict):
         raise InvalidInput("publicKeyJwk must be a JSON object", ("publicKeyJwk",))
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in jwk.items()):
-        raise InvalidInput("publicKeyJwk members must all be strings", ("publicKeyJwk",))
-    if sum(len(k) + len(v) for k, v in jwk.items()) > MAX_JWK_CHARS:
-        raise InvalidInput("publicKeyJwk is too large", ("publicKeyJwk",))
     if PRIVATE_JWK_MEMBERS & jwk.keys():
         raise InvalidInput("publicKeyJwk contains private key material", ("publicKeyJwk",))
     kid = jwk.get("kid")
@@ -57,13 +53,22 @@ def algorithm_for(jwk: object) -> str:
         raise InvalidInput("publicKeyJwk needs a kid", ("publicKeyJwk", "kid"))
     kty = jwk.get("kty")
     if kty == "OKP" and jwk.get("crv") == "Ed25519" and isinstance(jwk.get("x"), str):
-        return "EdDSA"
+        return _flat(jwk, "EdDSA")
     if kty == "RSA" and isinstance(jwk.get("n"), str) and isinstance(jwk.get("e"), str):
-        return "RS256"
+        return _flat(jwk, "RS256")
     raise InvalidInput(
         "publicKeyJwk must be an OKP Ed25519 key (kty, crv, x) or an RSA key (kty, n, e)",
         ("publicKeyJwk",),
     )
+
+
+def _flat(jwk: dict[str, Any], algorithm: str) -> str:
+    """Other members (alg, use, ...) must be plain strings too, and the whole key small."""
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in jwk.items()):
+        raise InvalidInput("publicKeyJwk members must all be strings", ("publicKeyJwk",))
+    if sum(len(k) + len(v) for k, v in jwk.items()) > MAX_JWK_CHARS:
+        raise InvalidInput("publicKeyJwk is too large", ("publicKeyJwk",))
+    return algorithm
 
 
 class Institution(Aggregate):
