@@ -10,11 +10,12 @@ import threading
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,6 +28,7 @@ from api.freshness import Freshness
 from api.graphql.context import Context
 from api.graphql.errors import mask
 from api.graphql.schema import build_schema
+from api.observability import Metrics, operation_name, request_id, timer
 from application.audit import sign_checkpoint
 from application.bank import CreditBank
 from application.bootstrap import build_bank
@@ -40,6 +42,8 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 class Router(GraphQLRouter[Context, None]):
+    metrics: Metrics
+
     def decode_json(self, data: str | bytes) -> object:
         """JSON nested deeper than Python's recursion limit is a malformed body (400), not an
         internal error."""
@@ -50,9 +54,67 @@ class Router(GraphQLRouter[Context, None]):
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         response: GraphQLHTTPResponse = {"data": result.data}
+        codes: list[str] = []
         if result.errors:
             response["errors"] = [mask(e) for e in result.errors]
+            codes += [
+                str(dict(e).get("extensions", {}).get("code")) for e in result_errors(response)
+            ]
+        codes += list(_payload_error_codes(result.data))  # mutations' UserErrors
+        self.metrics.count_errors(codes)
+        try:
+            operation = operation_name(await request.json())
+        except Exception:  # noqa: BLE001 - a GET or form request: label it plainly
+            operation = "graphql"
+        started = request.scope.get("state", {}).get("started")
+        if started is not None:
+            self.metrics.observe(operation, timer() - started)
         return response
+
+
+def result_errors(response: GraphQLHTTPResponse) -> list[dict[str, Any]]:
+    errors: list[Any] = list(cast(Any, response).get("errors") or [])
+    return [dict(e) for e in errors]
+
+
+def _payload_error_codes(data: Any) -> Any:
+    """Codes of mutation payloads' UserErrors (``errors: [{code ...}]`` anywhere in the data)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key == "errors" and isinstance(value, list):
+                yield from (str(e["code"]) for e in value if isinstance(e, dict) and "code" in e)
+            else:
+                yield from _payload_error_codes(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _payload_error_codes(item)
+
+
+class RequestContext:
+    """Gives every request an id (X-Request-Id, or a new one) for the logs and the response, and
+    notes when it started, for the latency metric."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
+        rid = given if given.replace("-", "").isalnum() else uuid.uuid4().hex
+        token = request_id.set(rid)
+        scope.setdefault("state", {})["started"] = timer()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
 
 
 class BodyLimit:
@@ -134,6 +196,7 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
         oidc_jwks_url=settings.oidc_jwks_url,
     )
     holder: dict[str, Service] = {}
+    metrics = Metrics()
     keys = BankKeys.load_or_create(settings.data_dir)
 
     @asynccontextmanager
@@ -178,7 +241,7 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
             principal=principal,
             freshness=service.freshness,
             exporter=service.exporter,
-            request_id=connection.headers.get("x-request-id") or uuid.uuid4().hex,
+            request_id=request_id.get(),
         )
 
     app = FastAPI(title="Credit Bank", lifespan=lifespan)
@@ -190,11 +253,11 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
         )  # fmt: skip
 
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(RequestContext)
 
-    app.include_router(
-        Router(build_schema(), context_getter=get_context, graphql_ide="graphiql"),
-        prefix="/graphql",
-    )
+    router = Router(build_schema(), context_getter=get_context, graphql_ide="graphiql")
+    router.metrics = metrics
+    app.include_router(router, prefix="/graphql")
 
     @app.exception_handler(AuthenticationError)
     async def unauthenticated(_: Request, exc: AuthenticationError) -> JSONResponse:
@@ -229,6 +292,17 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
         """The revocation Bitstring Status List credential (VC-JWT)."""
         token = await run_in_threadpool(holder["service"].exporter.status_list_credential)
         return Response(token, media_type="application/vc+jwt")
+
+    @app.get("/metrics")
+    async def metrics_endpoint() -> Response:
+        """Prometheus: request latency by operation, errors by code, projection lag."""
+        service = holder["service"]
+        try:
+            metrics.lag.set(await run_in_threadpool(service.runner.lag))
+            metrics.position.set(service.runner.position)
+        except Exception:  # still serve the other metrics
+            log.warning("cannot read projection lag", exc_info=True)
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -27,15 +27,16 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.observability import configure_logging
 
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     if demo:
         _load_demo(settings, only_if_empty=True)
     where = settings.database_url or f"SQLite at {settings.sqlite_path}"
     typer.echo(f"Credit Bank on {where}; GraphQL at {settings.base_url}/graphql")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
 
 
 @cli.command()

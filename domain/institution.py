@@ -63,10 +63,18 @@ def algorithm_for(jwk: object) -> str:
 
 
 def _flat(jwk: dict[str, Any], algorithm: str) -> str:
-    """Other members (alg, use, ...) must be plain strings too, and the whole key small."""
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in jwk.items()):
-        raise InvalidInput("publicKeyJwk members must all be strings", ("publicKeyJwk",))
-    if sum(len(k) + len(v) for k, v in jwk.items()) > MAX_JWK_CHARS:
+    """Other members (alg, use, key_ops, ...) must be strings or lists of strings too, and the
+    whole key small: nothing nested that could grow without bound."""
+
+    def size(v: object) -> int:
+        if isinstance(v, str):
+            return len(v)
+        if isinstance(v, list) and all(isinstance(x, str) for x in v):
+            return sum(len(x) for x in v)
+        raise InvalidInput("publicKeyJwk members must be strings or lists of strings",
+                           ("publicKeyJwk",))  # fmt: skip
+
+    if sum(len(str(k)) + size(v) for k, v in jwk.items()) > MAX_JWK_CHARS:
         raise InvalidInput("publicKeyJwk is too large", ("publicKeyJwk",))
     return algorithm
 
