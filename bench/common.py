@@ -1,0 +1,682 @@
+"""Shared pieces of the benchmarks: reporting, timing, fresh databases, a bank on them, synthetic
+learners and deposits, raw INSERT+COMMIT baselines, a multi-process worker pool and profiling.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import io
+import json
+import multiprocessing
+import os
+import platform
+import pstats
+import queue
+import secrets
+import sqlite3
+import statistics
+import sys
+import sysconfig
+import tempfile
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from itertools import count
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from uuid import UUID
+
+from application.bank import CreditBank
+from application.bootstrap import build_bank
+from application.database import Database
+from application.settings import Settings
+from domain.credit_account import DepositedOutcome
+from domain.rules import OutcomeCriteria, RecognitionTerms
+from domain.values import IdentityVerification, InstitutionKind, OutcomeKind, RuleModel
+
+T = TypeVar("T")
+Op = Callable[[], object]
+
+ADMIN_URL = os.environ.get(
+    "CREDITBANK_BENCH_POSTGRES_URL",
+    os.environ.get("CREDITBANK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+)
+
+
+# -- reporting -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Ratio:
+    name: str
+    value: float
+    op: Literal[">=", "<="]
+    target: float
+
+    @property
+    def met(self) -> bool:
+        return self.value >= self.target if self.op == ">=" else self.value <= self.target
+
+    def line(self) -> str:
+        return f"ratio {self.name} {self.value:.3f} goal {self.op} {self.target:g}"
+
+
+@dataclass(frozen=True)
+class Raw:
+    benchmark: str
+    key: str
+    value: float | int | str
+    unit: str
+
+    def line(self) -> str:
+        value = f"{self.value:.4g}" if isinstance(self.value, float) else str(self.value)
+        return f"raw {self.benchmark} {self.key} {value} {self.unit}".rstrip()
+
+
+@dataclass
+class Report:
+    """What one benchmark measured, printed as it comes and kept for ``--json``."""
+
+    benchmark: str
+    ratios: list[Ratio] = field(default_factory=list)
+    raws: list[Raw] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    profiles: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str | None = None
+
+    def ratio(self, name: str, value: float, op: Literal[">=", "<="], target: float) -> Ratio:
+        ratio = Ratio(name, value, op, target)
+        self.ratios.append(ratio)
+        print(ratio.line(), flush=True)
+        return ratio
+
+    def raw(self, key: str, value: float | int | str, unit: str = "") -> None:
+        raw = Raw(self.benchmark, key, value, unit)
+        self.raws.append(raw)
+        print(raw.line(), flush=True)
+
+    def latencies(self, prefix: str, seconds: Sequence[float]) -> None:
+        """p50/p99 in milliseconds of a list of durations in seconds."""
+        self.raw(f"{prefix}_p50", 1000 * percentile(seconds, 50), "ms")
+        self.raw(f"{prefix}_p99", 1000 * percentile(seconds, 99), "ms")
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        for line in text.splitlines():
+            print(f"# {line}", flush=True)
+
+    def profile(self, title: str, text: str) -> None:
+        self.profiles[title] = text
+        print(f"# profile: {title}", flush=True)
+        print(text.rstrip(), flush=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "benchmark": self.benchmark,
+            "seconds": round(self.seconds, 2),
+            "error": self.error,
+            "ratios": [
+                {"name": r.name, "value": r.value, "op": r.op, "target": r.target, "met": r.met}
+                for r in self.ratios
+            ],
+            "raw": [{"key": r.key, "value": r.value, "unit": r.unit} for r in self.raws],
+            "notes": self.notes,
+            "profiles": self.profiles,
+        }
+
+
+@dataclass
+class Context:
+    """What a benchmark's ``run`` gets: the mode, where to report, and the env overrides."""
+
+    report: Report
+    quick: bool = False
+    profile: bool = False
+    es_env: dict[str, str] = field(default_factory=dict)
+
+    def pick(self, quick: T, full: T) -> T:
+        return quick if self.quick else full
+
+
+# -- timing --------------------------------------------------------------------------------------
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, round(q / 100 * len(ordered) + 0.5 - 1e-9))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def time_calls(fn: Op, repeat: int) -> list[float]:
+    """Durations in seconds of ``repeat`` calls of ``fn``."""
+    durations = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        durations.append(time.perf_counter() - start)
+    return durations
+
+
+@dataclass(frozen=True)
+class Run:
+    """Operations done in a time window by one or more workers."""
+
+    ops: int
+    started: float  # time.monotonic(), comparable across processes on one machine
+    ended: float
+    latencies: tuple[float, ...]
+    cpu: float = 0.0  # CPU seconds the worker process(es) used, user + system
+    machine_busy: float | None = None  # share of all cores busy during the window (Linux)
+
+    @property
+    def seconds(self) -> float:
+        return self.ended - self.started
+
+    @property
+    def per_second(self) -> float:
+        return self.ops / self.seconds if self.seconds > 0 else 0.0
+
+    @staticmethod
+    def combine(runs: Sequence[Run]) -> Run:
+        """Concurrent runs as one: all operations over the whole window."""
+        return Run(
+            ops=sum(r.ops for r in runs),
+            started=min(r.started for r in runs),
+            ended=max(r.ended for r in runs),
+            latencies=tuple(lat for r in runs for lat in r.latencies),
+            cpu=sum(r.cpu for r in runs),
+        )
+
+    @property
+    def cpu_per_op(self) -> float:
+        return self.cpu / self.ops if self.ops else 0.0
+
+
+def run_for(op: Op, seconds: float) -> Run:
+    """Calls ``op`` back to back for ``seconds``, timing each call."""
+    latencies: list[float] = []
+    cpu = time.process_time()
+    started = time.monotonic()
+    deadline = started + seconds
+    now = started
+    while now < deadline:
+        op()
+        end = time.monotonic()
+        latencies.append(end - now)
+        now = end
+    return Run(len(latencies), started, now, tuple(latencies), time.process_time() - cpu)
+
+
+def cpu_jiffies() -> tuple[int, int] | None:
+    """(busy, total) CPU time of the whole machine so far, from /proc/stat; None elsewhere."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
+def median_run(runs: Sequence[Run]) -> tuple[float, list[float]]:
+    """The median throughput of repeated rounds, and all their latencies."""
+    return statistics.median(r.per_second for r in runs), [x for r in runs for x in r.latencies]
+
+
+# -- databases -----------------------------------------------------------------------------------
+def _admin() -> Any:
+    import psycopg
+
+    return psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5)
+
+
+@contextmanager
+def fresh_postgres() -> Iterator[str]:
+    """A new database ``bench_<random>`` on the server of ``ADMIN_URL``, dropped at the end."""
+    name = f"bench_{secrets.token_hex(6)}"
+    with _admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with _admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def temp_dir(prefix: str = "bench-") -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix=prefix) as path:
+        yield Path(path)
+
+
+def machine() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "optimize": _optimize_flag(),
+        "platform": platform.platform(),
+    }
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        meminfo = Path("/proc/meminfo").read_text().splitlines()
+        info["mem_gib"] = round(int(meminfo[0].split()[1]) / 1024**2, 1)
+    try:
+        with _admin() as admin:
+            info["postgres"] = admin.execute("select version()").fetchone()[0]
+    except Exception as exc:
+        info["postgres"] = f"unreachable at {ADMIN_URL}: {exc}"
+    return info
+
+
+def _optimize_flag() -> int:
+    return sys.flags.optimize
+
+
+# -- a bank on a database ------------------------------------------------------------------------
+SECRET_KEY = "bench-secret-" + "0" * 32  # every process of one run must share it
+
+
+def bank_settings(data_dir: Path, database_url: str | None, **overrides: Any) -> Settings:
+    return Settings(
+        data_dir=data_dir, database_url=database_url, secret_key=SECRET_KEY, **overrides
+    )
+
+
+@contextmanager
+def open_bank(settings: Settings, es_env: Mapping[str, str] | None = None) -> Iterator[CreditBank]:
+    """``build_bank(settings)``, closed at the end. ``es_env`` (experiments, ``--es-env``) adds to
+    or replaces what the bank gives the eventsourcing library, e.g. POSTGRES_PRE_PING=n."""
+    with _eventsourcing_env(es_env or {}):
+        bank = build_bank(settings)
+    try:
+        yield bank
+    finally:
+        bank.close()
+        bank.database.close()
+
+
+@contextmanager
+def _eventsourcing_env(overrides: Mapping[str, str]) -> Iterator[None]:
+    # The bank reads Database.eventsourcing_env() once, while it is constructed.
+    if not overrides:
+        yield
+        return
+    original = Database.eventsourcing_env
+
+    def eventsourcing_env(self: Database) -> dict[str, str]:
+        return {**original(self), **overrides}
+
+    Database.eventsourcing_env = eventsourcing_env  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Database.eventsourcing_env = original  # type: ignore[method-assign]
+
+
+def check_no_aggregate_cache(bank: CreditBank) -> None:
+    """Loads must go to the database: the default CreditBank has no aggregate cache."""
+    if bank.repository.cache is not None:
+        raise RuntimeError(
+            "the repository has an aggregate cache (AGGREGATE_CACHE_MAXSIZE is set): "
+            "unset it, loads would be served from memory"
+        )
+
+
+# -- synthetic data ------------------------------------------------------------------------------
+KEYS_VALID_FROM = datetime(2015, 1, 1, tzinfo=UTC)
+COMPLETED_ON = date(2024, 6, 28)
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """A registered institution and its Ed25519 private key (PEM): picklable for workers."""
+
+    institution_id: str
+    kid: str
+    private_pem: bytes
+    rule_id: str
+
+
+def create_issuer(bank: CreditBank, slug: str = "bench-university") -> Issuer:
+    """A university with a real Ed25519 key, and a recognition rule for its courses, so that
+    every deposit of a verified learner is recognised automatically."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    raw = private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    kid = f"{slug}-2015"
+    jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw), "kid": kid}
+    institution_id = bank.register_institution(
+        f"Bench University {slug}", InstitutionKind.UNIVERSITY, jwk,
+        issuer_uri=f"https://{slug}.example.edu.cn/issuer", key_valid_from=KEYS_VALID_FROM,
+    )  # fmt: skip
+    rule_id = bank.create_recognition_rule(
+        f"{slug} courses: major credits at level 6", RuleModel.FRAMEWORK,
+        RecognitionTerms(OutcomeCriteria(institution_id, OutcomeKind.ACADEMIC_COURSE), None, 6,
+                         "major", None, None),
+    )  # fmt: skip
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return Issuer(str(institution_id), kid, pem, str(rule_id))
+
+
+def _b64url(raw: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def register_learners(bank: CreditBank, n: int, verified: bool = True) -> list[UUID]:
+    """``n`` learners with unique (random) resident-ID numbers, identity-verified by default."""
+    ids = []
+    for _ in range(n):
+        number = f"{secrets.randbelow(10**17):017d}X"
+        learner_id = bank.register_learner(
+            "Bench Learner 测试学员", "RESIDENT_ID", number, date(1995, 5, 17)
+        )
+        if verified:
+            bank.verify_learner_identity(
+                learner_id, IdentityVerification.ELECTRONIC_ID, "officer:bench"
+            )
+        ids.append(learner_id)
+    return ids
+
+
+class OutcomeFactory:
+    """Unique outcomes of one issuer, each with a JWS (EdDSA) signed by the issuer as evidence."""
+
+    def __init__(self, issuer: Issuer, prefix: str | None = None) -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        self.issuer = issuer
+        self.issuer_id = UUID(issuer.institution_id)
+        key = load_pem_private_key(issuer.private_pem, password=None)
+        assert isinstance(key, Ed25519PrivateKey)
+        self._key = key
+        self._prefix = prefix or uuid.uuid4().hex[:12]
+        self._serial = count(1)
+
+    def outcome(self) -> DepositedOutcome:
+        n = next(self._serial)
+        return DepositedOutcome(
+            issuer_id=self.issuer_id,
+            credential_id=f"urn:uuid:bench-{self._prefix}-{n:07d}",
+            kind=OutcomeKind.ACADEMIC_COURSE,
+            title=f"Course {n} 课程",
+            credits=Decimal(3) if n % 2 else Decimal("2.5"),
+            completed_on=COMPLETED_ON,
+            evidence_digest="",
+            hours=Decimal(80),
+            result="pass",
+            key_id=self.issuer.kid,
+        )
+
+    def evidence(self, outcome: DepositedOutcome, learner_id: UUID) -> bytes:
+        import jwt
+
+        claims = {
+            "jti": outcome.credential_id,
+            "iss": f"institution:{outcome.issuer_id}",
+            "sub": str(learner_id),
+            "title": outcome.title,
+            "credits": str(outcome.credits),
+            "completed": outcome.completed_on.isoformat(),
+        }
+        token = jwt.encode(claims, self._key, algorithm="EdDSA", headers={"kid": self.issuer.kid})
+        return token.encode()
+
+    def deposit(self, bank: CreditBank, learner_id: UUID) -> UUID:
+        outcome = self.outcome()
+        return bank.deposit(
+            learner_id, outcome, self.evidence(outcome, learner_id),
+            actor=f"institution:{outcome.issuer_id}",
+        )  # fmt: skip
+
+
+# -- raw baselines: one-row INSERT + COMMIT --------------------------------------------------------
+RAW_TABLE = "bench_raw_inserts"
+RAW_STATE = os.urandom(400)  # about the size of a stored OutcomeDeposited event
+
+
+def create_raw_table(target: str) -> None:
+    """The baseline's table, shaped like the library's events table. ``target``: a PostgreSQL
+    URL or a SQLite file path."""
+    if target.startswith("postgres"):
+        import psycopg
+
+        with psycopg.connect(target, autocommit=True) as conn:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {RAW_TABLE} (originator_id uuid NOT NULL, "
+                "originator_version bigint NOT NULL, topic text, state bytea, "
+                "notification_id bigserial, PRIMARY KEY (originator_id, originator_version))"
+            )
+        return
+    lite = sqlite3.connect(target)
+    try:
+        lite.execute(
+            f"CREATE TABLE IF NOT EXISTS {RAW_TABLE} (originator_id TEXT NOT NULL, "
+            "originator_version INTEGER NOT NULL, topic TEXT, state BLOB, "
+            "PRIMARY KEY (originator_id, originator_version))"
+        )
+        lite.commit()
+    finally:
+        lite.close()
+
+
+def raw_inserter(target: str, stack: ExitStack) -> Op:
+    """One row per transaction: INSERT, then COMMIT, on one connection kept open."""
+    if target.startswith("postgres"):
+        import psycopg
+
+        pg = stack.enter_context(psycopg.connect(target))
+        pg_sql = (
+            f"INSERT INTO {RAW_TABLE} (originator_id, originator_version, topic, state) "
+            "VALUES (%s, %s, %s, %s)"
+        )
+
+        def pg_insert() -> None:
+            pg.execute(pg_sql, (uuid.uuid4(), 1, "bench:Inserted", RAW_STATE), prepare=True)
+            pg.commit()
+
+        return pg_insert
+
+    # Like the library's SQLite recorder: autocommit mode, explicit BEGIN, WAL (set on the file
+    # by the library), default synchronous setting.
+    lite = sqlite3.connect(target, isolation_level=None, timeout=30)
+    stack.callback(lite.close)
+    lite_sql = (
+        f"INSERT INTO {RAW_TABLE} (originator_id, originator_version, topic, state) "
+        "VALUES (?, ?, ?, ?)"
+    )
+
+    def sqlite_insert() -> None:
+        lite.execute("BEGIN")
+        lite.execute(lite_sql, (uuid.uuid4().hex, 1, "bench:Inserted", RAW_STATE))
+        lite.execute("COMMIT")
+
+    return sqlite_insert
+
+
+# -- worker processes ----------------------------------------------------------------------------
+# A setup function runs in each worker (it must be importable: a module-level function) with that
+# worker's spec and an ExitStack for cleanup, and returns the worker's operations by phase name.
+Setup = Callable[[Any, ExitStack], Mapping[str, Op]]
+
+
+def _worker(
+    setup: Setup,
+    spec: Any,
+    barrier: Any,
+    commands: Any,
+    results: Any,
+    index: int,
+) -> None:
+    try:
+        with ExitStack() as stack:
+            phases = setup(spec, stack)
+            results.put(("ready", index, None))
+            while (command := commands.get()) is not None:
+                phase, seconds = command
+                barrier.wait(timeout=120)
+                results.put(("done", index, run_for(phases[phase], seconds)))
+    except BaseException:
+        results.put(("error", index, traceback.format_exc()))
+
+
+class WorkerPool:
+    """Worker processes (spawn) that run a phase together, started at the same moment.
+
+    ``pool.run("app", 5.0)`` makes every worker call its ``"app"`` operation back to back for five
+    seconds and returns their runs combined.
+    """
+
+    def __init__(self, setup: Setup, specs: Sequence[Any], timeout: float = 300) -> None:
+        self._ctx = multiprocessing.get_context("spawn")
+        self._n = len(specs)
+        self._timeout = timeout
+        self._barrier = self._ctx.Barrier(self._n)
+        self._results = self._ctx.Queue()
+        self._commands = [self._ctx.Queue() for _ in specs]
+        self._processes = [
+            self._ctx.Process(
+                target=_worker,
+                args=(setup, spec, self._barrier, commands, self._results, i),
+                name=f"bench-worker-{i}",
+                daemon=True,
+            )
+            for i, (spec, commands) in enumerate(zip(specs, self._commands, strict=True))
+        ]
+
+    def __enter__(self) -> WorkerPool:
+        for process in self._processes:
+            process.start()
+        try:
+            self._collect("ready")
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, phase: str, seconds: float) -> Run:
+        before = cpu_jiffies()
+        for commands in self._commands:
+            commands.put((phase, seconds))
+        runs: list[Run] = self._collect("done")
+        return replace(Run.combine(runs), machine_busy=busy_share(before, cpu_jiffies()))
+
+    def _collect(self, kind: str) -> list[Any]:
+        got: dict[int, Any] = {}
+        deadline = time.monotonic() + self._timeout
+        while len(got) < self._n:
+            try:
+                status, index, value = self._results.get(timeout=1.0)
+            except queue.Empty:
+                dead = [p.name for p in self._processes if not p.is_alive()]
+                if dead:
+                    raise RuntimeError(f"worker(s) died: {', '.join(dead)}") from None
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"workers did not report {kind!r} in time") from None
+                continue
+            if status == "error":
+                raise RuntimeError(f"worker {index} failed:\n{value}")
+            got[index] = value
+        return [got[i] for i in range(self._n)]
+
+    def close(self) -> None:
+        for commands in self._commands:
+            with contextlib.suppress(Exception):
+                commands.put(None)
+        for process in self._processes:
+            process.join(timeout=30)
+        for process in self._processes:
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=5)
+
+
+# -- profiling -----------------------------------------------------------------------------------
+@dataclass
+class Profile:
+    profiler: cProfile.Profile
+    ops: int
+
+    def top(self, n: int = 15, sort: str = "cumulative") -> str:
+        out = io.StringIO()
+        stats = pstats.Stats(self.profiler, stream=out)
+        stats.sort_stats(sort).print_stats(n)
+        lines = out.getvalue().splitlines()
+        # Drop pstats' preamble down to the column header; keep the table.
+        start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+        text = "\n".join(line for line in lines[start:] if line.strip())
+        return _short_paths(text)
+
+    def _raw(self) -> dict[tuple[str, int, str], tuple[Any, ...]]:
+        stats: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(self.profiler).stats  # type: ignore[attr-defined]
+        return stats
+
+    def calls_per_op(self, predicate: Callable[[str, str], bool]) -> float:
+        """Calls per operation of the functions whose (file, name) satisfy ``predicate``."""
+        total = 0
+        for (filename, _line, name), (_cc, ncalls, *_rest) in self._raw().items():
+            if predicate(filename, name):
+                total += ncalls
+        return total / self.ops if self.ops else 0.0
+
+    def seconds_per_op(self, predicate: Callable[[str, str], bool]) -> float:
+        """Cumulative seconds per operation of the matching functions (not nested in each other)."""
+        total = 0.0
+        for (filename, _line, name), (_cc, _nc, _tt, cumulative, _callers) in self._raw().items():
+            if predicate(filename, name):
+                total += cumulative
+        return total / self.ops if self.ops else 0.0
+
+
+def _short_paths(text: str) -> str:
+    """File names relative to site-packages, the standard library or the project."""
+    paths = sysconfig.get_paths()
+    for prefix in sorted({paths["purelib"], paths["platlib"], paths["stdlib"], os.getcwd()},
+                         key=len, reverse=True):  # fmt: skip
+        text = text.replace(prefix.rstrip("/") + "/", "")
+    return text
+
+
+def where(file_part: str, *names: str) -> Callable[[str, str], bool]:
+    """Matches profile entries of functions named ``names`` in files whose path has
+    ``file_part`` (builtins have the file ``~``)."""
+    return lambda filename, name: file_part in filename and (not names or name in names)
+
+
+def profile(op: Op, ops: int) -> Profile:
+    """cProfile over ``ops`` calls of ``op`` (pyinstrument is not a dependency)."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        for _ in range(ops):
+            op()
+    finally:
+        profiler.disable()
+    return Profile(profiler, ops)
+
+
+def dump_json(path: Path, payload: Mapping[str, Any]) -> None:
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n")
