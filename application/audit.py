@@ -50,7 +50,9 @@ class AuditReport:
 def read_chains(recorder: ApplicationRecorder) -> dict[str, list[ChainEvent]]:
     """Every account's stored events, straight from the store (not through the domain)."""
     chains: dict[str, list[ChainEvent]] = defaultdict(list)
-    position = 0
+    # From the very first row, whatever its position: a row written at position 0 or below is
+    # still loaded with its account, so the audit must see it too.
+    position: int | None = None
     while True:
         page = recorder.select_notifications(start=position, limit=PAGE, inclusive_of_start=False)
         if not page:
@@ -73,11 +75,12 @@ def sign_checkpoint(recorder: ApplicationRecorder, database: Database, keys: Ban
     """Signs the current head of every account's chain; returns the checkpoint id."""
     position = int(recorder.max_notification_id() or 0)
     chains = read_chains(recorder)
-    heads = {
-        account: [events[-1].version, events[-1].hash]
-        for account, events in sorted(chains.items())
-        if events and events[-1].notification_id <= position
-    }
+    heads: dict[str, list[Any]] = {}
+    for account, events in sorted(chains.items()):
+        # Events committed after ``position`` was read (a concurrent save) are not covered.
+        covered = [e for e in events if e.notification_id <= position]
+        if covered:
+            heads[account] = [covered[-1].version, covered[-1].hash]
     created_at = datetime.now(UTC).isoformat()
     checkpoint_id = str(uuid.uuid4())
     signature = keys.sign(_canonical(heads, position, created_at))
@@ -93,17 +96,19 @@ def sign_checkpoint(recorder: ApplicationRecorder, database: Database, keys: Ban
 
 def verify(recorder: ApplicationRecorder, database: Database, keys: BankKeys) -> AuditReport:
     report = AuditReport()
-    chains = read_chains(recorder)
-    report.accounts = len(chains)
-    for account, events in sorted(chains.items()):
-        report.events += len(events)
-        report.problems += _check_chain(account, sorted(events, key=lambda e: e.version))
+    # The checkpoint first: everything it covers is committed, so the chains read next hold it
+    # (a checkpoint signed while the chains were being read could name heads not read yet).
     with database.transaction(readonly=True) as cur:
         cur.execute(
             "SELECT checkpoint_id, created_at, position, heads, kid, signature FROM "
             "audit_checkpoints ORDER BY position DESC, created_at DESC LIMIT 1"
         )
         row = cur.fetchone()
+    chains = read_chains(recorder)
+    report.accounts = len(chains)
+    for account, events in sorted(chains.items()):
+        report.events += len(events)
+        report.problems += _check_chain(account, sorted(events, key=lambda e: e.version))
     if row is not None:
         report.problems += _check_checkpoint(row, chains, keys, report)
     return report
@@ -113,6 +118,10 @@ def _check_chain(account: str, events: list[ChainEvent]) -> list[str]:
     problems: list[str] = []
     by_version = {e.version: e for e in events}
     hashes = {e.hash: e.version for e in events}
+    followers: dict[str, list[int]] = defaultdict(list)  # hash -> versions whose link names it
+    for e in events:
+        if e.link is not None:
+            followers[e.link].append(e.version)
     expected = 1
     for e in events:
         where = f"account {account} event v{e.version}"
@@ -132,8 +141,18 @@ def _check_chain(account: str, events: list[ChainEvent]) -> list[str]:
                 problems.append(f"{where}: modified (the first event links to a predecessor)")
         elif before is not None and e.link != before.hash:
             other = hashes.get(e.link)
-            if other is not None and other != e.version - 1:
+            # Another event linking to the same predecessor: this one is an inserted copy.
+            twins = [v for v in followers[e.link] if v != e.version]
+            # Another event linking to v-1: v-1 is intact and this one is out of place.
+            successor = [v for v in followers[before.hash] if v != e.version]
+            if other is not None and other != e.version - 1 and twins:
+                problems.append(f"{where}: inserted (it links to v{other}, which v{twins[0]} "
+                                "follows)")  # fmt: skip
+            elif other is not None and other != e.version - 1:
                 problems.append(f"{where}: reordered (it links to v{other}, not v{e.version - 1})")
+            elif successor:
+                problems.append(f"{where}: reordered (v{successor[0]} is the event that links "
+                                f"to v{e.version - 1})")  # fmt: skip
             else:
                 problems.append(
                     f"account {account} event v{e.version - 1}: modified (its hash no longer "
@@ -168,11 +187,11 @@ def _check_checkpoint(
             if e.version > version and e.notification_id <= int(position):
                 problems.append(f"account {account} event v{e.version}: inserted before "
                                 f"checkpoint {checkpoint_id} but not in it")  # fmt: skip
-    for account, events in sorted(chains.items()):
+    for account, chain in sorted(chains.items()):
         if (
             account not in heads
-            and events
-            and min(e.notification_id for e in events) <= int(position)
+            and chain
+            and min(e.notification_id for e in chain) <= int(position)
         ):
             problems.append(f"account {account}: inserted (older than checkpoint "
                             f"{checkpoint_id} but not in it)")  # fmt: skip

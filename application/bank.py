@@ -120,6 +120,7 @@ class CreditBank(Application[UUID]):
         verifier: DepositVerifier | None = None,
         clock: Callable[[], datetime] | None = None,
         snapshot_interval: int = 100,
+        aggregate_cache_size: int = 0,
         standards: Standards | None = None,
     ) -> None:
         self.database = database
@@ -133,7 +134,12 @@ class CreditBank(Application[UUID]):
         self.snapshotting_intervals = intervals  # type: ignore[misc]  # set per bank, from settings
         self.on_saved: list[Callable[[int], None]] = []
         self._saved = threading.local()
-        super().__init__(env=database.eventsourcing_env())
+        env = database.eventsourcing_env()
+        if aggregate_cache_size:
+            # The library's cache fast-forwards from the store on every load (so other processes'
+            # writes are seen) and hands out deep copies (so a refused command changes nothing).
+            env["AGGREGATE_CACHE_MAXSIZE"] = str(aggregate_cache_size)
+        super().__init__(env=env)
         self._logs = {
             name: EventSourcedLog(self.events, _log_id(name), Listed)
             for name in (

@@ -39,5 +39,6 @@ def build_bank(settings: Settings, verifier: DepositVerifier | None = None) -> C
         vault=PersonalDataVault(database, settings.master_secret()),
         verifier=verifier,
         snapshot_interval=settings.snapshot_interval,
+        aggregate_cache_size=settings.aggregate_cache_size,
         standards=Standards(settings.standards_dir),
     )

@@ -71,7 +71,7 @@ def _b64json(segment: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidCredential("the credential is not a compact JWS", ("credential",)) from None
     if not isinstance(value, dict):
         raise InvalidCredential("the credential is not a compact JWS", ("credential",))
@@ -79,15 +79,15 @@ def _b64json(segment: str) -> dict[str, Any]:
 
 
 def _moment(value: Any, field: str) -> datetime:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    try:
+    try:  # NaN, out-of-range numbers and dates are not moments either
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC)
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is not None:
+            return moment.astimezone(UTC)
+    except (ValueError, OverflowError, OSError):
         raise InvalidCredential(f"{field} is not a date-time", ("credential", field)) from None
-    if moment.tzinfo is None:
-        raise InvalidCredential(f"{field} needs a timezone", ("credential", field))
-    return moment.astimezone(UTC)
+    raise InvalidCredential(f"{field} needs a timezone", ("credential", field))
 
 
 def _id(value: Any) -> str | None:
@@ -111,7 +111,7 @@ def verify_data_integrity(
 ) -> VerifiedCredential:
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidCredential("the credential is not JSON", ("credential",)) from None
     if not isinstance(document, dict):
         raise InvalidCredential("the credential is not a JSON object", ("credential",))
@@ -218,9 +218,9 @@ def verify_jwt(
     if "exp" in payload:
         exp = _moment(payload["exp"], "exp")
         until = exp if until is None else min(until, exp)
-    registered = ("iss", "jti", "nbf", "sub", "exp", "iat", "aud")  # JWT claims, not schema
+    jwt_claims = ("iss", "jti", "nbf", "sub", "exp", "iat", "aud")  # JWT claims, not schema
     standards.check_achievement_credential(
-        {k: v for k, v in credential.items() if k not in registered}
+        {k: v for k, v in credential.items() if k not in jwt_claims}
     )
     return _in_force(VerifiedCredential(issuer, credential, kid, valid_from, until), now)
 

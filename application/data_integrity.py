@@ -24,14 +24,24 @@ MULTIKEY_ED25519_PREFIX = b"\xed\x01"
 
 
 def canonical(document: dict[str, Any], standards: Standards) -> str:
+    # Safe mode: a term the contexts do not define is dropped from the canonical form, so the
+    # proof would not cover it while the bank might still read it (e.g. achievement.ECTS).
+    dropped: list[str | None] = []
     try:
-        result = jsonld.normalize(
+        result = jsonld.JsonLdProcessor(on_property_dropped=dropped.append).normalize(
             document,
             {"algorithm": "URDNA2015", "format": "application/n-quads",
              "documentLoader": standards.document_loader},
         )  # fmt: skip
     except jsonld.JsonLdError as exc:
         raise InvalidCredential(f"the credential is not valid JSON-LD: {exc.type}") from None
+    except (ValueError, TypeError, RecursionError):  # pyld raises these for some bad input too
+        raise InvalidCredential("the credential is not valid JSON-LD") from None
+    if dropped:
+        raise InvalidCredential(
+            "the credential uses terms its JSON-LD contexts have not defined: "
+            + ", ".join(sorted({str(term) for term in dropped}))[:200]
+        )
     return str(result)
 
 
@@ -47,7 +57,10 @@ def hash_data(document: dict[str, Any], options: dict[str, Any], standards: Stan
 def public_key_from_multikey(multikey: str) -> Ed25519PublicKey:
     if not multikey.startswith("z"):
         raise InvalidCredential("verificationMethod is not a base58btc Multikey")
-    raw = base58btc_decode(multikey[1:])
+    try:
+        raw = base58btc_decode(multikey[1:])
+    except ValueError:
+        raise InvalidCredential("verificationMethod is not a base58btc Multikey") from None
     if not raw.startswith(MULTIKEY_ED25519_PREFIX) or len(raw) != 34:
         raise InvalidCredential("verificationMethod is not an Ed25519 Multikey")
     return Ed25519PublicKey.from_public_bytes(raw[2:])

@@ -66,7 +66,9 @@ class Database:
             "POSTGRES_PASSWORD": self.pg["password"],
             "POSTGRES_POOL_SIZE": str(self._pool_size),
             "POSTGRES_MAX_OVERFLOW": str(self._pool_size),
-            "POSTGRES_PRE_PING": "y",
+            # No pre-ping: it costs a round trip per checkout; the library retries operations
+            # that fail on a broken connection instead.
+            "POSTGRES_PRE_PING": "n",
             "POSTGRES_CONNECT_TIMEOUT": "10",
             "POSTGRES_LOCK_TIMEOUT": "10",
         }

@@ -18,10 +18,11 @@ from typing import Any
 from uuid import UUID
 
 import jwt
+from eventsourcing.application import AggregateNotFoundError
 
 from application.bank import CreditBank
 from application.signing import BankKeys
-from domain.credit_account import Outcome
+from domain.credit_account import CreditAccount, Outcome
 from domain.errors import InvalidCredential, InvalidSignature, NotFound
 from domain.indexes import CredentialIndex
 from domain.values import OutcomeStatus
@@ -129,6 +130,8 @@ class Exporter:
         account = self.bank.account(learner_id)
         now = self.bank.now()
         outcomes = [o for o in account.outcomes.values() if o.status in EXPORTED]
+        if not outcomes:  # the CLR 2.0 schema requires at least one verifiableCredential
+            raise NotFound("the account has no recognised outcomes to export", ("learnerId",))
         inner = [self._outcome_credential(learner_id, o, now) for o in outcomes]
         return {
             "@context": CONTEXTS_CLR,
@@ -229,8 +232,10 @@ class Exporter:
 
     def _deposit_revoked(self, issuer_id: UUID, credential_id: str) -> bool:
         try:
-            index = self.bank.repository.get(CredentialIndex.create_id(issuer_id, credential_id))
-        except Exception:  # noqa: BLE001 - never deposited: not revoked by the bank
+            index: CredentialIndex = self.bank.repository.get(
+                CredentialIndex.create_id(issuer_id, credential_id)
+            )
+        except AggregateNotFoundError:  # never deposited: not revoked by the bank
             return False
-        account = self.bank.repository.get(index.account_id)
+        account: CreditAccount = self.bank.repository.get(index.account_id)
         return bool(account.outcome(index.outcome_id).status is OutcomeStatus.REVOKED)

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
         "default: generated once into data_dir/secret.key",
     )
     snapshot_interval: int = Field(default=100, ge=2, description="events between snapshots")
+    aggregate_cache_size: int = Field(
+        default=1000, ge=0, description="aggregates kept in memory (fast-forwarded on each load)"
+    )
     postgres_pool_size: int = Field(default=5, ge=1)
     projections: Literal["inline", "external"] = Field(
         default="inline",
