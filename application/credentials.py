@@ -27,7 +27,6 @@ from application.vault import normalize_document_number
 from domain.credit_account import DepositedOutcome
 from domain.errors import (
     CredentialExpired,
-    IdentityMismatch,
     InvalidCredential,
     InvalidSignature,
     KeyNotValid,

@@ -9,7 +9,6 @@ carries a JWS signed with its issuer's key as evidence.
 from __future__ import annotations
 
 import base64
-import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -74,8 +73,13 @@ def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
         issuers[slug] = (institution_id, private, jwk["kid"])
     uni, college, centre, lianhua = (issuers[s][0] for s in issuers)
 
-    bank.define_standard("CS-NET-201", "Computer Networks 计算机网络", 6, Decimal(3),
-                         (OutcomeKind.ACADEMIC_COURSE, OutcomeKind.VOCATIONAL_CERTIFICATE))
+    bank.define_standard(
+        "CS-NET-201",
+        "Computer Networks 计算机网络",
+        6,
+        Decimal(3),
+        (OutcomeKind.ACADEMIC_COURSE, OutcomeKind.VOCATIONAL_CERTIFICATE),
+    )
     bank.define_standard("VC-NET-4", "Network Engineer certificate 网络工程师 (level 4)", 4,
                          Decimal(4), (OutcomeKind.VOCATIONAL_CERTIFICATE,))  # fmt: skip
 
@@ -163,11 +167,27 @@ def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
                           "Network Engineer certificate 网络工程师", "4", date(2023, 9, 1),
                           code="VC-NET-4")  # fmt: skip
     bank.convert_credits(wang, [certificate], agreement, actor="learner:demo")
-    deposit(li, "lianhua-training", OutcomeKind.ENTERPRISE_TRAINING,
-            "Cloud Operations Bootcamp 云运维训练营", "2", date(2025, 5, 10), hours="60")
-    deposit(li, "lianhua-training", OutcomeKind.ENTERPRISE_TRAINING,
-            "Information Security Awareness 信息安全意识", "0.5", date(2025, 8, 2), hours="15")
-    deposit(li, "pudong-college", course, "Python Programming Python程序设计", "3", date(2024, 1, 10))
+    deposit(
+        li,
+        "lianhua-training",
+        OutcomeKind.ENTERPRISE_TRAINING,
+        "Cloud Operations Bootcamp 云运维训练营",
+        "2",
+        date(2025, 5, 10),
+        hours="60",
+    )
+    deposit(
+        li,
+        "lianhua-training",
+        OutcomeKind.ENTERPRISE_TRAINING,
+        "Information Security Awareness 信息安全意识",
+        "0.5",
+        date(2025, 8, 2),
+        hours="15",
+    )
+    deposit(
+        li, "pudong-college", course, "Python Programming Python程序设计", "3", date(2024, 1, 10)
+    )
     bank.grant_consent(li, lianhua, ConsentScope.TRAINING, date(2027, 12, 31))
 
     return {

@@ -324,7 +324,7 @@ def _eventsourcing_env(overrides: Mapping[str, str]) -> Iterator[None]:
 
 
 def check_no_aggregate_cache(bank: CreditBank) -> None:
-    """Loads must go to the database: the default CreditBank has no aggregate cache."""
+    """Loads must go to the database: the history benchmark turns the aggregate cache off."""
     if bank.repository.cache is not None:
         raise RuntimeError(
             "the repository has an aggregate cache (AGGREGATE_CACHE_MAXSIZE is set): "

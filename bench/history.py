@@ -90,7 +90,8 @@ def run(ctx: Context) -> None:
     report = ctx.report
     middle = LONG // 2
     with fresh_postgres() as url, temp_dir() as data_dir:
-        settings = bank_settings(data_dir, url)
+        # Loads must reach the database: no in-memory aggregate cache for this measurement.
+        settings = bank_settings(data_dir, url, aggregate_cache_size=0)
         with open_bank(settings, ctx.es_env) as bank:
             check_no_aggregate_cache(bank)
             report.raw("snapshot_interval", settings.snapshot_interval, "events")

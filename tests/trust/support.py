@@ -1,0 +1,357 @@
+"""Helpers for the trust tests: issuers with real keys, learners, signed credentials, raw store
+access (both engines) and a refusal check.
+
+A plain module (not conftest) so that child processes started with the "spawn" context can import
+it too.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from application.bank import CreditBank
+from application.settings import Settings
+from application.standards import Standards
+from domain.credit_account import DepositedOutcome
+from domain.errors import DomainError
+from domain.values import IdentityVerification, InstitutionKind, OutcomeKind
+from tests.factories import (
+    CredentialSpec,
+    IssuerKeys,
+    achievement_credential,
+    b64url,
+    sign_vc_jwt,
+)
+
+STANDARDS = Path(__file__).resolve().parents[3] / "shared" / "standards"
+KEYS_VALID_FROM = datetime(2015, 1, 1, tzinfo=UTC)
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # the clock fixture's moment
+
+
+@lru_cache(maxsize=1)
+def standards() -> Standards:
+    """The official material, loaded from the shared standards folder (never fetched)."""
+    return Standards(STANDARDS)
+
+
+@dataclass
+class Issuer:
+    id: UUID
+    uri: str
+    keys: IssuerKeys
+    name: str
+
+
+@dataclass
+class Learner:
+    id: UUID
+    document_number: str
+
+
+@dataclass
+class World:
+    """A bank with issuers and learners, and the helpers that build real credentials for it."""
+
+    bank: CreditBank
+    clock: Any
+    settings: Settings
+    serial: list[int] = field(default_factory=lambda: [0])
+
+    # -- parties --------------------------------------------------------------------------------
+    def issuer(
+        self,
+        name: str = "Fudan University",
+        keys: IssuerKeys | None = None,
+        kind: InstitutionKind = InstitutionKind.UNIVERSITY,
+        uri: str | None = None,
+    ) -> Issuer:
+        keys = keys or IssuerKeys.ed25519()
+        uri = uri or f"https://{uuid.uuid4().hex[:10]}.example.edu/issuer"
+        institution_id = self.bank.register_institution(
+            name, kind, keys.jwk, issuer_uri=uri, key_valid_from=KEYS_VALID_FROM
+        )
+        return Issuer(institution_id, uri, keys, name)
+
+    def learner(self, verified: bool = True, number: str | None = None) -> Learner:
+        self.serial[0] += 1
+        number = number or f"11010519900307{self.serial[0]:03d}{uuid.uuid4().int % 10}"
+        learner_id = self.bank.register_learner(
+            f"Learner {self.serial[0]}", "RESIDENT_ID", number, date(1990, 3, 7)
+        )
+        if verified:
+            self.bank.verify_learner_identity(
+                learner_id, IdentityVerification.ELECTRONIC_ID, "officer-1"
+            )
+        return Learner(learner_id, number)
+
+    # -- credentials ------------------------------------------------------------------------------
+    def credential(self, issuer: Issuer, learner: Learner, **spec: Any) -> dict[str, Any]:
+        spec.setdefault("valid_from", self.clock.now - timedelta(days=30))
+        return achievement_credential(
+            CredentialSpec(issuer_uri=issuer.uri, document_number=learner.document_number, **spec)
+        )
+
+    def token(self, issuer: Issuer, learner: Learner, **spec: Any) -> str:
+        return sign_vc_jwt(self.credential(issuer, learner, **spec), issuer.keys)
+
+    def data_integrity(
+        self, issuer: Issuer, learner: Learner, keys: IssuerKeys | None = None, **spec: Any
+    ) -> dict[str, Any]:
+        """The credential with an eddsa-rdfc-2022 proof by ``keys`` (default: the issuer's),
+        its verificationMethod the issuer URI with the key's Multikey as fragment."""
+        from application import data_integrity
+        from application.signing import multikey
+
+        private = (keys or issuer.keys).private
+        method = f"{issuer.uri}#{multikey(private.public_key())}"
+        return data_integrity.sign(
+            self.credential(issuer, learner, **spec),
+            private,
+            method,
+            "2026-01-15T10:00:00Z",
+            standards(),
+        )
+
+    # -- what is stored ---------------------------------------------------------------------------
+    def stored(self, *learners: Learner) -> tuple[int, dict[UUID, dict[str, Any]]]:
+        """The log position and every named account's outcomes: what a refusal must not change."""
+        return (
+            int(self.bank.recorder.max_notification_id() or 0),
+            {lr.id: dict(self.bank.account(lr.id).outcomes) for lr in learners},
+        )
+
+    def refused(
+        self,
+        code: str,
+        learner: Learner,
+        credential: str,
+        by_institution: UUID | None = None,
+        others: tuple[Learner, ...] = (),
+    ) -> DomainError:
+        """Deposits ``credential``; asserts the error code and that nothing was stored."""
+        before = self.stored(learner, *others)
+        with pytest.raises(DomainError) as err:
+            self.bank.deposit_credential(learner.id, credential, by_institution=by_institution)
+        assert err.value.code == code, f"{err.value.code}: {err.value.message}"
+        assert self.stored(learner, *others) == before
+        return err.value
+
+
+def segment(value: dict[str, Any]) -> str:
+    return b64url(json.dumps(value, separators=(",", ":")).encode())
+
+
+def sign_jws(header: dict[str, Any], payload: dict[str, Any], keys: IssuerKeys) -> str:
+    """A compact JWS with exactly this header (PyJWT insists on a string kid)."""
+    signing_input = f"{segment(header)}.{segment(payload)}".encode()
+    if keys.algorithm == "EdDSA":
+        signature = keys.private.sign(signing_input)
+    else:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        signature = keys.private.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input.decode()}.{b64url(signature)}"
+
+
+def jwt_payload(credential: dict[str, Any]) -> dict[str, Any]:
+    """The OB 3.0 VC-JWT payload of a credential: the credential plus iss/jti/nbf/sub(/exp)."""
+    import jwt
+
+    token = sign_vc_jwt(credential, IssuerKeys.ed25519())
+    payload: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return payload
+
+
+def outcome_for(issuer: Issuer, credential_id: str, credits: str = "3") -> DepositedOutcome:
+    """An outcome as a verified credential states it (for bulk world building)."""
+    return DepositedOutcome(
+        issuer_id=issuer.id,
+        credential_id=credential_id,
+        kind=OutcomeKind.ACADEMIC_COURSE,
+        title=f"Course {credential_id}",
+        credits=Decimal(credits),
+        completed_on=date(2025, 6, 30),
+        evidence_digest="",
+        level=6,
+        key_id=issuer.keys.kid,
+    )
+
+
+def settings_kwargs(settings: Settings) -> dict[str, Any]:
+    """What a child process needs to build a bank on the same database."""
+    return {
+        "data_dir": str(settings.data_dir),
+        "database_url": settings.database_url,
+        "secret_key": settings.secret_key,
+        "snapshot_interval": settings.snapshot_interval,
+    }
+
+
+# -- raw store access ------------------------------------------------------------------------------
+def events_table(bank: CreditBank) -> str:
+    """The library's events table: ``stored_events`` on SQLite, ``<app>_events`` on PostgreSQL."""
+    return "stored_events" if bank.database.kind == "sqlite" else f"{bank.name.lower()}_events"
+
+
+class RawStore:
+    """Edits the event store directly, as an attacker with database access would: SQLite through
+    the file, PostgreSQL through psycopg in the test's schema. ``?`` placeholders on both."""
+
+    def __init__(self, bank: CreditBank, settings: Settings) -> None:
+        self.kind = bank.database.kind
+        self.table = events_table(bank)
+        self.settings = settings
+        self.conninfo = bank.database.conninfo if self.kind == "postgres" else None
+        self.nid = "rowid" if self.kind == "sqlite" else "notification_id"
+
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        if self.kind == "sqlite":
+            conn = sqlite3.connect(self.settings.sqlite_path, timeout=30)
+            try:
+                cur = conn.cursor()
+                yield _Sqlite(cur)
+                conn.commit()
+            finally:
+                conn.close()
+            return
+        import psycopg
+
+        assert self.conninfo is not None
+        with psycopg.connect(self.conninfo) as conn, conn.cursor() as cur:
+            yield _Pg(cur)
+
+    def key(self, originator_id: UUID | str) -> Any:
+        return UUID(str(originator_id)).hex if self.kind == "sqlite" else UUID(str(originator_id))
+
+    def rows(self, account_id: UUID) -> list[tuple[int, int, str, bytes]]:
+        """(notification id, version, topic, state) of an account's events, by version."""
+        with self.cursor() as cur:
+            cur.execute(
+                f"SELECT {self.nid}, originator_version, topic, state FROM {self.table} "
+                "WHERE originator_id = ? ORDER BY originator_version",
+                [self.key(account_id)],
+            )
+            return [(int(n), int(v), t, bytes(s)) for n, v, t, s in cur.fetchall()]
+
+    def set_state(self, account_id: UUID, version: int, state: bytes) -> None:
+        with self.cursor() as cur:
+            cur.execute(
+                f"UPDATE {self.table} SET state = ? WHERE originator_id = ? "
+                "AND originator_version = ?",
+                [state, self.key(account_id), version],
+            )
+            assert cur.rowcount == 1
+
+    def set_version(self, account_id: UUID, version: int, new_version: int) -> None:
+        with self.cursor() as cur:
+            cur.execute(
+                f"UPDATE {self.table} SET originator_version = ? WHERE originator_id = ? "
+                "AND originator_version = ?",
+                [new_version, self.key(account_id), version],
+            )
+            assert cur.rowcount == 1
+
+    def delete(self, account_id: UUID, version: int) -> None:
+        with self.cursor() as cur:
+            cur.execute(
+                f"DELETE FROM {self.table} WHERE originator_id = ? AND originator_version = ?",
+                [self.key(account_id), version],
+            )
+            assert cur.rowcount == 1
+
+    def insert(
+        self,
+        account_id: UUID,
+        version: int,
+        topic: str,
+        state: bytes,
+        notification_id: int | None = None,
+    ) -> None:
+        """A new row; with ``notification_id``, at that log position (else the next one)."""
+        columns = "originator_id, originator_version, topic, state"
+        values: list[Any] = [self.key(account_id), version, topic, state]
+        if notification_id is not None:
+            columns += f", {self.nid}"
+            values.append(notification_id)
+        with self.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {self.table} ({columns}) VALUES ({', '.join('?' * len(values))})",
+                values,
+            )
+
+    def checkpoint(self) -> tuple[str, str, str]:
+        """(checkpoint_id, heads JSON, signature) of the newest checkpoint."""
+        with self.cursor() as cur:
+            cur.execute(
+                "SELECT checkpoint_id, heads, signature FROM audit_checkpoints "
+                "ORDER BY position DESC, created_at DESC LIMIT 1"
+            )
+            row = cur.fetchone()
+            return str(row[0]), str(row[1]), str(row[2])
+
+    def update_checkpoint(self, checkpoint_id: str, column: str, value: str) -> None:
+        assert column in ("heads", "signature")
+        with self.cursor() as cur:
+            cur.execute(
+                f"UPDATE audit_checkpoints SET {column} = ? WHERE checkpoint_id = ?",
+                [value, checkpoint_id],
+            )
+            assert cur.rowcount == 1
+
+
+class _Sqlite:
+    def __init__(self, cur: sqlite3.Cursor) -> None:
+        self._cur = cur
+
+    def execute(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
+        return self._cur.execute(sql, tuple(params))
+
+    @property
+    def rowcount(self) -> int:
+        return self._cur.rowcount
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cur.fetchall()
+
+
+class _Pg:
+    def __init__(self, cur: Any) -> None:
+        self._cur = cur
+
+    def execute(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> Any:
+        return self._cur.execute(sql.replace("?", "%s"), tuple(params))
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._cur.rowcount)
+
+    def fetchone(self) -> Any:
+        return self._cur.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return list(self._cur.fetchall())
+
+
+def edit_json(state: bytes, change: Any) -> bytes:
+    """Decodes a stored state, lets ``change`` edit the dict, re-encodes it compactly."""
+    value = json.loads(state)
+    change(value)
+    return json.dumps(value, separators=(",", ":")).encode()
