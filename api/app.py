@@ -158,10 +158,14 @@ class BodyLimit:
     @staticmethod
     async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
         response = JSONResponse(
-            {"data": None, "errors": [{"message": "request body too large",
-                                        "extensions": {"code": "INVALID_INPUT"}}]},
+            {
+                "data": None,
+                "errors": [
+                    {"message": "request body too large", "extensions": {"code": "INVALID_INPUT"}}
+                ],
+            },
             status_code=413,
-        )  # fmt: skip
+        )
         await response(scope, receive, send)
 
 
@@ -214,9 +218,11 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
         holder["service"] = service
         if settings.checkpoint_interval > 0:
             threading.Thread(
-                target=service.sign_checkpoints, args=(settings.checkpoint_interval,),
-                name="audit-checkpoints", daemon=True,
-            ).start()  # fmt: skip
+                target=service.sign_checkpoints,
+                args=(settings.checkpoint_interval,),
+                name="audit-checkpoints",
+                daemon=True,
+            ).start()
         try:
             yield
         finally:
@@ -248,9 +254,12 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
     app.state.tokens = tokens
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
-            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
-        )  # fmt: skip
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=False,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
 
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(RequestContext)
@@ -278,10 +287,16 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
         return {
             "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
             "id": keys.did,
-            "verificationMethod": [{"id": vm, "type": "Multikey", "controller": keys.did,
-                                    "publicKeyMultibase": keys.multikey}],
+            "verificationMethod": [
+                {
+                    "id": vm,
+                    "type": "Multikey",
+                    "controller": keys.did,
+                    "publicKeyMultibase": keys.multikey,
+                }
+            ],
             "assertionMethod": [vm],
-        }  # fmt: skip
+        }
 
     @app.get("/issuer")
     async def issuer() -> dict[str, Any]:
@@ -317,8 +332,12 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
             log.warning("database not reachable", exc_info=True)
             return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
         ready = lag <= settings.max_projection_lag
-        body = {"status": "ready" if ready else "lagging", "database": "ok",
-                "projectionLag": lag, "projectionPosition": service.runner.position}  # fmt: skip
+        body = {
+            "status": "ready" if ready else "lagging",
+            "database": "ok",
+            "projectionLag": lag,
+            "projectionPosition": service.runner.position,
+        }
         return JSONResponse(body, 200 if ready else 503)
 
     return app

@@ -110,15 +110,22 @@ class TokenService:
             if self._jwks is not None and header.get("kid"):
                 signing_key = self._jwks.get_signing_key_from_jwt(token).key
                 claims = jwt.decode(
-                    token, signing_key, algorithms=["RS256", "ES256", "EdDSA"],
-                    audience=self._oidc_audience, issuer=self._oidc_issuer,
+                    token,
+                    signing_key,
+                    algorithms=["RS256", "ES256", "EdDSA"],
+                    audience=self._oidc_audience,
+                    issuer=self._oidc_issuer,
                     options={"require": ["exp", "sub"]},
-                )  # fmt: skip
+                )
             else:
                 claims = jwt.decode(
-                    token, self._public, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER,
+                    token,
+                    self._public,
+                    algorithms=["EdDSA"],
+                    audience=AUDIENCE,
+                    issuer=ISSUER,
                     options={"require": ["exp", "sub", "role"]},
-                )  # fmt: skip
+                )
         except jwt.PyJWTError as exc:
             raise AuthenticationError(f"invalid bearer token: {exc}") from None
         try:

@@ -143,16 +143,23 @@ def projections_rebuild(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     source = EventSource(bank)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.speed} events/s"), TimeRemainingColumn())  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.speed} events/s"),
+        TimeRemainingColumn(),
+    )
     try:
         with Progress(*columns) as bar:
             for view in chosen:
                 task = bar.add_task(view.name, total=source.head() or 1)
                 position = rebuild(
-                    source, bank.database, view,
+                    source,
+                    bank.database,
+                    view,
                     progress=partial(_advance, bar, task),
-                )  # fmt: skip
+                )
                 bar.update(task, completed=bar.tasks[task].total)
                 typer.echo(f"{view.name}: swapped in at position {position}")
     finally:

@@ -20,22 +20,28 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.latency = Histogram(
-            "creditbank_request_seconds", "Request latency by GraphQL operation (or path)",
-            ["operation"], registry=self.registry,
+            "creditbank_request_seconds",
+            "Request latency by GraphQL operation (or path)",
+            ["operation"],
+            registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-        )  # fmt: skip
+        )
         self.errors = Counter(
-            "creditbank_errors_total", "Errors returned, by stable error code", ["code"],
+            "creditbank_errors_total",
+            "Errors returned, by stable error code",
+            ["code"],
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.lag = Gauge(
-            "creditbank_projection_lag_events", "Events not yet applied to the views",
+            "creditbank_projection_lag_events",
+            "Events not yet applied to the views",
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.position = Gauge(
-            "creditbank_projection_position", "Notification id every view has applied",
+            "creditbank_projection_position",
+            "Notification id every view has applied",
             registry=self.registry,
-        )  # fmt: skip
+        )
 
     def observe(self, operation: str, seconds: float) -> None:
         self.latency.labels(operation=operation).observe(seconds)

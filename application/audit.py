@@ -88,9 +88,15 @@ def sign_checkpoint(recorder: ApplicationRecorder, database: Database, keys: Ban
         cur.execute(
             "INSERT INTO audit_checkpoints (checkpoint_id, created_at, position, heads, kid, "
             "signature) VALUES (?, ?, ?, ?, ?, ?)",
-            [checkpoint_id, created_at, position, json.dumps(heads, sort_keys=True), keys.kid,
-             signature],
-        )  # fmt: skip
+            [
+                checkpoint_id,
+                created_at,
+                position,
+                json.dumps(heads, sort_keys=True),
+                keys.kid,
+                signature,
+            ],
+        )
     return checkpoint_id
 
 
@@ -146,13 +152,16 @@ def _check_chain(account: str, events: list[ChainEvent]) -> list[str]:
             # Another event linking to v-1: v-1 is intact and this one is out of place.
             successor = [v for v in followers[before.hash] if v != e.version]
             if other is not None and other != e.version - 1 and twins:
-                problems.append(f"{where}: inserted (it links to v{other}, which v{twins[0]} "
-                                "follows)")  # fmt: skip
+                problems.append(
+                    f"{where}: inserted (it links to v{other}, which v{twins[0]} follows)"
+                )
             elif other is not None and other != e.version - 1:
                 problems.append(f"{where}: reordered (it links to v{other}, not v{e.version - 1})")
             elif successor:
-                problems.append(f"{where}: reordered (v{successor[0]} is the event that links "
-                                f"to v{e.version - 1})")  # fmt: skip
+                problems.append(
+                    f"{where}: reordered (v{successor[0]} is the event that links "
+                    f"to v{e.version - 1})"
+                )
             else:
                 problems.append(
                     f"account {account} event v{e.version - 1}: modified (its hash no longer "
@@ -173,26 +182,34 @@ def _check_checkpoint(
     for account, (version, head_hash) in sorted(heads.items()):
         events = {e.version: e for e in chains.get(account, [])}
         if not events:
-            problems.append(f"account {account}: deleted (checkpoint {checkpoint_id} has it at "
-                            f"v{version})")  # fmt: skip
+            problems.append(
+                f"account {account}: deleted (checkpoint {checkpoint_id} has it at v{version})"
+            )
             continue
         head = events.get(version)
         if head is None:
-            problems.append(f"account {account} event v{version}: deleted (it is the head in "
-                            f"checkpoint {checkpoint_id})")  # fmt: skip
+            problems.append(
+                f"account {account} event v{version}: deleted (it is the head in "
+                f"checkpoint {checkpoint_id})"
+            )
         elif head.hash != head_hash:
-            problems.append(f"account {account} event v{version}: modified (does not match "
-                            f"checkpoint {checkpoint_id})")  # fmt: skip
+            problems.append(
+                f"account {account} event v{version}: modified (does not match "
+                f"checkpoint {checkpoint_id})"
+            )
         for e in events.values():
             if e.version > version and e.notification_id <= int(position):
-                problems.append(f"account {account} event v{e.version}: inserted before "
-                                f"checkpoint {checkpoint_id} but not in it")  # fmt: skip
+                problems.append(
+                    f"account {account} event v{e.version}: inserted before "
+                    f"checkpoint {checkpoint_id} but not in it"
+                )
     for account, chain in sorted(chains.items()):
         if (
             account not in heads
             and chain
             and min(e.notification_id for e in chain) <= int(position)
         ):
-            problems.append(f"account {account}: inserted (older than checkpoint "
-                            f"{checkpoint_id} but not in it)")  # fmt: skip
+            problems.append(
+                f"account {account}: inserted (older than checkpoint {checkpoint_id} but not in it)"
+            )
     return problems

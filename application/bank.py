@@ -325,8 +325,9 @@ class CreditBank(Application[UUID]):
             )
         number = text(identity_document_number, "identityDocumentNumber", max_length=64)
         if not any(c.isalnum() for c in number):
-            raise InvalidInput("identityDocumentNumber is not a document number",
-                               ("identityDocumentNumber",))  # fmt: skip
+            raise InvalidInput(
+                "identityDocumentNumber is not a document number", ("identityDocumentNumber",)
+            )
         if not isinstance(birth_date, date) or isinstance(birth_date, datetime):
             raise InvalidInput("birthDate must be a date", ("birthDate",))
         today = self.now().date()
@@ -351,9 +352,11 @@ class CreditBank(Application[UUID]):
             if self._exists(index_id):
                 raise DuplicateIdentity("this identity document already opened a learner account")
             learner = Learner.register(
-                id=learner_id, document_hash=document_hash, sealed_personal_data=sealed,
+                id=learner_id,
+                document_hash=document_hash,
+                sealed_personal_data=sealed,
                 at=self.now(),
-            )  # fmt: skip
+            )
             account = CreditAccount(learner_id=learner_id)
             index = IdentityIndex(document_hash=document_hash, learner_id=learner_id)
             return learner_id, (learner, account, index, self._listed("learners", learner_id))
@@ -431,9 +434,13 @@ class CreditBank(Application[UUID]):
     ) -> UUID:
         def decide() -> tuple[UUID, Pending]:
             standard = OutcomeStandard.define(
-                code=code, title=title, level=level, credits_=credits,
-                accepted_kinds=accepted_kinds, max_level=self.framework.max_level,
-            )  # fmt: skip
+                code=code,
+                title=title,
+                level=level,
+                credits_=credits,
+                accepted_kinds=accepted_kinds,
+                max_level=self.framework.max_level,
+            )
             if self._exists(standard.id):
                 raise InvalidInput(f"standard {standard.code} exists", ("code",))
             return standard.id, (standard, self._listed("standards", standard.id))
@@ -524,9 +531,12 @@ class CreditBank(Application[UUID]):
 
         def decide() -> tuple[UUID, Pending]:
             qualification = Qualification.create(
-                name=name, level=level, awarding_institution_id=awarding_institution_id,
-                requirements=requirements, max_level=self.framework.max_level,
-            )  # fmt: skip
+                name=name,
+                level=level,
+                awarding_institution_id=awarding_institution_id,
+                requirements=requirements,
+                max_level=self.framework.max_level,
+            )
             return qualification.id, (
                 qualification,
                 self._listed("qualifications", qualification.id),
@@ -693,10 +703,14 @@ class CreditBank(Application[UUID]):
                 if category is None:
                     raise InvalidInput("an officer's recognition names a category", ("category",))
                 account.recognize_by_officer(
-                    outcome_id, credits_=credits, level=level, category=category,
-                    officer=officer, max_level=self.framework.max_level,
+                    outcome_id,
+                    credits_=credits,
+                    level=level,
+                    category=category,
+                    officer=officer,
+                    max_level=self.framework.max_level,
                     identity_verified=learner.identity_verified,
-                )  # fmt: skip
+                )
             return None, (account,)
 
         self._transact(decide)
@@ -741,9 +755,13 @@ class CreditBank(Application[UUID]):
                 raise RuleNotApplicable(f"qualification {qualification.name!r} is retired")
             account = self.account(learner_id)
             account.redeem(
-                qualification_id, qualification.requirements_version, qualification.requirements,
-                redemption_id, self.now(), actor=actor,
-            )  # fmt: skip
+                qualification_id,
+                qualification.requirements_version,
+                qualification.requirements,
+                redemption_id,
+                self.now(),
+                actor=actor,
+            )
             return redemption_id, (account,)
 
         return self._transact(decide)

@@ -126,10 +126,13 @@ def verify_data_integrity(
     public = data_integrity.public_key_from_multikey(method.rsplit("#", 1)[-1])
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     kid = next(
-        (k.kid for k in issuer.keys.values()
-         if k.public_jwk.get("crv") == "Ed25519" and k.public_jwk.get("x") == _b64url(raw)),
+        (
+            k.kid
+            for k in issuer.keys.values()
+            if k.public_jwk.get("crv") == "Ed25519" and k.public_jwk.get("x") == _b64url(raw)
+        ),
         None,
-    )  # fmt: skip
+    )
     if kid is None:
         raise KeyNotValid(f"the proof's key is not a registered key of {issuer.name}")
     issuer.key_for(kid, valid_from)
@@ -177,8 +180,7 @@ def verify_jwt(
     issuer = issuer_by_uri(issuer_uri)
     if issuer is None:
         raise UnknownIssuer(f"no registered institution has issuer URI {issuer_uri}")
-    valid_from = _moment(credential.get("validFrom") or credential.get("issuanceDate"),
-                         "validFrom")  # fmt: skip
+    valid_from = _moment(credential.get("validFrom") or credential.get("issuanceDate"), "validFrom")
     kid = header.get("kid")
     if not isinstance(kid, str):
         jwk_header = header.get("jwk")
@@ -202,11 +204,19 @@ def verify_jwt(
     try:
         verifying_key = jwt.PyJWK({**key.public_jwk, "alg": key.algorithm}).key
         jwt.decode(
-            token, verifying_key, algorithms=[key.algorithm],
-            options={"verify_aud": False, "verify_exp": False, "verify_nbf": False,
-                     "verify_iat": False, "verify_iss": False, "verify_sub": False,
-                     "verify_jti": False},
-        )  # fmt: skip
+            token,
+            verifying_key,
+            algorithms=[key.algorithm],
+            options={
+                "verify_aud": False,
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+                "verify_iss": False,
+                "verify_sub": False,
+                "verify_jti": False,
+            },
+        )
     except jwt.InvalidSignatureError:
         raise InvalidSignature("the signature does not hold") from None
     except jwt.PyJWTError as exc:
@@ -307,8 +317,9 @@ def _credits(earned: Any, achievement: dict[str, Any]) -> Decimal:
             return Decimal(str(value))
         except InvalidOperation:
             raise InvalidCredential("credits are not a number", ("credential",)) from None
-    raise InvalidCredential("the credential states no credits (creditsEarned/creditsAvailable)",
-                            ("credential",))  # fmt: skip
+    raise InvalidCredential(
+        "the credential states no credits (creditsEarned/creditsAvailable)", ("credential",)
+    )
 
 
 def _kind(achievement: dict[str, Any], issuer: Institution) -> OutcomeKind:

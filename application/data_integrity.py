@@ -30,9 +30,12 @@ def canonical(document: dict[str, Any], standards: Standards) -> str:
     try:
         result = jsonld.JsonLdProcessor(on_property_dropped=dropped.append).normalize(
             document,
-            {"algorithm": "URDNA2015", "format": "application/n-quads",
-             "documentLoader": standards.document_loader},
-        )  # fmt: skip
+            {
+                "algorithm": "URDNA2015",
+                "format": "application/n-quads",
+                "documentLoader": standards.document_loader,
+            },
+        )
     except jsonld.JsonLdError as exc:
         raise InvalidCredential(f"the credential is not valid JSON-LD: {exc.type}") from None
     except (ValueError, TypeError, RecursionError):  # pyld raises these for some bad input too

@@ -111,9 +111,12 @@ class Database:
             finally:
                 conn.close()
         else:
-            with self._pg_pool().connection() as conn, conn.transaction():
-                with conn.cursor() as cur:
-                    yield _PgCursor(cur)
+            with (
+                self._pg_pool().connection() as conn,
+                conn.transaction(),
+                conn.cursor() as cur,
+            ):
+                yield _PgCursor(cur)
 
     def _pg_pool(self) -> Any:
         with self._lock:
@@ -121,9 +124,12 @@ class Database:
                 from psycopg_pool import ConnectionPool
 
                 self._pool = ConnectionPool(
-                    self.conninfo, min_size=1, max_size=self._pool_size, open=True,
+                    self.conninfo,
+                    min_size=1,
+                    max_size=self._pool_size,
+                    open=True,
                     check=ConnectionPool.check_connection,
-                )  # fmt: skip
+                )
             return self._pool
 
     def close(self) -> None:

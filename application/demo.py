@@ -59,17 +59,30 @@ def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
     issuers: dict[str, tuple[UUID, Ed25519PrivateKey, str]] = {}
     for slug, name, kind in (
         ("huadong-university", "Huadong University 华东大学", InstitutionKind.UNIVERSITY),
-        ("pudong-college", "Pudong Junior College 浦东高等专科学校", InstitutionKind.JUNIOR_COLLEGE),
-        ("skills-centre", "National Vocational Skills Certification Centre 职业技能鉴定中心",
-         InstitutionKind.CERTIFICATION_BODY),
-        ("lianhua-training", "Lianhua Technology Training Centre 联华科技培训中心",
-         InstitutionKind.ENTERPRISE),
-    ):  # fmt: skip
+        (
+            "pudong-college",
+            "Pudong Junior College 浦东高等专科学校",
+            InstitutionKind.JUNIOR_COLLEGE,
+        ),
+        (
+            "skills-centre",
+            "National Vocational Skills Certification Centre 职业技能鉴定中心",
+            InstitutionKind.CERTIFICATION_BODY,
+        ),
+        (
+            "lianhua-training",
+            "Lianhua Technology Training Centre 联华科技培训中心",
+            InstitutionKind.ENTERPRISE,
+        ),
+    ):
         private, jwk = _key_pair(keys_dir, slug)
         institution_id = bank.register_institution(
-            name, kind, jwk, issuer_uri=f"https://{slug}.example.edu.cn/issuer",
+            name,
+            kind,
+            jwk,
+            issuer_uri=f"https://{slug}.example.edu.cn/issuer",
             key_valid_from=KEYS_SINCE,
-        )  # fmt: skip
+        )
         issuers[slug] = (institution_id, private, jwk["kid"])
     uni, college, centre, lianhua = (issuers[s][0] for s in issuers)
 
@@ -80,92 +93,186 @@ def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
         Decimal(3),
         (OutcomeKind.ACADEMIC_COURSE, OutcomeKind.VOCATIONAL_CERTIFICATE),
     )
-    bank.define_standard("VC-NET-4", "Network Engineer certificate 网络工程师 (level 4)", 4,
-                         Decimal(4), (OutcomeKind.VOCATIONAL_CERTIFICATE,))  # fmt: skip
+    bank.define_standard(
+        "VC-NET-4",
+        "Network Engineer certificate 网络工程师 (level 4)",
+        4,
+        Decimal(4),
+        (OutcomeKind.VOCATIONAL_CERTIFICATE,),
+    )
 
     rules = {
         "university courses": bank.create_recognition_rule(
-            "Huadong University courses: major credits at EQF 6", RuleModel.FRAMEWORK,
-            RecognitionTerms(OutcomeCriteria(uni, OutcomeKind.ACADEMIC_COURSE), None, 6,
-                             "major", None, None),
+            "Huadong University courses: major credits at EQF 6",
+            RuleModel.FRAMEWORK,
+            RecognitionTerms(
+                OutcomeCriteria(uni, OutcomeKind.ACADEMIC_COURSE), None, 6, "major", None, None
+            ),
         ),
         "college courses": bank.create_recognition_rule(
-            "Pudong Junior College courses: general credits at EQF 5", RuleModel.FRAMEWORK,
-            RecognitionTerms(OutcomeCriteria(college, OutcomeKind.ACADEMIC_COURSE), None, 5,
-                             "general", None, None),
+            "Pudong Junior College courses: general credits at EQF 5",
+            RuleModel.FRAMEWORK,
+            RecognitionTerms(
+                OutcomeCriteria(college, OutcomeKind.ACADEMIC_COURSE),
+                None,
+                5,
+                "general",
+                None,
+                None,
+            ),
         ),
         "network certificate": bank.create_recognition_rule(
-            "Network Engineer certificate: 4 credits at EQF 4", RuleModel.FRAMEWORK,
-            RecognitionTerms(OutcomeCriteria(centre, OutcomeKind.VOCATIONAL_CERTIFICATE,
-                                             "VC-NET-4"), Decimal(4), 4, "elective", None, None),
+            "Network Engineer certificate: 4 credits at EQF 4",
+            RuleModel.FRAMEWORK,
+            RecognitionTerms(
+                OutcomeCriteria(centre, OutcomeKind.VOCATIONAL_CERTIFICATE, "VC-NET-4"),
+                Decimal(4),
+                4,
+                "elective",
+                None,
+                None,
+            ),
         ),
         "enterprise training": bank.create_recognition_rule(
-            "Enterprise training: elective credits at EQF 4", RuleModel.FRAMEWORK,
-            RecognitionTerms(OutcomeCriteria(None, OutcomeKind.ENTERPRISE_TRAINING), None, 4,
-                             "elective", None, None),
+            "Enterprise training: elective credits at EQF 4",
+            RuleModel.FRAMEWORK,
+            RecognitionTerms(
+                OutcomeCriteria(None, OutcomeKind.ENTERPRISE_TRAINING),
+                None,
+                4,
+                "elective",
+                None,
+                None,
+            ),
         ),
-    }  # fmt: skip
+    }
     agreement = bank.create_conversion_rule(
-        "Network Engineer certificate → Huadong CS-NET-201 Computer Networks", RuleModel.AGREEMENT,
-        ConversionTerms(OutcomeCriteria(centre, OutcomeKind.VOCATIONAL_CERTIFICATE, "VC-NET-4"),
-                        uni, "CS-NET-201", "major", Decimal("0.75"), Decimal(3),
-                        date(2020, 1, 1), None),
-    )  # fmt: skip
+        "Network Engineer certificate → Huadong CS-NET-201 Computer Networks",
+        RuleModel.AGREEMENT,
+        ConversionTerms(
+            OutcomeCriteria(centre, OutcomeKind.VOCATIONAL_CERTIFICATE, "VC-NET-4"),
+            uni,
+            "CS-NET-201",
+            "major",
+            Decimal("0.75"),
+            Decimal(3),
+            date(2020, 1, 1),
+            None,
+        ),
+    )
     framework_rule = bank.create_conversion_rule(
-        "Junior college general education → university general credits", RuleModel.FRAMEWORK,
-        ConversionTerms(OutcomeCriteria(college, OutcomeKind.ACADEMIC_COURSE), uni, "GEN-TRANSFER",
-                        "general", Decimal("1"), Decimal(30), None, None),
-    )  # fmt: skip
+        "Junior college general education → university general credits",
+        RuleModel.FRAMEWORK,
+        ConversionTerms(
+            OutcomeCriteria(college, OutcomeKind.ACADEMIC_COURSE),
+            uni,
+            "GEN-TRANSFER",
+            "general",
+            Decimal("1"),
+            Decimal(30),
+            None,
+            None,
+        ),
+    )
     bachelor = bank.create_qualification(
-        "Bachelor of Engineering (Computer Science) 工学学士（计算机科学）", 6, uni,
-        Requirements(Decimal(140), (CategoryMinimum("major", Decimal(60)),
-                                    CategoryMinimum("general", Decimal(30))),
-                     (LevelMinimum(6, Decimal(60)),), (), Decimal("0.5"), None, Decimal(42)),
-    )  # fmt: skip
+        "Bachelor of Engineering (Computer Science) 工学学士（计算机科学）",
+        6,
+        uni,
+        Requirements(
+            Decimal(140),
+            (CategoryMinimum("major", Decimal(60)), CategoryMinimum("general", Decimal(30))),
+            (LevelMinimum(6, Decimal(60)),),
+            (),
+            Decimal("0.5"),
+            None,
+            Decimal(42),
+        ),
+    )
 
     learners = {
-        "Wang Fang 王芳": bank.register_learner("Wang Fang 王芳", "RESIDENT_ID",
-                                               "310101199204150023", date(1992, 4, 15)),
-        "Li Wei 李伟": bank.register_learner("Li Wei 李伟", "RESIDENT_ID",
-                                            "310115198811020415", date(1988, 11, 2)),
-        "Chen Jing 陈静": bank.register_learner("Chen Jing 陈静", "PASSPORT", "E12345678",
-                                               date(2001, 7, 30)),
-    }  # fmt: skip
+        "Wang Fang 王芳": bank.register_learner(
+            "Wang Fang 王芳", "RESIDENT_ID", "310101199204150023", date(1992, 4, 15)
+        ),
+        "Li Wei 李伟": bank.register_learner(
+            "Li Wei 李伟", "RESIDENT_ID", "310115198811020415", date(1988, 11, 2)
+        ),
+        "Chen Jing 陈静": bank.register_learner(
+            "Chen Jing 陈静", "PASSPORT", "E12345678", date(2001, 7, 30)
+        ),
+    }
     wang, li, _chen = learners.values()
     bank.verify_learner_identity(wang, IdentityVerification.ELECTRONIC_ID, "officer:demo")
     bank.verify_learner_identity(li, IdentityVerification.DOCUMENT_CHECKED, "officer:demo")
 
     serial = iter(range(1, 1000))
 
-    def deposit(learner: UUID, slug: str, kind: OutcomeKind, title: str, credits: str,
-                completed: date, code: str | None = None, hours: str | None = None) -> UUID:  # fmt: skip
+    def deposit(
+        learner: UUID,
+        slug: str,
+        kind: OutcomeKind,
+        title: str,
+        credits: str,
+        completed: date,
+        code: str | None = None,
+        hours: str | None = None,
+    ) -> UUID:
         institution_id, private, kid = issuers[slug]
         credential_id = f"urn:uuid:demo-{slug}-{next(serial):04d}"
-        claims = {"jti": credential_id, "title": title, "credits": credits,
-                  "completed": completed.isoformat(), "sub": str(learner)}  # fmt: skip
+        claims = {
+            "jti": credential_id,
+            "title": title,
+            "credits": credits,
+            "completed": completed.isoformat(),
+            "sub": str(learner),
+        }
         evidence = jwt.encode(claims, private, algorithm="EdDSA", headers={"kid": kid}).encode()
         return bank.deposit(
             learner,
-            DepositedOutcome(institution_id, credential_id, kind, title, Decimal(credits),
-                             completed, "", code, None,
-                             Decimal(hours) if hours else None, "pass", kid),
-            evidence, actor=f"institution:{institution_id}",
-        )  # fmt: skip
+            DepositedOutcome(
+                institution_id,
+                credential_id,
+                kind,
+                title,
+                Decimal(credits),
+                completed,
+                "",
+                code,
+                None,
+                Decimal(hours) if hours else None,
+                "pass",
+                kid,
+            ),
+            evidence,
+            actor=f"institution:{institution_id}",
+        )
 
     course = OutcomeKind.ACADEMIC_COURSE
-    for i, (title, credits, year) in enumerate([
-        ("Data Structures 数据结构", "4", 2021), ("Operating Systems 操作系统", "4", 2021),
-        ("Database Systems 数据库系统", "3", 2022), ("Software Engineering 软件工程", "3", 2022),
-        ("Discrete Mathematics 离散数学", "3.5", 2022), ("Compilers 编译原理", "3", 2023),
-    ]):  # fmt: skip
+    for i, (title, credits, year) in enumerate(
+        [
+            ("Data Structures 数据结构", "4", 2021),
+            ("Operating Systems 操作系统", "4", 2021),
+            ("Database Systems 数据库系统", "3", 2022),
+            ("Software Engineering 软件工程", "3", 2022),
+            ("Discrete Mathematics 离散数学", "3.5", 2022),
+            ("Compilers 编译原理", "3", 2023),
+        ]
+    ):
         deposit(wang, "huadong-university", course, title, credits, date(year, 6, 20 + i))
-    for title, credits, year in [("College English 大学英语", "4", 2019),
-                                 ("Advanced Mathematics 高等数学", "5", 2019),
-                                 ("Ideology and Ethics 思想道德与法治", "3", 2020)]:  # fmt: skip
+    for title, credits, year in [
+        ("College English 大学英语", "4", 2019),
+        ("Advanced Mathematics 高等数学", "5", 2019),
+        ("Ideology and Ethics 思想道德与法治", "3", 2020),
+    ]:
         deposit(wang, "pudong-college", course, title, credits, date(year, 1, 15))
-    certificate = deposit(wang, "skills-centre", OutcomeKind.VOCATIONAL_CERTIFICATE,
-                          "Network Engineer certificate 网络工程师", "4", date(2023, 9, 1),
-                          code="VC-NET-4")  # fmt: skip
+    certificate = deposit(
+        wang,
+        "skills-centre",
+        OutcomeKind.VOCATIONAL_CERTIFICATE,
+        "Network Engineer certificate 网络工程师",
+        "4",
+        date(2023, 9, 1),
+        code="VC-NET-4",
+    )
     bank.convert_credits(wang, [certificate], agreement, actor="learner:demo")
     deposit(
         li,

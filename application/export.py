@@ -54,8 +54,12 @@ class Exporter:
 
     # -- building credentials -------------------------------------------------------------------
     def profile(self) -> dict[str, Any]:
-        return {"id": self.issuer_id, "type": ["Profile"], "name": "Credit Bank 学分银行",
-                "url": self.public_url}  # fmt: skip
+        return {
+            "id": self.issuer_id,
+            "type": ["Profile"],
+            "name": "Credit Bank 学分银行",
+            "url": self.public_url,
+        }
 
     def _subject_identity(self, learner_id: UUID) -> list[dict[str, Any]]:
         data = self.bank.personal_data(learner_id)
@@ -63,8 +67,15 @@ class Exporter:
             return []
         salt = secrets.token_hex(8)
         digest = hashlib.sha256((str(data["identityDocumentNumber"]) + salt).encode()).hexdigest()
-        return [{"type": "IdentityObject", "identityHash": "sha256$" + digest,
-                 "identityType": "nationalIdentityNumber", "hashed": True, "salt": salt}]  # fmt: skip
+        return [
+            {
+                "type": "IdentityObject",
+                "identityHash": "sha256$" + digest,
+                "identityType": "nationalIdentityNumber",
+                "hashed": True,
+                "salt": salt,
+            }
+        ]
 
     def _achievement(self, o: Outcome) -> dict[str, Any]:
         achievement: dict[str, Any] = {
@@ -76,7 +87,7 @@ class Exporter:
             "criteria": {
                 "narrative": "Deposited by its issuer as a signed credential, verified "
                 "and recognised by the Credit Bank."
-            },  # fmt: skip
+            },
             "achievementType": "Course" if o.kind.value == "ACADEMIC_COURSE" else "Certificate",
             "creditsAvailable": float(o.recognized_credits or o.credits_claimed),
         }
@@ -84,11 +95,15 @@ class Exporter:
             achievement["humanCode"] = o.standard_code
         level = o.recognized_level or o.level
         if level is not None:
-            achievement["alignment"] = [{
-                "type": ["Alignment"], "targetType": f"ext:{self.bank.framework.key.upper()}",
-                "targetName": self.bank.framework.get_level(level).name_en,
-                "targetCode": str(level), "targetUrl": self.public_url + "/framework",
-            }]  # fmt: skip
+            achievement["alignment"] = [
+                {
+                    "type": ["Alignment"],
+                    "targetType": f"ext:{self.bank.framework.key.upper()}",
+                    "targetName": self.bank.framework.get_level(level).name_en,
+                    "targetCode": str(level),
+                    "targetUrl": self.public_url + "/framework",
+                }
+            ]
         return achievement
 
     def _outcome_credential(self, learner_id: UUID, o: Outcome, now: datetime) -> dict[str, Any]:
@@ -121,9 +136,12 @@ class Exporter:
 
     def _sign(self, credential: dict[str, Any]) -> str:
         valid_from = datetime.fromisoformat(credential["validFrom"].replace("Z", "+00:00"))
-        claims = {"iss": credential["issuer"]["id"], "jti": credential["id"],
-                  "nbf": int(valid_from.timestamp()),
-                  "sub": credential["credentialSubject"].get("id")}  # fmt: skip
+        claims = {
+            "iss": credential["issuer"]["id"],
+            "jti": credential["id"],
+            "nbf": int(valid_from.timestamp()),
+            "sub": credential["credentialSubject"].get("id"),
+        }
         return self.keys.sign_jwt({**credential, **claims})
 
     def transcript_credential(self, learner_id: UUID) -> dict[str, Any]:
@@ -157,17 +175,23 @@ class Exporter:
     def export_outcome(self, learner_id: UUID, outcome_id: UUID) -> str:
         o = self.bank.account(learner_id).outcome(outcome_id)
         if o.status not in EXPORTED:
-            raise NotFound(f"the outcome is {o.status.value}; only recognised outcomes export",
-                           ("outcomeId",))  # fmt: skip
+            raise NotFound(
+                f"the outcome is {o.status.value}; only recognised outcomes export", ("outcomeId",)
+            )
         return self._sign(self._outcome_credential(learner_id, o, self.bank.now()))
 
     # -- status list ------------------------------------------------------------------------------
     def status_index(self, outcome_id: UUID) -> int:
         with self.bank.database.transaction() as cur:
-            cur.execute("INSERT INTO status_list_entries (outcome_id) VALUES (?) "
-                        "ON CONFLICT (outcome_id) DO NOTHING", [str(outcome_id)])  # fmt: skip
-            cur.execute("SELECT status_index FROM status_list_entries WHERE outcome_id = ?",
-                        [str(outcome_id)])  # fmt: skip
+            cur.execute(
+                "INSERT INTO status_list_entries (outcome_id) VALUES (?) "
+                "ON CONFLICT (outcome_id) DO NOTHING",
+                [str(outcome_id)],
+            )
+            cur.execute(
+                "SELECT status_index FROM status_list_entries WHERE outcome_id = ?",
+                [str(outcome_id)],
+            )
             return int(cur.fetchone()[0])
 
     def revoked_indexes(self) -> list[int]:
@@ -198,7 +222,7 @@ class Exporter:
                 "type": "BitstringStatusList",
                 "statusPurpose": "revocation",
                 "encodedList": encoded,
-            },  # fmt: skip
+            },
         }
         return self._sign(credential)
 
@@ -219,16 +243,21 @@ class Exporter:
             if header.get("kid") != self.keys.kid or header.get("alg") != "EdDSA":
                 raise InvalidSignature("not signed with the bank's published key")
             try:
-                jwt.decode(token.strip(), self.keys.public, algorithms=["EdDSA"],
-                           options={"verify_aud": False, "verify_nbf": False})  # fmt: skip
+                jwt.decode(
+                    token.strip(),
+                    self.keys.public,
+                    algorithms=["EdDSA"],
+                    options={"verify_aud": False, "verify_nbf": False},
+                )
             except jwt.PyJWTError:
                 raise InvalidSignature("the signature does not hold") from None
             status = credential.get("credentialStatus")
             index = int(status["statusListIndex"]) if isinstance(status, dict) else None
             return issuer_id, index is not None and index in set(self.revoked_indexes())
         verified = self.bank.verify_credential(token)
-        return verified.issuer.issuer_uri, self._deposit_revoked(verified.issuer.id,
-                                                                 verified.credential["id"])  # fmt: skip
+        return verified.issuer.issuer_uri, self._deposit_revoked(
+            verified.issuer.id, verified.credential["id"]
+        )
 
     def _deposit_revoked(self, issuer_id: UUID, credential_id: str) -> bool:
         try:

@@ -16,7 +16,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), description="embedded data, keys and secrets")
     database_url: str | None = Field(
         default=None,
-        description="postgresql://user@host:port/dbname for PostgreSQL; default: SQLite in data_dir",
+        description="postgresql://user@host:port/dbname selects PostgreSQL; default: SQLite",
     )
     framework: str = Field(default="eqf", description="active qualifications framework preset")
     secret_key: str | None = Field(

@@ -92,8 +92,9 @@ class BankKeys:
         return {"keys": [self.jwk]}
 
     def sign_jwt(self, payload: dict[str, Any]) -> str:
-        return jwt.encode(payload, self.private, algorithm="EdDSA",
-                          headers={"kid": self.kid, "typ": "JWT"})  # fmt: skip
+        return jwt.encode(
+            payload, self.private, algorithm="EdDSA", headers={"kid": self.kid, "typ": "JWT"}
+        )
 
     def sign(self, data: bytes) -> str:
         return b64url(self.private.sign(data))
@@ -102,8 +103,9 @@ class BankKeys:
         from cryptography.exceptions import InvalidSignature
 
         try:
-            self.public.verify(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)),
-                               data)  # fmt: skip
+            self.public.verify(
+                base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)), data
+            )
         except (InvalidSignature, ValueError):
             return False
         return True

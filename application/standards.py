@@ -47,8 +47,12 @@ class Standards:
             document = self._contexts[url]
         except KeyError:
             raise InvalidCredential(f"unknown JSON-LD context {url} (no network lookups)") from None
-        return {"contentType": "application/ld+json", "contextUrl": None, "documentUrl": url,
-                "document": document}  # fmt: skip
+        return {
+            "contentType": "application/ld+json",
+            "contextUrl": None,
+            "documentUrl": url,
+            "document": document,
+        }
 
     @cached_property
     def _ob3(self) -> Draft201909Validator:

@@ -360,14 +360,24 @@ def create_issuer(bank: CreditBank, slug: str = "bench-university") -> Issuer:
     kid = f"{slug}-2015"
     jwk = {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw), "kid": kid}
     institution_id = bank.register_institution(
-        f"Bench University {slug}", InstitutionKind.UNIVERSITY, jwk,
-        issuer_uri=f"https://{slug}.example.edu.cn/issuer", key_valid_from=KEYS_VALID_FROM,
-    )  # fmt: skip
+        f"Bench University {slug}",
+        InstitutionKind.UNIVERSITY,
+        jwk,
+        issuer_uri=f"https://{slug}.example.edu.cn/issuer",
+        key_valid_from=KEYS_VALID_FROM,
+    )
     rule_id = bank.create_recognition_rule(
-        f"{slug} courses: major credits at level 6", RuleModel.FRAMEWORK,
-        RecognitionTerms(OutcomeCriteria(institution_id, OutcomeKind.ACADEMIC_COURSE), None, 6,
-                         "major", None, None),
-    )  # fmt: skip
+        f"{slug} courses: major credits at level 6",
+        RuleModel.FRAMEWORK,
+        RecognitionTerms(
+            OutcomeCriteria(institution_id, OutcomeKind.ACADEMIC_COURSE),
+            None,
+            6,
+            "major",
+            None,
+            None,
+        ),
+    )
     pem = private.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -445,9 +455,11 @@ class OutcomeFactory:
     def deposit(self, bank: CreditBank, learner_id: UUID) -> UUID:
         outcome = self.outcome()
         return bank.deposit(
-            learner_id, outcome, self.evidence(outcome, learner_id),
+            learner_id,
+            outcome,
+            self.evidence(outcome, learner_id),
             actor=f"institution:{outcome.issuer_id}",
-        )  # fmt: skip
+        )
 
 
 # -- raw baselines: one-row INSERT + COMMIT --------------------------------------------------------
@@ -654,8 +666,9 @@ class Profile:
 def _short_paths(text: str) -> str:
     """File names relative to site-packages, the standard library or the project."""
     paths = sysconfig.get_paths()
-    for prefix in sorted({paths["purelib"], paths["platlib"], paths["stdlib"], os.getcwd()},
-                         key=len, reverse=True):  # fmt: skip
+    for prefix in sorted(
+        {paths["purelib"], paths["platlib"], paths["stdlib"], os.getcwd()}, key=len, reverse=True
+    ):
         text = text.replace(prefix.rstrip("/") + "/", "")
     return text
 

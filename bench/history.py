@@ -67,14 +67,23 @@ def build_account(
         digest = hashlib.sha256(factory.evidence(outcome, learner_id)).hexdigest()
         outcome = replace(outcome, evidence_digest=f"sha256:{digest}")
         outcome_id = uuid4()
-        account.deposit(outcome, outcome_id, now, bank.framework.max_level,
-                        actor=f"institution:{outcome.issuer_id}")  # fmt: skip
+        account.deposit(
+            outcome,
+            outcome_id,
+            now,
+            bank.framework.max_level,
+            actor=f"institution:{outcome.issuer_id}",
+        )
         if account.version < events:
             account.recognize_by_rule(outcome_id, rule, now.date(), identity_verified=True)
         indexes.append(
-            CredentialIndex(issuer_id=outcome.issuer_id, credential_id=outcome.credential_id,
-                            account_id=account.id, outcome_id=outcome_id)
-        )  # fmt: skip
+            CredentialIndex(
+                issuer_id=outcome.issuer_id,
+                credential_id=outcome.credential_id,
+                account_id=account.id,
+                outcome_id=outcome_id,
+            )
+        )
         deposits += 1
         if len(indexes) >= 250 or account.version >= events:
             bank.save(account, *indexes)

@@ -197,15 +197,18 @@ def report_deposit_profile(report: Report, engine: str, result: Profile) -> None
         ("deposit", 1000 * per(where("bench/common.py", "deposit")), "ms"),
         ("evidence_signing", 1000 * per(where("bench/common.py", "evidence")), "ms"),
         ("aggregate_loads", calls(where(es + "application.py", "_reconstruct_aggregate")), "/op"),
-        ("aggregate_loads", 1000 * per(where(es + "application.py", "_reconstruct_aggregate")),
-         "ms"),
+        (
+            "aggregate_loads",
+            1000 * per(where(es + "application.py", "_reconstruct_aggregate")),
+            "ms",
+        ),
         ("select_events", calls(where(es, "select_events")), "/op"),
         ("save", 1000 * per(where(es + "application.py", "save")), "ms"),
         ("insert_events", 1000 * per(where(es, "insert_events")), "ms"),
         ("json_decode", 1000 * per(where(es + "persistence.py", "to_domain_event")), "ms"),
         ("json_encode", 1000 * per(where(es + "persistence.py", "to_stored_event")), "ms"),
         ("protocol_isinstance", 1000 * per(where("typing.py", "__instancecheck__")), "ms"),
-    ]  # fmt: skip
+    ]
     if engine == "postgres":
         figures += [
             ("db_wait", 1000 * per(where("psycopg/connection.py", "wait")), "ms"),

@@ -229,9 +229,21 @@ class CreditAccount(Aggregate):
         actor: str | None,
     ) -> None:
         self.outcomes[str(outcome_id)] = Outcome(
-            outcome_id, issuer_id, credential_id, kind, title, standard_code, level, credits,
-            hours, result, completed_on, evidence_digest, key_id, deposited_at,
-        )  # fmt: skip
+            outcome_id,
+            issuer_id,
+            credential_id,
+            kind,
+            title,
+            standard_code,
+            level,
+            credits,
+            hours,
+            result,
+            completed_on,
+            evidence_digest,
+            key_id,
+            deposited_at,
+        )
 
     def _check_new_id(self, new_id: UUID, field: str) -> None:
         # Outcomes, conversions and redemptions share one id space (redemptions allocate to
@@ -413,10 +425,22 @@ class CreditAccount(Aggregate):
         actor: str | None,
     ) -> None:
         self.conversions[str(conversion_id)] = Conversion(
-            conversion_id, rule_id, rule_version, ratio, tuple(outcome_ids), source_credits,
-            credits, target_institution_id, target_code, category, level, kind, completed_on,
-            tuple(standard_codes), converted_at,
-        )  # fmt: skip
+            conversion_id,
+            rule_id,
+            rule_version,
+            ratio,
+            tuple(outcome_ids),
+            source_credits,
+            credits,
+            target_institution_id,
+            target_code,
+            category,
+            level,
+            kind,
+            completed_on,
+            tuple(standard_codes),
+            converted_at,
+        )
         for i in outcome_ids:
             self.outcomes[str(i)].conversion_id = conversion_id
 
@@ -522,9 +546,13 @@ class CreditAccount(Aggregate):
         actor: str | None,
     ) -> None:
         self.redemptions[str(redemption_id)] = Redemption(
-            redemption_id, qualification_id, qualification_version, allocations, credits_counted,
+            redemption_id,
+            qualification_id,
+            qualification_version,
+            allocations,
+            credits_counted,
             redeemed_at,
-        )  # fmt: skip
+        )
         for holding_id in allocations:
             if holding_id in self.outcomes:
                 self.outcomes[str(holding_id)].redemption_id = redemption_id

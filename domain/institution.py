@@ -71,8 +71,9 @@ def _flat(jwk: dict[str, Any], algorithm: str) -> str:
             return len(v)
         if isinstance(v, list) and all(isinstance(x, str) for x in v):
             return sum(len(x) for x in v)
-        raise InvalidInput("publicKeyJwk members must be strings or lists of strings",
-                           ("publicKeyJwk",))  # fmt: skip
+        raise InvalidInput(
+            "publicKeyJwk members must be strings or lists of strings", ("publicKeyJwk",)
+        )
 
     if sum(len(str(k)) + size(v) for k, v in jwk.items()) > MAX_JWK_CHARS:
         raise InvalidInput("publicKeyJwk is too large", ("publicKeyJwk",))

@@ -1,7 +1,8 @@
 """Versioned SQL for the bank's own tables (key vault, read models), applied with yoyo-migrations.
 
 ``common/`` holds SQL both engines run as written (the read models); ``sqlite/`` and
-``postgresql/`` what differs by engine. File names carry the version, unique across the folders. The event store's tables belong to the eventsourcing library, not to these files.
+``postgresql/`` what differs by engine. File names carry the version, unique across the folders.
+The event store's tables belong to the eventsourcing library, not to these files.
 """
 
 from __future__ import annotations

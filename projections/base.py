@@ -9,7 +9,6 @@ yields the same rows.
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -50,7 +49,7 @@ def same_table(name: str) -> str:
 
 @dataclass
 class Batch:
-    """Notifications (id, event) in log order, and the state of each touched aggregate after them."""
+    """Notifications (id, event) in log order, and each touched aggregate's state after them."""
 
     events: list[tuple[int, Any]]
     load: StateLoader
@@ -120,7 +119,7 @@ def upsert(cur: Cursor, table: str, key: Sequence[str], row: dict[str, Any]) -> 
     columns = list(row)
     updates = [c for c in columns if c not in key]
     sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "  # noqa: S608
         f"ON CONFLICT ({', '.join(key)}) DO "
         + (
             "UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates)
@@ -140,7 +139,9 @@ def _sql_value(value: Any) -> Any:
 
 
 class View(Protocol):
-    name: str
-    tables: tuple[str, ...]
+    @property
+    def name(self) -> str: ...
+    @property
+    def tables(self) -> tuple[str, ...]: ...
 
     def apply(self, batch: Batch, cur: Cursor, t: Tables) -> None: ...

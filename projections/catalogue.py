@@ -25,6 +25,7 @@ TYPES: dict[type[Any], str] = {
 
 def describe(aggregate: Any) -> tuple[str, str | None, int, bool, dict[str, Any]]:
     """(name, kind, version, active, detail) of a catalogue aggregate."""
+    detail: dict[str, Any]
     if isinstance(aggregate, Institution):
         keys = [plain(k) for k in aggregate.keys.values()]
         detail = {"issuerUri": aggregate.issuer_uri, "keys": keys}
@@ -38,21 +39,27 @@ def describe(aggregate: Any) -> tuple[str, str | None, int, bool, dict[str, Any]
         return "", aggregate.verification.value, aggregate.version, not aggregate.erased, detail
     if isinstance(aggregate, (RecognitionRule, ConversionRule)):
         detail = {"model": aggregate.model.value, "terms": plain(aggregate.terms)}
-        return (aggregate.name, aggregate.model.value, aggregate.rule_version,
-                not aggregate.retired, detail)  # fmt: skip
+        return (
+            aggregate.name,
+            aggregate.model.value,
+            aggregate.rule_version,
+            not aggregate.retired,
+            detail,
+        )
     if isinstance(aggregate, Qualification):
         detail = {
             "level": aggregate.level,
             "awardingInstitutionId": str(aggregate.awarding_institution_id),
             "requirements": plain(aggregate.requirements),
         }
-        return (aggregate.name, None, aggregate.requirements_version, not aggregate.retired,
-                detail)  # fmt: skip
+        return (aggregate.name, None, aggregate.requirements_version, not aggregate.retired, detail)
     assert isinstance(aggregate, OutcomeStandard)
     detail = {
-        "code": aggregate.code, "level": aggregate.level, "credits": str(aggregate.credits),
+        "code": aggregate.code,
+        "level": aggregate.level,
+        "credits": str(aggregate.credits),
         "acceptedKinds": [k.value for k in aggregate.accepted_kinds],
-    }  # fmt: skip
+    }
     return aggregate.title, aggregate.code, aggregate.version, not aggregate.withdrawn, detail
 
 
@@ -68,12 +75,19 @@ class CatalogueView:
         for aggregate_id, (nid, entry_type) in first_seen.items():
             name, kind, version, active, detail = describe(batch.state(aggregate_id))
             row = {
-                "entry_id": aggregate_id, "entry_type": entry_type, "ordinal": nid,
-                "name": name, "kind": kind, "version": version, "active": active,
+                "entry_id": aggregate_id,
+                "entry_type": entry_type,
+                "ordinal": nid,
+                "name": name,
+                "kind": kind,
+                "version": version,
+                "active": active,
                 "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True),
-            }  # fmt: skip
-            cur.execute(f"SELECT ordinal FROM {t('catalogue_entries')} WHERE entry_id = ?",
-                        [str(aggregate_id)])  # fmt: skip
+            }
+            cur.execute(
+                f"SELECT ordinal FROM {t('catalogue_entries')} WHERE entry_id = ?",  # noqa: S608
+                [str(aggregate_id)],
+            )
             existing = cur.fetchone()
             if existing is not None:
                 row["ordinal"] = existing[0]  # listing order is creation order, never moves
@@ -84,8 +98,10 @@ def read_page(
     cur: Cursor, entry_type: str, after_ordinal: int, limit: int, kind: str | None = None
 ) -> list[tuple[str, int, str, str | None, int, bool, dict[str, Any]]]:
     """(id, ordinal, name, kind, version, active, detail) in creation order."""
-    sql = ("SELECT entry_id, ordinal, name, kind, version, active, detail FROM catalogue_entries "
-           "WHERE entry_type = ? AND ordinal > ?")  # fmt: skip
+    sql = (
+        "SELECT entry_id, ordinal, name, kind, version, active, detail FROM catalogue_entries "
+        "WHERE entry_type = ? AND ordinal > ?"
+    )
     params: list[Any] = [entry_type, after_ordinal]
     if kind is not None:
         sql += " AND kind = ?"
@@ -102,9 +118,10 @@ def read_entries(
         return {}
     marks = ", ".join("?" for _ in ids)
     cur.execute(
-        "SELECT entry_id, ordinal, name, kind, version, active, detail, entry_type "
-        f"FROM catalogue_entries WHERE entry_id IN ({marks})", ids,
-    )  # fmt: skip
+        "SELECT entry_id, ordinal, name, kind, version, active, detail, entry_type "  # noqa: S608
+        f"FROM catalogue_entries WHERE entry_id IN ({marks})",
+        ids,
+    )
     return {r[0]: (*_row(r[:7]), r[7]) for r in cur.fetchall()}
 
 

@@ -12,8 +12,12 @@ from domain.learner import Learner
 from domain.values import OutcomeStatus
 from projections.base import Batch, Cursor, Tables, cc, iso, upsert
 
-COUNTED = (OutcomeStatus.RECOGNIZED, OutcomeStatus.CONVERTED, OutcomeStatus.REDEEMED,
-           OutcomeStatus.DEPOSITED)  # fmt: skip
+COUNTED = (
+    OutcomeStatus.RECOGNIZED,
+    OutcomeStatus.CONVERTED,
+    OutcomeStatus.REDEEMED,
+    OutcomeStatus.DEPOSITED,
+)
 
 
 class EnterpriseTrainingView:
@@ -26,22 +30,34 @@ class EnterpriseTrainingView:
         }
         accounts = batch.accounts()
         for learner_id, learner in learners.items():
-            cur.execute(f"DELETE FROM {t('enterprise_consents')} WHERE learner_id = ?",
-                        [str(learner_id)])  # fmt: skip
+            cur.execute(
+                f"DELETE FROM {t('enterprise_consents')} WHERE learner_id = ?",  # noqa: S608
+                [str(learner_id)],
+            )
             for consent in learner.consents.values():
-                upsert(cur, t("enterprise_consents"), ("organization_id", "learner_id"), {
-                    "organization_id": consent.organization_id, "learner_id": learner_id,
-                    "scope": consent.scope.value, "expires_on": iso(consent.expires_on),
-                    "granted_at": iso(consent.granted_at),
-                })  # fmt: skip
+                upsert(
+                    cur,
+                    t("enterprise_consents"),
+                    ("organization_id", "learner_id"),
+                    {
+                        "organization_id": consent.organization_id,
+                        "learner_id": learner_id,
+                        "scope": consent.scope.value,
+                        "expires_on": iso(consent.expires_on),
+                        "granted_at": iso(consent.granted_at),
+                    },
+                )
         for learner_id in set(learners) | set(accounts):
             cur.execute(
-                f"SELECT organization_id, scope FROM {t('enterprise_consents')} "
-                "WHERE learner_id = ?", [str(learner_id)],
-            )  # fmt: skip
+                f"SELECT organization_id, scope FROM {t('enterprise_consents')} "  # noqa: S608
+                "WHERE learner_id = ?",
+                [str(learner_id)],
+            )
             consents = cur.fetchall()
-            cur.execute(f"DELETE FROM {t('enterprise_training')} WHERE learner_id = ?",
-                        [str(learner_id)])  # fmt: skip
+            cur.execute(
+                f"DELETE FROM {t('enterprise_training')} WHERE learner_id = ?",  # noqa: S608
+                [str(learner_id)],
+            )
             if not consents:
                 continue
             account = accounts.get(learner_id) or batch.load(
@@ -51,13 +67,21 @@ class EnterpriseTrainingView:
                 for o in account.outcomes.values():
                     if o.status not in COUNTED or not _in_scope(scope, o):
                         continue
-                    upsert(cur, t("enterprise_training"),
-                           ("organization_id", "learner_id", "outcome_id"), {
-                        "organization_id": organization_id, "learner_id": learner_id,
-                        "outcome_id": o.id, "period": o.completed_on.strftime("%Y-%m"),
-                        "kind": o.kind.value, "category": o.category,
-                        "hours_cc": cc(o.hours) or 0, "credits_cc": cc(o.recognized_credits) or 0,
-                    })  # fmt: skip
+                    upsert(
+                        cur,
+                        t("enterprise_training"),
+                        ("organization_id", "learner_id", "outcome_id"),
+                        {
+                            "organization_id": organization_id,
+                            "learner_id": learner_id,
+                            "outcome_id": o.id,
+                            "period": o.completed_on.strftime("%Y-%m"),
+                            "kind": o.kind.value,
+                            "category": o.category,
+                            "hours_cc": cc(o.hours) or 0,
+                            "credits_cc": cc(o.recognized_credits) or 0,
+                        },
+                    )
 
 
 def _in_scope(scope: str, outcome: Any) -> bool:
@@ -68,16 +92,22 @@ def consent_scope(cur: Cursor, organization_id: str, learner_id: str, today: str
     """The scope of the consent in force today, or None."""
     cur.execute(
         "SELECT scope FROM enterprise_consents WHERE organization_id = ? AND learner_id = ? "
-        "AND (expires_on IS NULL OR expires_on >= ?)", [organization_id, learner_id, today],
-    )  # fmt: skip
+        "AND (expires_on IS NULL OR expires_on >= ?)",
+        [organization_id, learner_id, today],
+    )
     row = cur.fetchone()
     return None if row is None else str(row[0])
 
 
 def employees_page(
-    cur: Cursor, organization_id: str, today: str, after_learner: str, limit: int,
-    period_from: str | None = None, period_to: str | None = None,
-) -> list[tuple[str, int, int]]:  # fmt: skip
+    cur: Cursor,
+    organization_id: str,
+    today: str,
+    after_learner: str,
+    limit: int,
+    period_from: str | None = None,
+    period_to: str | None = None,
+) -> list[tuple[str, int, int]]:
     """(learner id, credits cc, hours cc) of employees whose consent is in force, by learner id."""
     period = ""
     params: list[Any] = [organization_id, today, after_learner]
@@ -90,11 +120,12 @@ def employees_page(
     cur.execute(
         "SELECT c.learner_id, COALESCE(SUM(t.credits_cc), 0), COALESCE(SUM(t.hours_cc), 0) "
         "FROM enterprise_consents c LEFT JOIN enterprise_training t "
-        "ON t.organization_id = c.organization_id AND t.learner_id = c.learner_id" + period +
-        " WHERE c.organization_id = ? AND (c.expires_on IS NULL OR c.expires_on >= ?) "
+        "ON t.organization_id = c.organization_id AND t.learner_id = c.learner_id"
+        + period
+        + " WHERE c.organization_id = ? AND (c.expires_on IS NULL OR c.expires_on >= ?) "
         "AND c.learner_id > ? GROUP BY c.learner_id ORDER BY c.learner_id LIMIT ?",
         [*params[3:], *params[:3], limit] if period else [*params, limit],
-    )  # fmt: skip
+    )
     return [(str(r[0]), int(r[1]), int(r[2])) for r in cur.fetchall()]
 
 
@@ -110,5 +141,5 @@ def training_by_period(
         "AND (c.expires_on IS NULL OR c.expires_on >= ?) "
         "GROUP BY t.period, t.category ORDER BY t.period, t.category",
         [organization_id, learner_id, today],
-    )  # fmt: skip
+    )
     return [(str(r[0]), r[1], int(r[2]), int(r[3])) for r in cur.fetchall()]

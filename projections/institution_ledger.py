@@ -16,17 +16,35 @@ class InstitutionLedgerView:
             account: CreditAccount = batch.state(e.originator_id)
             for oid in touched_outcomes(e, account):
                 o = account.outcomes[oid]
-                upsert(cur, t("institution_ledger"), ("institution_id", "entry_id"), {
-                    "institution_id": o.issuer_id, "entry_id": oid, "role": "ISSUED",
-                    "learner_id": account.learner_id, "title": o.title,
-                    "credits_cc": cc(o.recognized_credits or o.credits_claimed),
-                    "status": o.status.value, "at": iso(o.deposited_at),
-                })  # fmt: skip
+                upsert(
+                    cur,
+                    t("institution_ledger"),
+                    ("institution_id", "entry_id"),
+                    {
+                        "institution_id": o.issuer_id,
+                        "entry_id": oid,
+                        "role": "ISSUED",
+                        "learner_id": account.learner_id,
+                        "title": o.title,
+                        "credits_cc": cc(o.recognized_credits or o.credits_claimed),
+                        "status": o.status.value,
+                        "at": iso(o.deposited_at),
+                    },
+                )
             for cid in touched_conversions(e, account):
                 c = account.conversions[cid]
-                upsert(cur, t("institution_ledger"), ("institution_id", "entry_id"), {
-                    "institution_id": c.target_institution_id, "entry_id": cid,
-                    "role": "ACCEPTED", "learner_id": account.learner_id,
-                    "title": c.target_code, "credits_cc": cc(c.credits),
-                    "status": "ACTIVE" if c.active else "CANCELLED", "at": iso(c.converted_at),
-                })  # fmt: skip
+                upsert(
+                    cur,
+                    t("institution_ledger"),
+                    ("institution_id", "entry_id"),
+                    {
+                        "institution_id": c.target_institution_id,
+                        "entry_id": cid,
+                        "role": "ACCEPTED",
+                        "learner_id": account.learner_id,
+                        "title": c.target_code,
+                        "credits_cc": cc(c.credits),
+                        "status": "ACTIVE" if c.active else "CANCELLED",
+                        "at": iso(c.converted_at),
+                    },
+                )

@@ -49,6 +49,7 @@ def requirements_from(detail: dict[str, Any]) -> Requirements:
 class ProgressView:
     name = "progress"
     tables = ("account_holdings", "qualification_progress")
+    reads = ("catalogue",)  # qualifications and learners, as the catalogue view applies them
 
     def apply(self, batch: Batch, cur: Cursor, t: Tables) -> None:
         qualifications = self._qualifications(batch, cur, t)
@@ -59,28 +60,50 @@ class ProgressView:
             redeemed = {str(r.qualification_id) for r in account.redemptions.values()}
             for qid, (version, requirements) in qualifications.items():
                 self._write_progress(
-                    cur, t, learner_id, qid, version, requirements, account.holdings(),
+                    cur,
+                    t,
+                    learner_id,
+                    qid,
+                    version,
+                    requirements,
+                    account.holdings(),
                     qid in redeemed,
-                )  # fmt: skip
+                )
         for qid in map(str, changed_quals):
             if qid not in qualifications:
-                cur.execute(f"DELETE FROM {t('qualification_progress')} WHERE qualification_id = ?",
-                            [qid])  # fmt: skip
+                cur.execute(
+                    f"DELETE FROM {t('qualification_progress')} WHERE qualification_id = ?",  # noqa: S608
+                    [qid],
+                )
                 continue
             version, requirements = qualifications[qid]
-            cur.execute(f"SELECT DISTINCT learner_id FROM {t('account_holdings')}")
-            others = [UUID(r[0]) for r in cur.fetchall() if UUID(r[0]) not in accounts]
+            # Every learner, not only those holding credits: an account without holdings is
+            # assessed too (as it is when the account itself changes). The catalogue (applied
+            # first, same transaction) lists every learner.
+            cur.execute(
+                f"SELECT learner_id FROM {t('account_holdings')} "  # noqa: S608
+                f"UNION SELECT learner_id FROM {t('qualification_progress')} "
+                f"UNION SELECT entry_id FROM {t('catalogue_entries')} WHERE entry_type = 'learner'"
+            )
+            others = sorted(UUID(r[0]) for r in cur.fetchall() if UUID(r[0]) not in accounts)
             for learner_id in others:
                 holdings = self._read_holdings(cur, t, learner_id)
                 cur.execute(
-                    f"SELECT redeemed FROM {t('qualification_progress')} "
-                    "WHERE learner_id = ? AND qualification_id = ?", [str(learner_id), qid],
-                )  # fmt: skip
+                    f"SELECT redeemed FROM {t('qualification_progress')} "  # noqa: S608
+                    "WHERE learner_id = ? AND qualification_id = ?",
+                    [str(learner_id), qid],
+                )
                 row = cur.fetchone()
                 self._write_progress(
-                    cur, t, learner_id, qid, version, requirements, holdings,
+                    cur,
+                    t,
+                    learner_id,
+                    qid,
+                    version,
+                    requirements,
+                    holdings,
                     bool(row and row[0]),
-                )  # fmt: skip
+                )
 
     @staticmethod
     def _qualifications(
@@ -89,7 +112,7 @@ class ProgressView:
         """Open qualifications: the batch's own state for those it touches, else the catalogue."""
         found: dict[str, tuple[int, Requirements]] = {}
         cur.execute(
-            "SELECT entry_id, version, active, detail FROM catalogue_entries "
+            f"SELECT entry_id, version, active, detail FROM {t('catalogue_entries')} "  # noqa: S608
             "WHERE entry_type = 'qualification'"
         )
         for entry_id, version, active, detail in cur.fetchall():
@@ -105,30 +128,49 @@ class ProgressView:
 
     @staticmethod
     def _write_holdings(cur: Cursor, t: Tables, learner_id: UUID, account: CreditAccount) -> None:
-        cur.execute(f"DELETE FROM {t('account_holdings')} WHERE learner_id = ?", [str(learner_id)])
+        cur.execute(f"DELETE FROM {t('account_holdings')} WHERE learner_id = ?", [str(learner_id)])  # noqa: S608
         for h in account.holdings():
             cur.execute(
-                f"INSERT INTO {t('account_holdings')} (holding_id, learner_id, credits_cc, level, "
+                f"INSERT INTO {t('account_holdings')} (holding_id, learner_id, credits_cc, level, "  # noqa: S608
                 "kind, category, institution_id, completed_on, converted, standard_codes, spent) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [str(h.id), str(learner_id), cc(h.credits), h.level, h.kind.value, h.category,
-                 str(h.institution_id), iso(h.completed_on), int(h.converted),
-                 " ".join(sorted(h.standard_codes)), int(h.spent)],
-            )  # fmt: skip
+                [
+                    str(h.id),
+                    str(learner_id),
+                    cc(h.credits),
+                    h.level,
+                    h.kind.value,
+                    h.category,
+                    str(h.institution_id),
+                    iso(h.completed_on),
+                    int(h.converted),
+                    " ".join(sorted(h.standard_codes)),
+                    int(h.spent),
+                ],
+            )
 
     @staticmethod
     def _read_holdings(cur: Cursor, t: Tables, learner_id: UUID) -> list[Holding]:
         cur.execute(
-            f"SELECT holding_id, credits_cc, level, kind, category, institution_id, completed_on, "
+            f"SELECT holding_id, credits_cc, level, kind, category, institution_id, completed_on, "  # noqa: S608
             f"converted, standard_codes, spent FROM {t('account_holdings')} WHERE learner_id = ?",
             [str(learner_id)],
         )
         return [
-            Holding(UUID(r[0]), from_cc(r[1]) or Decimal(0), r[2], OutcomeKind(r[3]), r[4],
-                    UUID(r[5]), date.fromisoformat(r[6]), bool(r[7]),
-                    frozenset(r[8].split()), bool(r[9]))
+            Holding(
+                UUID(r[0]),
+                from_cc(r[1]) or Decimal(0),
+                r[2],
+                OutcomeKind(r[3]),
+                r[4],
+                UUID(r[5]),
+                date.fromisoformat(r[6]),
+                bool(r[7]),
+                frozenset(r[8].split()),
+                bool(r[9]),
+            )
             for r in cur.fetchall()
-        ]  # fmt: skip
+        ]
 
     @staticmethod
     def _write_progress(
@@ -142,13 +184,21 @@ class ProgressView:
         redeemed: bool,
     ) -> None:
         result = assess(requirements, holdings)
-        upsert(cur, t("qualification_progress"), ("learner_id", "qualification_id"), {
-            "learner_id": learner_id, "qualification_id": qualification_id,
-            "qualification_version": version, "met": result.met,
-            "unmet": json.dumps(list(result.unmet), ensure_ascii=False),
-            "notes": json.dumps(list(result.notes), ensure_ascii=False),
-            "counted_cc": cc(result.credits_counted), "redeemed": redeemed,
-        })  # fmt: skip
+        upsert(
+            cur,
+            t("qualification_progress"),
+            ("learner_id", "qualification_id"),
+            {
+                "learner_id": learner_id,
+                "qualification_id": qualification_id,
+                "qualification_version": version,
+                "met": result.met,
+                "unmet": json.dumps(list(result.unmet), ensure_ascii=False),
+                "notes": json.dumps(list(result.notes), ensure_ascii=False),
+                "counted_cc": cc(result.credits_counted),
+                "redeemed": redeemed,
+            },
+        )
 
 
 def read_progress(
@@ -157,8 +207,9 @@ def read_progress(
     """(met, unmet, notes, counted credits in hundredths, redeemed) or None if not assessed."""
     cur.execute(
         "SELECT met, unmet, notes, counted_cc, redeemed FROM qualification_progress "
-        "WHERE learner_id = ? AND qualification_id = ?", [learner_id, qualification_id],
-    )  # fmt: skip
+        "WHERE learner_id = ? AND qualification_id = ?",
+        [learner_id, qualification_id],
+    )
     row = cur.fetchone()
     if row is None:
         return None

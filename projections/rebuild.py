@@ -4,43 +4,50 @@ Readers never see a half-built view: the new rows go into shadow tables (``<tabl
 while the live tables keep serving; the last stretch of events and the swap (drop live, rename
 shadow, set the view's tracking position) happen in one transaction that holds the view's
 tracking row, so a live runner neither applies events twice nor skips any.
+
+A view that reads another view's tables as the runner applies them (progress reads the
+catalogue, applied first in the same transaction) is rebuilt together with a private copy of
+those (``<table>__for_<view>``), built in step and dropped afterwards: the live tables may be at
+any position.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 from projections.base import Batch, Cursor, Transactions, View
-from projections.runner import EventSource, StateCache
+from projections.runner import EventSource, StateCache, views_named
 
 SUFFIX = "__rebuild"
+SWAP_ATTEMPTS = 40
+LOCK_TIMEOUT_MS = 200  # below PostgreSQL's deadlock_timeout (1 s by default)
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout expired
 
 
-def _shadow(name: str) -> str:
-    return name + SUFFIX
+def _shadow(name: str, suffix: str = SUFFIX) -> str:
+    return name + suffix
 
 
-def _clone_statements(cur: Cursor, kind: str, table: str) -> list[str]:
-    shadow = _shadow(table)
+def _clone_statements(cur: Cursor, kind: str, table: str, suffix: str = SUFFIX) -> list[str]:
+    shadow = _shadow(table, suffix)
     if kind == "postgres":
         return [
             f"DROP TABLE IF EXISTS {shadow}",
             f"CREATE TABLE {shadow} (LIKE {table} INCLUDING ALL)",
         ]
-    cur.execute("SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL",
-                [table])  # fmt: skip
+    cur.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL", [table]
+    )
     statements = [f"DROP TABLE IF EXISTS {shadow}"]
     for kind_, name, sql in cur.fetchall():
         if kind_ == "table":
             # After a rename SQLite quotes the name in its stored DDL: match either form.
             statements.append(re.sub(rf'^CREATE TABLE "?{table}"?', f"CREATE TABLE {shadow}", sql))
         else:
-            statements.append(
-                re.sub(
-                    rf'INDEX "?{name}"? ON "?{table}"?', f"INDEX {_shadow(name)} ON {shadow}", sql
-                )
-            )
+            index = f"INDEX {_shadow(name, suffix)} ON {shadow}"
+            statements.append(re.sub(rf'INDEX "?{name}"? ON "?{table}"?', index, sql))
     return statements
 
 
@@ -51,8 +58,9 @@ def _swap_statements(cur: Cursor, kind: str, table: str) -> list[str]:
     # SQLite cannot rename an index: recreate the live table's indexes under their own names.
     cur.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-        "AND sql IS NOT NULL", [table],
-    )  # fmt: skip
+        "AND sql IS NOT NULL",
+        [table],
+    )
     indexes = cur.fetchall()
     statements = [f"DROP TABLE {table}", f"ALTER TABLE {shadow} RENAME TO {table}"]
     for name, sql in indexes:
@@ -72,13 +80,21 @@ def rebuild(
     ``progress(applied, head)`` is called after each batch.
     """
 
+    reads = list(getattr(view, "reads", ()))
+    helpers = views_named(reads) if reads else []
+    helper_suffix = f"__for_{view.name}"
+
     def t(name: str) -> str:
-        return _shadow(name)
+        return _shadow(name) if name in view.tables else _shadow(name, helper_suffix)
 
     with database.transaction() as cur:
         for table in view.tables:
             for statement in _clone_statements(cur, database.kind, table):
                 cur.execute(statement)
+        for table in (table for helper in helpers for table in helper.tables):
+            for statement in _clone_statements(cur, database.kind, table, helper_suffix):
+                cur.execute(statement)
+    building = [*helpers, view]
     states = StateCache(source)
     position, applied = 0, 0
     head = source.head()
@@ -87,12 +103,36 @@ def rebuild(
         if not events:
             break
         with database.transaction() as cur:
-            _apply(view, states, events, cur, t)
+            _apply(building, states, events, cur, t)
         position = events[-1][0]
         applied += len(events)
         if progress:
             progress(applied, head)
 
+    # The swap, retried if (PostgreSQL) the live tables cannot be locked at once: a reader that
+    # holds one of them while waiting for another must not deadlock with the swap.
+    for attempt in range(SWAP_ATTEMPTS):
+        try:
+            return _swap_in(source, database, building, states, position, batch_size, t)
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) != LOCK_NOT_AVAILABLE or attempt == SWAP_ATTEMPTS - 1:
+                raise
+            time.sleep(min(0.5, 0.005 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+def _swap_in(
+    source: EventSource,
+    database: Transactions,
+    building: list[View],
+    states: StateCache,
+    position: int,
+    batch_size: int,
+    t: Callable[[str], str],
+) -> int:
+    """One transaction: hold the view's tracking row and live tables, catch the shadow up to at
+    least the live position, swap the tables, set the position (and drop the helpers' copies)."""
+    *helpers, view = building
     lock = " FOR UPDATE" if database.kind == "postgres" else ""
     with database.transaction() as cur:
         cur.execute(
@@ -100,8 +140,10 @@ def rebuild(
             "ON CONFLICT (view_name) DO NOTHING",
             [view.name],
         )
-        cur.execute(f"SELECT position FROM projection_tracking WHERE view_name = ?{lock}",
-                    [view.name])  # fmt: skip
+        cur.execute(
+            f"SELECT position FROM projection_tracking WHERE view_name = ?{lock}",  # noqa: S608
+            [view.name],
+        )
         live_position = int(cur.fetchone()[0])
         # Catch up inside the swap transaction, to at least where the live view had got.
         target = max(live_position, source.head())
@@ -109,19 +151,32 @@ def rebuild(
             events = source.read(position, batch_size)
             if not events:
                 break
-            _apply(view, states, events, cur, t)
+            _apply(building, states, events, cur, t)
             position = events[-1][0]
+        if database.kind == "postgres":
+            # All live tables at once, or give way (lock_timeout < deadlock_timeout): readers
+            # queue behind this lock and then read the swapped-in tables.
+            cur.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
+            cur.execute(f"LOCK TABLE {', '.join(view.tables)} IN ACCESS EXCLUSIVE MODE")
         swaps = [s for table in view.tables for s in _swap_statements(cur, database.kind, table)]
         for statement in swaps:
             cur.execute(statement)
-        cur.execute("UPDATE projection_tracking SET position = ? WHERE view_name = ?",
-                    [position, view.name])  # fmt: skip
+        for table in (table for helper in helpers for table in helper.tables):
+            cur.execute(f"DROP TABLE {t(table)}")
+        cur.execute(
+            "UPDATE projection_tracking SET position = ? WHERE view_name = ?", [position, view.name]
+        )
     return position
 
 
 def _apply(
-    view: View, states: StateCache, events: list[tuple[int, object]], cur: Cursor,
+    views: list[View],
+    states: StateCache,
+    events: list[tuple[int, object]],
+    cur: Cursor,
     t: Callable[[str], str],
-) -> None:  # fmt: skip
+) -> None:
     states.prepare(events)
-    view.apply(Batch(events, states.load), cur, t)
+    batch = Batch(events, states.load)
+    for view in views:
+        view.apply(batch, cur, t)

@@ -154,6 +154,14 @@ class ProjectionRunner:
     # -- one step ------------------------------------------------------------------------------
     def run_once(self) -> int:
         """Applies the next batch; returns how many notifications it applied (0: up to date)."""
+        while True:
+            applied = self._run_once()
+            if applied is not None:
+                return applied
+            # Another runner applied this batch first: not up to date yet, read on from there.
+
+    def _run_once(self) -> int | None:
+        """One batch (its size), 0 when up to date, None when another runner claimed it."""
         positions = self.positions()
         low = min(positions.values(), default=0)
         events = self.source.read(low, self.batch_size)
@@ -165,7 +173,7 @@ class ProjectionRunner:
         batch = Batch(events, self.states.load)
         with self.database.transaction() as cur:
             if not self._claim(cur, group, low):
-                return 0  # another runner applied this batch first
+                return None  # another runner applied this batch first
             for view in group:
                 view.apply(batch, cur, same_table)
             for view in group:
@@ -189,7 +197,7 @@ class ProjectionRunner:
         lock = " FOR UPDATE" if self.database.kind == "postgres" else ""
         names = [v.name for v in group]
         cur.execute(
-            "SELECT position FROM projection_tracking WHERE view_name IN "
+            "SELECT position FROM projection_tracking WHERE view_name IN "  # noqa: S608
             f"({', '.join('?' for _ in names)}){lock}",
             names,
         )
@@ -227,7 +235,7 @@ class ProjectionRunner:
             while not self._stop.is_set():
                 try:
                     self._announce(self._read_position())
-                except Exception:  # noqa: BLE001 - keep watching through outages
+                except Exception:  # keep watching through outages
                     log.warning("cannot read projection positions", exc_info=True)
                 self._wake.wait(interval)
                 self._wake.clear()
@@ -252,7 +260,7 @@ class ProjectionRunner:
                     continue  # more may be waiting: read again at once
                 failures = 0
                 self.error = None
-            except Exception as exc:  # noqa: BLE001 - the follower must survive outages
+            except Exception as exc:  # the follower must survive outages
                 failures += 1
                 self.error = exc
                 log.exception("projection batch failed (attempt %d); retrying", failures)
@@ -273,7 +281,7 @@ class ProjectionRunner:
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=1.0, stop_after=1):
                             self._wake.set()
-            except Exception:  # noqa: BLE001 - polling still runs; reconnect shortly
+            except Exception:  # polling still runs; reconnect shortly
                 log.warning("LISTEN connection lost; reconnecting", exc_info=True)
                 self._stop.wait(1.0)
 

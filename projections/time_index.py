@@ -13,10 +13,17 @@ class TimeIndexView:
     def apply(self, batch: Batch, cur: Cursor, t: Tables) -> None:
         for _, e in batch.of(CreditAccount):
             learner_id = batch.state(e.originator_id).learner_id
-            upsert(cur, t("account_time_index"), ("learner_id", "version"), {
-                "learner_id": learner_id, "version": e.originator_version,
-                "at": iso(e.timestamp), "event_type": type(e).__name__,
-            })  # fmt: skip
+            upsert(
+                cur,
+                t("account_time_index"),
+                ("learner_id", "version"),
+                {
+                    "learner_id": learner_id,
+                    "version": e.originator_version,
+                    "at": iso(e.timestamp),
+                    "event_type": type(e).__name__,
+                },
+            )
 
 
 def version_at(cur: Cursor, learner_id: str, at: str) -> int:

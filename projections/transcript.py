@@ -53,33 +53,54 @@ class TranscriptView:
                 self._write_outcome(cur, t, learner_id, account.outcomes[oid], seqs.get(oid))
             for cid in conversions:
                 c = account.conversions[cid]
-                upsert(cur, t("account_conversions"), ("conversion_id",), {
-                    "conversion_id": cid, "learner_id": learner_id, "rule_id": c.rule_id,
-                    "rule_version": c.rule_version, "source_cc": cc(c.source_credits),
-                    "credits_cc": cc(c.credits), "target_institution_id": c.target_institution_id,
-                    "target_code": c.target_code, "category": c.category, "active": c.active,
-                    "redemption_id": c.redemption_id and str(c.redemption_id),
-                    "converted_at": iso(c.converted_at),
-                })  # fmt: skip
+                upsert(
+                    cur,
+                    t("account_conversions"),
+                    ("conversion_id",),
+                    {
+                        "conversion_id": cid,
+                        "learner_id": learner_id,
+                        "rule_id": c.rule_id,
+                        "rule_version": c.rule_version,
+                        "source_cc": cc(c.source_credits),
+                        "credits_cc": cc(c.credits),
+                        "target_institution_id": c.target_institution_id,
+                        "target_code": c.target_code,
+                        "category": c.category,
+                        "active": c.active,
+                        "redemption_id": c.redemption_id and str(c.redemption_id),
+                        "converted_at": iso(c.converted_at),
+                    },
+                )
 
     @staticmethod
     def _write_outcome(
         cur: Cursor, t: Tables, learner_id: UUID, o: Outcome, seq: int | None
     ) -> None:
         row: dict[str, Any] = {
-            "outcome_id": o.id, "learner_id": learner_id, "credential_id": o.credential_id,
-            "title": o.title, "kind": o.kind.value, "issuer_id": o.issuer_id,
-            "standard_code": o.standard_code, "level": o.level,
-            "credits_cc": cc(o.credits_claimed), "recognized_cc": cc(o.recognized_credits),
-            "recognized_level": o.recognized_level, "category": o.category,
-            "status": o.status.value, "hours_cc": cc(o.hours),
-            "completed_on": iso(o.completed_on), "deposited_at": iso(o.deposited_at),
-            "rule_id": o.rule_id and str(o.rule_id), "rule_version": o.rule_version,
+            "outcome_id": o.id,
+            "learner_id": learner_id,
+            "credential_id": o.credential_id,
+            "title": o.title,
+            "kind": o.kind.value,
+            "issuer_id": o.issuer_id,
+            "standard_code": o.standard_code,
+            "level": o.level,
+            "credits_cc": cc(o.credits_claimed),
+            "recognized_cc": cc(o.recognized_credits),
+            "recognized_level": o.recognized_level,
+            "category": o.category,
+            "status": o.status.value,
+            "hours_cc": cc(o.hours),
+            "completed_on": iso(o.completed_on),
+            "deposited_at": iso(o.deposited_at),
+            "rule_id": o.rule_id and str(o.rule_id),
+            "rule_version": o.rule_version,
             "recognized_by": o.recognized_by,
             "conversion_id": o.conversion_id and str(o.conversion_id),
             "redemption_id": o.redemption_id and str(o.redemption_id),
             "reason": o.revoked_reason or o.rejection_reason,
-        }  # fmt: skip
+        }
         if seq is not None:
             row["seq"] = seq
             upsert(cur, t("transcript_entries"), ("outcome_id",), row)
@@ -87,7 +108,7 @@ class TranscriptView:
         sets = ", ".join(f"{k} = ?" for k in row if k != "outcome_id")
         values = [v for k, v in row.items() if k != "outcome_id"]
         cur.execute(
-            f"UPDATE {t('transcript_entries')} SET {sets} WHERE outcome_id = ?",
+            f"UPDATE {t('transcript_entries')} SET {sets} WHERE outcome_id = ?",  # noqa: S608
             [str(v) if isinstance(v, UUID) else v for v in values] + [str(o.id)],
         )
 
@@ -112,15 +133,16 @@ def read_page(
     """One keyset page of a learner's transcript, oldest deposit first (index-backed)."""
     where, params = _filters(learner_id, status, kind)
     cur.execute(
-        f"SELECT {COLUMNS} FROM transcript_entries WHERE {where} AND seq > ? "
-        "ORDER BY seq LIMIT ?", [*params, after_seq, limit],
-    )  # fmt: skip
+        f"SELECT {COLUMNS} FROM transcript_entries WHERE {where} AND seq > ? "  # noqa: S608
+        "ORDER BY seq LIMIT ?",
+        [*params, after_seq, limit],
+    )
     return [dict(zip(COLUMN_NAMES, row, strict=True)) for row in cur.fetchall()]
 
 
 def count(cur: Cursor, learner_id: str, status: str | None = None, kind: str | None = None) -> int:
     where, params = _filters(learner_id, status, kind)
-    cur.execute(f"SELECT count(*) FROM transcript_entries WHERE {where}", params)
+    cur.execute(f"SELECT count(*) FROM transcript_entries WHERE {where}", params)  # noqa: S608
     return int(cur.fetchone()[0])
 
 
@@ -128,8 +150,10 @@ def read_outcomes(cur: Cursor, outcome_ids: list[str]) -> dict[str, dict[str, An
     if not outcome_ids:
         return {}
     marks = ", ".join("?" for _ in outcome_ids)
-    cur.execute(f"SELECT {COLUMNS} FROM transcript_entries WHERE outcome_id IN ({marks})",
-                outcome_ids)  # fmt: skip
+    cur.execute(
+        f"SELECT {COLUMNS} FROM transcript_entries WHERE outcome_id IN ({marks})",  # noqa: S608
+        outcome_ids,
+    )
     rows = (dict(zip(COLUMN_NAMES, row, strict=True)) for row in cur.fetchall())
     return {r["outcome_id"]: r for r in rows}
 

@@ -44,8 +44,9 @@ class IssuerKeys:
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
         kid = kid or f"ed-{uuid.uuid4().hex[:8]}"
-        return cls(kid, "EdDSA", private,
-                   {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw), "kid": kid})  # fmt: skip
+        return cls(
+            kid, "EdDSA", private, {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw), "kid": kid}
+        )
 
     @classmethod
     def rsa(cls, kid: str | None = None) -> IssuerKeys:
@@ -97,10 +98,15 @@ def achievement_credential(spec: CredentialSpec) -> dict[str, Any]:
     if spec.human_code:
         achievement["humanCode"] = spec.human_code
     if spec.eqf_level is not None:
-        achievement["alignment"] = [{
-            "type": ["Alignment"], "targetType": "ext:EQF", "targetName": f"EQF level {spec.eqf_level}",
-            "targetCode": str(spec.eqf_level), "targetUrl": "https://europa.eu/europass/en/eqf",
-        }]  # fmt: skip
+        achievement["alignment"] = [
+            {
+                "type": ["Alignment"],
+                "targetType": "ext:EQF",
+                "targetName": f"EQF level {spec.eqf_level}",
+                "targetCode": str(spec.eqf_level),
+                "targetUrl": "https://europa.eu/europass/en/eqf",
+            }
+        ]
     credential: dict[str, Any] = {
         "@context": [
             "https://www.w3.org/ns/credentials/v2",
@@ -147,6 +153,8 @@ def sign_vc_jwt(
     payload = {**registered, "vc": credential} if vc_claim else {**credential, **registered}
     payload.update(claims or {})
     return jwt.encode(
-        payload, keys.private, algorithm=algorithm or keys.algorithm,
+        payload,
+        keys.private,
+        algorithm=algorithm or keys.algorithm,
         headers={"kid": keys.kid, "typ": "JWT", **(headers or {})},
-    )  # fmt: skip
+    )

@@ -42,14 +42,22 @@ class Framework:
     @classmethod
     def of(cls, f: DomainFramework) -> Framework:
         return cls(
-            name=f.name_en, name_zh=f.name_zh, hours_per_credit=f.hours_per_credit,
-            hours_per_credit_min=f.hours_per_credit_min, credits_per_year=f.credits_per_year,
+            name=f.name_en,
+            name_zh=f.name_zh,
+            hours_per_credit=f.hours_per_credit,
+            hours_per_credit_min=f.hours_per_credit_min,
+            credits_per_year=f.credits_per_year,
             levels=[
-                FrameworkLevel(level=lv.level, name=lv.name_en, name_zh=lv.name_zh,
-                               descriptor=lv.descriptor_en, descriptor_zh=lv.descriptor_zh)
+                FrameworkLevel(
+                    level=lv.level,
+                    name=lv.name_en,
+                    name_zh=lv.name_zh,
+                    descriptor=lv.descriptor_en,
+                    descriptor_zh=lv.descriptor_zh,
+                )
                 for lv in f.levels
             ],
-        )  # fmt: skip
+        )
 
 
 @strawberry.type(description="A public signing key of an institution.")
@@ -75,15 +83,24 @@ class Institution(Node):
     def of(cls, e: Entry) -> Institution:
         entry_id, _, name, kind, _, active, detail = e
         keys = [
-            SigningKey(kid=k["kid"], algorithm=k["algorithm"], public_key_jwk=k["public_jwk"],
-                       valid_from=k["valid_from"], valid_until=k["valid_until"],
-                       retired_at=k["retired_at"])
+            SigningKey(
+                kid=k["kid"],
+                algorithm=k["algorithm"],
+                public_key_jwk=k["public_jwk"],
+                valid_from=k["valid_from"],
+                valid_until=k["valid_until"],
+                retired_at=k["retired_at"],
+            )
             for k in detail.get("keys", [])
-        ]  # fmt: skip
+        ]
         return cls(
-            id=gid(entry_id), name=name, kind=values.InstitutionKind(kind), active=active,
-            issuer_uri=detail["issuerUri"], keys=keys,
-        )  # fmt: skip
+            id=gid(entry_id),
+            name=name,
+            kind=values.InstitutionKind(kind),
+            active=active,
+            issuer_uri=detail["issuerUri"],
+            keys=keys,
+        )
 
 
 @strawberry.type
@@ -123,10 +140,14 @@ class Qualification(Node):
     def of(cls, e: Entry) -> Qualification:
         entry_id, _, name, _, version, active, detail = e
         return cls(
-            id=gid(entry_id), name=name, level=detail["level"], version=version, active=active,
+            id=gid(entry_id),
+            name=name,
+            level=detail["level"],
+            version=version,
+            active=active,
             requirements=detail["requirements"],
             awarding_institution_id=detail["awardingInstitutionId"],
-        )  # fmt: skip
+        )
 
 
 @strawberry.type
@@ -155,8 +176,14 @@ class ConversionRule(Node):
     @classmethod
     def of(cls, e: Entry) -> ConversionRule:
         entry_id, _, name, kind, version, active, detail = e
-        return cls(id=gid(entry_id), version=version, name=name, model=values.RuleModel(kind),
-                   active=active, terms=detail["terms"])  # fmt: skip
+        return cls(
+            id=gid(entry_id),
+            version=version,
+            name=name,
+            model=values.RuleModel(kind),
+            active=active,
+            terms=detail["terms"],
+        )
 
 
 @strawberry.type
@@ -186,8 +213,14 @@ class RecognitionRule(Node):
     @classmethod
     def of(cls, e: Entry) -> RecognitionRule:
         entry_id, _, name, kind, version, active, detail = e
-        return cls(id=gid(entry_id), version=version, name=name, model=values.RuleModel(kind),
-                   active=active, terms=detail["terms"])  # fmt: skip
+        return cls(
+            id=gid(entry_id),
+            version=version,
+            name=name,
+            model=values.RuleModel(kind),
+            active=active,
+            terms=detail["terms"],
+        )
 
 
 @strawberry.type

@@ -79,8 +79,11 @@ def mask(error: GraphQLError) -> dict[str, Any]:
         formatted["extensions"] = extensions
         return formatted
     if isinstance(original, DomainError):
-        return {**error.formatted, "message": original.message,
-                "extensions": {"code": original.code}}  # fmt: skip
+        return {
+            **error.formatted,
+            "message": original.message,
+            "extensions": {"code": original.code},
+        }
     log.error("unexpected error in %s", error.path, exc_info=original)
     return {
         "message": "internal error",

@@ -65,27 +65,52 @@ class Balance:
     @classmethod
     def of_view(cls, row: tuple[int, int, int, int, list[tuple[str, str, int]]] | None) -> Balance:
         if row is None:
-            return cls(total=credits(0), available=credits(0), redeemed=credits(0),
-                       by_level=[], by_kind=[], by_category=[])  # fmt: skip
+            return cls(
+                total=credits(0),
+                available=credits(0),
+                redeemed=credits(0),
+                by_level=[],
+                by_kind=[],
+                by_category=[],
+            )
         _, total, available, redeemed, buckets = row
         return cls(
-            total=credits(total), available=credits(available), redeemed=credits(redeemed),
-            by_level=sorted((LevelCredits(level=int(b), credits=credits(c))
-                             for d, b, c in buckets if d == "level"), key=lambda x: x.level),
-            by_kind=[KindCredits(kind=values.OutcomeKind(b), credits=credits(c))
-                     for d, b, c in buckets if d == "kind"],
-            by_category=[CategoryCredits(category=b, credits=credits(c))
-                         for d, b, c in buckets if d == "category"],
-        )  # fmt: skip
+            total=credits(total),
+            available=credits(available),
+            redeemed=credits(redeemed),
+            by_level=sorted(
+                (
+                    LevelCredits(level=int(b), credits=credits(c))
+                    for d, b, c in buckets
+                    if d == "level"
+                ),
+                key=lambda x: x.level,
+            ),
+            by_kind=[
+                KindCredits(kind=values.OutcomeKind(b), credits=credits(c))
+                for d, b, c in buckets
+                if d == "kind"
+            ],
+            by_category=[
+                CategoryCredits(category=b, credits=credits(c))
+                for d, b, c in buckets
+                if d == "category"
+            ],
+        )
 
     @classmethod
     def of(cls, b: DomainBalance) -> Balance:
         return cls.of_view(
-            (0, cc(b.total) or 0, cc(b.available) or 0, cc(b.redeemed) or 0,
-             [("level", str(k), cc(v) or 0) for k, v in b.by_level.items()]
-             + [("kind", k.value, cc(v) or 0) for k, v in b.by_kind.items()]
-             + [("category", k, cc(v) or 0) for k, v in b.by_category.items()])
-        )  # fmt: skip
+            (
+                0,
+                cc(b.total) or 0,
+                cc(b.available) or 0,
+                cc(b.redeemed) or 0,
+                [("level", str(k), cc(v) or 0) for k, v in b.by_level.items()]
+                + [("kind", k.value, cc(v) or 0) for k, v in b.by_kind.items()]
+                + [("category", k, cc(v) or 0) for k, v in b.by_category.items()],
+            )
+        )
 
 
 @strawberry.type(description="A learning outcome in an account: what was deposited, and its fate.")
@@ -116,31 +141,48 @@ class Outcome(Node):
     @classmethod
     def of_row(cls, r: dict[str, Any]) -> Outcome:
         return cls(
-            id=gid(r["outcome_id"]), credential_id=r["credential_id"], title=r["title"],
-            kind=values.OutcomeKind(r["kind"]), level=r["recognized_level"] or r["level"],
+            id=gid(r["outcome_id"]),
+            credential_id=r["credential_id"],
+            title=r["title"],
+            kind=values.OutcomeKind(r["kind"]),
+            level=r["recognized_level"] or r["level"],
             credits=credits(r["credits_cc"]),
             recognized_credits=None if r["recognized_cc"] is None else credits(r["recognized_cc"]),
-            category=r["category"], status=values.OutcomeStatus(r["status"]),
+            category=r["category"],
+            status=values.OutcomeStatus(r["status"]),
             completed_on=date.fromisoformat(r["completed_on"]),
             deposited_at=datetime.fromisoformat(r["deposited_at"]),
             standard_code=r["standard_code"],
             hours=None if r["hours_cc"] is None else credits(r["hours_cc"]),
-            rule_id=r["rule_id"] and gid(r["rule_id"]), rule_version=r["rule_version"],
-            recognized_by=r["recognized_by"], reason=r["reason"], issuer_id=r["issuer_id"],
-        )  # fmt: skip
+            rule_id=r["rule_id"] and gid(r["rule_id"]),
+            rule_version=r["rule_version"],
+            recognized_by=r["recognized_by"],
+            reason=r["reason"],
+            issuer_id=r["issuer_id"],
+        )
 
     @classmethod
     def of(cls, o: DomainOutcome) -> Outcome:
         return cls(
-            id=gid(o.id), credential_id=o.credential_id, title=o.title, kind=o.kind,
-            level=o.recognized_level or o.level, credits=o.credits_claimed,
-            recognized_credits=o.recognized_credits, category=o.category, status=o.status,
-            completed_on=o.completed_on, deposited_at=o.deposited_at,
-            standard_code=o.standard_code, hours=o.hours,
-            rule_id=gid(o.rule_id) if o.rule_id else None, rule_version=o.rule_version,
-            recognized_by=o.recognized_by, reason=o.revoked_reason or o.rejection_reason,
+            id=gid(o.id),
+            credential_id=o.credential_id,
+            title=o.title,
+            kind=o.kind,
+            level=o.recognized_level or o.level,
+            credits=o.credits_claimed,
+            recognized_credits=o.recognized_credits,
+            category=o.category,
+            status=o.status,
+            completed_on=o.completed_on,
+            deposited_at=o.deposited_at,
+            standard_code=o.standard_code,
+            hours=o.hours,
+            rule_id=gid(o.rule_id) if o.rule_id else None,
+            rule_version=o.rule_version,
+            recognized_by=o.recognized_by,
+            reason=o.revoked_reason or o.rejection_reason,
             issuer_id=str(o.issuer_id),
-        )  # fmt: skip
+        )
 
 
 @strawberry.type
@@ -253,8 +295,14 @@ class CreditAccount:
         kind_v = values.OutcomeKind(kind).value if kind else None
 
         def query(cur: Any) -> tuple[list[dict[str, Any]], int]:
-            rows = transcript.read_page(cur, learner, after_seq=after_int(after), limit=limit + 1,
-                                        status=status_v, kind=kind_v)  # fmt: skip
+            rows = transcript.read_page(
+                cur,
+                learner,
+                after_seq=after_int(after),
+                limit=limit + 1,
+                status=status_v,
+                kind=kind_v,
+            )
             return rows, transcript.count(cur, learner, status_v, kind_v)
 
         rows, total = await info.context.read(query)
@@ -273,9 +321,14 @@ class CreditAccount:
         if row is None:
             raise ApiError("NOT_FOUND", "no such qualification")
         met, unmet, notes, counted, redeemed = row
-        return QualificationProgress(met=met, unmet=unmet, notes=notes,
-                                     credits_counted=credits(counted), redeemed=redeemed,
-                                     qualification_id=qid)  # fmt: skip
+        return QualificationProgress(
+            met=met,
+            unmet=unmet,
+            notes=notes,
+            credits_counted=credits(counted),
+            redeemed=redeemed,
+            qualification_id=qid,
+        )
 
     @strawberry.field(description="The account's events, oldest first.")
     async def history(
@@ -290,13 +343,21 @@ class CreditAccount:
         page = keyset_page(events, lambda e: str(e.version), limit, after)
         return AccountEventConnection(
             edges=[
-                AccountEventEdge(cursor=c, node=AccountEvent(
-                    version=e.version, type=e.type, at=e.at, actor=e.actor, data=plain(e.data),
-                    hash=e.hash))
+                AccountEventEdge(
+                    cursor=c,
+                    node=AccountEvent(
+                        version=e.version,
+                        type=e.type,
+                        at=e.at,
+                        actor=e.actor,
+                        data=plain(e.data),
+                        hash=e.hash,
+                    ),
+                )
                 for c, e in page.items
             ],
             page_info=PageInfo.of(page),  # type: ignore[arg-type]
-        )  # fmt: skip
+        )
 
     @strawberry.field(
         description="The account at a version or a moment (auditors, and the learner)."
@@ -327,16 +388,27 @@ class CreditAccount:
         after = await _state_at(info, self.learner_id, to_version)
         bank = info.context.bank
         events = await info.context.run(
-            lambda: list(bank.account_history(self.learner_id, from_version,
-                                              to_version - from_version))
-        )  # fmt: skip
+            lambda: list(
+                bank.account_history(self.learner_id, from_version, to_version - from_version)
+            )
+        )
         return AccountDiff(
-            before=before, after=after,
-            events=[AccountEvent(version=e.version, type=e.type, at=e.at, actor=e.actor,
-                                 data=plain(e.data), hash=e.hash) for e in events],
+            before=before,
+            after=after,
+            events=[
+                AccountEvent(
+                    version=e.version,
+                    type=e.type,
+                    at=e.at,
+                    actor=e.actor,
+                    data=plain(e.data),
+                    hash=e.hash,
+                )
+                for e in events
+            ],
             total_change=after.balance.total - before.balance.total,
             available_change=after.balance.available - before.balance.available,
-        )  # fmt: skip
+        )
 
 
 async def _state_at(info: Info, learner_id: UUID, version: int) -> AccountState:
@@ -351,9 +423,11 @@ async def _state_at(info: Info, learner_id: UUID, version: int) -> AccountState:
     if account.version != version:
         raise ApiError("NOT_FOUND", f"the account has no version {version}")
     return AccountState(
-        version=account.version, at=account.modified_on, balance=Balance.of(account.balance()),
+        version=account.version,
+        at=account.modified_on,
+        balance=Balance.of(account.balance()),
         outcomes=[Outcome.of(o) for o in account.outcomes.values()],
-    )  # fmt: skip
+    )
 
 
 async def _balance(info: Info, learner_id: UUID) -> Any:
@@ -381,8 +455,11 @@ class Learner(Node):
     @classmethod
     def of_entry(cls, e: Any) -> Learner:
         entry_id, _, _, kind, _, active, _ = e[:7]
-        return cls(id=gid(entry_id), identity_verification=values.IdentityVerification(kind),
-                   erased=not active)  # fmt: skip
+        return cls(
+            id=gid(entry_id),
+            identity_verification=values.IdentityVerification(kind),
+            erased=not active,
+        )
 
 
 @strawberry.type

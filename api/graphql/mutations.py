@@ -429,36 +429,45 @@ def _recognition_terms(i: Any) -> RecognitionTerms:
         criteria=OutcomeCriteria(
             input_id(i.issuer_id, "issuerId") if i.issuer_id else None, i.kind, i.standard_code
         ),
-        credits=i.credits, level=i.level, category=i.category,
-        valid_from=i.valid_from, valid_until=i.valid_until,
-    )  # fmt: skip
+        credits=i.credits,
+        level=i.level,
+        category=i.category,
+        valid_from=i.valid_from,
+        valid_until=i.valid_until,
+    )
 
 
 def _conversion_terms(i: Any) -> ConversionTerms:
     return ConversionTerms(
         criteria=OutcomeCriteria(
             input_id(i.source_institution_id, "sourceInstitutionId")
-            if i.source_institution_id else None,
-            i.source_kind, i.source_standard_code,
+            if i.source_institution_id
+            else None,
+            i.source_kind,
+            i.source_standard_code,
         ),
         target_institution_id=input_id(i.target_institution_id, "targetInstitutionId"),
-        target_code=i.target_code, target_category=i.target_category, ratio=i.ratio,
+        target_code=i.target_code,
+        target_category=i.target_category,
+        ratio=i.ratio,
         max_credits_per_learner=i.max_credits_per_learner,
-        valid_from=i.valid_from, valid_until=i.valid_until,
-    )  # fmt: skip
+        valid_from=i.valid_from,
+        valid_until=i.valid_until,
+    )
 
 
 def _requirements(i: Any) -> Requirements:
     return Requirements(
         total_credits=i.total_credits,
-        minimum_by_category=tuple(CategoryMinimum(m.category, m.credits)
-                                  for m in i.minimum_by_category or ()),
+        minimum_by_category=tuple(
+            CategoryMinimum(m.category, m.credits) for m in i.minimum_by_category or ()
+        ),
         minimum_at_level=tuple(LevelMinimum(m.level, m.credits) for m in i.minimum_at_level or ()),
         required_standards=tuple(i.required_standards or ()),
         max_converted_share=i.max_converted_share,
         max_credits_per_institution=i.max_credits_per_institution,
         max_credits_per_year=i.max_credits_per_year,
-    )  # fmt: skip
+    )
 
 
 MAX_JWK_CHARS = 16 * 1024
@@ -473,8 +482,9 @@ def _jwk(value: Any) -> Any:
         return isinstance(v, str) or (isinstance(v, list) and all(isinstance(i, str) for i in v))
 
     if not isinstance(value, dict) or not all(member(v) for v in value.values()):
-        raise InvalidInput("publicKeyJwk must be a JSON object of string members",
-                           ("publicKeyJwk",))  # fmt: skip
+        raise InvalidInput(
+            "publicKeyJwk must be a JSON object of string members", ("publicKeyJwk",)
+        )
     if len(json.dumps(value)) > MAX_JWK_CHARS:
         raise InvalidInput("publicKeyJwk is too large", ("publicKeyJwk",))
     return value
@@ -501,11 +511,14 @@ class Mutation:
 
         async def act() -> dict[str, Any]:
             institution_id = await info.context.command(
-                info.context.bank.register_institution, input.name, input.kind,
-                _jwk(input.public_key_jwk), input.issuer_uri,
+                info.context.bank.register_institution,
+                input.name,
+                input.kind,
+                _jwk(input.public_key_jwk),
+                input.issuer_uri,
                 _moment(input.key_valid_from, "keyValidFrom"),
                 _moment(input.key_valid_until, "keyValidUntil"),
-            )  # fmt: skip
+            )
             entry = await _entry(info, institution_id)
             return {"institution": entry and Institution.of(entry)}
 
@@ -522,9 +535,12 @@ class Mutation:
         async def act() -> dict[str, Any]:
             institution_id = input_id(input.institution_id, "institutionId")
             await info.context.command(
-                info.context.bank.add_institution_key, institution_id, _jwk(input.public_key_jwk),
-                _moment(input.valid_from, "validFrom"), _moment(input.valid_until, "validUntil"),
-            )  # fmt: skip
+                info.context.bank.add_institution_key,
+                institution_id,
+                _jwk(input.public_key_jwk),
+                _moment(input.valid_from, "validFrom"),
+                _moment(input.valid_until, "validUntil"),
+            )
             entry = await _entry(info, institution_id)
             return {"institution": entry and Institution.of(entry)}
 
@@ -593,9 +609,12 @@ class Mutation:
 
         async def act() -> dict[str, Any]:
             learner_id = await info.context.command(
-                info.context.bank.register_learner, input.name, input.identity_document_type,
-                input.identity_document_number, input.birth_date,
-            )  # fmt: skip
+                info.context.bank.register_learner,
+                input.name,
+                input.identity_document_type,
+                input.identity_document_number,
+                input.birth_date,
+            )
             entry = await _entry(info, learner_id)
             return {"learner": entry and Learner.of_entry(entry)}
 
@@ -647,9 +666,12 @@ class Mutation:
             learner_id = input_id(input.learner_id, "learnerId")
             institution_id = input_id(p.subject or "", "subject")
             outcome_id = await info.context.command(
-                info.context.bank.deposit_credential, learner_id, input.credential, p.actor,
+                info.context.bank.deposit_credential,
+                learner_id,
+                input.credential,
+                p.actor,
                 institution_id,
-            )  # fmt: skip
+            )
             return {"outcome": await _outcome(info, outcome_id)}
 
         return await attempt(DepositCredentialPayload, act)
@@ -669,9 +691,14 @@ class Mutation:
             learner_id = input_id(input.learner_id, "learnerId")
             outcome_id = input_id(input.outcome_id, "outcomeId")
             await info.context.command(
-                info.context.bank.recognize_outcome, learner_id, outcome_id, p.actor,
-                input.credits, input.level, input.category,
-            )  # fmt: skip
+                info.context.bank.recognize_outcome,
+                learner_id,
+                outcome_id,
+                p.actor,
+                input.credits,
+                input.level,
+                input.category,
+            )
             return {"outcome": await _outcome(info, outcome_id)}
 
         return await attempt(RecognizeOutcomePayload, act)
@@ -705,9 +732,12 @@ class Mutation:
             p = authz.require_learner_or(info, learner_id, Role.OFFICER)
             outcome_ids = [input_id(o, "outcomeIds") for o in input.outcome_ids]
             await info.context.command(
-                info.context.bank.convert_credits, learner_id, outcome_ids,
-                input_id(input.conversion_rule_id, "conversionRuleId"), p.actor,
-            )  # fmt: skip
+                info.context.bank.convert_credits,
+                learner_id,
+                outcome_ids,
+                input_id(input.conversion_rule_id, "conversionRuleId"),
+                p.actor,
+            )
             outcomes = [await _outcome(info, o) for o in outcome_ids]
             return {"outcomes": [o for o in outcomes if o is not None]}
 
@@ -734,9 +764,16 @@ class Mutation:
             if row is None:
                 return {}
             met, unmet, notes, counted, redeemed = row
-            return {"progress": QualificationProgress(
-                met=met, unmet=unmet, notes=notes, credits_counted=to_credits(counted),
-                redeemed=redeemed, qualification_id=str(qualification_id))}  # fmt: skip
+            return {
+                "progress": QualificationProgress(
+                    met=met,
+                    unmet=unmet,
+                    notes=notes,
+                    credits_counted=to_credits(counted),
+                    redeemed=redeemed,
+                    qualification_id=str(qualification_id),
+                )
+            }
 
         return await attempt(RedeemQualificationPayload, act)
 
@@ -753,9 +790,13 @@ class Mutation:
             outcome_id = input_id(input.outcome_id, "outcomeId")
             by = input_id(p.subject or "", "subject") if p.role is Role.INSTITUTION else None
             await info.context.command(
-                info.context.bank.revoke_outcome, learner_id, outcome_id, input.reason, p.actor,
+                info.context.bank.revoke_outcome,
+                learner_id,
+                outcome_id,
+                input.reason,
+                p.actor,
                 by,
-            )  # fmt: skip
+            )
             return {"outcome": await _outcome(info, outcome_id)}
 
         return await attempt(RevokeOutcomePayload, act)
@@ -772,9 +813,12 @@ class Mutation:
             authz.require_learner_or(info, learner_id)
             scope = values.enum_value(values.ConsentScope, input.scope, "scope")
             await info.context.command(
-                info.context.bank.grant_consent, learner_id,
-                input_id(input.organization_id, "organizationId"), scope, input.expires_on,
-            )  # fmt: skip
+                info.context.bank.grant_consent,
+                learner_id,
+                input_id(input.organization_id, "organizationId"),
+                scope,
+                input.expires_on,
+            )
             return {}
 
         return await attempt(GrantConsentPayload, act)
@@ -789,9 +833,10 @@ class Mutation:
             learner_id = input_id(input.learner_id, "learnerId")
             authz.require_learner_or(info, learner_id)
             await info.context.command(
-                info.context.bank.revoke_consent, learner_id,
+                info.context.bank.revoke_consent,
+                learner_id,
                 input_id(input.organization_id, "organizationId"),
-            )  # fmt: skip
+            )
             return {}
 
         return await attempt(RevokeConsentPayload, act)
@@ -847,9 +892,11 @@ class Mutation:
 
         async def act() -> dict[str, Any]:
             rule_id = await info.context.command(
-                info.context.bank.create_recognition_rule, input.name, input.model,
+                info.context.bank.create_recognition_rule,
+                input.name,
+                input.model,
                 _recognition_terms(input),
-            )  # fmt: skip
+            )
             entry = await _entry(info, rule_id)
             return {"rule": entry and RecognitionRule.of(entry)}
 
@@ -959,10 +1006,12 @@ class Mutation:
 
         async def act() -> dict[str, Any]:
             qualification_id = await info.context.command(
-                info.context.bank.create_qualification, input.name, input.level,
+                info.context.bank.create_qualification,
+                input.name,
+                input.level,
                 input_id(input.awarding_institution_id, "awardingInstitutionId"),
                 _requirements(input),
-            )  # fmt: skip
+            )
             entry = await _entry(info, qualification_id)
             return {"qualification": entry and Qualification.of(entry)}
 

@@ -36,11 +36,15 @@ class EmployeeTraining:
     @strawberry.field(description="Training by month and category.")
     async def by_period(self, info: Info) -> list[TrainingPeriod]:
         rows = await info.context.read(
-            enterprise.training_by_period, self.organization_id, self.learner_id,
+            enterprise.training_by_period,
+            self.organization_id,
+            self.learner_id,
             info.context.today(),
-        )  # fmt: skip
-        return [TrainingPeriod(period=p, category=c, credits=credits(cr), hours=credits(h))
-                for p, c, cr, h in rows]  # fmt: skip
+        )
+        return [
+            TrainingPeriod(period=p, category=c, credits=credits(cr), hours=credits(h))
+            for p, c, cr, h in rows
+        ]
 
 
 @strawberry.type
@@ -75,16 +79,27 @@ class Organization(Node):
         limit = page_size(first)
         after_learner = decode_cursor(after) if after else ""
         rows = await info.context.read(
-            enterprise.employees_page, str(self.id), info.context.today(), after_learner,
-            limit + 1, period_from, period_to,
-        )  # fmt: skip
+            enterprise.employees_page,
+            str(self.id),
+            info.context.today(),
+            after_learner,
+            limit + 1,
+            period_from,
+            period_to,
+        )
         page = keyset_page(rows, lambda r: r[0], limit, after)
         return EmployeeTrainingConnection(
             edges=[
-                EmployeeTrainingEdge(cursor=c, node=EmployeeTraining(
-                    training_credits=credits(cr), training_hours=credits(h), learner_id=lid,
-                    organization_id=str(self.id)))
+                EmployeeTrainingEdge(
+                    cursor=c,
+                    node=EmployeeTraining(
+                        training_credits=credits(cr),
+                        training_hours=credits(h),
+                        learner_id=lid,
+                        organization_id=str(self.id),
+                    ),
+                )
                 for c, (lid, cr, h) in page.items
             ],
             page_info=PageInfo.of(page),  # type: ignore[arg-type]
-        )  # fmt: skip
+        )

@@ -177,10 +177,11 @@ class Query:
     ) -> RecognitionRuleConnection:
         page = await _catalogue_page(info, "recognition_rule", first, after)
         return RecognitionRuleConnection(
-            edges=[RecognitionRuleEdge(cursor=c, node=RecognitionRule.of(r))
-                   for c, r in page.items],
+            edges=[
+                RecognitionRuleEdge(cursor=c, node=RecognitionRule.of(r)) for c, r in page.items
+            ],
             page_info=PageInfo.of(page),
-        )  # fmt: skip
+        )
 
     @strawberry.field(
         description="A learner: themself, officers, auditors, consenting enterprises."
@@ -227,10 +228,13 @@ class Query:
             raise ApiError("INVALID_INPUT", "the bank's signing key is not configured")
         report = await info.context.run(audit.verify, bank.recorder, bank.database, exporter.keys)
         return AuditReport(
-            ok=report.ok, accounts=report.accounts, events=report.events,
-            checkpoint_id=report.checkpoint_id, checkpoint_position=report.checkpoint_position,
+            ok=report.ok,
+            accounts=report.accounts,
+            events=report.events,
+            checkpoint_id=report.checkpoint_id,
+            checkpoint_position=report.checkpoint_position,
             problems=report.problems,
-        )  # fmt: skip
+        )
 
     @strawberry.field(
         description="Public: verifies a credential (VC-JWT) issued by the bank or a registered "
@@ -245,6 +249,7 @@ class Query:
                 verified = await info.context.run(info.context.bank.verify_credential, credential)
                 issuer, revoked = verified.issuer.issuer_uri, False
         except DomainError as exc:
-            return VerificationResult(valid=False, issuer=None, revoked=False,
-                                      errors=[user_error(exc)])  # fmt: skip
+            return VerificationResult(
+                valid=False, issuer=None, revoked=False, errors=[user_error(exc)]
+            )
         return VerificationResult(valid=True, issuer=issuer, revoked=revoked, errors=[])

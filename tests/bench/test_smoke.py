@@ -23,9 +23,12 @@ def test_quick_benchmarks_run_and_print_their_ratios(tmp_path: Path, postgres_ur
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--json", str(out)],
-        cwd=root, capture_output=True, text=True, timeout=600,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "CREDITBANK_TEST_POSTGRES_URL": ADMIN_URL},
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     ratio_lines = [line for line in proc.stdout.splitlines() if line.startswith("ratio ")]
     for benchmark in BENCHMARKS:

@@ -45,9 +45,11 @@ def served(tmp_path: Path) -> object:
     env = {**os.environ, "CREDITBANK_DATA_DIR": str(tmp_path / "data")}
     env.pop("CREDITBANK_DATABASE_URL", None)
     proc = subprocess.Popen(
-        _cli("serve", "--port", str(port)), env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        _cli("serve", "--port", str(port)),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base + "/readyz", proc)
@@ -67,8 +69,11 @@ def test_fresh_serve_answers_graphql_and_accepts_its_own_tokens(served: object) 
 
     token = subprocess.run(
         _cli("token", "--role", "ADMIN", "--subject", "root"),
-        env=env, capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     viewer = httpx.post(
         base + "/graphql",
         json={"query": "{ viewer { role subject } }"},

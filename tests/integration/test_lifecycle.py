@@ -63,9 +63,13 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
         ),
     )
     general_terms = RecognitionTerms(
-        OutcomeCriteria(uni.id, OutcomeKind.ACADEMIC_COURSE, GENERAL), None, 6, "general",
-        None, None,
-    )  # fmt: skip
+        OutcomeCriteria(uni.id, OutcomeKind.ACADEMIC_COURSE, GENERAL),
+        None,
+        6,
+        "general",
+        None,
+        None,
+    )
     general_rule = bank.create_recognition_rule(
         "Hankuk general education", RuleModel.FRAMEWORK, general_terms
     )

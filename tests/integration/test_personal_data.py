@@ -117,8 +117,11 @@ def test_personal_data_is_sealed_and_erasable(
     assert account.balance().total == 3
     assert len(account.outcomes) == 6
     assert [h.type for h in fresh.account_history(kim)] == [
-        "Opened", "OutcomeDeposited", "OutcomeRecognized", *["OutcomeDeposited"] * 5,
-    ]  # fmt: skip
+        "Opened",
+        "OutcomeDeposited",
+        "OutcomeRecognized",
+        *["OutcomeDeposited"] * 5,
+    ]
     assert list(fresh.account(kim, version=2).outcomes) == [str(course)]
     # An erased learner is refused further changes.
     with pytest.raises(InvalidInput):

@@ -33,28 +33,45 @@ def _busy_account(bank: CreditBank) -> tuple[UUID, UUID, UUID]:
     college = register_issuer(bank, "Seoul JC", InstitutionKind.JUNIOR_COLLEGE)
     enterprise = register_issuer(bank, "Hanbit Corp", InstitutionKind.ENTERPRISE)
     bank.create_recognition_rule(
-        "Hankuk", RuleModel.FRAMEWORK,
+        "Hankuk",
+        RuleModel.FRAMEWORK,
         RecognitionTerms(OutcomeCriteria(institution_id=uni.id), None, 6, "major", None, None),
-    )  # fmt: skip
+    )
     bank.create_recognition_rule(
-        "Seoul JC", RuleModel.FRAMEWORK,
-        RecognitionTerms(OutcomeCriteria(institution_id=college.id), None, 5, "general", None,
-                         None),
-    )  # fmt: skip
+        "Seoul JC",
+        RuleModel.FRAMEWORK,
+        RecognitionTerms(
+            OutcomeCriteria(institution_id=college.id), None, 5, "general", None, None
+        ),
+    )
     transfer = bank.create_conversion_rule(
-        "Transfer", RuleModel.AGREEMENT,
-        ConversionTerms(OutcomeCriteria(institution_id=college.id), uni.id, "HK-T", "general",
-                        D("0.5"), D("20"), None, None),
-    )  # fmt: skip
+        "Transfer",
+        RuleModel.AGREEMENT,
+        ConversionTerms(
+            OutcomeCriteria(institution_id=college.id),
+            uni.id,
+            "HK-T",
+            "general",
+            D("0.5"),
+            D("20"),
+            None,
+            None,
+        ),
+    )
     qualification = bank.create_qualification("Certificate", 5, uni.id, Requirements(D("20")))
     kim = bank.register_learner("Kim", "RESIDENT_ID", "900307-1777777", date(1990, 3, 7))
     waiting = [deposit(bank, kim, outcome(uni, f"early-{i}", credits="1.5")) for i in range(3)]
     bank.verify_learner_identity(kim, IdentityVerification.DOCUMENT_CHECKED, "officer")
     courses = [
-        deposit(bank, kim, outcome(uni, f"hk-{i}", credits=f"{i + 1}.5",
-                                   completed_on=date(2020 + i % 5, 1 + i, 10)))
+        deposit(
+            bank,
+            kim,
+            outcome(
+                uni, f"hk-{i}", credits=f"{i + 1}.5", completed_on=date(2020 + i % 5, 1 + i, 10)
+            ),
+        )
         for i in range(10)
-    ]  # fmt: skip
+    ]
     college_courses = [
         deposit(bank, kim, outcome(college, f"jc-{i}", credits="4")) for i in range(3)
     ]

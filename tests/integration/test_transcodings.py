@@ -56,9 +56,12 @@ def test_events_and_snapshots_round_trip_every_value_type(
     moment = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
     jwk = ed25519_jwk("ou-key-1")
     open_u = bank.register_institution(
-        "Korea National Open University", InstitutionKind.OPEN_UNIVERSITY, jwk,
-        issuer_uri="https://knou.example.ac.kr", key_valid_from=datetime(2015, 1, 1, tzinfo=UTC),
-    )  # fmt: skip
+        "Korea National Open University",
+        InstitutionKind.OPEN_UNIVERSITY,
+        jwk,
+        issuer_uri="https://knou.example.ac.kr",
+        key_valid_from=datetime(2015, 1, 1, tzinfo=UTC),
+    )
     for n in range(4):  # past the snapshot interval (5)
         bank.add_institution_key(open_u, ed25519_jwk(f"ou-key-{n + 2}"))
     issuer = register_issuer(bank, "Open U (issuer)", InstitutionKind.CERTIFICATION_BODY)
@@ -69,14 +72,25 @@ def test_events_and_snapshots_round_trip_every_value_type(
     )
     recognition = bank.create_recognition_rule("Certs", RuleModel.FRAMEWORK, recognition_terms)
     conversion_terms = ConversionTerms(
-        OutcomeCriteria(institution_id=issuer.id), open_u, "OU-200", "vocational", D("1.5"),
-        D("30.5"), date(2021, 1, 1), None,
-    )  # fmt: skip
+        OutcomeCriteria(institution_id=issuer.id),
+        open_u,
+        "OU-200",
+        "vocational",
+        D("1.5"),
+        D("30.5"),
+        date(2021, 1, 1),
+        None,
+    )
     conversion = bank.create_conversion_rule("Certs -> OU", RuleModel.AGREEMENT, conversion_terms)
     requirements = Requirements(
-        D("5"), (CategoryMinimum("vocational", D("2.5")),), (LevelMinimum(4, D("1.25")),),
-        ("OU-200",), D("0.75"), D("100"), D("42"),
-    )  # fmt: skip
+        D("5"),
+        (CategoryMinimum("vocational", D("2.5")),),
+        (LevelMinimum(4, D("1.25")),),
+        ("OU-200",),
+        D("0.75"),
+        D("100"),
+        D("42"),
+    )
     qualification = bank.create_qualification("OU certificate", 4, open_u, requirements)
 
     kim = bank.register_learner("Kim", "RESIDENT_ID", "900307-1777777", date(1990, 3, 7))
@@ -85,9 +99,16 @@ def test_events_and_snapshots_round_trip_every_value_type(
     bank.revoke_consent(kim, enterprise)
     bank.grant_consent(kim, enterprise, ConsentScope.ALL, date(2028, 1, 31))
     deposited = outcome(
-        issuer, "vc-1", credits="3.25", kind=OutcomeKind.VOCATIONAL_CERTIFICATE,
-        standard_code="VC-1", level=4, hours="97.5", result="Pass", completed_on=date(2025, 6, 30),
-    )  # fmt: skip
+        issuer,
+        "vc-1",
+        credits="3.25",
+        kind=OutcomeKind.VOCATIONAL_CERTIFICATE,
+        standard_code="VC-1",
+        level=4,
+        hours="97.5",
+        result="Pass",
+        completed_on=date(2025, 6, 30),
+    )
     first = deposit(bank, kim, deposited)
     second = deposit(bank, kim, dataclasses.replace(deposited, credential_id="vc-2"))
     third = deposit(bank, kim, dataclasses.replace(deposited, credential_id="vc-3"))
@@ -190,20 +211,28 @@ def test_every_enum_and_state_dataclass_is_registered(
     bank: CreditBank, reopen: Callable[[], CreditBank]
 ) -> None:
     domain_enums = {
-        v for v in vars(values).values()
+        v
+        for v in vars(values).values()
         if isinstance(v, type) and issubclass(v, enum.Enum) and v.__module__ == values.__name__
-    }  # fmt: skip
+    }
     assert domain_enums == set(ENUM_TYPES)
     transcoder = reopen().mapper.transcoder
     for enum_type in ENUM_TYPES:
         for member in enum_type:
             assert transcoder.decode(transcoder.encode({"v": member}))["v"] is member
     samples = {
-        Consent: Consent(UUID(int=1), ConsentScope.TRAINING, date(2027, 1, 1),
-                         datetime(2026, 3, 1, tzinfo=UTC)),
-        SigningKey: SigningKey("k", "EdDSA", ed25519_jwk("k"), datetime(2026, 3, 1, tzinfo=UTC),
-                               None, datetime(2026, 4, 1, tzinfo=UTC)),
-    }  # fmt: skip
+        Consent: Consent(
+            UUID(int=1), ConsentScope.TRAINING, date(2027, 1, 1), datetime(2026, 3, 1, tzinfo=UTC)
+        ),
+        SigningKey: SigningKey(
+            "k",
+            "EdDSA",
+            ed25519_jwk("k"),
+            datetime(2026, 3, 1, tzinfo=UTC),
+            None,
+            datetime(2026, 4, 1, tzinfo=UTC),
+        ),
+    }
     for cls in (Consent, SigningKey):
         assert cls in STATE_DATACLASSES
         assert transcoder.decode(transcoder.encode(samples[cls])) == samples[cls]

@@ -46,8 +46,7 @@ def test_vector_key_pair_and_multikey() -> None:
     assert raw.hex() == VECTOR["publicKeyHex"]
     assert multikey(public) == VECTOR["publicKeyMultibase"]
     decoded = data_integrity.public_key_from_multikey(VECTOR["publicKeyMultibase"])
-    assert decoded.public_bytes(serialization.Encoding.Raw,
-                                serialization.PublicFormat.Raw) == raw  # fmt: skip
+    assert decoded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw) == raw
     # The secret key multibase: multicodec ed25519-priv (0x1300 varint 0x80 0x26) + seed + public.
     secret = base58btc_decode(VECTOR["secretKeyMultibase"][1:])
     assert secret[:2] == b"\x80\x26"

@@ -63,8 +63,9 @@ def outside_verify(token: str, published: dict[str, Any]) -> dict[str, Any]:
     assert not {"d", "p", "q", "dp", "dq", "qi", "k"} & jwk.keys()
     key = jwt.PyJWK(jwk)
     assert key.algorithm_name == "EdDSA"
-    payload: dict[str, Any] = jwt.decode(token, key.key, algorithms=[key.algorithm_name],
-                                         options={"verify_aud": False})  # fmt: skip
+    payload: dict[str, Any] = jwt.decode(
+        token, key.key, algorithms=[key.algorithm_name], options={"verify_aud": False}
+    )
     return payload
 
 
@@ -168,8 +169,10 @@ def test_exported_transcript_jwt(transcripts: Transcripts) -> None:
     assert schema_errors(CLR_SCHEMA, clr) == []
     assert clr["issuer"]["id"] == PUBLIC_URL + "/issuer"
     assert clr["credentialSubject"]["id"] == f"urn:uuid:{transcripts.kim.id}"
-    credits = sorted(c["credentialSubject"]["creditsEarned"]
-                     for c in clr["credentialSubject"]["verifiableCredential"])  # fmt: skip
+    credits = sorted(
+        c["credentialSubject"]["creditsEarned"]
+        for c in clr["credentialSubject"]["verifiableCredential"]
+    )
     assert credits == [3, 3.5, 4]
     # The learner's identity travels hashed and salted, never in clear.
     identity = clr["credentialSubject"]["identifier"][0]
@@ -250,8 +253,9 @@ def test_revoked_deposit_is_reported_revoked(transcripts: Transcripts) -> None:
     assert transcripts.exporter.verify(token) == (transcripts.issuer.uri, False)  # not deposited
     outcome_id = world.bank.deposit_credential(kim.id, token)
     assert transcripts.exporter.verify(token) == (transcripts.issuer.uri, False)
-    world.bank.revoke_outcome(kim.id, outcome_id, "plagiarism", "officer-1",
-                              by_institution=transcripts.issuer.id)  # fmt: skip
+    world.bank.revoke_outcome(
+        kim.id, outcome_id, "plagiarism", "officer-1", by_institution=transcripts.issuer.id
+    )
     assert transcripts.exporter.verify(token) == (transcripts.issuer.uri, True)
 
 

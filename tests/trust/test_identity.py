@@ -67,8 +67,9 @@ def test_recognition_of_an_unverified_learner_is_refused(world: World) -> None:
 )
 def test_one_identity_document_opens_one_learner(world: World, again: str) -> None:
     bank = world.bank
-    first = bank.register_learner("Wang Fang", "RESIDENT_ID", "110105199003077777",
-                                  date(1990, 3, 7))  # fmt: skip
+    first = bank.register_learner(
+        "Wang Fang", "RESIDENT_ID", "110105199003077777", date(1990, 3, 7)
+    )
     position, keys = bank.recorder.max_notification_id(), _learner_keys(world)
     with pytest.raises(DomainError) as err:
         bank.register_learner("Wang Fang (again)", "RESIDENT_ID", again, date(1990, 3, 7))

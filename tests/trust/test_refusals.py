@@ -208,10 +208,12 @@ def test_key_rotation(world: World) -> None:
     world.bank.deposit_credential(kim.id, fresh)
 
     # The new key did not exist before the rotation; the old one is retired after it.
-    world.refused("KEY_NOT_VALID", kim,
-                  world.token(rotated, kim, valid_from=rotated_at - timedelta(days=1)))  # fmt: skip
-    world.refused("KEY_NOT_VALID", kim,
-                  world.token(uni, kim, valid_from=rotated_at + timedelta(days=1)))  # fmt: skip
+    world.refused(
+        "KEY_NOT_VALID", kim, world.token(rotated, kim, valid_from=rotated_at - timedelta(days=1))
+    )
+    world.refused(
+        "KEY_NOT_VALID", kim, world.token(uni, kim, valid_from=rotated_at + timedelta(days=1))
+    )
     assert len(world.bank.account(kim.id).outcomes) == 2
 
 
@@ -235,8 +237,9 @@ def test_expired_exp_claim_only(world: World) -> None:
     uni, kim = world.issuer(), world.learner()
     credential = world.credential(uni, kim)
     expired = int((world.clock.now - timedelta(hours=1)).timestamp())
-    world.refused("CREDENTIAL_EXPIRED", kim,
-                  sign_vc_jwt(credential, uni.keys, claims={"exp": expired}))  # fmt: skip
+    world.refused(
+        "CREDENTIAL_EXPIRED", kim, sign_vc_jwt(credential, uni.keys, claims={"exp": expired})
+    )
 
 
 def test_expired_in_vc_claim_form(world: World) -> None:

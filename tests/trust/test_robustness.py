@@ -169,8 +169,9 @@ def test_odd_headers_are_refused(header: dict[str, Any]) -> None:
 CHARS = st.characters(codec="ascii", exclude_categories=("Cc",))
 
 
-@settings(max_examples=200, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+@settings(
+    max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(position=st.integers(0, len(TOKEN) - 1), char=CHARS)
 def test_any_changed_character_of_a_vc_jwt(position: int, char: str) -> None:
     changed = TOKEN[:position] + char + TOKEN[position + 1 :]
@@ -182,8 +183,9 @@ def test_any_changed_character_of_a_vc_jwt(position: int, char: str) -> None:
     assert verified.credential == PAYLOAD
 
 
-@settings(max_examples=150, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+@settings(
+    max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(position=st.integers(0, len(DOCUMENT) - 1), char=CHARS)
 def test_any_changed_character_of_a_data_integrity_credential(position: int, char: str) -> None:
     changed = DOCUMENT[:position] + char + DOCUMENT[position + 1 :]

@@ -91,8 +91,10 @@ def test_modified_last_event_is_caught_by_the_checkpoint(ledger: Ledger, raw: Ra
     raw.set_state(account, version, edit_json(state, _set_credits("12.00")))
     problems = _problems(ledger)
     _only_about(problems, account)
-    assert any(p.startswith(f"account {account} event v10: modified (does not match checkpoint")
-               for p in problems)  # fmt: skip
+    assert any(
+        p.startswith(f"account {account} event v10: modified (does not match checkpoint")
+        for p in problems
+    )
 
 
 def test_deleted_event_in_the_middle(ledger: Ledger, raw: RawStore) -> None:
@@ -120,8 +122,9 @@ def test_deleted_last_event_is_caught_by_the_checkpoint(ledger: Ledger, raw: Raw
     raw.delete(account, 10)
     problems = _problems(ledger)
     assert len(problems) == 1
-    assert problems[0].startswith(f"account {account} event v10: deleted (it is the head in "
-                                  "checkpoint ")  # fmt: skip
+    assert problems[0].startswith(
+        f"account {account} event v10: deleted (it is the head in checkpoint "
+    )
 
 
 def test_deleted_whole_account_is_caught_by_the_checkpoint(ledger: Ledger, raw: RawStore) -> None:
@@ -180,8 +183,10 @@ def test_inserted_account_at_a_free_position_older_than_the_checkpoint(
     bank = ledger.world.bank
     source = ledger.account_id(ledger.learners[0])
     with raw.cursor() as cur:
-        cur.execute(f"SELECT MIN({raw.nid}) FROM {raw.table} WHERE topic LIKE ?",
-                    ["%Institution.Registered"])  # fmt: skip
+        cur.execute(
+            f"SELECT MIN({raw.nid}) FROM {raw.table} WHERE topic LIKE ?",
+            ["%Institution.Registered"],
+        )
         free = int(cur.fetchone()[0])
         cur.execute(f"DELETE FROM {raw.table} WHERE {raw.nid} = ?", [free])
     forged = uuid.uuid4()
