@@ -42,7 +42,7 @@ from application.standards import Standards
 from application.transcodings import register_all
 from application.vault import PersonalDataVault
 from application.verification import DepositVerifier, RegisteredIssuerVerifier
-from domain.credit_account import CreditAccount, DepositedOutcome, Outcome
+from domain.credit_account import ConversionOption, CreditAccount, DepositedOutcome, Outcome
 from domain.errors import (
     Conflict,
     DuplicateCredential,
@@ -739,6 +739,16 @@ class CreditBank(Application[UUID]):
             return conversion_id, (account,)
 
         return self._transact(decide)
+
+    def conversion_options(
+        self, learner_id: UUID, qualification_id: UUID
+    ) -> list[ConversionOption]:
+        """Conversions the learner could make now, best first for this qualification."""
+        qualification = self.qualification(qualification_id)
+        rules = [r.current() for r in self.conversion_rules() if not r.retired]
+        return self.account(learner_id).conversion_options(
+            rules, qualification.requirements, self.now().date()
+        )
 
     def assess(self, learner_id: UUID, qualification_id: UUID) -> Assessment:
         qualification = self.qualification(qualification_id)

@@ -38,6 +38,7 @@ from domain.values import (
     enum_value,
     text,
     utc,
+    within,
 )
 from domain.values import level as check_level
 
@@ -128,6 +129,20 @@ class Balance:
     by_level: dict[int, Decimal]
     by_kind: dict[OutcomeKind, Decimal]
     by_category: dict[str, Decimal]
+
+
+@dataclass(frozen=True)
+class ConversionOption:
+    rule_id: UUID
+    rule_version: int
+    rule_name: str
+    outcome_ids: tuple[UUID, ...]
+    source_credits: Decimal
+    credits: Decimal
+    category: str
+    unmet_before: tuple[str, ...]
+    unmet_after: tuple[str, ...]
+    counted_change: Decimal
 
 
 @dataclass(frozen=True)
@@ -506,6 +521,72 @@ class CreditAccount(Aggregate):
 
     def assess(self, requirements: Requirements) -> Assessment:
         return assess(requirements, self.holdings())
+
+    def conversion_options(
+        self, rules: list[RuleVersion], requirements: Requirements, on: date
+    ) -> list[ConversionOption]:
+        """Conversions the learner could make now, and what each would do for a qualification:
+        the rule, the outcomes it would take, the credits it would give (capped), and the
+        requirements still unmet after it. Best first: fewest unmet, then most credits counted."""
+        current = assess(requirements, self.holdings())
+        options: list[ConversionOption] = []
+        for rule in rules:
+            terms = rule.terms
+            if not isinstance(terms, ConversionTerms) or not within(
+                on, terms.valid_from, terms.valid_until
+            ):
+                continue
+            sources = [
+                o
+                for o in self.outcomes.values()
+                if o.status is OutcomeStatus.RECOGNIZED
+                and terms.criteria.matches(o.issuer_id, o.kind, o.standard_code)
+            ]
+            if not sources:
+                continue
+            total = sum((o.recognized_credits or ZERO for o in sources), ZERO)
+            amount = (total * terms.ratio).quantize(CREDIT_QUANTUM, rounding=ROUND_DOWN)
+            if terms.max_credits_per_learner is not None:
+                amount = min(
+                    amount, terms.max_credits_per_learner - self.converted_under(rule.rule_id)
+                )
+            if amount <= 0:
+                continue
+            source_ids = {o.id for o in sources}
+            levels = [o.recognized_level for o in sources if o.recognized_level is not None]
+            converted = Holding(
+                rule.rule_id,
+                amount,
+                min(levels) if levels else None,
+                max(sources, key=lambda o: o.recognized_credits or ZERO).kind,
+                terms.target_category,
+                terms.target_institution_id,
+                max(o.completed_on for o in sources),
+                True,
+                frozenset(
+                    {terms.target_code} | {o.standard_code for o in sources if o.standard_code}
+                ),
+                False,
+            )
+            after = assess(
+                requirements,
+                [h for h in self.holdings() if h.id not in source_ids] + [converted],
+            )
+            options.append(
+                ConversionOption(
+                    rule.rule_id,
+                    rule.version,
+                    rule.name,
+                    tuple(o.id for o in sources),
+                    total,
+                    amount,
+                    terms.target_category,
+                    current.unmet,
+                    after.unmet,
+                    after.credits_counted - current.credits_counted,
+                )
+            )
+        return sorted(options, key=lambda o: (len(o.unmet_after), -o.counted_change))
 
     # -- redemption ---------------------------------------------------------------------------
     def redeem(

@@ -143,3 +143,13 @@ def training_by_period(
         [organization_id, learner_id, today],
     )
     return [(str(r[0]), r[1], int(r[2]), int(r[3])) for r in cur.fetchall()]
+
+
+def consents_of(cur: Cursor, learner_id: str) -> list[tuple[str, str, str | None, str]]:
+    """(organisation id, scope, expires on, granted at) of a learner's consents."""
+    cur.execute(
+        "SELECT organization_id, scope, expires_on, granted_at FROM enterprise_consents "
+        "WHERE learner_id = ? ORDER BY granted_at",
+        [learner_id],
+    )
+    return [(str(r[0]), str(r[1]), r[2], str(r[3])) for r in cur.fetchall()]

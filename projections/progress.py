@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from domain.credit_account import CreditAccount
+from domain.credit_account import CreditAccount, Redemption
 from domain.qualification import (
     CategoryMinimum,
     Holding,
@@ -57,17 +57,14 @@ class ProgressView:
         accounts = batch.accounts()
         for learner_id, account in accounts.items():
             self._write_holdings(cur, t, learner_id, account)
-            redeemed = {str(r.qualification_id) for r in account.redemptions.values()}
+            holdings = account.holdings()
+            redemptions = {str(r.qualification_id): r for r in account.redemptions.values()}
             for qid, (version, requirements) in qualifications.items():
+                if qid in redemptions:
+                    self._write_redeemed(cur, t, learner_id, qid, redemptions[qid])
+                    continue
                 self._write_progress(
-                    cur,
-                    t,
-                    learner_id,
-                    qid,
-                    version,
-                    requirements,
-                    account.holdings(),
-                    qid in redeemed,
+                    cur, t, learner_id, qid, version, requirements, holdings, redeemed=False
                 )
         for qid in map(str, changed_quals):
             if qid not in qualifications:
@@ -94,15 +91,10 @@ class ProgressView:
                     [str(learner_id), qid],
                 )
                 row = cur.fetchone()
+                if row is not None and row[0]:
+                    continue  # redeemed: the row keeps what the redemption counted
                 self._write_progress(
-                    cur,
-                    t,
-                    learner_id,
-                    qid,
-                    version,
-                    requirements,
-                    holdings,
-                    bool(row and row[0]),
+                    cur, t, learner_id, qid, version, requirements, holdings, redeemed=False
                 )
 
     @staticmethod
@@ -171,6 +163,28 @@ class ProgressView:
             )
             for r in cur.fetchall()
         ]
+
+    @staticmethod
+    def _write_redeemed(
+        cur: Cursor, t: Tables, learner_id: UUID, qualification_id: str, redemption: Redemption
+    ) -> None:
+        """A redeemed qualification is met: with what its redemption counted, under the version
+        it checked (not re-assessed on the holdings left unspent); flags are its notes."""
+        upsert(
+            cur,
+            t("qualification_progress"),
+            ("learner_id", "qualification_id"),
+            {
+                "learner_id": learner_id,
+                "qualification_id": qualification_id,
+                "qualification_version": redemption.qualification_version,
+                "met": True,
+                "unmet": "[]",
+                "notes": json.dumps(list(redemption.flags), ensure_ascii=False),
+                "counted_cc": cc(redemption.credits_counted),
+                "redeemed": True,
+            },
+        )
 
     @staticmethod
     def _write_progress(

@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from api.graphql.common import InstitutionKind, Node, PageInfo, RuleModel, gid
+from api.graphql.common import InstitutionKind, Node, OutcomeKind, PageInfo, RuleModel, gid
 from api.graphql.context import Info
 from domain import values
 from domain.framework import Framework as DomainFramework
@@ -232,4 +232,42 @@ class RecognitionRuleEdge:
 @strawberry.type
 class RecognitionRuleConnection:
     edges: list[RecognitionRuleEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(
+    description="A learning-outcome standard of the catalogue that framework rules cite."
+)
+class OutcomeStandard(Node):
+    id: strawberry.ID
+    code: str
+    title: str
+    level: int
+    credits: Decimal
+    accepted_kinds: list[OutcomeKind]  # type: ignore[valid-type]
+    active: bool
+
+    @classmethod
+    def of(cls, e: Entry) -> OutcomeStandard:
+        entry_id, _, title, code, _, active, detail = e
+        return cls(
+            id=gid(entry_id),
+            code=str(code),
+            title=title,
+            level=int(detail["level"]),
+            credits=Decimal(detail["credits"]),
+            accepted_kinds=[values.OutcomeKind(k) for k in detail["acceptedKinds"]],
+            active=active,
+        )
+
+
+@strawberry.type
+class OutcomeStandardEdge:
+    cursor: str
+    node: OutcomeStandard
+
+
+@strawberry.type
+class OutcomeStandardConnection:
+    edges: list[OutcomeStandardEdge]
     page_info: PageInfo

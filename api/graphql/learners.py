@@ -11,7 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql import authz
-from api.graphql.catalogue import Institution, Qualification, load_institution
+from api.graphql.catalogue import ConversionRule, Institution, Qualification, load_institution
 from api.graphql.common import (
     IdentityVerification,
     Node,
@@ -31,7 +31,7 @@ from domain.credit_account import CreditAccount as DomainAccount
 from domain.credit_account import Outcome as DomainOutcome
 from domain.errors import NotFound
 from domain.values import utc
-from projections import balances, catalogue, progress, time_index, transcript
+from projections import balances, catalogue, enterprise, progress, time_index, transcript
 from projections.base import cc, plain
 
 
@@ -247,6 +247,36 @@ class QualificationProgress:
         return Qualification.of(entry[:7])
 
 
+@strawberry.type(description="A conversion the learner could make now, and what it would do.")
+class ConversionOption:
+    rule_version: int
+    outcome_ids: list[strawberry.ID] = strawberry.field(description="the outcomes it would take")
+    source_credits: Decimal
+    credits: Decimal = strawberry.field(description="credits it would give (capped)")
+    category: str
+    unmet_before: list[str]
+    unmet_after: list[str] = strawberry.field(description="what would still be missing")
+    counted_change: Decimal = strawberry.field(description="change in credits counted")
+    rule_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def rule(self, info: Info) -> ConversionRule:
+        entry = await info.context.loader("catalogue", catalogue.read_entries).load(self.rule_id)
+        return ConversionRule.of(entry[:7])
+
+
+@strawberry.type(description="A learner's consent to an enterprise.")
+class Consent:
+    scope: str = strawberry.field(description="TRAINING or ALL")
+    expires_on: date | None
+    granted_at: datetime
+    organization_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def organization(self, info: Info) -> Institution:
+        return await load_institution(info, self.organization_id)
+
+
 @strawberry.type(description="What changed between two versions of an account.")
 class AccountDiff:
     before: AccountState
@@ -329,6 +359,35 @@ class CreditAccount:
             redeemed=redeemed,
             qualification_id=qid,
         )
+
+    @strawberry.field(
+        description="Conversions that would close the gap to a qualification, best first."
+    )
+    async def conversion_options(
+        self, info: Info, qualification_id: strawberry.ID
+    ) -> list[ConversionOption]:
+        self._all()
+        qid = parse_id(qualification_id, "qualificationId")
+        try:
+            options = await info.context.run(
+                info.context.bank.conversion_options, self.learner_id, qid
+            )
+        except NotFound:
+            raise ApiError("NOT_FOUND", "no such qualification") from None
+        return [
+            ConversionOption(
+                rule_version=o.rule_version,
+                outcome_ids=[gid(i) for i in o.outcome_ids],
+                source_credits=o.source_credits,
+                credits=o.credits,
+                category=o.category,
+                unmet_before=list(o.unmet_before),
+                unmet_after=list(o.unmet_after),
+                counted_change=o.counted_change,
+                rule_id=str(o.rule_id),
+            )
+            for o in options
+        ]
 
     @strawberry.field(description="The account's events, oldest first.")
     async def history(
@@ -445,6 +504,23 @@ class Learner(Node):
         bank = info.context.bank
         data = await info.context.run(bank.personal_data, UUID(self.id))
         return None if data is None else str(data["name"])
+
+    @strawberry.field(description="Consents the learner gave (the learner and officers).")
+    async def consents(self, info: Info) -> list[Consent]:
+        learner_id = UUID(self.id)
+        p = info.context.require()
+        if not (authz.is_self(p, learner_id) or p.role in authz.READERS):
+            raise ApiError("FORBIDDEN", "only the learner and officers see consents")
+        rows = await info.context.read(enterprise.consents_of, str(learner_id))
+        return [
+            Consent(
+                scope=scope,
+                expires_on=date.fromisoformat(expires) if expires else None,
+                granted_at=datetime.fromisoformat(granted),
+                organization_id=org,
+            )
+            for org, scope, expires, granted in rows
+        ]
 
     @strawberry.field
     async def account(self, info: Info) -> CreditAccount:

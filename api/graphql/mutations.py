@@ -22,6 +22,7 @@ from api.graphql import authz
 from api.graphql.catalogue import (
     ConversionRule,
     Institution,
+    OutcomeStandard,
     Qualification,
     RecognitionRule,
 )
@@ -421,6 +422,21 @@ class RetireQualificationInput:
 @strawberry.type
 class QualificationPayload:
     qualification: Qualification | None = None
+    errors: list[UserError]
+
+
+@strawberry.input
+class DefineStandardInput:
+    code: str
+    title: str
+    level: int
+    credits: Decimal
+    accepted_kinds: list[OutcomeKind]  # type: ignore[valid-type]
+
+
+@strawberry.type
+class DefineStandardPayload:
+    standard: OutcomeStandard | None = None
     errors: list[UserError]
 
 
@@ -882,6 +898,28 @@ class Mutation:
         return await attempt(ExportTranscriptPayload, act)
 
     # -- rules and qualifications (officers) -------------------------------------------------------
+    @strawberry.mutation(description="Officers add a learning-outcome standard to the catalogue.")
+    async def define_standard(
+        self,
+        info: Info,
+        input: DefineStandardInput,
+    ) -> DefineStandardPayload:
+        info.context.require(Role.OFFICER)
+
+        async def act() -> dict[str, Any]:
+            standard_id = await info.context.command(
+                info.context.bank.define_standard,
+                input.code,
+                input.title,
+                input.level,
+                input.credits,
+                tuple(input.accepted_kinds),
+            )
+            entry = await _entry(info, standard_id)
+            return {"standard": entry and OutcomeStandard.of(entry)}
+
+        return await attempt(DefineStandardPayload, act)
+
     @strawberry.mutation(description="Officers create a recognition rule (version 1).")
     async def create_recognition_rule(
         self,

@@ -17,6 +17,9 @@ from api.graphql.catalogue import (
     Institution,
     InstitutionConnection,
     InstitutionEdge,
+    OutcomeStandard,
+    OutcomeStandardConnection,
+    OutcomeStandardEdge,
     Qualification,
     QualificationConnection,
     QualificationEdge,
@@ -168,6 +171,18 @@ class Query:
         page = await _catalogue_page(info, "conversion_rule", first, after)
         return ConversionRuleConnection(
             edges=[ConversionRuleEdge(cursor=c, node=ConversionRule.of(r)) for c, r in page.items],
+            page_info=PageInfo.of(page),
+        )
+
+    @strawberry.field(description="Public: the learning-outcome standards catalogue.")
+    async def standards(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> OutcomeStandardConnection:
+        page = await _catalogue_page(info, "standard", first, after)
+        return OutcomeStandardConnection(
+            edges=[
+                OutcomeStandardEdge(cursor=c, node=OutcomeStandard.of(r)) for c, r in page.items
+            ],
             page_info=PageInfo.of(page),
         )
 

@@ -262,6 +262,7 @@ CASES: dict[str, Case] = {
     "Query.qualifications": query("{ qualifications(first: 1) { edges { cursor } } }"),
     "Query.conversionRules": query("{ conversionRules(first: 1) { edges { cursor } } }"),
     "Query.recognitionRules": query("{ recognitionRules(first: 1) { edges { cursor } } }"),
+    "Query.standards": query("{ standards(first: 1) { edges { cursor } } }"),
     "Query.verifyCredential": query('{ verifyCredential(credential: "x.y.z") { valid } }'),
     "Query.auditReport": query("{ auditReport { ok } }"),
     "Query.learner": query(
@@ -404,6 +405,16 @@ CASES: dict[str, Case] = {
     ),
     "Mutation.retireConversionRule": mutation(
         "retireConversionRule", lambda c: {"ruleId": c.conversion_rule}, "RetireRuleInput"
+    ),
+    "Mutation.defineStandard": mutation(
+        "defineStandard",
+        lambda c: {
+            "code": f"MX-{c.n()}",
+            "title": "matrix standard",
+            "level": 4,
+            "credits": "3",
+            "acceptedKinds": ["MOOC"],
+        },
     ),
     "Mutation.createQualification": mutation(
         "createQualification",

@@ -912,3 +912,30 @@ def test_replay_rebuilds_the_same_account() -> None:
     assert rebuilt.redemptions == account.redemptions
     assert rebuilt.balance() == account.balance()
     assert rebuilt.outcome(c) == account.outcome(c)
+
+
+# -- conversion options ---------------------------------------------------------------------------
+def test_conversion_options_say_what_a_conversion_would_close() -> None:
+    account = new_account()
+    recognized(account, credits="4", category="elective")
+    account.collect_events()
+    rule = conversion_rule(target_category="core").current()
+    req = requirements("3", minimum_by_category=(CategoryMinimum("core", D(3)),))
+    [option] = account.conversion_options([rule], req, NOW.date())
+    assert option.rule_id == rule.rule_id
+    assert option.credits > 0
+    assert option.unmet_before
+    assert not option.unmet_after
+    assert account.collect_events() == []  # options never change the account
+    balance = account.balance()
+    assert balance.by_category.get("core") is None
+
+
+def test_conversion_options_skip_rules_out_of_window_or_without_sources() -> None:
+    account = new_account()
+    recognized(account, credits="4")
+    out_of_window = conversion_rule(valid_until=NOW.date() - timedelta(days=1)).current()
+    req = requirements("3")
+    assert account.conversion_options([out_of_window], req, NOW.date()) == []
+    empty = new_account()
+    assert empty.conversion_options([conversion_rule().current()], req, NOW.date()) == []
