@@ -701,13 +701,6 @@ def test_redeem_qualification_when_met(gql: GraphQL, world: World) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG projections/progress.py: once a qualification is redeemed, its progress row is "
-    "re-assessed on the remaining unspent holdings, so the redeemQualification payload and "
-    "account.progress say met=false, creditsCounted=0.00, unmet='total: 0 of 6.00 ...' for the "
-    "qualification the learner has just been awarded",
-)
 def test_redeemed_qualification_progress_says_met(gql: GraphQL, world: World) -> None:
     learner = world.learner()
     world.deposit(learner, title="A")

@@ -87,6 +87,7 @@ QUERIES = frozenset(
         "account_id",
         "account",
         "assess",
+        "conversion_options",
         "account_version_at",
         "account_history",
     }
