@@ -215,6 +215,12 @@ class CreditBank(Application[UUID]):
     def _listed(self, log: str, aggregate_id: UUID) -> Listed:
         return self._logs[log].trigger_event(aggregate_id=aggregate_id)
 
+    @staticmethod
+    def _check_active(learner: Learner) -> None:
+        """An erased learner's account serves audits (and revocations) only: nothing new."""
+        if learner.erased:
+            raise LearnerErased("the learner was erased; the account only serves audits now")
+
     def now(self) -> datetime:
         return utc(self.clock())
 
@@ -599,8 +605,7 @@ class CreditBank(Application[UUID]):
             if self._exists(index_id):
                 raise DuplicateCredential("this credential was already deposited")
             learner = self.learner(learner_id)
-            if learner.erased:
-                raise LearnerErased("the learner was erased; the account only serves audits now")
+            self._check_active(learner)
             account = self.account(learner_id)
             account.deposit(outcome, outcome_id, self.now(), self.framework.max_level, actor=actor)
             index = CredentialIndex(
@@ -687,6 +692,7 @@ class CreditBank(Application[UUID]):
 
         def decide() -> tuple[None, Pending]:
             learner = self.learner(learner_id)
+            self._check_active(learner)
             account = self.account(learner_id)
             outcome = account.outcome(outcome_id)
             if credits is None and level is None and category is None:
@@ -733,6 +739,7 @@ class CreditBank(Application[UUID]):
         conversion_id = uuid4()
 
         def decide() -> tuple[UUID, Pending]:
+            self._check_active(self.learner(learner_id))
             rule = self.conversion_rule(conversion_rule_id).current()
             account = self.account(learner_id)
             account.convert(outcome_ids, rule, conversion_id, self.now(), actor=actor)
@@ -763,6 +770,7 @@ class CreditBank(Application[UUID]):
             qualification = self.qualification(qualification_id)
             if qualification.retired:
                 raise RuleNotApplicable(f"qualification {qualification.name!r} is retired")
+            self._check_active(self.learner(learner_id))
             account = self.account(learner_id)
             account.redeem(
                 qualification_id,

@@ -3,6 +3,7 @@ synchronous library off the event loop."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from application.bank import CreditBank
 from projections.base import Cursor
 
 T = TypeVar("T")
+log = logging.getLogger("creditbank.api")
 
 
 @dataclass
@@ -55,8 +57,10 @@ class Context(BaseContext):
             return result, self.bank.saved_position()
 
         result, position = await run_in_threadpool(go)
-        if self.freshness is not None:
-            await self.freshness.wait_for(position)
+        if self.freshness is not None and not await self.freshness.wait_for(position):
+            # Stored, but the views are behind (the runner is failing or far behind): the
+            # payload may lack the result; /readyz reports the lag.
+            log.warning("views did not reach position %d in time after a command", position)
         return result
 
     def loader(

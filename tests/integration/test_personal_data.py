@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from application.bank import CreditBank
 from application.settings import Settings
 from domain.errors import InvalidInput
+from domain.learner import LearnerErased
 from domain.values import ConsentScope, IdentityVerification, InstitutionKind, OutcomeStatus
 from tests.integration.support import (
     all_stored_bytes,
@@ -127,3 +129,20 @@ def test_personal_data_is_sealed_and_erasable(
     with pytest.raises(InvalidInput):
         fresh.verify_learner_identity(kim, IdentityVerification.ELECTRONIC_ID, "officer")
     assert _leaks(bank, settings) == {}
+
+
+def test_an_erased_learners_account_takes_nothing_new(bank: CreditBank) -> None:
+    """After erasure the account serves audits (and issuers' revocations) only."""
+    uni = register_issuer(bank, "Erasure University")
+    kim = bank.register_learner(NAME, "resident_id", DOCUMENT, BIRTH)
+    bank.verify_learner_identity(kim, IdentityVerification.DOCUMENT_CHECKED, "officer")
+    pending = deposit(bank, kim, outcome(uni, "er-1", credits="3"))
+    bank.erase_learner(kim, "dpo@creditbank")
+    before = bank.recorder.max_notification_id()
+    with pytest.raises(LearnerErased):
+        bank.recognize_outcome(kim, pending, "officer", Decimal("3"), 6, "major")
+    with pytest.raises(LearnerErased):
+        deposit(bank, kim, outcome(uni, "er-2", credits="3"))
+    assert bank.recorder.max_notification_id() == before
+    bank.revoke_outcome(kim, pending, "issued in error", "officer")  # issuers still can
+    assert bank.account(kim).outcome(pending).status is OutcomeStatus.REVOKED
