@@ -74,6 +74,9 @@ def after_int(after: str | None) -> int:
     if after is None:
         return 0
     try:
-        return int(decode_cursor(after))
+        value = int(decode_cursor(after))
     except ValueError:
-        raise ApiError("INVALID_INPUT", "after is not a cursor from this API") from None
+        value = -1
+    if not 0 <= value < 2**62:  # cursors are positions: a 64-bit column holds them
+        raise ApiError("INVALID_INPUT", "after is not a cursor from this API")
+    return value

@@ -463,3 +463,14 @@ def test_a_public_key_jwk_is_a_small_flat_object(served: Any, world: World, junk
     )
     assert ok["errors"] == []
     assert ok["institution"]["name"] == "Fine JWK"
+
+
+def test_a_forged_numeric_cursor_is_invalid_input_not_an_internal_error(
+    gql: GraphQL, world: World
+) -> None:
+    import base64
+
+    huge = base64.urlsafe_b64encode(str(10**30).encode()).decode().rstrip("=")
+    for query in ("qualifications", "conversionRules", "institutions"):
+        reply = gql(f'{{ {query}(first: 1, after: "{huge}") {{ edges {{ cursor }} }} }}')
+        assert reply.code == "INVALID_INPUT"
