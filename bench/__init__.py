@@ -7,7 +7,11 @@ Adding a benchmark: write ``bench/<module>.py`` with a function ``run(ctx: Conte
 reports through ``ctx.report`` (see ``bench/history.py`` for a small one), then add a
 ``Benchmark`` entry to ``BENCHMARKS`` below. ``bench/common.py`` has the shared pieces: fresh
 databases, a bank on them, synthetic learners and deposits, raw INSERT+COMMIT baselines, timing,
-a multi-process worker pool and profiling.
+a multi-process worker pool, set-ups shared by several benchmarks of a run (``shared``) and
+profiling (one thread, or every thread of a process: ``ThreadProfiles``). ``bench/served.py``
+serves the bank (``creditbank serve``) and the bare baseline app (``bench/bare_app.py``) in
+subprocesses; ``bench/serve_app.py`` is the launcher used when the served bank is profiled or
+has a lever moved.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ class Benchmark:
     module: str  # bench.<module> with ``run(ctx)``; imported only when selected
     function: str
     summary: str
+    shares: str = ""  # key of a bench.common.shared set-up it uses with others
 
 
 BENCHMARKS: tuple[Benchmark, ...] = (
@@ -41,5 +46,44 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "bench.history",
         "run",
         "load of a 10,000-event account (and as of version 5,000) ÷ load of a 10-event account",
+    ),
+    Benchmark(
+        "write_api",
+        "bench.api",
+        "run_write",
+        "depositCredential mutations/s over HTTP, 4 clients, ÷ a bare FastAPI INSERT+COMMIT/s",
+        shares="api",
+    ),
+    Benchmark(
+        "read_transcript",
+        "bench.api",
+        "run_read",
+        "p50 of a 50-row GraphQL transcript page over HTTP ÷ p50 of a bare one-SELECT endpoint",
+        shares="api",
+    ),
+    Benchmark(
+        "read_tail",
+        "bench.api",
+        "run_tail",
+        "p99 ÷ p50 of the transcript page over HTTP with 4 clients",
+        shares="api",
+    ),
+    Benchmark(
+        "catchup",
+        "bench.catchup",
+        "run",
+        "projection catch-up events/s ÷ raw decoded read of the notifications (PostgreSQL, SQLite)",
+    ),
+    Benchmark(
+        "freshness",
+        "bench.freshness",
+        "run",
+        "read-your-writes wait after a deposit ÷ the deposit's own latency, p50 (PostgreSQL)",
+    ),
+    Benchmark(
+        "scale",
+        "bench.scale",
+        "run",
+        "balance and transcript query p50 with 1,000,000 learners ÷ with 10,000 (quick: 100,000)",
     ),
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import BENCHMARKS, Benchmark
-from bench.common import Context, Report, dump_json, machine
+from bench.common import Context, Report, close_shared, dump_json, machine, release_shared
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -79,7 +79,14 @@ def main(argv: list[str] | None = None) -> int:
     if es_env:
         print(f"# eventsourcing env overrides: {es_env}", flush=True)
     started = time.perf_counter()
-    reports = [run_one(b, args, es_env) for b in selected]
+    reports = []
+    try:
+        for i, benchmark in enumerate(selected):
+            reports.append(run_one(benchmark, args, es_env))
+            if benchmark.shares and all(b.shares != benchmark.shares for b in selected[i + 1 :]):
+                release_shared(benchmark.shares)  # its servers stop before the next benchmark
+    finally:
+        close_shared()
     wall = time.perf_counter() - started
     ratios = [r for report in reports for r in report.ratios]
     missed = [r.name for r in ratios if not r.met]

@@ -13,12 +13,14 @@ import os
 import platform
 import pstats
 import queue
+import re
 import secrets
 import sqlite3
 import statistics
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 import traceback
 import uuid
@@ -234,6 +236,37 @@ def median_run(runs: Sequence[Run]) -> tuple[float, list[float]]:
     return statistics.median(r.per_second for r in runs), [x for r in runs for x in r.latencies]
 
 
+# -- set-ups shared by several benchmarks of one run ----------------------------------------------
+_shared: dict[str, tuple[Any, ExitStack]] = {}
+
+
+def shared(key: str, setup: Callable[[ExitStack], T]) -> T:
+    """What ``setup`` builds (servers, a populated database), built once per run and reused by
+    every benchmark that asks for ``key``; ``setup`` registers its cleanup on the stack it is
+    given. ``python -m bench`` releases it after the last benchmark that shares it (``Benchmark.
+    shares``), and everything at the end of the run, also on failure."""
+    if key not in _shared:
+        stack = ExitStack()
+        try:
+            _shared[key] = (setup(stack), stack)
+        except BaseException:
+            stack.close()
+            raise
+    value: T = _shared[key][0]
+    return value
+
+
+def release_shared(key: str) -> None:
+    entry = _shared.pop(key, None)
+    if entry is not None:
+        entry[1].close()
+
+
+def close_shared() -> None:
+    for key in reversed(list(_shared)):
+        release_shared(key)
+
+
 # -- databases -----------------------------------------------------------------------------------
 def _admin() -> Any:
     import psycopg
@@ -296,13 +329,33 @@ def bank_settings(data_dir: Path, database_url: str | None, **overrides: Any) ->
 def open_bank(settings: Settings, es_env: Mapping[str, str] | None = None) -> Iterator[CreditBank]:
     """``build_bank(settings)``, closed at the end. ``es_env`` (experiments, ``--es-env``) adds to
     or replaces what the bank gives the eventsourcing library, e.g. POSTGRES_PRE_PING=n."""
-    with _eventsourcing_env(es_env or {}):
+    with _eventsourcing_env(es_env or {}), _one_builder_at_a_time(settings.data_dir):
         bank = build_bank(settings)
     try:
         yield bank
     finally:
         bank.close()
         bank.database.close()
+
+
+@contextmanager
+def _one_builder_at_a_time(data_dir: Path) -> Iterator[None]:
+    """Processes sharing a data dir (the write_app workers) build their banks one at a time: the
+    library's PostgreSQL recorder runs CREATE OR REPLACE FUNCTION when it is constructed, and
+    processes doing that at the same moment fail with "tuple concurrently updated" (seen in
+    about one quick run in three)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: nothing to serialise with
+        yield
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / ".bench-build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @contextmanager
@@ -394,7 +447,15 @@ def _b64url(raw: bytes) -> str:
 
 def register_learners(bank: CreditBank, n: int, verified: bool = True) -> list[UUID]:
     """``n`` learners with unique (random) resident-ID numbers, identity-verified by default."""
-    ids = []
+    return [learner_id for learner_id, _ in register_documented_learners(bank, n, verified)]
+
+
+def register_documented_learners(
+    bank: CreditBank, n: int, verified: bool = True
+) -> list[tuple[UUID, str]]:
+    """Like ``register_learners``, with each learner's identity-document number (what a signed
+    credential's subject must hash to)."""
+    learners = []
     for _ in range(n):
         number = f"{secrets.randbelow(10**17):017d}X"
         learner_id = bank.register_learner(
@@ -404,8 +465,8 @@ def register_learners(bank: CreditBank, n: int, verified: bool = True) -> list[U
             bank.verify_learner_identity(
                 learner_id, IdentityVerification.ELECTRONIC_ID, "officer:bench"
             )
-        ids.append(learner_id)
-    return ids
+        learners.append((learner_id, number))
+    return learners
 
 
 class OutcomeFactory:
@@ -627,14 +688,28 @@ class WorkerPool:
 
 
 # -- profiling -----------------------------------------------------------------------------------
+ProfileSource = Any  # a cProfile.Profile, a file of stats, a ProfileSnapshot
+
+
 @dataclass
 class Profile:
-    profiler: cProfile.Profile
+    """Profile data over ``ops`` operations: one profiler, or several merged (threads, a server
+    process's stats file)."""
+
+    profiler: ProfileSource | Sequence[ProfileSource]
     ops: int
+
+    def _stats(self, stream: Any = None) -> pstats.Stats:
+        sources = (
+            [self.profiler]
+            if isinstance(self.profiler, (cProfile.Profile, str, ProfileSnapshot))
+            else list(self.profiler)
+        )
+        return _stats_of(sources, stream)
 
     def top(self, n: int = 15, sort: str = "cumulative") -> str:
         out = io.StringIO()
-        stats = pstats.Stats(self.profiler, stream=out)
+        stats = self._stats(out)
         stats.sort_stats(sort).print_stats(n)
         lines = out.getvalue().splitlines()
         # Drop pstats' preamble down to the column header; keep the table.
@@ -643,15 +718,15 @@ class Profile:
         return _short_paths(text)
 
     def _raw(self) -> dict[tuple[str, int, str], tuple[Any, ...]]:
-        stats: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(self.profiler).stats  # type: ignore[attr-defined]
-        return stats
+        return _stats_dict(self._stats())
 
-    def calls_per_op(self, predicate: Callable[[str, str], bool]) -> float:
-        """Calls per operation of the functions whose (file, name) satisfy ``predicate``."""
+    def calls_per_op(self, predicate: Callable[[str, str], bool], primitive: bool = False) -> float:
+        """Calls per operation of the functions whose (file, name) satisfy ``predicate``
+        (``primitive``: not counting recursive calls)."""
         total = 0
-        for (filename, _line, name), (_cc, ncalls, *_rest) in self._raw().items():
+        for (filename, _line, name), (cc, ncalls, *_rest) in self._raw().items():
             if predicate(filename, name):
-                total += ncalls
+                total += cc if primitive else ncalls
         return total / self.ops if self.ops else 0.0
 
     def seconds_per_op(self, predicate: Callable[[str, str], bool]) -> float:
@@ -661,6 +736,18 @@ class Profile:
             if predicate(filename, name):
                 total += cumulative
         return total / self.ops if self.ops else 0.0
+
+    def own_seconds_per_op(self, predicate: Callable[[str, str], bool]) -> float:
+        """Seconds per operation spent in the matching functions themselves (tottime)."""
+        total = 0.0
+        for (filename, _line, name), (_cc, _nc, own, _cum, _callers) in self._raw().items():
+            if predicate(filename, name):
+                total += own
+        return total / self.ops if self.ops else 0.0
+
+    def total_seconds_per_op(self) -> float:
+        """All profiled time (every thread) per operation."""
+        return sum(v[2] for v in self._raw().values()) / self.ops if self.ops else 0.0
 
 
 def _short_paths(text: str) -> str:
@@ -689,6 +776,99 @@ def profile(op: Op, ops: int) -> Profile:
     finally:
         profiler.disable()
     return Profile(profiler, ops)
+
+
+def _stats_of(sources: Sequence[Any], stream: Any = None) -> pstats.Stats:
+    """pstats over profilers, stats files and snapshots, merged."""
+    return pstats.Stats(*sources, stream=stream)
+
+
+def _stats_dict(stats: pstats.Stats) -> dict[tuple[str, int, str], tuple[Any, ...]]:
+    raw: dict[tuple[str, int, str], tuple[Any, ...]] = stats.stats  # type: ignore[attr-defined]
+    return raw
+
+
+class ProfileSnapshot:
+    """A profiler's figures as they stand now, read without ``disable()``: disabling from another
+    thread would close the calls still open in the profiled thread with this thread's clock."""
+
+    def __init__(self, profiler: cProfile.Profile) -> None:
+        profiler.snapshot_stats()
+        self._taken: dict[Any, Any] = dict(profiler.stats)
+        self.stats: dict[Any, Any] = {}
+
+    def create_stats(self) -> None:  # what pstats.Stats calls (and then empties ``stats``)
+        self.stats = dict(self._taken)
+
+
+class ThreadProfiles:
+    """cProfile in the current thread and in every thread started while this is active (one
+    cProfile profiler sees only the thread that enabled it): for a process whose work is spread
+    over threads (the server's event loop, its threadpool, the projection runner).
+
+    ``timer=time.thread_time`` profiles CPU instead of wall time, so that threads blocked on a
+    lock, a queue or the database add nothing. Only calls that have returned are counted: a
+    thread's long-running loop is not, the work it called is. ``clear()`` forgets everything so
+    far (start-up, warm-up) in every thread.
+    """
+
+    def __init__(self, timer: Callable[[], float] | None = None) -> None:
+        self._timer = timer
+        self._lock = threading.Lock()
+        self.profilers: list[tuple[str, cProfile.Profile]] = []
+
+    def _new(self) -> cProfile.Profile:
+        profiler = cProfile.Profile(self._timer) if self._timer else cProfile.Profile()
+        with self._lock:
+            self.profilers.append((threading.current_thread().name, profiler))
+        return profiler
+
+    def _hook(self, frame: Any, event: str, arg: Any) -> None:
+        # The first profile event of a new thread: replace this hook by a profiler of its own.
+        self._new().enable()
+
+    def __enter__(self) -> ThreadProfiles:
+        threading.setprofile(self._hook)
+        self._main = self._new()
+        self._main.enable()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._main.disable()
+        threading.setprofile(None)
+
+    def clear(self) -> None:
+        with self._lock:
+            for _, profiler in self.profilers:
+                profiler.clear()
+
+    def sources(self, threads: Sequence[str] = ()) -> list[ProfileSnapshot]:
+        """Every thread's profile, or those of the threads whose names start with ``threads``."""
+        with self._lock:
+            return [
+                ProfileSnapshot(profiler)
+                for name, profiler in self.profilers
+                if not threads or name.startswith(tuple(threads))
+            ]
+
+    def profile(self, ops: int, threads: Sequence[str] = ()) -> Profile:
+        return Profile(self.sources(threads), ops)
+
+    def thread_seconds(self) -> dict[str, float]:
+        """Profiled seconds by thread name (numbers in names folded: one entry per kind)."""
+        totals: dict[str, float] = {}
+        with self._lock:
+            named = list(self.profilers)
+        for name, profiler in named:
+            stats = _stats_dict(_stats_of([ProfileSnapshot(profiler)]))
+            kind = re.sub(r"[-_ ]?\d+", "", name) or name
+            totals[kind] = totals.get(kind, 0.0) + sum(v[2] for v in stats.values())
+        return totals
+
+    def dump(self, path: str) -> None:
+        """The merged stats to ``path``, seconds by thread to ``path + ".threads.json"``."""
+        _stats_of(self.sources()).dump_stats(path)
+        Path(path + ".threads.json").write_text(json.dumps(self.thread_seconds(), indent=1))
 
 
 def dump_json(path: Path, payload: Mapping[str, Any]) -> None:
