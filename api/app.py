@@ -52,6 +52,8 @@ class Router(GraphQLRouter[Context, None]):
             return super().decode_json(data)
         except RecursionError:
             raise json.JSONDecodeError("nested too deeply", "", 0) from None
+        except UnicodeDecodeError:  # not UTF-8 (nor UTF-16/32): a malformed body, not a crash
+            raise json.JSONDecodeError("not UTF-8", "", 0) from None
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         response: GraphQLHTTPResponse = {"data": result.data}
