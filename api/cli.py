@@ -114,6 +114,24 @@ def projections_run(
     bank.database.close()
 
 
+def _rate_column_class() -> Any:
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Events applied per second (rich's speed, once it has samples)."""
+
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f} events/s" if speed else "... events/s")
+
+    return RateColumn
+
+
+def _rate_column() -> Any:
+    return _rate_column_class()()
+
+
 def _advance(bar: Any, task: Any, done: int, head: int) -> None:
     bar.update(task, completed=done, total=head)
 
@@ -147,7 +165,7 @@ def projections_rebuild(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.speed} events/s"),
+        _rate_column(),
         TimeRemainingColumn(),
     )
     try:
