@@ -20,6 +20,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ from api.auth import load_or_create_signing_key
 from application.bootstrap import build_bank
 from application.settings import Settings
 from application.signing import BankKeys
+from domain.indexes import CredentialIndex
 from tests.api.conftest import GraphQL, build_world
 from tests.reliability import support
 from tests.reliability.load import Answer, Load, inspect, lost, tally
@@ -53,7 +55,8 @@ class Window:
     kind: str  # "restart" | "stop"
     down: float
     up: float
-    recovered_after: float | None = None  # seconds from ``up`` to the next acknowledged mutation
+    recovered_after: float | None = None  # seconds from ``up`` to a fresh deposit acknowledged
+    load_resumed_after: float | None = None  # ... to the load thread's next acknowledgement
 
 
 @dataclass(repr=False)
@@ -88,6 +91,7 @@ class Prober(threading.Thread):
         self.active = threading.Event()
         self.done = threading.Event()
         self.answers: list[Answer] = []
+        self.deposits: list[tuple[Answer, str]] = []  # each deposit probe and its credential id
         self.lock = threading.Lock()
         self.threads: list[threading.Thread] = []
 
@@ -100,10 +104,11 @@ class Prober(threading.Thread):
                     self.threads.append(t)
                 time.sleep(PROBE_EVERY)
 
-    def probe(self, kind: str) -> None:
+    def probe(self, kind: str, timeout: float = 150, keep: bool = True) -> Answer:
         started = time.monotonic()
+        credential_id = f"urn:uuid:{uuid.uuid4()}"
         try:
-            with httpx.Client(base_url=self.base, timeout=150) as http:
+            with httpx.Client(base_url=self.base, timeout=timeout) as http:
                 if kind == "readyz":
                     r = http.get("/readyz")
                 elif kind == "read":
@@ -115,7 +120,7 @@ class Prober(threading.Thread):
                         headers={"Authorization": f"Bearer {self.learner.token}"},
                     )
                 else:
-                    credential = self.world.credential(self.learner)
+                    credential = self.world.credential(self.learner, credential_id=credential_id)
                     r = http.post(
                         "/graphql",
                         json={
@@ -148,8 +153,21 @@ class Prober(threading.Thread):
                 problems,
                 r.text[:300],
             )
-        with self.lock:
-            self.answers.append(answer)
+        if keep:
+            with self.lock:
+                self.answers.append(answer)
+                if kind == "deposit":
+                    self.deposits.append((answer, credential_id))
+        return answer
+
+    def recovery(self, up: float) -> float | None:
+        """Seconds from ``up`` until a fresh deposit (new connection, 5 s timeout) succeeds."""
+        while time.monotonic() < up + RECOVERY:
+            answer = self.probe("deposit", timeout=5, keep=False)
+            if answer.acked:
+                return answer.at + answer.took - up
+            time.sleep(0.2)
+        return None
 
     def finish(self) -> None:
         self.done.set()
@@ -216,9 +234,11 @@ def scenario(restartable_pg: Any, tmp_path_factory: pytest.TempPathFactory) -> S
             up = time.monotonic()
             window = Window(kind, down, up)
             windows.append(window)
-            time.sleep(2.0)
+            window.recovered_after = prober.recovery(up)
+            time.sleep(max(0.0, up + 2.0 - time.monotonic()))
             prober.active.clear()
-            window.recovered_after = _await_ack(load, up, up + RECOVERY)
+            # The load thread may still wait on a request sent during the outage.
+            window.load_resumed_after = _await_ack(load, up, up + RECOVERY + 90)
             time.sleep(SETTLE)
         time.sleep(TAIL)  # steady state again: everything must succeed now
         load.stop()
@@ -242,7 +262,17 @@ def scenario(restartable_pg: Any, tmp_path_factory: pytest.TempPathFactory) -> S
         runner = support.catch_up(bank)  # whatever the served runner had not applied yet
         compared, differences = support.rebuild_and_compare(bank)
         report = support.audit(bank, data_dir)
+        issuer = UUID(world.university.id)
+        refused_but_stored = [
+            (a.codes, a.excerpt[:200])
+            for a, credential_id in prober.deposits
+            if a.status == 200
+            and a.codes
+            and "INTERNAL" not in a.codes  # an unknown outcome: stored or not, both are right
+            and bank._exists(CredentialIndex.create_id(issuer, credential_id))
+        ]
         result.integrity = {
+            "refused_but_stored": refused_but_stored,
             "lost": lost(bank, load.acks),
             "store_problems": support.store_problems(bank),
             "audit_problems": report.problems,
@@ -264,6 +294,9 @@ def scenario(restartable_pg: Any, tmp_path_factory: pytest.TempPathFactory) -> S
         faults=[f"{k}{'' if k == 'restart' else f' {h:g}s'}" for k, h in FAULTS],
         recovered_after={
             f"{i}:{w.kind}": round(w.recovered_after or -1, 1) for i, w in enumerate(windows)
+        },
+        load_resumed_after={
+            f"{i}:{w.kind}": round(w.load_resumed_after or -1, 1) for i, w in enumerate(windows)
         },
         load=tally(result.answers),
         load_during_faults=tally([a for a in result.answers if result.during(a)]),
@@ -289,9 +322,11 @@ def test_service_recovers(scenario: Scenario) -> None:
     """After each fault the pools reconnect: mutations are acknowledged again, and a while
     later every request succeeds."""
     not_back = [w.kind for w in scenario.windows if w.recovered_after is None]
-    assert not not_back, f"no mutation acknowledged within {RECOVERY}s after {not_back}"
+    assert not not_back, f"no fresh deposit acknowledged within {RECOVERY}s after {not_back}"
+    stuck = [w.kind for w in scenario.windows if w.load_resumed_after is None]
+    assert not stuck, f"the load thread got no acknowledgement again after {stuck}"
     last = scenario.windows[-1]
-    steady = last.up + (last.recovered_after or 0) + 1.0
+    steady = last.up + (last.load_resumed_after or 0) + 1.0
     after = [a for a in scenario.answers if a.at > steady]
     assert len(after) > 10, len(after)
     assert all(a.status == 200 for a in after), Counter(a.status for a in after)
@@ -301,6 +336,7 @@ def test_service_recovers(scenario: Scenario) -> None:
 
 def test_nothing_half_written(scenario: Scenario) -> None:
     i = scenario.integrity
+    assert i["refused_but_stored"] == [], "a deposit refused with a typed error was stored"
     assert i["lost"] == [], "acknowledged mutations are missing from the store"
     assert i["store_problems"] == []
     assert i["audit_problems"] == []
@@ -350,3 +386,19 @@ def test_outage_errors_say_unavailable(scenario: Scenario) -> None:
     assert failed, "no request failed during the outage"
     internal = [a for a in failed if "INTERNAL" in a.codes]
     assert not internal, Counter(f"{a.action}: {a.status} {a.codes}" for a in internal)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="DEFECT (api/app.py threadpool + application/database.py / eventsourcing pools): "
+    "after a long outage the service comes back slowly: with PostgreSQL stopped 40 s, a fresh "
+    "deposit succeeded only ~28 s after the database was back (about 3 s after a 12 s stop). "
+    "The requests that hung through the outage still hold the worker threads and connections "
+    "when it ends, and the pools reconnect with back-off.",
+)
+def test_recovers_within_10_s_after_a_long_outage(scenario: Scenario) -> None:
+    long = [w for w in scenario.windows if w.up - w.down >= 35]
+    if not long:
+        pytest.skip("needs an outage past the 30 s pool timeout (the full form has one)")
+    slow = [round(w.recovered_after or RECOVERY, 1) for w in long]
+    assert max(slow) <= 10.0, slow
