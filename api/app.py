@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
+from cross_web import HTTPException  # what strawberry raises for an unparsable request
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from api.auth import ANONYMOUS, AuthenticationError, TokenService, load_or_create_signing_key
 from api.freshness import Freshness
@@ -40,6 +42,8 @@ from projections.runner import EventSource, ProjectionRunner
 
 log = logging.getLogger("creditbank.api")
 MAX_BODY_BYTES = 1024 * 1024
+READYZ_TIMEOUT = 2.0  # seconds; a load balancer's probe must not hang on a stuck database
+RETRY_AFTER = b"1"  # seconds; the availability probe notices recovery within half a second
 
 
 class Router(GraphQLRouter[Context, None]):
@@ -47,13 +51,30 @@ class Router(GraphQLRouter[Context, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON nested deeper than Python's recursion limit is a malformed body (400), not an
-        internal error."""
+        internal error; so is JSON that is not an object (or a batch list)."""
         try:
-            return super().decode_json(data)
+            decoded = super().decode_json(data)
         except RecursionError:
             raise json.JSONDecodeError("nested too deeply", "", 0) from None
         except UnicodeDecodeError:  # not UTF-8 (nor UTF-16/32): a malformed body, not a crash
             raise json.JSONDecodeError("not UTF-8", "", 0) from None
+        if not isinstance(decoded, dict | list):
+            raise HTTPException(400, "a GraphQL request body is a JSON object")
+        return decoded
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Strawberry answers a request it cannot parse (not JSON, a batch, no query...) with a
+        text/plain body; we answer like every other refusal: JSON, with a code."""
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as exc:
+            if not isinstance(request, Request):
+                raise
+            code = {404: "NOT_FOUND", 401: "UNAUTHENTICATED"}.get(exc.status_code, "INVALID_INPUT")
+            return JSONResponse(
+                {"data": None, "errors": [{"message": exc.reason, "extensions": {"code": code}}]},
+                status_code=exc.status_code,
+            )
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         response: GraphQLHTTPResponse = {"data": result.data}
@@ -63,6 +84,8 @@ class Router(GraphQLRouter[Context, None]):
             codes += [
                 str(dict(e).get("extensions", {}).get("code")) for e in result_errors(response)
             ]
+        if "UNAVAILABLE" in codes:  # a retryable outage, told the HTTP way too
+            request.scope.setdefault("state", {})["status"] = 503
         codes += list(_payload_error_codes(result.data))  # mutations' UserErrors
         self.metrics.count_errors(codes)
         try:
@@ -111,7 +134,12 @@ class RequestContext:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
+                headers = message.setdefault("headers", [])
+                headers.append((b"x-request-id", rid.encode()))
+                status = scope["state"].get("status")
+                if status is not None:  # set by the GraphQL router (an outage: 503)
+                    message["status"] = status
+                    headers.append((b"retry-after", RETRY_AFTER))
             await send(message)
 
         try:
@@ -172,6 +200,13 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+def not_ready(message: str, status: str = "unavailable", **details: Any) -> JSONResponse:
+    """503 from /readyz, with the same typed error shape as every other refusal."""
+    body = {"status": status, "database": "ok", **details}
+    body["errors"] = [{"message": message, "extensions": {"code": "UNAVAILABLE"}}]
+    return JSONResponse(body, 503, headers={"Retry-After": RETRY_AFTER.decode()})
+
+
 class Service:
     """What the running app holds: the bank, the runner, read-your-writes, the exporter."""
 
@@ -213,6 +248,7 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
         exporter = Exporter(the_bank, keys, settings.base_url)
         service = Service(the_bank, runner, settings.projections == "inline", exporter)
         service.freshness = Freshness(runner, asyncio.get_running_loop())
+        the_bank.database.availability.watch()
         if service.inline:
             the_bank.on_saved.append(lambda _position: runner.wake())
             runner.start()
@@ -334,18 +370,27 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
         service = holder["service"]
+        if not service.bank.database.availability.up:
+            return not_ready("the database is unreachable", database="unreachable")
         try:
-            lag = await run_in_threadpool(service.runner.lag)
+            lag = await asyncio.wait_for(run_in_threadpool(service.runner.lag), READYZ_TIMEOUT)
         except Exception:
             log.warning("database not reachable", exc_info=True)
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-        ready = lag <= settings.max_projection_lag
-        body = {
-            "status": "ready" if ready else "lagging",
-            "database": "ok",
-            "projectionLag": lag,
-            "projectionPosition": service.runner.position,
-        }
-        return JSONResponse(body, 200 if ready else 503)
+            return not_ready("the database is unreachable", database="unreachable")
+        if lag > settings.max_projection_lag:
+            return not_ready(
+                f"the views lag {lag} events behind",
+                status="lagging",
+                projectionLag=lag,
+                projectionPosition=service.runner.position,
+            )
+        return JSONResponse(
+            {
+                "status": "ready",
+                "database": "ok",
+                "projectionLag": lag,
+                "projectionPosition": service.runner.position,
+            }
+        )
 
     return app

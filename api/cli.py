@@ -103,6 +103,7 @@ def projections_run(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     bank = build_bank(Settings())
     runner = ProjectionRunner(EventSource(bank), bank.database)
+    bank.database.availability.watch()
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())

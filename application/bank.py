@@ -160,6 +160,7 @@ class CreditBank(Application[UUID]):
     def construct_recorder(self) -> ApplicationRecorder:
         recorder = super().construct_recorder()
         cast(ChainingMapper, self.mapper).recorder = recorder  # to fetch a chain's last link
+        self.database.guard(getattr(self.factory, "datastore", None))
         return recorder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

@@ -13,6 +13,18 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from application.availability import Availability
+from domain.errors import Unavailable
+
+# Seconds a call waits for a pooled connection, and for a new connection to open. Short, so a
+# request fails within seconds of an outage beginning instead of hanging (the availability probe
+# refuses the next ones at once).
+CONNECT_TIMEOUT = 3
+# Seconds a pool keeps retrying a lost connection before it gives up (and grows afresh on the next
+# demand): psycopg_pool's back-off doubles from 1 s, which after a 40 s outage left the bank
+# waiting ~25 s more for its next attempt.
+RECONNECT_WINDOW = 2.0
+
 
 class Cursor(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
@@ -30,6 +42,7 @@ class Database:
         self._pool: Any = None
         self._pool_size = pool_size
         self._lock = threading.Lock()
+        self.availability = Availability()
         if self.kind == "sqlite":
             self.path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
             if parts.netloc:  # sqlite://relative/path style
@@ -44,6 +57,8 @@ class Database:
                 "dbname": unquote(parts.path.lstrip("/") or "postgres"),
                 "schema": query.get("schema", [""])[0],
             }
+            self.availability = Availability(self._probe)
+            self._probe_conn: Any = None
 
     @classmethod
     def for_sqlite(cls, path: str) -> Database:
@@ -69,12 +84,49 @@ class Database:
             # No pre-ping: it costs a round trip per checkout; the library retries operations
             # that fail on a broken connection instead.
             "POSTGRES_PRE_PING": "n",
-            "POSTGRES_CONNECT_TIMEOUT": "10",
+            "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
             "POSTGRES_LOCK_TIMEOUT": "10",
         }
         if self.pg["schema"]:
             env["POSTGRES_SCHEMA"] = self.pg["schema"]
         return env
+
+    def guard(self, datastore: Any) -> None:
+        """Puts the availability check in front of the event store's connections (the library's
+        PostgresDatastore), and bounds its pool's reconnection back-off."""
+        if self.kind != "postgres":
+            return
+        from eventsourcing.persistence import InterfaceError, OperationalError
+
+        datastore.pool.reconnect_timeout = RECONNECT_WINDOW
+        connect = datastore.get_connection
+        availability = self.availability
+
+        @contextmanager
+        def get_connection() -> Iterator[Any]:
+            availability.check()  # not an OperationalError: the library does not retry it
+            try:
+                with connect() as conn:
+                    yield conn
+            except (OperationalError, InterfaceError):
+                availability.suspect()
+                raise
+
+        datastore.get_connection = get_connection
+
+    def _probe(self) -> None:
+        import psycopg
+
+        conn = self._probe_conn
+        if conn is None or conn.closed:
+            conn = self._probe_conn = psycopg.connect(
+                self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+            )
+        try:
+            conn.execute("SELECT 1")
+        except Exception:
+            conn.close()
+            raise
 
     @property
     def conninfo(self) -> str:
@@ -111,12 +163,21 @@ class Database:
             finally:
                 conn.close()
         else:
-            with (
-                self._pg_pool().connection() as conn,
-                conn.transaction(),
-                conn.cursor() as cur,
-            ):
-                yield _PgCursor(cur)
+            import psycopg
+
+            self.availability.check()
+            try:
+                with (
+                    self._pg_pool().connection() as conn,
+                    conn.transaction(),
+                    conn.cursor() as cur,
+                ):
+                    yield _PgCursor(cur)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                self.availability.suspect()
+                if _lost_connection(exc):
+                    raise Unavailable("the database connection failed; send it again") from exc
+                raise
 
     def _pg_pool(self) -> Any:
         with self._lock:
@@ -129,14 +190,33 @@ class Database:
                     max_size=self._pool_size,
                     open=True,
                     check=ConnectionPool.check_connection,
+                    timeout=CONNECT_TIMEOUT,
+                    reconnect_timeout=RECONNECT_WINDOW,
+                    kwargs={"connect_timeout": CONNECT_TIMEOUT},
                 )
             return self._pool
 
     def close(self) -> None:
+        self.availability.close()
         with self._lock:
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None
+            probe = getattr(self, "_probe_conn", None)
+            if probe is not None:
+                probe.close()
+
+
+def _lost_connection(exc: Exception) -> bool:
+    """A connection that could not be had or was lost, rather than a statement that failed (a
+    lock timeout is an OperationalError too, but the database answered it)."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    if isinstance(exc, PoolTimeout | psycopg.InterfaceError):
+        return True
+    state = getattr(exc, "sqlstate", None)
+    return state is None or str(state).startswith(("08", "57P"))
 
 
 class _SqliteCursor:

@@ -28,6 +28,12 @@ class Conflict(DomainError):
     code = "CONFLICT"
 
 
+class Unavailable(DomainError):
+    """The store could not be reached; nothing was stored. The command may be sent again."""
+
+    code = "UNAVAILABLE"
+
+
 class Forbidden(DomainError):
     code = "FORBIDDEN"
 

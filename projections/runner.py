@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
+from domain.errors import Unavailable
 from projections.balances import BalancesView
 from projections.base import Batch, Cursor, Transactions, View, same_table
 from projections.catalogue import CatalogueView
@@ -219,6 +220,9 @@ class ProjectionRunner:
 
     def start(self, poll_interval: float = 0.5) -> None:
         self._stop.clear()
+        availability = getattr(self.database, "availability", None)
+        if availability is not None:  # catch up the moment the database is back
+            availability.on_recovered.append(self.wake)
         self._thread = threading.Thread(
             target=self._follow, args=(poll_interval,), name="projection-runner", daemon=True
         )
@@ -263,8 +267,12 @@ class ProjectionRunner:
             except Exception as exc:  # the follower must survive outages
                 failures += 1
                 self.error = exc
-                log.exception("projection batch failed (attempt %d); retrying", failures)
-                self._stop.wait(min(5.0, 0.1 * 2**failures))
+                if isinstance(exc, Unavailable):
+                    log.warning("projection batch: database unavailable (attempt %d)", failures)
+                else:
+                    log.exception("projection batch failed (attempt %d); retrying", failures)
+                # Woken early by stop(), or by the database coming back (see start()).
+                self._wake.wait(min(5.0, 0.1 * 2**failures))
                 continue
             self._wake.wait(poll_interval)
 

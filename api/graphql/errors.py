@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 
+from application.availability import is_connection_failure
 from domain.errors import DomainError
 
 log = logging.getLogger("creditbank.api")
@@ -35,6 +36,7 @@ class ErrorCode(enum.Enum):
     INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
     REQUIREMENTS_NOT_MET = "REQUIREMENTS_NOT_MET"
     ALREADY_REVOKED = "ALREADY_REVOKED"
+    UNAVAILABLE = "UNAVAILABLE"
 
 
 @strawberry.type(description="A refusal of a mutation: nothing was changed.")
@@ -83,6 +85,13 @@ def mask(error: GraphQLError) -> dict[str, Any]:
             **error.formatted,
             "message": original.message,
             "extensions": {"code": original.code},
+        }
+    if is_connection_failure(original):
+        log.warning("database unavailable in %s: %s", error.path, original)
+        return {
+            "message": "the database is unavailable; send the request again shortly",
+            "path": error.path,
+            "extensions": {"code": "UNAVAILABLE"},
         }
     log.error("unexpected error in %s", error.path, exc_info=original)
     return {
