@@ -65,6 +65,8 @@ from domain.rules import (
     RecognitionRule,
     RecognitionTerms,
     RuleVersion,
+    check_conversion_terms,
+    check_recognition_terms,
 )
 from domain.standard import OutcomeStandard
 from domain.values import (
@@ -76,6 +78,7 @@ from domain.values import (
     RuleModel,
     text,
     utc,
+    whole,
 )
 
 T = TypeVar("T")
@@ -462,6 +465,7 @@ class CreditBank(Application[UUID]):
             raise NotFound(f"no institution {institution_id}", (field,))
 
     def create_recognition_rule(self, name: str, model: RuleModel, terms: RecognitionTerms) -> UUID:
+        terms = check_recognition_terms(terms, self.framework.max_level)
         self._check_institution(terms.criteria.institution_id, "issuerId")
 
         def decide() -> tuple[UUID, Pending]:
@@ -473,6 +477,7 @@ class CreditBank(Application[UUID]):
         return self._transact(decide)
 
     def amend_recognition_rule(self, rule_id: UUID, terms: RecognitionTerms) -> int:
+        terms = check_recognition_terms(terms, self.framework.max_level)
         self._check_institution(terms.criteria.institution_id, "issuerId")
 
         def decide() -> tuple[int, Pending]:
@@ -497,6 +502,7 @@ class CreditBank(Application[UUID]):
         return self._list("recognition-rules", RecognitionRule)
 
     def create_conversion_rule(self, name: str, model: RuleModel, terms: ConversionTerms) -> UUID:
+        terms = check_conversion_terms(terms)
         self._check_institution(terms.criteria.institution_id, "sourceInstitutionId")
         self._check_institution(terms.target_institution_id, "targetInstitutionId")
 
@@ -507,6 +513,7 @@ class CreditBank(Application[UUID]):
         return self._transact(decide)
 
     def amend_conversion_rule(self, rule_id: UUID, terms: ConversionTerms) -> int:
+        terms = check_conversion_terms(terms)
         self._check_institution(terms.criteria.institution_id, "sourceInstitutionId")
         self._check_institution(terms.target_institution_id, "targetInstitutionId")
 
@@ -578,6 +585,8 @@ class CreditBank(Application[UUID]):
         return CreditAccount.create_id(learner_id)
 
     def account(self, learner_id: UUID, version: int | None = None) -> CreditAccount:
+        if version is not None:
+            whole(version, "version", minimum=1)
         return self._get(CreditAccount, self.account_id(learner_id), "account for learner", version)
 
     def deposit(
@@ -819,6 +828,9 @@ class CreditBank(Application[UUID]):
     def account_history(
         self, learner_id: UUID, after_version: int = 0, limit: int | None = None
     ) -> Iterator[AccountEvent]:
+        whole(after_version, "afterVersion")
+        if limit is not None:
+            whole(limit, "limit")
         stored_events = self.recorder.select_events(
             self.account_id(learner_id), gt=after_version, limit=limit
         )

@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, RuleNotApplicable
-from domain.values import CREDIT_QUANTUM, ZERO, OutcomeKind, credits, text
+from domain.values import CREDIT_QUANTUM, ZERO, OutcomeKind, credits, instance, items, text
 from domain.values import level as check_level
 
 
@@ -44,17 +44,23 @@ class Requirements:
     max_credits_per_institution: Decimal | None = None
     max_credits_per_year: Decimal | None = None
 
+    @staticmethod
+    def check(requirements: object, max_level: int) -> Requirements:
+        """Requirements as given by any caller: of the right type, every value in range."""
+        return instance(requirements, Requirements, "requirements").checked(max_level)
+
     def checked(self, max_level: int) -> Requirements:
         total = credits(self.total_credits, "totalCredits")
+        by_category = items(self.minimum_by_category, CategoryMinimum, "minimumByCategory")
+        at_level = items(self.minimum_at_level, LevelMinimum, "minimumAtLevel")
         categories = [
             CategoryMinimum(text(m.category, "category", max_length=50), credits(m.credits))
-            for m in self.minimum_by_category
+            for m in by_category
         ]
         if len({m.category for m in categories}) != len(categories):
             raise InvalidInput("a category is listed twice", ("minimumByCategory",))
-        for m in self.minimum_at_level:
-            if not 1 <= m.level <= max_level:
-                raise InvalidInput(f"level must be between 1 and {max_level}", ("minimumAtLevel",))
+        for m in at_level:
+            check_level(m.level, max_level, "minimumAtLevel")
         share = self.max_converted_share
         if share is not None:
             share = credits(share, "maxConvertedShare", allow_zero=True)
@@ -66,11 +72,10 @@ class Requirements:
             self,
             total_credits=total,
             minimum_by_category=tuple(categories),
-            minimum_at_level=tuple(
-                LevelMinimum(m.level, credits(m.credits)) for m in self.minimum_at_level
-            ),
+            minimum_at_level=tuple(LevelMinimum(m.level, credits(m.credits)) for m in at_level),
             required_standards=tuple(
-                text(code, "requiredStandards", max_length=50) for code in self.required_standards
+                text(code, "requiredStandards", max_length=50)
+                for code in items(self.required_standards, str, "requiredStandards")
             ),
             max_converted_share=share,
             max_credits_per_institution=None
@@ -260,12 +265,12 @@ class Qualification(Aggregate):
             name=text(name, "name", max_length=200),
             level=check_level(level, max_level),
             awarding_institution_id=awarding_institution_id,
-            requirements=requirements.checked(max_level),
+            requirements=Requirements.check(requirements, max_level),
         )
 
     def amend(self, requirements: Requirements, max_level: int) -> None:
         self._check_open()
-        checked = requirements.checked(max_level)
+        checked = Requirements.check(requirements, max_level)
         if checked == self.requirements:
             raise InvalidInput("the amendment changes nothing")
         self._amended(requirements=checked)

@@ -21,9 +21,11 @@ from domain.values import (
     check_window,
     credits,
     enum_value,
+    instance,
     text,
     within,
 )
+from domain.values import level as check_level
 
 MAX_RATIO = Decimal("10")
 
@@ -85,10 +87,10 @@ class RuleVersion:
             raise RuleNotApplicable(f"rule {self.name!r} v{self.version} is not valid on {on}")
 
 
-def check_recognition_terms(terms: RecognitionTerms, max_level: int) -> RecognitionTerms:
+def check_recognition_terms(terms: object, max_level: int) -> RecognitionTerms:
+    terms = instance(terms, RecognitionTerms, "terms")
     check_window(terms.valid_from, terms.valid_until)
-    if not 1 <= terms.level <= max_level:
-        raise InvalidInput(f"level must be between 1 and {max_level}", ("level",))
+    check_level(terms.level, max_level)
     return replace(
         terms,
         credits=None if terms.credits is None else credits(terms.credits),
@@ -97,8 +99,11 @@ def check_recognition_terms(terms: RecognitionTerms, max_level: int) -> Recognit
     )
 
 
-def check_conversion_terms(terms: ConversionTerms) -> ConversionTerms:
+def check_conversion_terms(terms: object) -> ConversionTerms:
+    terms = instance(terms, ConversionTerms, "terms")
     check_window(terms.valid_from, terms.valid_until)
+    if not isinstance(terms.target_institution_id, UUID):
+        raise InvalidInput("targetInstitutionId must be an id", ("targetInstitutionId",))
     ratio = credits(terms.ratio, "ratio")
     if ratio > MAX_RATIO:
         raise InvalidInput(f"ratio must be at most {MAX_RATIO}", ("ratio",))
@@ -114,7 +119,12 @@ def check_conversion_terms(terms: ConversionTerms) -> ConversionTerms:
     )
 
 
-def _check_criteria(criteria: OutcomeCriteria) -> OutcomeCriteria:
+def _check_criteria(criteria: object) -> OutcomeCriteria:
+    criteria = instance(criteria, OutcomeCriteria, "criteria")
+    if criteria.institution_id is not None and not isinstance(criteria.institution_id, UUID):
+        raise InvalidInput("issuerId must be an id", ("issuerId",))
+    if criteria.kind is not None and not isinstance(criteria.kind, OutcomeKind):
+        raise InvalidInput("kind must be an outcome kind", ("kind",))
     if criteria.standard_code is None:
         return criteria
     return replace(

@@ -137,6 +137,33 @@ def level(value: object, max_level: int, field: str = "level") -> int:
     return value
 
 
+T = TypeVar("T")
+MAX_INT64 = 2**63 - 1  # what both databases store in a version or limit column
+
+
+def whole(value: object, field: str, minimum: int = 0) -> int:
+    """A whole number from ``minimum`` up to what a 64-bit column holds (a version, a limit)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{field} must be an integer", (field,))
+    if not minimum <= value <= MAX_INT64:
+        raise InvalidInput(f"{field} must be between {minimum} and {MAX_INT64}", (field,))
+    return value
+
+
+def instance(value: object, cls: type[T], field: str) -> T:
+    """A structured argument of the expected type (the API builds them; direct callers may not)."""
+    if not isinstance(value, cls):
+        raise InvalidInput(f"{field} must be {cls.__name__}, got {type(value).__name__}", (field,))
+    return value
+
+
+def items(values: object, cls: type[T], field: str) -> tuple[T, ...]:
+    """A list or tuple whose every item is of the expected type."""
+    if not isinstance(values, list | tuple):
+        raise InvalidInput(f"{field} must be a list", (field,))
+    return tuple(instance(v, cls, field) for v in values)
+
+
 def day(value: object, field: str) -> date:
     """A calendar date (not a date-time, not text)."""
     if not isinstance(value, date) or isinstance(value, datetime):
@@ -144,10 +171,12 @@ def day(value: object, field: str) -> date:
     return value
 
 
-def utc(moment: datetime) -> datetime:
+def utc(moment: object, field: str = "timestamp") -> datetime:
     """Dates in the domain are timezone-aware UTC."""
-    if moment.tzinfo is None:
-        raise InvalidInput("timestamps must be timezone-aware")
+    if not isinstance(moment, datetime):
+        raise InvalidInput(f"{field} must be a date-time, got {type(moment).__name__}", (field,))
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidInput("timestamps must be timezone-aware", (field,))
     return moment.astimezone(UTC)
 
 
@@ -156,6 +185,11 @@ def within(day: date, valid_from: date | None, valid_until: date | None) -> bool
     return (valid_from is None or valid_from <= day) and (valid_until is None or day <= valid_until)
 
 
-def check_window(valid_from: date | None, valid_until: date | None) -> None:
-    if valid_from and valid_until and valid_until < valid_from:
+def check_window(valid_from: object, valid_until: object) -> None:
+    """A validity window of two optional calendar dates, in order."""
+    if valid_from is not None:
+        day(valid_from, "validFrom")
+    if valid_until is not None:
+        day(valid_until, "validUntil")
+    if isinstance(valid_from, date) and isinstance(valid_until, date) and valid_until < valid_from:
         raise InvalidInput("validUntil is before validFrom", ("validUntil",))

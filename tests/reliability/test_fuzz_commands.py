@@ -30,7 +30,7 @@ from application.bank import CreditBank
 from application.bootstrap import build_bank
 from application.settings import Settings
 from domain.credit_account import DepositedOutcome
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidInput
 from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import (
@@ -459,51 +459,6 @@ def _call(bank: CreditBank, name: str, args: tuple[Any, ...]) -> Any:
     return result
 
 
-STRUCTURED = {  # commands taking dataclasses (the API builds them from typed inputs)
-    "create_recognition_rule",
-    "amend_recognition_rule",
-    "create_conversion_rule",
-    "amend_conversion_rule",
-    "create_qualification",
-    "amend_qualification",
-    "deposit",
-}
-
-
-def known_defect(name: str, args: tuple[Any, ...], exc: Exception) -> str | None:
-    """The defects pinned by the xfail tests below (counted, so the fuzzer looks further)."""
-    message = str(exc)
-    if name in ("account", "account_history") and any(
-        isinstance(a, int) and not isinstance(a, bool) and abs(a) >= 2**63 for a in args
-    ):
-        return "version beyond 64 bits"
-    if (
-        name == "account_history"
-        and len(args) > 2
-        and isinstance(args[2], int)
-        and args[2] < 0
-        and type(exc).__name__ == "DataError"
-    ):
-        return "a negative limit"
-    if name in STRUCTURED and isinstance(exc, AttributeError | TypeError):
-        # Only with values of any type: the typed test builds every structure right.
-        return "a structured argument (terms, requirements, outcome) of the wrong type"
-    if isinstance(exc, AttributeError) and "has no attribute 'tzinfo'" in message:
-        return "a date for a datetime"
-    if isinstance(exc, TypeError) and "compare datetime.datetime to datetime.date" in message:
-        return "a datetime for a date"
-    if (
-        name in ("account", "account_history")
-        and any(a is not None and type(a) is not int for a in args[1:])
-        and type(exc).__name__ in ("ProgrammingError", "InterfaceError", "DataError")
-    ):
-        return "a version that is not an int"
-    return None
-
-
-TYPED_KNOWN = {"version beyond 64 bits", "a negative limit"}
-
-
 def _check(fx: Fixture, data: st.DataObject, typed: bool) -> None:
     commands = Values(fx, typed).commands()
     name = data.draw(st.sampled_from(sorted(commands)), label="command")
@@ -534,10 +489,6 @@ def _check(fx: Fixture, data: st.DataObject, typed: bool) -> None:
         fx.stats[f"{form} {name}:{refusal.code}"] += 1
         return
     assert escaped is not None
-    known = known_defect(name, args, escaped)
-    if known is not None and (not typed or known in TYPED_KNOWN):
-        fx.stats[f"{form} {name}:known defect ({known})"] += 1
-        return
     raise AssertionError(f"{name}{args!r:.600} raised {escaped!r}\n{trace}")
 
 
@@ -559,29 +510,22 @@ def test_well_typed_arguments(fx: Fixture, data: st.DataObject) -> None:
 @FUZZ
 @given(data=st.data())
 def test_arguments_of_any_type(fx: Fixture, data: st.DataObject) -> None:
-    """Values of any type, too: a DomainError, success or a pinned defect; never anything
-    stored by a call that did not succeed."""
+    """Values of any type, too: a DomainError or success, nothing else; never anything stored
+    by a call that did not succeed."""
     _check(fx, data, typed=False)
 
 
-# -- the defects, pinned ---------------------------------------------------------------------------
+# -- the fuzzer's finds, fixed and pinned: each raised a built-in exception, not a DomainError ----
 def _institution(fx: Fixture) -> UUID:
     return UUID(fx.world.issuers["university"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (application/bank.py create_/amend_*_rule read terms.criteria.institution_id, "
-    "create_/amend_qualification call requirements.checked, before anything checks their "
-    "type): terms/requirements that are not RecognitionTerms/ConversionTerms/Requirements "
-    "(None, a dict, a str), or criteria that are not OutcomeCriteria, raise AttributeError or "
-    "TypeError instead of InvalidInput. Not reachable through GraphQL (the API builds them).",
-)
 @pytest.mark.parametrize("value", [None, {"level": 6}, "terms"])
 @pytest.mark.parametrize("command", ["create_recognition_rule", "create_qualification"])
 def test_structured_arguments_of_the_wrong_type_are_refused(
     fx: Fixture, command: str, value: Any
 ) -> None:
+    """Terms or requirements that are not the domain's dataclasses raised AttributeError."""
     if command == "create_recognition_rule":
         call = partial(fx.bank.create_recognition_rule, "rule", RuleModel.FRAMEWORK, value)
     else:
@@ -590,28 +534,16 @@ def test_structured_arguments_of_the_wrong_type_are_refused(
         call()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (domain/values.py utc, via application/bank.py register_institution, "
-    "add_institution_key, account_version_at): a date where a datetime is expected raises "
-    "AttributeError ('datetime.date' object has no attribute 'tzinfo') instead of "
-    "InvalidInput. Not reachable through GraphQL (DateTime is parsed to a datetime).",
-)
 def test_a_date_for_a_datetime_is_refused(fx: Fixture) -> None:
-    with pytest.raises(DomainError):
+    """domain.values.utc raised AttributeError ('datetime.date' has no attribute 'tzinfo')."""
+    with pytest.raises(InvalidInput):
         fx.bank.add_institution_key(
             _institution(fx), IssuerKeys.ed25519().jwk, None, date(2031, 1, 1)
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (domain/rules.py validity window, via application/bank.py create_*_rule): a "
-    "datetime given as a rule's valid_from/valid_until (a datetime is a date in Python) raises "
-    "TypeError (can't compare datetime.datetime to datetime.date) instead of InvalidInput. Not "
-    "reachable through GraphQL (Date is parsed to a date).",
-)
 def test_a_datetime_for_a_date_is_refused(fx: Fixture) -> None:
+    """A datetime is a date in Python: comparing the window's bounds raised TypeError."""
     terms = RecognitionTerms(
         OutcomeCriteria(_institution(fx)), None, 6, "major", datetime(2020, 1, 1), date(2030, 1, 1)
     )
@@ -619,32 +551,20 @@ def test_a_datetime_for_a_date_is_refused(fx: Fixture) -> None:
         fx.bank.create_recognition_rule("rule", RuleModel.FRAMEWORK, terms)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (application/bank.py account / account_history): an int beyond 64 bits "
-    "reaches the database: on SQLite a version, after_version or limit raises OverflowError "
-    "(Python int too large to convert to SQLite INTEGER), on PostgreSQL a limit raises "
-    "DataError (bigint out of range), instead of NotFound/InvalidInput. Reachable through "
-    "GraphQL on SQLite with a forged history/transcript cursor (see test_fuzz_graphql).",
+@pytest.mark.parametrize(
+    ("after", "limit"), [(2**63, None), (0, 2**63), (-1, None), (0, -1), (0, True), ("1", None)]
 )
-def test_a_version_beyond_64_bits_is_refused(fx: Fixture) -> None:
-    if fx.engine != "sqlite":
-        pytest.skip("PostgreSQL compares the big number and answers (no error)")
+def test_history_bounds_out_of_range_are_refused(fx: Fixture, after: Any, limit: Any) -> None:
+    """Found by the fuzzer: on SQLite a number beyond 64 bits raised OverflowError, on
+    PostgreSQL a negative limit raised DataError (SQLite read it as no limit). Now the same
+    InvalidInput on both engines."""
     learner = UUID(fx.world.learners[0][0])
-    with pytest.raises(DomainError):
-        list(fx.bank.account_history(learner, 2**63))
+    with pytest.raises(InvalidInput):
+        list(fx.bank.account_history(learner, after, limit))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (application/bank.py account_history on PostgreSQL): a negative limit raises "
-    "psycopg DataError ('LIMIT must not be negative') where SQLite reads it as no limit; "
-    "expected InvalidInput (or the same answer on both engines). GraphQL's history and diff "
-    "validate first/toVersion, so the API does not reach it.",
-)
-def test_a_negative_history_limit_is_refused(fx: Fixture) -> None:
-    if fx.engine != "postgres":
-        pytest.skip("SQLite reads LIMIT -1 as no limit")
+@pytest.mark.parametrize("version", [0, 2**63, -1, "2", 1.0])
+def test_account_version_out_of_range_is_refused(fx: Fixture, version: Any) -> None:
     learner = UUID(fx.world.learners[0][0])
-    with pytest.raises(DomainError):
-        list(fx.bank.account_history(learner, 0, -1))
+    with pytest.raises(InvalidInput):
+        fx.bank.account(learner, version)

@@ -10,12 +10,16 @@ import pytest
 from domain.errors import InvalidInput
 from domain.values import (
     MAX_CREDITS,
+    MAX_INT64,
     OutcomeKind,
     check_window,
     credits,
     enum_value,
+    instance,
+    items,
     text,
     utc,
+    whole,
     within,
 )
 
@@ -195,3 +199,52 @@ def test_check_window() -> None:
         check_window(UNTIL, FROM)
     assert info.value.code == "INVALID_INPUT"
     assert info.value.field == ("validUntil",)
+
+
+# -- arguments of the wrong type (found by fuzzing the application's commands) -------------------
+@pytest.mark.parametrize("given", [date(2026, 1, 1), "2026-01-01T00:00:00Z", 0, None])
+def test_utc_refuses_what_is_not_a_datetime(given: object) -> None:
+    with pytest.raises(InvalidInput) as info:
+        utc(given, "validFrom")
+    assert info.value.field == ("validFrom",)
+
+
+@pytest.mark.parametrize(
+    ("valid_from", "valid_until"),
+    [(datetime(2025, 1, 1), None), (None, datetime(2025, 1, 1, tzinfo=UTC)), ("2025-01-01", None)],
+)
+def test_windows_take_calendar_dates_only(valid_from: object, valid_until: object) -> None:
+    with pytest.raises(InvalidInput):
+        check_window(valid_from, valid_until)
+
+
+@pytest.mark.parametrize(
+    ("given", "minimum", "ok"),
+    [
+        (0, 0, True),
+        (MAX_INT64, 0, True),
+        (MAX_INT64 + 1, 0, False),
+        (-1, 0, False),
+        (0, 1, False),
+        (True, 0, False),
+        (1.0, 0, False),
+        ("1", 0, False),
+    ],
+)
+def test_whole_numbers_fit_a_64_bit_column(given: object, minimum: int, ok: bool) -> None:
+    if ok:
+        assert whole(given, "limit", minimum) == given
+    else:
+        with pytest.raises(InvalidInput):
+            whole(given, "limit", minimum)
+
+
+def test_instance_and_items_check_structured_arguments() -> None:
+    assert instance(OutcomeKind.MOOC, OutcomeKind, "kind") is OutcomeKind.MOOC
+    with pytest.raises(InvalidInput) as info:
+        instance({"kind": "MOOC"}, OutcomeKind, "kind")
+    assert "OutcomeKind" in info.value.message
+    assert items(["a", "b"], str, "codes") == ("a", "b")
+    for bad in ("ab", ["a", 1], None):
+        with pytest.raises(InvalidInput):
+            items(bad, str, "codes")
