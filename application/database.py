@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -145,9 +145,13 @@ class Database:
 
     # -- plain transactions -------------------------------------------------------------------
     @contextmanager
-    def transaction(self, readonly: bool = False) -> Iterator[Cursor]:
+    def transaction(self, readonly: bool = False, *, pipeline: bool = False) -> Iterator[Cursor]:
         """A short transaction. On SQLite a writer takes the write lock up front (BEGIN
-        IMMEDIATE) so it cannot fail half-way on a lock upgrade; readers use a plain snapshot."""
+        IMMEDIATE) so it cannot fail half-way on a lock upgrade; readers use a plain snapshot.
+
+        ``pipeline`` (PostgreSQL): statements are sent without waiting for each result, until a
+        result is fetched or the transaction ends: a batch of writes costs one round trip, not
+        one each (the projection runner's batches)."""
         if self.kind == "sqlite":
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             try:
@@ -169,6 +173,7 @@ class Database:
             try:
                 with (
                     self._pg_pool().connection() as conn,
+                    conn.pipeline() if pipeline else nullcontext(),
                     conn.transaction(),
                     conn.cursor() as cur,
                 ):

@@ -102,8 +102,6 @@ def check_recognition_terms(terms: object, max_level: int) -> RecognitionTerms:
 def check_conversion_terms(terms: object) -> ConversionTerms:
     terms = instance(terms, ConversionTerms, "terms")
     check_window(terms.valid_from, terms.valid_until)
-    if not isinstance(terms.target_institution_id, UUID):
-        raise InvalidInput("targetInstitutionId must be an id", ("targetInstitutionId",))
     ratio = credits(terms.ratio, "ratio")
     if ratio > MAX_RATIO:
         raise InvalidInput(f"ratio must be at most {MAX_RATIO}", ("ratio",))
@@ -121,8 +119,6 @@ def check_conversion_terms(terms: object) -> ConversionTerms:
 
 def _check_criteria(criteria: object) -> OutcomeCriteria:
     criteria = instance(criteria, OutcomeCriteria, "criteria")
-    if criteria.institution_id is not None and not isinstance(criteria.institution_id, UUID):
-        raise InvalidInput("issuerId must be an id", ("issuerId",))
     if criteria.kind is not None and not isinstance(criteria.kind, OutcomeKind):
         raise InvalidInput("kind must be an outcome kind", ("kind",))
     if criteria.standard_code is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from projections.base import Batch, Cursor, Tables, cc, iso, upsert
+from projections.base import Batch, Cursor, Tables, cc, iso, replace, upsert
 
 
 class BalancesView:
@@ -25,21 +25,26 @@ class BalancesView:
                     "updated_at": iso(account.modified_on),
                 },
             )
-            cur.execute(
-                f"DELETE FROM {t('balance_breakdown')} WHERE learner_id = ?",  # noqa: S608
-                [str(learner_id)],
-            )
             buckets = (
                 [("level", str(k), v) for k, v in b.by_level.items()]
                 + [("kind", k.value, v) for k, v in b.by_kind.items()]
                 + [("category", k, v) for k, v in b.by_category.items()]
             )
-            for dimension, bucket, credits in buckets:
-                cur.execute(
-                    f"INSERT INTO {t('balance_breakdown')} "  # noqa: S608
-                    "(learner_id, dimension, bucket, credits_cc) VALUES (?, ?, ?, ?)",
-                    [str(learner_id), dimension, bucket, cc(credits)],
-                )
+            replace(
+                cur,
+                t("balance_breakdown"),
+                "learner_id",
+                learner_id,
+                [
+                    {
+                        "learner_id": learner_id,
+                        "dimension": dimension,
+                        "bucket": bucket,
+                        "credits_cc": cc(credits),
+                    }
+                    for dimension, bucket, credits in buckets
+                ],
+            )
 
 
 def read_balances(

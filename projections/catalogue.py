@@ -84,14 +84,8 @@ class CatalogueView:
                 "active": active,
                 "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True),
             }
-            cur.execute(
-                f"SELECT ordinal FROM {t('catalogue_entries')} WHERE entry_id = ?",  # noqa: S608
-                [str(aggregate_id)],
-            )
-            existing = cur.fetchone()
-            if existing is not None:
-                row["ordinal"] = existing[0]  # listing order is creation order, never moves
-            upsert(cur, t("catalogue_entries"), ("entry_id",), row)
+            # Listing order is creation order: an existing row keeps its ordinal.
+            upsert(cur, t("catalogue_entries"), ("entry_id",), row, keep=("ordinal",))
 
 
 def read_page(

@@ -10,7 +10,7 @@ from uuid import UUID
 from domain.credit_account import CreditAccount
 from domain.learner import Learner
 from domain.values import OutcomeStatus
-from projections.base import Batch, Cursor, Tables, cc, iso, upsert
+from projections.base import Batch, Cursor, Tables, cc, iso, replace
 
 COUNTED = (
     OutcomeStatus.RECOGNIZED,
@@ -29,59 +29,57 @@ class EnterpriseTrainingView:
             e.originator_id: batch.state(e.originator_id) for _, e in batch.of(Learner)
         }
         accounts = batch.accounts()
+        consents: dict[UUID, list[tuple[str, str]]] = {}
         for learner_id, learner in learners.items():
-            cur.execute(
-                f"DELETE FROM {t('enterprise_consents')} WHERE learner_id = ?",  # noqa: S608
-                [str(learner_id)],
-            )
-            for consent in learner.consents.values():
-                upsert(
-                    cur,
-                    t("enterprise_consents"),
-                    ("organization_id", "learner_id"),
-                    {
-                        "organization_id": consent.organization_id,
-                        "learner_id": learner_id,
-                        "scope": consent.scope.value,
-                        "expires_on": iso(consent.expires_on),
-                        "granted_at": iso(consent.granted_at),
-                    },
-                )
-        for learner_id in set(learners) | set(accounts):
-            cur.execute(
-                f"SELECT organization_id, scope FROM {t('enterprise_consents')} "  # noqa: S608
-                "WHERE learner_id = ?",
-                [str(learner_id)],
-            )
-            consents = cur.fetchall()
-            cur.execute(
-                f"DELETE FROM {t('enterprise_training')} WHERE learner_id = ?",  # noqa: S608
-                [str(learner_id)],
-            )
-            if not consents:
-                continue
-            account = accounts.get(learner_id) or batch.load(
-                CreditAccount.create_id(learner_id), None
-            )
-            for organization_id, scope in consents:
-                for o in account.outcomes.values():
-                    if o.status not in COUNTED or not _in_scope(scope, o):
-                        continue
-                    upsert(
-                        cur,
-                        t("enterprise_training"),
-                        ("organization_id", "learner_id", "outcome_id"),
-                        {
-                            "organization_id": organization_id,
-                            "learner_id": learner_id,
-                            "outcome_id": o.id,
-                            "period": o.completed_on.strftime("%Y-%m"),
-                            "kind": o.kind.value,
-                            "category": o.category,
-                            "hours_cc": cc(o.hours) or 0,
-                            "credits_cc": cc(o.recognized_credits) or 0,
-                        },
-                    )
+            granted = [
+                {
+                    "organization_id": consent.organization_id,
+                    "learner_id": learner_id,
+                    "scope": consent.scope.value,
+                    "expires_on": iso(consent.expires_on),
+                    "granted_at": iso(consent.granted_at),
+                }
+                for consent in learner.consents.values()
+            ]
+            replace(cur, t("enterprise_consents"), "learner_id", learner_id, granted)
+            consents[learner_id] = [(str(r["organization_id"]), str(r["scope"])) for r in granted]
+        # Learners whose account changed but not their consents: the consents on record.
+        consents.update(_consents(cur, t, [i for i in accounts if i not in learners]))
+        for learner_id, scopes in consents.items():
+            account = accounts.get(learner_id) if scopes else None
+            if scopes and account is None:
+                account = batch.load(CreditAccount.create_id(learner_id), None)
+            rows: list[dict[str, Any]] = [
+                {
+                    "organization_id": organization_id,
+                    "learner_id": learner_id,
+                    "outcome_id": o.id,
+                    "period": o.completed_on.strftime("%Y-%m"),
+                    "kind": o.kind.value,
+                    "category": o.category,
+                    "hours_cc": cc(o.hours) or 0,
+                    "credits_cc": cc(o.recognized_credits) or 0,
+                }
+                for organization_id, scope in scopes
+                for o in (account.outcomes.values() if account is not None else ())
+                if o.status in COUNTED and _in_scope(scope, o)
+            ]
+            replace(cur, t("enterprise_training"), "learner_id", learner_id, rows)
+
+
+def _consents(cur: Cursor, t: Tables, learner_ids: list[UUID]) -> dict[UUID, list[tuple[str, str]]]:
+    """learner -> [(organization id, scope)] as recorded, for every one of ``learner_ids``."""
+    found: dict[UUID, list[tuple[str, str]]] = {i: [] for i in learner_ids}
+    for start in range(0, len(learner_ids), 500):
+        chunk = [str(i) for i in learner_ids[start : start + 500]]
+        cur.execute(
+            f"SELECT learner_id, organization_id, scope FROM {t('enterprise_consents')} "  # noqa: S608
+            f"WHERE learner_id IN ({', '.join('?' for _ in chunk)})",
+            chunk,
+        )
+        for learner_id, organization_id, scope in cur.fetchall():
+            found[UUID(str(learner_id))].append((str(organization_id), str(scope)))
+    return found
 
 
 def _in_scope(scope: str, outcome: Any) -> bool:

@@ -22,7 +22,7 @@ from domain.qualification import (
     assess,
 )
 from domain.values import OutcomeKind
-from projections.base import Batch, Cursor, Tables, cc, from_cc, iso, upsert
+from projections.base import Batch, Cursor, Tables, cc, from_cc, iso, replace, upsert
 
 
 def requirements_from(detail: dict[str, Any]) -> Requirements:
@@ -120,26 +120,23 @@ class ProgressView:
 
     @staticmethod
     def _write_holdings(cur: Cursor, t: Tables, learner_id: UUID, account: CreditAccount) -> None:
-        cur.execute(f"DELETE FROM {t('account_holdings')} WHERE learner_id = ?", [str(learner_id)])  # noqa: S608
-        for h in account.holdings():
-            cur.execute(
-                f"INSERT INTO {t('account_holdings')} (holding_id, learner_id, credits_cc, level, "  # noqa: S608
-                "kind, category, institution_id, completed_on, converted, standard_codes, spent) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    str(h.id),
-                    str(learner_id),
-                    cc(h.credits),
-                    h.level,
-                    h.kind.value,
-                    h.category,
-                    str(h.institution_id),
-                    iso(h.completed_on),
-                    int(h.converted),
-                    " ".join(sorted(h.standard_codes)),
-                    int(h.spent),
-                ],
-            )
+        rows = [
+            {
+                "holding_id": h.id,
+                "learner_id": learner_id,
+                "credits_cc": cc(h.credits),
+                "level": h.level,
+                "kind": h.kind.value,
+                "category": h.category,
+                "institution_id": h.institution_id,
+                "completed_on": iso(h.completed_on),
+                "converted": h.converted,
+                "standard_codes": " ".join(sorted(h.standard_codes)),
+                "spent": h.spent,
+            }
+            for h in account.holdings()
+        ]
+        replace(cur, t("account_holdings"), "learner_id", learner_id, rows)
 
     @staticmethod
     def _read_holdings(cur: Cursor, t: Tables, learner_id: UUID) -> list[Holding]:

@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Callable
 
-from projections.base import Batch, Cursor, Transactions, View
+from projections.base import Batch, Cursor, Transactions, View, Writes
 from projections.runner import EventSource, StateCache, views_named
 
 SUFFIX = "__rebuild"
@@ -103,7 +103,7 @@ def rebuild(
         if not events:
             break
         with database.transaction() as cur:
-            _apply(building, states, events, cur, t)
+            _apply(building, states, events, Writes(cur, database.kind == "postgres"), t)
         position = events[-1][0]
         applied += len(events)
         if progress:
@@ -151,7 +151,7 @@ def _swap_in(
             events = source.read(position, batch_size)
             if not events:
                 break
-            _apply(building, states, events, cur, t)
+            _apply(building, states, events, Writes(cur, database.kind == "postgres"), t)
             position = events[-1][0]
         if database.kind == "postgres":
             # All live tables at once, or give way (lock_timeout < deadlock_timeout): readers
@@ -173,10 +173,11 @@ def _apply(
     views: list[View],
     states: StateCache,
     events: list[tuple[int, object]],
-    cur: Cursor,
+    buffered: Writes,
     t: Callable[[str], str],
 ) -> None:
     states.prepare(events)
     batch = Batch(events, states.load)
     for view in views:
-        view.apply(batch, cur, t)
+        view.apply(batch, buffered, t)
+    buffered.flush()

@@ -23,7 +23,7 @@ from uuid import UUID
 
 from domain.errors import Unavailable
 from projections.balances import BalancesView
-from projections.base import Batch, Cursor, Transactions, View, same_table
+from projections.base import Batch, Cursor, Transactions, View, Writes, same_table
 from projections.catalogue import CatalogueView
 from projections.enterprise import EnterpriseTrainingView
 from projections.institution_ledger import InstitutionLedgerView
@@ -102,12 +102,27 @@ class StateCache:
         elif cached is not None and cached.version != version:
             cached = None
         if cached is None:
+            cached = self._born_in_batch(aggregate_id, version)
+        if cached is None:
             cached = self._source.repository.get(aggregate_id, version=version)
         self._cache[aggregate_id] = cached
         self._cache.move_to_end(aggregate_id)
         while len(self._cache) > self._maxsize:
             self._cache.popitem(last=False)
         return cached
+
+    def _born_in_batch(self, aggregate_id: UUID, version: int) -> Any:
+        """An aggregate created within the batch is the fold of the batch's own events: no read
+        (during a catch-up most aggregates are)."""
+        events = self._pending.get(aggregate_id, ())
+        if not events or events[0].originator_version != 1:
+            return None
+        aggregate = None
+        for e in events:
+            if e.originator_version > version:
+                break
+            aggregate = e.mutate(aggregate)
+        return aggregate if aggregate is not None and aggregate.version == version else None
 
 
 class ProjectionRunner:
@@ -129,6 +144,8 @@ class ProjectionRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        self._known: dict[str, int] | None = None  # positions as this runner last wrote them
+        self._tracked: set[str] = set()  # views whose tracking row is known to exist
         self.listeners: list[Callable[[int], None]] = []  # told each new position
 
     # -- positions ----------------------------------------------------------------------------
@@ -163,33 +180,43 @@ class ProjectionRunner:
 
     def _run_once(self) -> int | None:
         """One batch (its size), 0 when up to date, None when another runner claimed it."""
-        positions = self.positions()
+        # The positions this runner last wrote (the claim below checks them under lock), else
+        # read: one transaction less per batch, which read-your-writes waits on.
+        positions, self._known = self._known or self.positions(), None
         low = min(positions.values(), default=0)
         events = self.source.read(low, self.batch_size)
         if not events:
+            self._known = positions
             self._announce(low)
             return 0
         group = [v for v in self.views if positions[v.name] == low]
         self.states.prepare(events)
         batch = Batch(events, self.states.load)
-        with self.database.transaction() as cur:
+        names = [v.name for v in group]
+        with self.database.transaction(pipeline=True) as cur:
             if not self._claim(cur, group, low):
                 return None  # another runner applied this batch first
+            buffered = Writes(cur, postgres=self.database.kind == "postgres")
             for view in group:
-                view.apply(batch, cur, same_table)
-            for view in group:
-                cur.execute(
-                    "UPDATE projection_tracking SET position = ? WHERE view_name = ?",
-                    [batch.position, view.name],
-                )
+                view.apply(batch, buffered, same_table)
+            buffered.flush()
+            cur.execute(
+                "UPDATE projection_tracking SET position = ? "  # noqa: S608
+                f"WHERE view_name IN ({', '.join('?' for _ in names)})",
+                [batch.position, *names],
+            )
             if self.database.kind == "postgres":
                 cur.execute(f"NOTIFY {PROGRESS_CHANNEL}")
-        self._announce(min(self.positions().values()))
+        positions.update(dict.fromkeys(names, batch.position))
+        self._known = positions
+        self._announce(min(positions.values()))
         return len(events)
 
     def _claim(self, cur: Cursor, group: list[View], low: int) -> bool:
         """Locks the group's tracking rows and checks nobody moved them since we read them."""
         for view in group:
+            if view.name in self._tracked:
+                continue  # its row exists (rows are never deleted)
             cur.execute(
                 "INSERT INTO projection_tracking (view_name, position) VALUES (?, 0) "
                 "ON CONFLICT (view_name) DO NOTHING",
@@ -202,7 +229,12 @@ class ProjectionRunner:
             f"({', '.join('?' for _ in names)}){lock}",
             names,
         )
-        return all(int(row[0]) == low for row in cur.fetchall())
+        rows = cur.fetchall()
+        if len(rows) != len(names):  # a row we took for granted is missing: insert it again
+            self._tracked.difference_update(names)
+            return False
+        self._tracked.update(names)
+        return all(int(row[0]) == low for row in rows)
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         total = 0
