@@ -176,7 +176,10 @@ class Writes:
             pending = self._tables[table] = _Upserts(tuple(key), columns, tuple(keep))
         values = [_sql_value(v) for v in row.values()]
         identity = tuple(values[columns.index(k)] for k in key)
-        pending.rows.pop(identity, None)  # the last write of a key wins, in its own place
+        earlier = pending.rows.pop(identity, None)  # the last write of a key wins...
+        if earlier is not None:
+            for c in pending.keep:  # ...but for the columns the first write keeps
+                values[columns.index(c)] = earlier[columns.index(c)]
         pending.rows[identity] = values
 
     def replace(self, table: str, column: str, owner: Any, rows: Sequence[dict[str, Any]]) -> None:
