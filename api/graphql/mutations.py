@@ -60,6 +60,17 @@ async def _entry(info: Info, entry_id: UUID) -> Any:
     return None if entry is None else entry[:7]
 
 
+async def _institution(info: Info, institution_id: UUID) -> dict[str, Any]:
+    """The payload field of the institution mutations, read back from the catalogue."""
+    entry = await _entry(info, institution_id)
+    return {"institution": entry and Institution.of(entry)}
+
+
+async def _learner(info: Info, learner_id: UUID) -> dict[str, Any]:
+    entry = await _entry(info, learner_id)
+    return {"learner": entry and Learner.of_entry(entry)}
+
+
 async def _outcome(info: Info, outcome_id: UUID) -> Outcome | None:
     found = await info.context.read(transcript.read_outcomes, [str(outcome_id)])
     row = found.get(str(outcome_id))
@@ -535,8 +546,7 @@ class Mutation:
                 _moment(input.key_valid_from, "keyValidFrom"),
                 _moment(input.key_valid_until, "keyValidUntil"),
             )
-            entry = await _entry(info, institution_id)
-            return {"institution": entry and Institution.of(entry)}
+            return await _institution(info, institution_id)
 
         return await attempt(RegisterInstitutionPayload, act)
 
@@ -557,8 +567,7 @@ class Mutation:
                 _moment(input.valid_from, "validFrom"),
                 _moment(input.valid_until, "validUntil"),
             )
-            entry = await _entry(info, institution_id)
-            return {"institution": entry and Institution.of(entry)}
+            return await _institution(info, institution_id)
 
         return await attempt(InstitutionPayload, act)
 
@@ -575,8 +584,7 @@ class Mutation:
             await info.context.command(
                 info.context.bank.retire_institution_key, institution_id, input.kid
             )
-            entry = await _entry(info, institution_id)
-            return {"institution": entry and Institution.of(entry)}
+            return await _institution(info, institution_id)
 
         return await attempt(InstitutionPayload, act)
 
@@ -593,8 +601,7 @@ class Mutation:
             await info.context.command(
                 info.context.bank.suspend_institution, institution_id, input.reason
             )
-            entry = await _entry(info, institution_id)
-            return {"institution": entry and Institution.of(entry)}
+            return await _institution(info, institution_id)
 
         return await attempt(InstitutionPayload, act)
 
@@ -609,8 +616,7 @@ class Mutation:
         async def act() -> dict[str, Any]:
             institution_id = input_id(input.institution_id, "institutionId")
             await info.context.command(info.context.bank.reactivate_institution, institution_id)
-            entry = await _entry(info, institution_id)
-            return {"institution": entry and Institution.of(entry)}
+            return await _institution(info, institution_id)
 
         return await attempt(InstitutionPayload, act)
 
@@ -631,8 +637,7 @@ class Mutation:
                 input.identity_document_number,
                 input.birth_date,
             )
-            entry = await _entry(info, learner_id)
-            return {"learner": entry and Learner.of_entry(entry)}
+            return await _learner(info, learner_id)
 
         return await attempt(RegisterLearnerPayload, act)
 
@@ -649,8 +654,7 @@ class Mutation:
             await info.context.command(
                 info.context.bank.verify_learner_identity, learner_id, input.method, p.actor
             )
-            entry = await _entry(info, learner_id)
-            return {"learner": entry and Learner.of_entry(entry)}
+            return await _learner(info, learner_id)
 
         return await attempt(VerifyLearnerIdentityPayload, act)
 
