@@ -44,6 +44,19 @@ def is_connection_failure(exc: BaseException) -> bool:
     return False
 
 
+def lost_connection(exc: BaseException) -> bool:
+    """Narrower: the connection could not be had or was lost (refused, closed, pool timeout),
+    rather than a statement the database answered with an error (a lock timeout is a driver
+    OperationalError too)."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    if isinstance(exc, PoolTimeout | psycopg.InterfaceError):
+        return True
+    state = getattr(exc, "sqlstate", None)
+    return state is None or str(state).startswith(("08", "57P"))
+
+
 Probe = Callable[[], None]  # raises when the database does not answer
 
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager, nullcontext
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from application.availability import Availability
+from application.availability import Availability, lost_connection
 from domain.errors import Unavailable
 
 # Seconds a call waits for a pooled connection, and for a new connection to open. Short, so a
@@ -43,6 +43,7 @@ class Database:
         self._pool_size = pool_size
         self._lock = threading.Lock()
         self.availability = Availability()
+        self._probe_conn: Any = None  # PostgreSQL: the availability probe's own connection
         if self.kind == "sqlite":
             self.path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
             if parts.netloc:  # sqlite://relative/path style
@@ -58,7 +59,6 @@ class Database:
                 "schema": query.get("schema", [""])[0],
             }
             self.availability = Availability(self._probe)
-            self._probe_conn: Any = None
 
     @classmethod
     def for_sqlite(cls, path: str) -> Database:
@@ -180,7 +180,7 @@ class Database:
                     yield _PgCursor(cur)
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 self.availability.suspect()
-                if _lost_connection(exc):
+                if lost_connection(exc):
                     raise Unavailable("the database connection failed; send it again") from exc
                 raise
 
@@ -207,21 +207,8 @@ class Database:
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None
-            probe = getattr(self, "_probe_conn", None)
-            if probe is not None:
-                probe.close()
-
-
-def _lost_connection(exc: Exception) -> bool:
-    """A connection that could not be had or was lost, rather than a statement that failed (a
-    lock timeout is an OperationalError too, but the database answered it)."""
-    import psycopg
-    from psycopg_pool import PoolTimeout
-
-    if isinstance(exc, PoolTimeout | psycopg.InterfaceError):
-        return True
-    state = getattr(exc, "sqlstate", None)
-    return state is None or str(state).startswith(("08", "57P"))
+            if self._probe_conn is not None:
+                self._probe_conn.close()
 
 
 class _SqliteCursor:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from projections.base import Batch, Cursor, Tables, cc, iso, replace, upsert
+from projections.base import Batch, Cursor, Tables, Writes, cc, iso
 
 
 class BalancesView:
     name = "balances"
     tables = ("account_balances", "balance_breakdown")
 
-    def apply(self, batch: Batch, cur: Cursor, t: Tables) -> None:
+    def apply(self, batch: Batch, cur: Writes, t: Tables) -> None:
         for learner_id, account in batch.accounts().items():
             b = account.balance()
-            upsert(
-                cur,
+            cur.upsert(
                 t("account_balances"),
                 ("learner_id",),
                 {
@@ -30,8 +29,7 @@ class BalancesView:
                 + [("kind", k.value, v) for k, v in b.by_kind.items()]
                 + [("category", k, v) for k, v in b.by_category.items()]
             )
-            replace(
-                cur,
+            cur.replace(
                 t("balance_breakdown"),
                 "learner_id",
                 learner_id,

@@ -259,31 +259,6 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-def writes(cur: Cursor) -> Writes:
-    return cur if isinstance(cur, Writes) else Writes(cur)
-
-
-def upsert(
-    cur: Cursor, table: str, key: Sequence[str], row: dict[str, Any], keep: Sequence[str] = ()
-) -> None:
-    """INSERT ... ON CONFLICT DO UPDATE (the same statement on SQLite 3.24+ and PostgreSQL);
-    buffered when ``cur`` is a batch's Writes, else written at once."""
-    w = writes(cur)
-    w.upsert(table, key, row, keep)
-    if w is not cur:
-        w.flush()
-
-
-def replace(
-    cur: Cursor, table: str, column: str, owner: Any, rows: Sequence[dict[str, Any]]
-) -> None:
-    """DELETE the owner's rows, INSERT ``rows``; buffered like ``upsert``."""
-    w = writes(cur)
-    w.replace(table, column, owner, rows)
-    if w is not cur:
-        w.flush()
-
-
 def _sql_value(value: Any) -> Any:
     if isinstance(value, UUID):
         return str(value)
@@ -298,4 +273,4 @@ class View(Protocol):
     @property
     def tables(self) -> tuple[str, ...]: ...
 
-    def apply(self, batch: Batch, cur: Cursor, t: Tables) -> None: ...
+    def apply(self, batch: Batch, cur: Writes, t: Tables) -> None: ...

@@ -11,7 +11,7 @@ from domain.learner import Learner
 from domain.qualification import Qualification
 from domain.rules import ConversionRule, RecognitionRule
 from domain.standard import OutcomeStandard
-from projections.base import Batch, Cursor, Tables, plain, upsert
+from projections.base import Batch, Cursor, Tables, Writes, plain
 
 TYPES: dict[type[Any], str] = {
     Institution: "institution",
@@ -67,7 +67,7 @@ class CatalogueView:
     name = "catalogue"
     tables = ("catalogue_entries",)
 
-    def apply(self, batch: Batch, cur: Cursor, t: Tables) -> None:
+    def apply(self, batch: Batch, cur: Writes, t: Tables) -> None:
         first_seen: dict[Any, tuple[int, str]] = {}
         for aggregate_type, entry_type in TYPES.items():
             for nid, e in batch.of(aggregate_type):
@@ -85,7 +85,7 @@ class CatalogueView:
                 "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True),
             }
             # Listing order is creation order: an existing row keeps its ordinal.
-            upsert(cur, t("catalogue_entries"), ("entry_id",), row, keep=("ordinal",))
+            cur.upsert(t("catalogue_entries"), ("entry_id",), row, keep=("ordinal",))
 
 
 def read_page(

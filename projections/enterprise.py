@@ -10,7 +10,7 @@ from uuid import UUID
 from domain.credit_account import CreditAccount
 from domain.learner import Learner
 from domain.values import OutcomeStatus
-from projections.base import Batch, Cursor, Tables, cc, iso, replace
+from projections.base import Batch, Cursor, Tables, Writes, cc, iso
 
 COUNTED = (
     OutcomeStatus.RECOGNIZED,
@@ -24,7 +24,7 @@ class EnterpriseTrainingView:
     name = "enterprise"
     tables = ("enterprise_consents", "enterprise_training")
 
-    def apply(self, batch: Batch, cur: Cursor, t: Tables) -> None:
+    def apply(self, batch: Batch, cur: Writes, t: Tables) -> None:
         learners: dict[UUID, Learner] = {
             e.originator_id: batch.state(e.originator_id) for _, e in batch.of(Learner)
         }
@@ -41,7 +41,7 @@ class EnterpriseTrainingView:
                 }
                 for consent in learner.consents.values()
             ]
-            replace(cur, t("enterprise_consents"), "learner_id", learner_id, granted)
+            cur.replace(t("enterprise_consents"), "learner_id", learner_id, granted)
             consents[learner_id] = [(str(r["organization_id"]), str(r["scope"])) for r in granted]
         # Learners whose account changed but not their consents: the consents on record.
         consents.update(_consents(cur, t, [i for i in accounts if i not in learners]))
@@ -64,7 +64,7 @@ class EnterpriseTrainingView:
                 for o in (account.outcomes.values() if account is not None else ())
                 if o.status in COUNTED and _in_scope(scope, o)
             ]
-            replace(cur, t("enterprise_training"), "learner_id", learner_id, rows)
+            cur.replace(t("enterprise_training"), "learner_id", learner_id, rows)
 
 
 def _consents(cur: Cursor, t: Tables, learner_ids: list[UUID]) -> dict[UUID, list[tuple[str, str]]]:

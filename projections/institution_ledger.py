@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.credit_account import CreditAccount
-from projections.base import Batch, Cursor, Tables, cc, iso, upsert
+from projections.base import Batch, Tables, Writes, cc, iso
 from projections.transcript import touched_conversions, touched_outcomes
 
 
@@ -11,13 +11,12 @@ class InstitutionLedgerView:
     name = "institution_ledger"
     tables = ("institution_ledger",)
 
-    def apply(self, batch: Batch, cur: Cursor, t: Tables) -> None:
+    def apply(self, batch: Batch, cur: Writes, t: Tables) -> None:
         for _, e in batch.of(CreditAccount):
             account: CreditAccount = batch.state(e.originator_id)
             for oid in touched_outcomes(e, account):
                 o = account.outcomes[oid]
-                upsert(
-                    cur,
+                cur.upsert(
                     t("institution_ledger"),
                     ("institution_id", "entry_id"),
                     {
@@ -33,8 +32,7 @@ class InstitutionLedgerView:
                 )
             for cid in touched_conversions(e, account):
                 c = account.conversions[cid]
-                upsert(
-                    cur,
+                cur.upsert(
                     t("institution_ledger"),
                     ("institution_id", "entry_id"),
                     {

@@ -22,7 +22,7 @@ from domain.qualification import (
     assess,
 )
 from domain.values import OutcomeKind
-from projections.base import Batch, Cursor, Tables, cc, from_cc, iso, replace, upsert
+from projections.base import Batch, Cursor, Tables, Writes, cc, from_cc, iso
 
 
 def requirements_from(detail: dict[str, Any]) -> Requirements:
@@ -51,7 +51,7 @@ class ProgressView:
     tables = ("account_holdings", "qualification_progress")
     reads = ("catalogue",)  # qualifications and learners, as the catalogue view applies them
 
-    def apply(self, batch: Batch, cur: Cursor, t: Tables) -> None:
+    def apply(self, batch: Batch, cur: Writes, t: Tables) -> None:
         qualifications = self._qualifications(batch, cur, t)
         changed_quals = {e.originator_id for _, e in batch.of(Qualification)}
         accounts = batch.accounts()
@@ -119,7 +119,7 @@ class ProgressView:
         return found
 
     @staticmethod
-    def _write_holdings(cur: Cursor, t: Tables, learner_id: UUID, account: CreditAccount) -> None:
+    def _write_holdings(cur: Writes, t: Tables, learner_id: UUID, account: CreditAccount) -> None:
         rows = [
             {
                 "holding_id": h.id,
@@ -136,7 +136,7 @@ class ProgressView:
             }
             for h in account.holdings()
         ]
-        replace(cur, t("account_holdings"), "learner_id", learner_id, rows)
+        cur.replace(t("account_holdings"), "learner_id", learner_id, rows)
 
     @staticmethod
     def _read_holdings(cur: Cursor, t: Tables, learner_id: UUID) -> list[Holding]:
@@ -163,12 +163,11 @@ class ProgressView:
 
     @staticmethod
     def _write_redeemed(
-        cur: Cursor, t: Tables, learner_id: UUID, qualification_id: str, redemption: Redemption
+        cur: Writes, t: Tables, learner_id: UUID, qualification_id: str, redemption: Redemption
     ) -> None:
         """A redeemed qualification is met: with what its redemption counted, under the version
         it checked (not re-assessed on the holdings left unspent); flags are its notes."""
-        upsert(
-            cur,
+        cur.upsert(
             t("qualification_progress"),
             ("learner_id", "qualification_id"),
             {
@@ -185,7 +184,7 @@ class ProgressView:
 
     @staticmethod
     def _write_progress(
-        cur: Cursor,
+        cur: Writes,
         t: Tables,
         learner_id: UUID,
         qualification_id: str,
@@ -195,8 +194,7 @@ class ProgressView:
         redeemed: bool,
     ) -> None:
         result = assess(requirements, holdings)
-        upsert(
-            cur,
+        cur.upsert(
             t("qualification_progress"),
             ("learner_id", "qualification_id"),
             {

@@ -253,8 +253,8 @@ class ProjectionRunner:
     def start(self, poll_interval: float = 0.5) -> None:
         self._stop.clear()
         availability = getattr(self.database, "availability", None)
-        if availability is not None:  # catch up the moment the database is back
-            availability.on_recovered.append(self.wake)
+        if availability is not None and self.wake not in availability.on_recovered:
+            availability.on_recovered.append(self.wake)  # catch up the moment it is back
         self._thread = threading.Thread(
             target=self._follow, args=(poll_interval,), name="projection-runner", daemon=True
         )

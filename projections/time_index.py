@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from domain.credit_account import CreditAccount
-from projections.base import Batch, Cursor, Tables, iso, upsert
+from projections.base import Batch, Cursor, Tables, Writes, iso
 
 
 class TimeIndexView:
     name = "time_index"
     tables = ("account_time_index",)
 
-    def apply(self, batch: Batch, cur: Cursor, t: Tables) -> None:
+    def apply(self, batch: Batch, cur: Writes, t: Tables) -> None:
         for _, e in batch.of(CreditAccount):
             learner_id = batch.state(e.originator_id).learner_id
-            upsert(
-                cur,
+            cur.upsert(
                 t("account_time_index"),
                 ("learner_id", "version"),
                 {

@@ -6,7 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.credit_account import CreditAccount, Outcome
-from projections.base import Batch, Cursor, Tables, cc, iso, upsert
+from projections.base import Batch, Cursor, Tables, Writes, cc, iso
 
 
 def touched_outcomes(event: Any, account: CreditAccount) -> set[str]:
@@ -37,7 +37,7 @@ class TranscriptView:
     name = "transcript"
     tables = ("transcript_entries", "account_conversions")
 
-    def apply(self, batch: Batch, cur: Cursor, t: Tables) -> None:
+    def apply(self, batch: Batch, cur: Writes, t: Tables) -> None:
         changed: dict[UUID, tuple[set[str], set[str], dict[str, int]]] = {}
         for _, e in batch.of(CreditAccount):
             account: CreditAccount = batch.state(e.originator_id)
@@ -53,8 +53,7 @@ class TranscriptView:
                 self._write_outcome(cur, t, learner_id, account.outcomes[oid], seqs.get(oid))
             for cid in conversions:
                 c = account.conversions[cid]
-                upsert(
-                    cur,
+                cur.upsert(
                     t("account_conversions"),
                     ("conversion_id",),
                     {
@@ -75,7 +74,7 @@ class TranscriptView:
 
     @staticmethod
     def _write_outcome(
-        cur: Cursor, t: Tables, learner_id: UUID, o: Outcome, seq: int | None
+        cur: Writes, t: Tables, learner_id: UUID, o: Outcome, seq: int | None
     ) -> None:
         row: dict[str, Any] = {
             "outcome_id": o.id,
@@ -103,7 +102,7 @@ class TranscriptView:
         }
         if seq is not None:
             row["seq"] = seq
-            upsert(cur, t("transcript_entries"), ("outcome_id",), row)
+            cur.upsert(t("transcript_entries"), ("outcome_id",), row)
             return
         sets = ", ".join(f"{k} = ?" for k in row if k != "outcome_id")
         values = [v for k, v in row.items() if k != "outcome_id"]
