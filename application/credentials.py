@@ -97,6 +97,7 @@ def verify(
     credential: str, issuer_by_uri: Any, now: datetime, standards: Standards
 ) -> VerifiedCredential:
     """A VC-JWT, or JSON with an eddsa-rdfc-2022 Data Integrity proof."""
+    standards.check()  # the bank's own material first: a server problem is never the credential's
     text = credential.strip()
     if len(text) > MAX_CREDENTIAL_BYTES:
         raise InvalidCredential("the credential is too large", ("credential",))

@@ -37,7 +37,7 @@ def canonical(document: dict[str, Any], standards: Standards) -> str:
             },
         )
     except jsonld.JsonLdError as exc:
-        raise InvalidCredential(f"the credential is not valid JSON-LD: {exc.type}") from None
+        raise InvalidCredential(f"the credential is not valid JSON-LD: {_reason(exc)}") from None
     except (ValueError, TypeError, RecursionError):  # pyld raises these for some bad input too
         raise InvalidCredential("the credential is not valid JSON-LD") from None
     if dropped:
@@ -46,6 +46,16 @@ def canonical(document: dict[str, Any], standards: Standards) -> str:
             + ", ".join(sorted({str(term) for term in dropped}))[:200]
         )
     return str(result)
+
+
+def _reason(error: jsonld.JsonLdError) -> str:
+    """The innermost cause pyld names (e.g. "protected term redefinition"), not its wrapper."""
+    reason = str(error.type)
+    cause: object = error
+    while isinstance(cause, jsonld.JsonLdError):
+        reason = str(cause.code or cause.type)
+        cause = cause.__cause__ or cause.__context__
+    return reason
 
 
 def hash_data(document: dict[str, Any], options: dict[str, Any], standards: Standards) -> bytes:

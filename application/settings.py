@@ -47,8 +47,8 @@ class Settings(BaseSettings):
     )
     standards_dir: Path | None = Field(
         default=None,
-        description="official OB 3.0 schemas and JSON-LD contexts; default: shared/standards "
-        "beside the project",
+        description="official schemas and JSON-LD contexts (a folder laid out like "
+        "application/standards, with its manifest.json); default: the copy shipped in the package",
     )
     checkpoint_interval: float = Field(
         default=300, ge=0, description="seconds between signed audit checkpoints in serve (0: off)"

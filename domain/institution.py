@@ -146,6 +146,7 @@ class Institution(Aggregate):
         self.keys[kid] = SigningKey(kid, algorithm, public_jwk, valid_from, valid_until)
 
     def retire_key(self, kid: str, at: datetime) -> None:
+        kid = text(kid, "kid", max_length=MAX_KID_LENGTH)
         key = self.keys.get(kid)
         if key is None:
             raise KeyNotValid(f"no key {kid!r} on {self.name}", ("kid",))

@@ -31,8 +31,8 @@ from api.auth import Role
 from application.settings import Settings
 from tests.factories import CredentialSpec, IssuerKeys, achievement_credential, sign_vc_jwt
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-CONTRACT = SHARED / "CONTRACT.graphql"
+CONTRACT = Path(__file__).resolve().parent / "contract" / "CONTRACT.graphql"  # copies: README
+CONTRACT_2 = CONTRACT.with_name("CONTRACT-2.graphql")
 ROOT = Path(__file__).resolve().parents[2]
 
 # What must never reach a response body: internals of Python, SQL and the drivers.

@@ -1,6 +1,6 @@
 """The schema: the committed schema.graphql is what the code builds, and every type, field,
-argument, input field and enum value of the public contract (../shared/CONTRACT.graphql) is served,
-with the same type (the served schema is read by introspection over HTTP)."""
+argument, input field and enum value of the public contract (tests/api/contract/, copies) is
+served, with the same type (the served schema is read by introspection over HTTP)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from graphql import (
 )
 
 from api.graphql.schema import build_schema
-from tests.api.conftest import CONTRACT, ROOT, GraphQL
+from tests.api.conftest import CONTRACT, CONTRACT_2, ROOT, GraphQL
 
 REGENERATE = (
     'schema.graphql is out of date; regenerate it with\n  uv run python -c "from '
@@ -142,3 +142,43 @@ def test_the_comparison_notices_a_broken_contract(gql: GraphQL) -> None:
     assert "CreditAccount.version: Int!, contract String!" in contract_differences(
         retyped, served_schema(gql)
     )
+
+
+# The parts of CONTRACT-2.graphql not built yet, each with the issue that builds it. The test below
+# fails when the schema drops anything else of either contract, and when a part lands without
+# being struck from this list; once it is empty, the whole of CONTRACT-2 is checked.
+CONTRACT_2_PENDING: set[str] = {
+    # issue 11, recognition integrity
+    "input field RegisterInstitutionInput.hoursPerCredit is missing",
+    "input field RegisterLearnerInput.identityDocumentCountry is missing",
+    # issue 13, qualifications and awards
+    "field CreditAccount.awards is missing",
+    "field Mutation.exportAward is missing",
+    "field Mutation.reviewAward is missing",
+    "field RedeemQualificationPayload.award is missing",
+    "type Award is missing",
+    "type AwardDecision is missing",
+    "type AwardStatus is missing",
+    "type ExportAwardInput is missing",
+    "type ExportAwardPayload is missing",
+    "type ReviewAwardInput is missing",
+    "type ReviewAwardPayload is missing",
+    # issue 14, security hardening (key compromise)
+    "field Mutation.revokeInstitutionKey is missing",
+    "type RevokeInstitutionKeyInput is missing",
+    "type RevokeInstitutionKeyPayload is missing",
+    # issue 18, intake at scale
+    "field Query.intakeJob is missing",
+    "type IntakeJob is missing",
+    "type IntakeRefusal is missing",
+    "type IntakeRefusalConnection is missing",
+    "type IntakeRefusalEdge is missing",
+    "type IntakeState is missing",
+}
+
+
+def test_the_served_schema_keeps_contract_2_as_far_as_built(gql: GraphQL) -> None:
+    both = CONTRACT.read_text(encoding="utf-8") + "\n" + CONTRACT_2.read_text(encoding="utf-8")
+    problems = set(contract_differences(parse_sdl(both), served_schema(gql)))
+    assert problems - CONTRACT_2_PENDING == set(), "the schema breaks the contract"
+    assert CONTRACT_2_PENDING - problems == set(), "built: strike these from CONTRACT_2_PENDING"

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -36,15 +35,17 @@ from tests.factories import (
     sign_vc_jwt,
 )
 
-STANDARDS = Path(__file__).resolve().parents[3] / "shared" / "standards"
 KEYS_VALID_FROM = datetime(2015, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # the clock fixture's moment
 
 
 @lru_cache(maxsize=1)
 def standards() -> Standards:
-    """The official material, loaded from the shared standards folder (never fetched)."""
-    return Standards(STANDARDS)
+    """The official material shipped in the package (never fetched)."""
+    return Standards()
+
+
+STANDARDS = standards().directory
 
 
 @dataclass

@@ -1,12 +1,13 @@
 """Conformance with the 1EdTech eddsa-rdfc-2022 test vector and the shipped examples, loaded at
-test time from ../shared/standards (never copied into the project).
+test time from the standards material shipped in the package (application/standards).
 
 - The OB 3.0 vector is reproduced exactly: both canonical N-Quads byte for byte, both hashes, the
   signature and the proofValue.
 - examples/ob3-simple.json verifies with the key of its verificationMethod, through the bank's
   verifier once its issuer is registered with that key; any one-character change fails.
-- CLR 2.0: the proof canon of test-vectors/clrv2p0 is reproduced; its document canon belongs to a
-  document that is not shipped (see test_clr_vector_document_is_not_the_shipped_example).
+- CLR 2.0: the proof canon of vectors/clrv2p0 is reproduced and examples/clr2-simple.json verifies;
+  the vector's document canon belongs to another document (see
+  test_clr_vector_document_is_not_the_shipped_example).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from domain.errors import DomainError, InvalidCredential, InvalidSignature
 from domain.values import InstitutionKind
 from tests.trust.support import STANDARDS, World, standards
 
-VECTORS = STANDARDS / "test-vectors"
+VECTORS = STANDARDS / "vectors"
 VECTOR: dict[str, Any] = json.loads((VECTORS / "ob3-eddsa-rdfc-2022.json").read_text())
 
 
@@ -189,12 +190,26 @@ def test_clr_vector_proof_canon_byte_for_byte() -> None:
     assert canon.encode() == (VECTORS / "clrv2p0" / "proof-canon.txt").read_bytes()
 
 
-def test_clr_example_needs_a_context_that_is_not_shipped() -> None:
-    """clr2-simple.json names .../ob/v3p0/extensions.json, which is not among the shipped
-    contexts: the offline loader refuses it (no network lookups) instead of fetching it."""
+def test_clr_example_verifies_with_every_context_shipped() -> None:
+    """clr2-simple.json also names the OB 3.0 extensions context; it is shipped, so the whole
+    ClrCredential canonicalises offline and its own eddsa-rdfc-2022 proof holds; one changed
+    character breaks it."""
     assert CLR["@context"][3] == "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
+    proof = CLR["proof"][0]
+    public = data_integrity.public_key_from_multikey(proof["verificationMethod"].rsplit("#", 1)[1])
+    data_integrity.verify(CLR, public, standards())
+    changed = copy.deepcopy(CLR)
+    changed["name"] = changed["name"] + "."
+    with pytest.raises(InvalidSignature):
+        data_integrity.verify(changed, public, standards())
+
+
+def test_an_unknown_context_is_refused_offline() -> None:
+    """A context outside the shipped set is never fetched: the credential is refused."""
+    document = {k: v for k, v in CLR.items() if k != "proof"}
+    document["@context"] = [*CLR_CONTEXTS, "https://contexts.example/unknown.json"]
     with pytest.raises(InvalidCredential, match="not valid JSON-LD"):
-        data_integrity.canonical({k: v for k, v in CLR.items() if k != "proof"}, standards())
+        data_integrity.canonical(document, standards())
 
 
 def test_clr_vector_document_is_not_the_shipped_example() -> None:

@@ -1,5 +1,5 @@
 """What the bank issues: the CLR 2.0 transcript and single OB 3.0 outcomes, as VC-JWTs signed by
-the bank. Each validates against the official JSON Schema (loaded from ../shared/standards),
+the bank. Each validates against the official JSON Schema (shipped in application/standards),
 verifies with nothing but the published JWK set, and carries a Bitstring Status List entry whose
 bit flips when the outcome is revoked."""
 
@@ -50,9 +50,9 @@ def schema_errors(path: str, document: dict[str, Any]) -> list[str]:
     ]
 
 
-CLR_SCHEMA = "clr2/clr_v2p0_clrcredential_schema.json"
-OB3_SCHEMA = "ob3/ob_v3p0_achievementcredential_schema.json"
-CLR_AC_SCHEMA = "clr2/clr_v2p0_achievementcredential_schema.json"
+CLR_SCHEMA = "schemas/clr2/clr_v2p0_clrcredential_schema.json"
+OB3_SCHEMA = "schemas/ob3/ob_v3p0_achievementcredential_schema.json"
+CLR_AC_SCHEMA = "schemas/clr2/clr_v2p0_achievementcredential_schema.json"
 
 
 def outside_verify(token: str, published: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,127 @@
+"""The official standards material the bank verifies against, shipped inside the package: the
+OB 3.0, CLR 2.0, VC 2.0 and xAPI JSON Schemas, the JSON-LD contexts for an offline document loader
+(no network at verification time), and the conformance vectors the tests reproduce.
+
+``manifest.json`` names every file with its source, version, licence and sha256 (PROVENANCE.md
+says the same for people). ``CREDITBANK_STANDARDS_DIR`` may point at another folder of the same
+layout; its own manifest then applies. A missing or altered file is a server problem, reported
+as such (``StandardsUnavailable``, UNAVAILABLE), never blamed on a credential.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft201909Validator
+
+from domain.errors import InvalidCredential, Unavailable
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+MANIFEST = "manifest.json"
+OB3_SCHEMA = "schemas/ob3/ob_v3p0_achievementcredential_schema.json"
+CLR2_SCHEMA = "schemas/clr2/clr_v2p0_clrcredential_schema.json"
+
+
+class StandardsUnavailable(Unavailable):
+    """The bank's own standards material is missing or altered: an operator's problem."""
+
+
+class Standards:
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = (directory or PACKAGE_DIR).resolve()
+        self._checked = False
+        self._lock = threading.Lock()
+
+    # -- integrity -------------------------------------------------------------------------------
+    @cached_property
+    def manifest(self) -> dict[str, dict[str, Any]]:
+        files: dict[str, dict[str, Any]] = json.loads(
+            (self.directory / MANIFEST).read_text(encoding="utf-8")
+        )["files"]
+        return files
+
+    def problems(self) -> list[str]:
+        """What is missing or altered, each as a short phrase (empty: all present and intact)."""
+        try:
+            files = self.manifest
+        except (OSError, ValueError, KeyError):
+            return [f"no readable {MANIFEST} in {self.directory}"]
+        found: list[str] = []
+        for relative, entry in files.items():
+            try:
+                data = (self.directory / relative).read_bytes()
+            except OSError:
+                found.append(f"{relative} is missing")
+                continue
+            if hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+                found.append(f"{relative} does not match its sha256")
+        return found
+
+    def check(self) -> None:
+        """Raises StandardsUnavailable naming the first problems; checked once, then trusted."""
+        if self._checked:
+            return
+        with self._lock:
+            if self._checked:
+                return
+            problems = self.problems()
+            if problems:
+                shown = "; ".join(problems[:3]) + (" ..." if len(problems) > 3 else "")
+                raise StandardsUnavailable(
+                    f"the standards material in {self.directory} is not usable ({shown}); "
+                    "credentials cannot be verified until it is restored"
+                )
+            self._checked = True
+
+    def path(self, relative: str) -> Path:
+        return self.directory / relative
+
+    def load(self, relative: str) -> Any:
+        return json.loads(self.path(relative).read_text(encoding="utf-8"))
+
+    # -- JSON-LD ---------------------------------------------------------------------------------
+    @cached_property
+    def _contexts(self) -> dict[str, Any]:
+        self.check()
+        return {
+            url: self.load(relative)
+            for relative, entry in self.manifest.items()
+            for url in entry.get("urls", ())
+        }
+
+    def document_loader(self, url: str, options: Any = None) -> dict[str, Any]:
+        """pyld document loader over the shipped contexts only."""
+        try:
+            document = self._contexts[url]
+        except KeyError:
+            raise InvalidCredential(f"unknown JSON-LD context {url} (no network lookups)") from None
+        return {
+            "contentType": "application/ld+json",
+            "contextUrl": None,
+            "documentUrl": url,
+            "document": document,
+        }
+
+    # -- JSON Schemas ----------------------------------------------------------------------------
+    @cached_property
+    def _ob3(self) -> Draft201909Validator:
+        self.check()
+        return Draft201909Validator(self.load(OB3_SCHEMA))
+
+    def check_achievement_credential(self, credential: dict[str, Any]) -> None:
+        """Raises INVALID_CREDENTIAL naming the first schema violations."""
+        errors = sorted(self._ob3.iter_errors(credential), key=lambda e: list(e.path))
+        if errors:
+            where = ["/".join(map(str, e.path)) or "(root)" for e in errors[:3]]
+            details = "; ".join(
+                f"{w}: {e.message[:120]}" for w, e in zip(where, errors, strict=False)
+            )
+            raise InvalidCredential(
+                f"the credential does not validate against the OB 3.0 schema: {details}",
+                ("credential",),
+            )
