@@ -26,6 +26,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from api import graphiql
 from api.auth import ANONYMOUS, AuthenticationError, TokenService, load_or_create_signing_key
 from api.freshness import Freshness
 from api.graphql.context import Context
@@ -311,6 +312,7 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
     router = Router(build_schema(), context_getter=get_context, graphql_ide="graphiql")
     router.metrics = metrics
     app.include_router(router, prefix="/graphql")
+    graphiql.install(app, router)
 
     @app.exception_handler(AuthenticationError)
     async def unauthenticated(_: Request, exc: AuthenticationError) -> JSONResponse:
