@@ -114,11 +114,11 @@ class CredentialSigner:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-        from tests.factories import IssuerKeys
+        from application.issuing import IssuerKey
 
         key = load_pem_private_key(issuer.private_pem, password=None)
         assert isinstance(key, Ed25519PrivateKey)
-        self._keys = IssuerKeys(issuer.kid, "EdDSA", key, {})
+        self._keys = IssuerKey(issuer.kid, "EdDSA", key, {})
         self._uri = uri
         self._serial = itertools.count(1)
 

@@ -28,8 +28,9 @@ import uvicorn
 
 from api.app import create_app
 from api.auth import Role
+from application.issuing import IssuerKey, sign_vc_jwt
 from application.settings import Settings
-from tests.factories import CredentialSpec, IssuerKeys, achievement_credential, sign_vc_jwt
+from tests.factories import CredentialSpec, achievement_credential
 
 CONTRACT = Path(__file__).resolve().parent / "contract" / "CONTRACT.graphql"  # copies: README
 CONTRACT_2 = CONTRACT.with_name("CONTRACT-2.graphql")
@@ -299,7 +300,7 @@ class Issuer:
     id: str
     name: str
     kind: str
-    keys: IssuerKeys
+    keys: IssuerKey
     issuer_uri: str
 
 
@@ -408,9 +409,9 @@ OUTCOME_FIELDS = (
 
 
 def register_institution(
-    gql: GraphQL, admin: str, name: str, kind: str, keys: IssuerKeys | None = None
+    gql: GraphQL, admin: str, name: str, kind: str, keys: IssuerKey | None = None
 ) -> Issuer:
-    keys = keys or IssuerKeys.ed25519()
+    keys = keys or IssuerKey.ed25519()
     slug = uuid.uuid4().hex[:8]
     uri = f"https://{slug}.example.edu/issuer"
     payload = gql.mutate(

@@ -24,8 +24,8 @@ import pytest
 from api.auth import Role
 from api.graphql.authz import POLICY, PUBLIC
 from api.graphql.schema import build_schema
+from application.issuing import IssuerKey
 from tests.api.conftest import GraphQL, Issuer, LearnerRef, World, register_institution
-from tests.factories import IssuerKeys
 
 PRINCIPALS = (
     "anonymous",
@@ -159,7 +159,7 @@ def cast(gql: GraphQL, world: World) -> Cast:
     world.consent(learner, world.enterprise, "TRAINING")
     third = register_institution(gql, world.admin, "Consent To Revoke Ltd", "ENTERPRISE")
     world.consent(learner, third, "TRAINING")
-    keys = IssuerKeys.ed25519()
+    keys = IssuerKey.ed25519()
     target = register_institution(gql, world.admin, "Key Target College", "ADULT_COLLEGE", keys)
     rule = gql.mutate(
         "createRecognitionRule",
@@ -277,13 +277,13 @@ CASES: dict[str, Case] = {
         lambda c: {
             "name": f"Matrix {c.n()}",
             "kind": "TRAINING_PROVIDER",
-            "publicKeyJwk": IssuerKeys.ed25519().jwk,
+            "publicKeyJwk": IssuerKey.ed25519().jwk,
             "issuerUri": f"https://m{uuid.uuid4().hex[:10]}.example/issuer",
         },
     ),
     "Mutation.addInstitutionKey": mutation(
         "addInstitutionKey",
-        lambda c: {"institutionId": c.target.id, "publicKeyJwk": IssuerKeys.ed25519().jwk},
+        lambda c: {"institutionId": c.target.id, "publicKeyJwk": IssuerKey.ed25519().jwk},
     ),
     "Mutation.retireInstitutionKey": mutation(
         "retireInstitutionKey", lambda c: {"institutionId": c.target.id, "kid": c.target_kid}

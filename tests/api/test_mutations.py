@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from api.auth import Role
+from application.issuing import IssuerKey
 from tests.api.conftest import (
     INSTITUTION_FIELDS,
     OUTCOME_FIELDS,
@@ -27,7 +28,6 @@ from tests.api.conftest import (
     World,
     register_institution,
 )
-from tests.factories import IssuerKeys
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 
@@ -122,7 +122,7 @@ def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_register_institution_with_an_rsa_key_and_deposit_with_it(
     gql: GraphQL, world: World
 ) -> None:
-    keys = IssuerKeys.rsa()
+    keys = IssuerKey.rsa()
     payload = gql.mutate(
         "registerInstitution",
         {
@@ -156,7 +156,7 @@ def test_register_institution_refusals_store_nothing(gql: GraphQL, world: World)
     count = len(
         gql("{ institutions(first: 100) { edges { cursor } } }").ok()["institutions"]["edges"]
     )
-    good = IssuerKeys.ed25519().jwk
+    good = IssuerKey.ed25519().jwk
     base = {"name": "Dup", "kind": "UNIVERSITY", "publicKeyJwk": good}
     refuse(
         gql,
@@ -166,7 +166,7 @@ def test_register_institution_refusals_store_nothing(gql: GraphQL, world: World)
         "INVALID_INPUT",
         INSTITUTION_FIELDS,
     )
-    private = {**IssuerKeys.ed25519().jwk, "d": "c2VjcmV0"}
+    private = {**IssuerKey.ed25519().jwk, "d": "c2VjcmV0"}
     refuse(
         gql,
         "registerInstitution",
@@ -402,7 +402,7 @@ def test_deposit_credential_refusals_store_nothing(gql: GraphQL, world: World) -
     )
     before = account(gql, learner)
     now = datetime.now(UTC).replace(microsecond=0)
-    impostor = IssuerKeys.ed25519(kid=world.university.keys.kid)
+    impostor = IssuerKey.ed25519(kid=world.university.keys.kid)
     unknown = Issuer("-", "Mill", "UNIVERSITY", impostor, "https://mill.example/issuer")
     h, p, s = world.credential(learner).split(".")
     cases = {
@@ -410,7 +410,7 @@ def test_deposit_credential_refusals_store_nothing(gql: GraphQL, world: World) -
         "IDENTITY_MISMATCH": world.credential(stranger),
         "INVALID_SIGNATURE": f"{h}.{p}.{s[:20]}{'B' if s[20] == 'A' else 'A'}{s[21:]}",
         "UNKNOWN_ISSUER": world.credential(learner, unknown),
-        "KEY_NOT_VALID": world.credential(learner, keys=IssuerKeys.ed25519()),
+        "KEY_NOT_VALID": world.credential(learner, keys=IssuerKey.ed25519()),
         "CREDENTIAL_EXPIRED": world.credential(
             learner, valid_from=now - timedelta(days=90), valid_until=now - timedelta(days=1)
         ),

@@ -545,14 +545,14 @@ def test_verify_credential_accepts_a_genuine_one(gql: GraphQL, world: World) -> 
 
 
 def test_verify_credential_rejects_forgeries(gql: GraphQL, world: World) -> None:
-    from tests.factories import IssuerKeys
+    from application.issuing import IssuerKey
 
     learner = world.learner()
     genuine = world.credential(learner)
     header, payload, signature = genuine.split(".")
     tampered_sig = f"{header}.{payload}.{'A' * len(signature)}"
     # the right kid, the wrong private key: an impostor signing in the university's name
-    impostor = IssuerKeys.ed25519(kid=world.university.keys.kid)
+    impostor = IssuerKey.ed25519(kid=world.university.keys.kid)
     wrong_key = world.credential(learner, keys=impostor)
     expired = world.credential(
         learner,

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from api.auth import Role
+from application.issuing import IssuerKey
 from tests.api.conftest import GraphQL, LearnerRef, World
-from tests.factories import IssuerKeys
 
 PAIRS = 100
 
@@ -115,7 +115,7 @@ def test_one_hundred_mutations_are_each_visible_to_the_next_query(
             {
                 "name": f"RYW {i}",
                 "kind": "TRAINING_PROVIDER",
-                "publicKeyJwk": IssuerKeys.ed25519().jwk,
+                "publicKeyJwk": IssuerKey.ed25519().jwk,
                 "issuerUri": f"https://ryw-{uuid.uuid4().hex[:8]}.example/issuer",
             },
             world.admin,

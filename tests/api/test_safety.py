@@ -431,14 +431,14 @@ def test_a_public_key_jwk_is_a_small_flat_object(served: Any, world: World, junk
     then every projection stopped on it for good (RecursionError serialising the catalogue row):
     every later mutation waited 5 s and answered a null result with no error, and /readyz went
     to 503. Now it is refused at the API, nothing is stored, and the views keep up."""
-    from tests.factories import IssuerKeys
+    from application.issuing import IssuerKey
 
     value: Any = {
         "nested": json.loads("[" * 500 + "]" * 500),
         "large": "a" * 500_000,
         "object": {"x": "y"},
     }[junk]
-    jwk = {**IssuerKeys.ed25519().jwk, "x-extra": value}
+    jwk = {**IssuerKey.ed25519().jwk, "x-extra": value}
     gql = served.gql
     before = gql.head()
     payload = gql.mutate(
@@ -454,7 +454,7 @@ def test_a_public_key_jwk_is_a_small_flat_object(served: Any, world: World, junk
     assert ready.status_code == 200
     assert ready.json()["projectionLag"] == 0
     # and a key with the standard array members is still accepted, and projected
-    fine = {**IssuerKeys.rsa().jwk, "key_ops": ["verify"], "use": "sig", "alg": "RS256"}
+    fine = {**IssuerKey.rsa().jwk, "key_ops": ["verify"], "use": "sig", "alg": "RS256"}
     ok = gql.mutate(
         "registerInstitution",
         {"name": "Fine JWK", "kind": "UNIVERSITY", "publicKeyJwk": fine},

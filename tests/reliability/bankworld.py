@@ -11,11 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 from application.bank import CreditBank
+from application.issuing import IssuerKey, sign_vc_jwt
 from domain.credit_account import DepositedOutcome
 from domain.qualification import CategoryMinimum, Requirements
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import IdentityVerification, InstitutionKind, OutcomeKind, RuleModel
-from tests.factories import CredentialSpec, IssuerKeys, achievement_credential, sign_vc_jwt
+from tests.factories import CredentialSpec, achievement_credential
 
 KEYS_SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 ISSUERS = {
@@ -35,7 +36,7 @@ class BankWorld:
     recognition_rules: list[str]
     conversion_rule: str
     qualification: str
-    keys: dict[str, IssuerKeys] = field(default_factory=dict, repr=False)  # parent only
+    keys: dict[str, IssuerKey] = field(default_factory=dict, repr=False)  # parent only
 
     def plain(self) -> dict[str, Any]:
         """Without the private keys: what a child process gets."""
@@ -68,9 +69,9 @@ def build_bank_world(bank: CreditBank, learners: int = 3) -> BankWorld:
     ids: dict[str, str] = {}
     uris: dict[str, str] = {}
     kids: dict[str, str] = {}
-    keys: dict[str, IssuerKeys] = {}
+    keys: dict[str, IssuerKey] = {}
     for name, kind in ISSUERS.items():
-        keys[name] = IssuerKeys.ed25519()
+        keys[name] = IssuerKey.ed25519()
         uris[name] = f"https://{name}-{uuid.uuid4().hex[:6]}.example.edu/issuer"
         kids[name] = keys[name].kid
         ids[name] = str(

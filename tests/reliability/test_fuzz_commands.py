@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from application.bank import CreditBank
 from application.bootstrap import build_bank
+from application.issuing import IssuerKey
 from application.settings import Settings
 from domain.credit_account import DepositedOutcome
 from domain.errors import DomainError, InvalidInput
@@ -40,7 +41,6 @@ from domain.values import (
     OutcomeKind,
     RuleModel,
 )
-from tests.factories import IssuerKeys
 from tests.reliability import support
 from tests.reliability.bankworld import BankWorld, build_bank_world
 
@@ -221,9 +221,9 @@ class Values:
     def jwk(self) -> st.SearchStrategy[Any]:
         return self.maybe(
             st.one_of(
-                st.builds(lambda: IssuerKeys.ed25519().jwk),
-                st.builds(lambda k: {**IssuerKeys.ed25519().jwk, "kid": k}, ODD_TEXT),
-                st.builds(lambda: {**IssuerKeys.ed25519().jwk, "d": "secret"}),
+                st.builds(lambda: IssuerKey.ed25519().jwk),
+                st.builds(lambda k: {**IssuerKey.ed25519().jwk, "kid": k}, ODD_TEXT),
+                st.builds(lambda: {**IssuerKey.ed25519().jwk, "d": "secret"}),
                 st.dictionaries(st.text(max_size=5), ANY, max_size=4),
                 st.just({"kty": "RSA", "n": "AQAB", "e": "AQAB", "kid": "r"}),
                 st.integers(1, 400).map(lambda n: {"kty": "OKP", "kid": "x" * n * 100}),
@@ -538,7 +538,7 @@ def test_a_date_for_a_datetime_is_refused(fx: Fixture) -> None:
     """domain.values.utc raised AttributeError ('datetime.date' has no attribute 'tzinfo')."""
     with pytest.raises(InvalidInput):
         fx.bank.add_institution_key(
-            _institution(fx), IssuerKeys.ed25519().jwk, None, date(2031, 1, 1)
+            _institution(fx), IssuerKey.ed25519().jwk, None, date(2031, 1, 1)
         )
 
 

@@ -31,8 +31,8 @@ from api.graphql.errors import ErrorCode
 from api.graphql.pagination import encode_cursor
 from application.bank import CreditBank
 from application.bootstrap import build_bank
+from application.issuing import IssuerKey
 from tests.api.conftest import LEAK_MARKERS, LearnerRef, World, build_world, served_on
-from tests.factories import IssuerKeys
 from tests.reliability import support
 from tests.reliability.gqlfuzz import Generator, Operation, Pools, raw_bodies
 
@@ -126,7 +126,7 @@ def _pools(world: World, learner: LearnerRef, headers: dict[str, dict[str, str]]
         ids=ids,
         strings=credentials,
         tokens=sorted(headers),
-        json=[IssuerKeys.ed25519().jwk, {"kty": "RSA", "n": "AQAB", "e": "AQAB"}],
+        json=[IssuerKey.ed25519().jwk, {"kty": "RSA", "n": "AQAB", "e": "AQAB"}],
         roles=_fitting_tokens(),
         by_name={
             "learnerId": [learner.id],

@@ -22,18 +22,14 @@ from uuid import UUID
 import pytest
 
 from application.bank import CreditBank
+from application.issuing import IssuerKey, sign_data_integrity, sign_vc_jwt
 from application.settings import Settings
+from application.signing import b64url
 from application.standards import Standards
 from domain.credit_account import DepositedOutcome
 from domain.errors import DomainError
 from domain.values import IdentityVerification, InstitutionKind, OutcomeKind
-from tests.factories import (
-    CredentialSpec,
-    IssuerKeys,
-    achievement_credential,
-    b64url,
-    sign_vc_jwt,
-)
+from tests.factories import CredentialSpec, achievement_credential
 
 KEYS_VALID_FROM = datetime(2015, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # the clock fixture's moment
@@ -52,7 +48,7 @@ STANDARDS = standards().directory
 class Issuer:
     id: UUID
     uri: str
-    keys: IssuerKeys
+    keys: IssuerKey
     name: str
 
 
@@ -75,11 +71,11 @@ class World:
     def issuer(
         self,
         name: str = "Fudan University",
-        keys: IssuerKeys | None = None,
+        keys: IssuerKey | None = None,
         kind: InstitutionKind = InstitutionKind.UNIVERSITY,
         uri: str | None = None,
     ) -> Issuer:
-        keys = keys or IssuerKeys.ed25519()
+        keys = keys or IssuerKey.ed25519()
         uri = uri or f"https://{uuid.uuid4().hex[:10]}.example.edu/issuer"
         institution_id = self.bank.register_institution(
             name, kind, keys.jwk, issuer_uri=uri, key_valid_from=KEYS_VALID_FROM
@@ -109,21 +105,15 @@ class World:
         return sign_vc_jwt(self.credential(issuer, learner, **spec), issuer.keys)
 
     def data_integrity(
-        self, issuer: Issuer, learner: Learner, keys: IssuerKeys | None = None, **spec: Any
+        self, issuer: Issuer, learner: Learner, keys: IssuerKey | None = None, **spec: Any
     ) -> dict[str, Any]:
         """The credential with an eddsa-rdfc-2022 proof by ``keys`` (default: the issuer's),
         its verificationMethod the issuer URI with the key's Multikey as fragment."""
-        from application import data_integrity
-        from application.signing import multikey
-
-        private = (keys or issuer.keys).private
-        method = f"{issuer.uri}#{multikey(private.public_key())}"
-        return data_integrity.sign(
+        return sign_data_integrity(
             self.credential(issuer, learner, **spec),
-            private,
-            method,
-            "2026-01-15T10:00:00Z",
+            keys or issuer.keys,
             standards(),
+            datetime(2026, 1, 15, 10, tzinfo=UTC),
         )
 
     # -- what is stored ---------------------------------------------------------------------------
@@ -155,7 +145,7 @@ def segment(value: dict[str, Any]) -> str:
     return b64url(json.dumps(value, separators=(",", ":")).encode())
 
 
-def sign_jws(header: dict[str, Any], payload: dict[str, Any], keys: IssuerKeys) -> str:
+def sign_jws(header: dict[str, Any], payload: dict[str, Any], keys: IssuerKey) -> str:
     """A compact JWS with exactly this header (PyJWT insists on a string kid)."""
     signing_input = f"{segment(header)}.{segment(payload)}".encode()
     if keys.algorithm == "EdDSA":
@@ -172,7 +162,7 @@ def jwt_payload(credential: dict[str, Any]) -> dict[str, Any]:
     """The OB 3.0 VC-JWT payload of a credential: the credential plus iss/jti/nbf/sub(/exp)."""
     import jwt
 
-    token = sign_vc_jwt(credential, IssuerKeys.ed25519())
+    token = sign_vc_jwt(credential, IssuerKey.ed25519())
     payload: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     return payload
 

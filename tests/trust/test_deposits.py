@@ -13,17 +13,17 @@ from decimal import Decimal
 import pytest
 
 from application import data_integrity
+from application.issuing import IssuerKey, sign_vc_jwt
 from application.signing import multikey
 from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.values import OutcomeKind, OutcomeStatus, RuleModel
-from tests.factories import IssuerKeys, sign_vc_jwt
 from tests.trust.support import World, standards
 
 
 @pytest.mark.parametrize("algorithm", ["EdDSA", "RS256"])
 @pytest.mark.parametrize("vc_claim", [False, True], ids=["plain", "vc-claim"])
 def test_vc_jwt_is_accepted_and_mapped(world: World, algorithm: str, vc_claim: bool) -> None:
-    keys = IssuerKeys.ed25519() if algorithm == "EdDSA" else IssuerKeys.rsa()
+    keys = IssuerKey.ed25519() if algorithm == "EdDSA" else IssuerKey.rsa()
     uni, kim = world.issuer(keys=keys), world.learner(verified=False)
     valid_from = world.clock.now - timedelta(days=12)
     credential = world.credential(
@@ -89,8 +89,8 @@ def test_data_integrity_credential_is_deposited_then_recognised_by_rule(world: W
 
 
 def test_data_integrity_with_a_second_registered_key(world: World) -> None:
-    uni, kim = world.issuer(keys=IssuerKeys.rsa()), world.learner()
-    second = IssuerKeys.ed25519()
+    uni, kim = world.issuer(keys=IssuerKey.rsa()), world.learner()
+    second = IssuerKey.ed25519()
     world.bank.add_institution_key(
         uni.id, second.jwk, valid_from=world.clock.now.replace(year=2020)
     )
@@ -108,7 +108,7 @@ def test_data_integrity_refusals(world: World) -> None:
     world.refused("INVALID_SIGNATURE", kim, json.dumps(tampered))
 
     # A valid proof by a key the issuer never registered.
-    stranger = world.data_integrity(uni, kim, keys=IssuerKeys.ed25519())
+    stranger = world.data_integrity(uni, kim, keys=IssuerKey.ed25519())
     world.refused("KEY_NOT_VALID", kim, json.dumps(stranger))
 
     # The proof of another credential of the same issuer.

@@ -24,12 +24,12 @@ from jsonschema import Draft201909Validator
 
 from application import data_integrity
 from application.export import Exporter
+from application.issuing import IssuerKey, identity_object, sign_vc_jwt
 from application.signing import BankKeys, b64url
 from domain.errors import DomainError
 from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.values import OutcomeKind, OutcomeStatus, RuleModel
 from projections.runner import EventSource, ProjectionRunner
-from tests.factories import IssuerKeys, identity_object, sign_vc_jwt
 from tests.trust.support import STANDARDS, Issuer, Learner, World, segment
 
 PUBLIC_URL = "http://bank.example"
@@ -299,14 +299,14 @@ def hs256(header: dict[str, Any], payload: dict[str, Any], secret: bytes) -> str
 
 
 def sign_vc_jwt_raw(payload: dict[str, Any], header: dict[str, Any]) -> str:
-    forger = IssuerKeys.ed25519(kid=header["kid"])
+    forger = IssuerKey.ed25519(kid=header["kid"])
     return jwt.encode(payload, forger.private, algorithm="EdDSA", headers={"kid": header["kid"]})
 
 
 def test_other_issuers_credential_is_not_a_bank_export(transcripts: Transcripts) -> None:
     """A credential claiming the bank as issuer, signed by anyone else, is refused."""
     world = transcripts.world
-    forger = IssuerKeys.ed25519(kid=transcripts.published["keys"][0]["kid"])
+    forger = IssuerKey.ed25519(kid=transcripts.published["keys"][0]["kid"])
     credential = world.credential(transcripts.issuer, transcripts.kim)
     credential["issuer"] = {"id": PUBLIC_URL + "/issuer", "type": ["Profile"], "name": "Bank"}
     with pytest.raises(DomainError) as err:

@@ -18,23 +18,24 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from application.issuing import IssuerKey, identity_object, sign_vc_jwt
 from application.settings import Settings
+from application.signing import b64url
 from domain.errors import DomainError
 from domain.values import InstitutionKind
-from tests.factories import IssuerKeys, b64url, identity_object, sign_vc_jwt
 from tests.trust.support import Issuer, World, jwt_payload, segment, settings_kwargs, sign_jws
 
 
 # -- signatures ------------------------------------------------------------------------------------
 def test_forged_signature_with_the_registered_kid(world: World) -> None:
     uni, kim = world.issuer(), world.learner()
-    forger = IssuerKeys.ed25519(kid=uni.keys.kid)  # another key, claiming the registered kid
+    forger = IssuerKey.ed25519(kid=uni.keys.kid)  # another key, claiming the registered kid
     world.refused("INVALID_SIGNATURE", kim, sign_vc_jwt(world.credential(uni, kim), forger))
 
 
 def test_forged_rsa_signature_with_the_registered_kid(world: World) -> None:
-    uni, kim = world.issuer(keys=IssuerKeys.rsa()), world.learner()
-    forger = IssuerKeys.rsa(kid=uni.keys.kid)
+    uni, kim = world.issuer(keys=IssuerKey.rsa()), world.learner()
+    forger = IssuerKey.rsa(kid=uni.keys.kid)
     world.refused("INVALID_SIGNATURE", kim, sign_vc_jwt(world.credential(uni, kim), forger))
 
 
@@ -84,7 +85,7 @@ def test_hs256_signed_with_the_public_key(world: World, secret: str) -> None:
 
 
 def test_hs256_signed_with_the_rsa_public_pem(world: World) -> None:
-    uni, kim = world.issuer(keys=IssuerKeys.rsa()), world.learner()
+    uni, kim = world.issuer(keys=IssuerKey.rsa()), world.learner()
     pem = uni.keys.private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -99,15 +100,15 @@ def test_hs256_signed_with_the_rsa_public_pem(world: World) -> None:
 
 def test_rs256_token_for_an_ed25519_key(world: World) -> None:
     uni, kim = world.issuer(), world.learner()
-    rsa = IssuerKeys.rsa(kid=uni.keys.kid)
+    rsa = IssuerKey.rsa(kid=uni.keys.kid)
     token = sign_vc_jwt(world.credential(uni, kim), rsa)
     assert jwt.get_unverified_header(token)["alg"] == "RS256"
     world.refused("INVALID_SIGNATURE", kim, token)
 
 
 def test_eddsa_token_for_an_rsa_key(world: World) -> None:
-    uni, kim = world.issuer(keys=IssuerKeys.rsa()), world.learner()
-    ed = IssuerKeys.ed25519(kid=uni.keys.kid)
+    uni, kim = world.issuer(keys=IssuerKey.rsa()), world.learner()
+    ed = IssuerKey.ed25519(kid=uni.keys.kid)
     world.refused("INVALID_SIGNATURE", kim, sign_vc_jwt(world.credential(uni, kim), ed))
 
 
@@ -136,7 +137,7 @@ def test_embedded_jwk_with_private_d_is_refused(world: World) -> None:
 
 def test_embedded_jwk_of_another_key_is_refused(world: World) -> None:
     uni, kim = world.issuer(), world.learner()
-    attacker = IssuerKeys.ed25519(kid=uni.keys.kid)
+    attacker = IssuerKey.ed25519(kid=uni.keys.kid)
     token = sign_vc_jwt(world.credential(uni, kim), attacker, headers={"jwk": attacker.jwk})
     world.refused("KEY_NOT_VALID", kim, token)
 
@@ -192,7 +193,7 @@ def test_key_rotation(world: World) -> None:
     uni, kim = world.issuer(), world.learner()
     old_credential = world.token(uni, kim, valid_from=world.clock.now - timedelta(days=20))
     rotated_at = world.clock.now
-    new_keys = IssuerKeys.rsa()
+    new_keys = IssuerKey.rsa()
     world.bank.add_institution_key(uni.id, new_keys.jwk, valid_from=rotated_at)
     world.bank.retire_institution_key(uni.id, uni.keys.kid)
     world.clock.now = rotated_at + timedelta(days=30)

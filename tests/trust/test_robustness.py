@@ -21,16 +21,17 @@ from hypothesis import strategies as st
 
 from application import data_integrity
 from application.credentials import verify
+from application.issuing import IssuerKey, sign_vc_jwt
 from application.signing import multikey
 from domain.errors import DomainError
 from domain.institution import Institution
 from domain.values import InstitutionKind
-from tests.factories import CredentialSpec, IssuerKeys, achievement_credential, sign_vc_jwt
+from tests.factories import CredentialSpec, achievement_credential
 from tests.trust.support import jwt_payload, segment, sign_jws, standards
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 URI = "https://robust.example.edu/issuer"
-KEYS = IssuerKeys.ed25519()
+KEYS = IssuerKey.ed25519()
 
 
 def _issuer() -> Institution:

@@ -14,10 +14,9 @@ import pytest
 
 from application import data_integrity
 from application.credentials import verify
-from application.signing import multikey
+from application.issuing import sign_data_integrity, sign_vc_jwt
 from application.standards import PACKAGE_DIR, Standards, StandardsUnavailable
 from domain.errors import DomainError, InvalidCredential
-from tests.factories import sign_vc_jwt
 from tests.trust.support import NOW, World
 
 CONTEXTS = {
@@ -76,14 +75,11 @@ def test_every_ob_context_version_verifies_offline(world: World, version: str) -
     credential = {**world.credential(issuer, learner), "@context": contexts}
     token = sign_vc_jwt(credential, issuer.keys)
     assert world.bank.verify_credential(token).issuer.id == issuer.id
-    method = f"{issuer.uri}#{multikey(issuer.keys.private.public_key())}"
     if version in ("context.json", "context-3.0.1.json"):
         with pytest.raises(InvalidCredential, match="protected term redefinition"):
             data_integrity.canonical(credential, Standards())
         return
-    signed = data_integrity.sign(
-        credential, issuer.keys.private, method, "2026-01-15T10:00:00Z", Standards()
-    )
+    signed = sign_data_integrity(credential, issuer.keys, Standards(), NOW)
     assert world.bank.verify_credential(json.dumps(signed)).issuer.id == issuer.id
 
 
