@@ -36,6 +36,7 @@ from application.credentials import (
     identity_matches,
     to_outcome,
     verify,
+    verifying_key,
 )
 from application.database import Database
 from application.standards import Standards
@@ -261,7 +262,7 @@ class CreditBank(Application[UUID]):
             institution = Institution.register(
                 id=institution_id, name=name, kind=kind, issuer_uri=issuer_uri, at=now
             )
-            institution.add_key(public_key_jwk, key_valid_from or now, key_valid_until)
+            _add_usable_key(institution, public_key_jwk, key_valid_from or now, key_valid_until)
             index_id = IssuerIndex.create_id(institution.issuer_uri)
             if self._exists(index_id):
                 raise InvalidInput(
@@ -306,7 +307,7 @@ class CreditBank(Application[UUID]):
     ) -> str:
         return self._change_institution(
             institution_id,
-            lambda i: i.add_key(public_key_jwk, valid_from or self.now(), valid_until).kid,
+            lambda i: _add_usable_key(i, public_key_jwk, valid_from or self.now(), valid_until),
         )
 
     def retire_institution_key(self, institution_id: UUID, kid: str) -> None:
@@ -849,6 +850,15 @@ class CreditBank(Application[UUID]):
                 data=data,
                 hash=stored_hash(stored),
             )
+
+
+def _add_usable_key(
+    institution: Institution, jwk: object, valid_from: datetime, valid_until: datetime | None
+) -> str:
+    """Adds the key only if it constructs as a verifying key (checked before anything is saved)."""
+    key = institution.add_key(jwk, valid_from, valid_until)
+    verifying_key(key)
+    return key.kid
 
 
 def _valid_on(rule: RuleVersion, on: date) -> bool:

@@ -28,12 +28,13 @@ from domain.credit_account import DepositedOutcome
 from domain.errors import (
     CredentialExpired,
     InvalidCredential,
+    InvalidInput,
     InvalidSignature,
     KeyNotValid,
     UnknownIssuer,
 )
 from domain.framework import Framework
-from domain.institution import Institution
+from domain.institution import Institution, SigningKey
 from domain.values import InstitutionKind, OutcomeKind
 
 MAX_CREDENTIAL_BYTES = 256 * 1024
@@ -203,10 +204,9 @@ def verify_jwt(
             f"the token says alg {header.get('alg')!r}; key {kid} is registered for {key.algorithm}"
         )
     try:
-        verifying_key = jwt.PyJWK({**key.public_jwk, "alg": key.algorithm}).key
         jwt.decode(
             token,
-            verifying_key,
+            verifying_key(key),
             algorithms=[key.algorithm],
             options={
                 "verify_aud": False,
@@ -233,6 +233,17 @@ def verify_jwt(
         {k: v for k, v in credential.items() if k not in jwt_claims}
     )
     return _in_force(VerifiedCredential(issuer, credential, kid, valid_from, until), now)
+
+
+def verifying_key(key: SigningKey) -> Any:
+    """The registered key as the cryptography object that verifies with it. Registration calls
+    this too, so a key that cannot verify is refused then, never on a later deposit."""
+    try:
+        return jwt.PyJWK({**key.public_jwk, "alg": key.algorithm}).key
+    except (jwt.PyJWKError, ValueError, TypeError) as exc:
+        raise InvalidInput(
+            f"publicKeyJwk is not a usable {key.algorithm} key: {exc}", ("publicKeyJwk",)
+        ) from None
 
 
 def _check_claims(

@@ -6,6 +6,7 @@ conversions, or, when it is an enterprise, reads the training of employees who c
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -21,6 +22,8 @@ from domain.values import InstitutionKind, enum_value, text, utc
 PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 MAX_KID_LENGTH = 200
 MAX_JWK_CHARS = 16 * 1024  # a 4096-bit RSA key is under 1 KiB
+MIN_RSA_BITS = 2048  # NIST SP 800-131A: shorter RSA keys no longer protect signatures
+B64URL = re.compile(r"[A-Za-z0-9_-]*")
 # RFC 3986: an absolute URI starts with a scheme (a letter, then letters, digits, "+", "-", ".").
 ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
 
@@ -42,6 +45,13 @@ class SigningKey:
         return self.retired_at is None or moment < self.retired_at
 
 
+def _b64url_bytes(value: str, member: str) -> bytes:
+    """A JWK member is unpadded base64url (RFC 7518); anything else is not a key."""
+    if len(value) > MAX_JWK_CHARS or not B64URL.fullmatch(value) or len(value) % 4 == 1:
+        raise InvalidInput(f"publicKeyJwk {member} is not base64url", ("publicKeyJwk", member))
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+
+
 def algorithm_for(jwk: object) -> str:
     """Checks a public JWK's shape and returns the one algorithm it may be used with."""
     if not isinstance(jwk, dict):
@@ -53,8 +63,19 @@ def algorithm_for(jwk: object) -> str:
         raise InvalidInput("publicKeyJwk needs a kid", ("publicKeyJwk", "kid"))
     kty = jwk.get("kty")
     if kty == "OKP" and jwk.get("crv") == "Ed25519" and isinstance(jwk.get("x"), str):
+        if len(_b64url_bytes(jwk["x"], "x")) != 32:
+            raise InvalidInput("an Ed25519 key's x is 32 bytes", ("publicKeyJwk", "x"))
         return _flat(jwk, "EdDSA")
     if kty == "RSA" and isinstance(jwk.get("n"), str) and isinstance(jwk.get("e"), str):
+        n = int.from_bytes(_b64url_bytes(jwk["n"], "n"), "big")
+        e = int.from_bytes(_b64url_bytes(jwk["e"], "e"), "big")
+        if n.bit_length() < MIN_RSA_BITS or n % 2 == 0:
+            raise InvalidInput(
+                f"an RSA key's modulus is odd and at least {MIN_RSA_BITS} bits",
+                ("publicKeyJwk", "n"),
+            )
+        if e < 3 or e % 2 == 0 or e >= n:
+            raise InvalidInput("an RSA key's exponent is odd, 3 or more", ("publicKeyJwk", "e"))
         return _flat(jwk, "RS256")
     raise InvalidInput(
         "publicKeyJwk must be an OKP Ed25519 key (kty, crv, x) or an RSA key (kty, n, e)",

@@ -208,6 +208,18 @@ def test_register_institution_refusals_store_nothing(gql: GraphQL, world: World)
         "INVALID_INPUT",
         INSTITUTION_FIELDS,
     )
+    short = {**good, "x": good["x"][:-6]}  # 28 bytes: cannot be an Ed25519 key
+    weak = {**IssuerKey.rsa(bits=1024).jwk}
+    for key, member in ((short, "x"), (weak, "n")):
+        error = refuse(
+            gql,
+            "registerInstitution",
+            {**base, "publicKeyJwk": key},
+            world.admin,
+            "INVALID_INPUT",
+            INSTITUTION_FIELDS,
+        )
+        assert error["errors"][0]["field"] == ["publicKeyJwk", member]
     deny(gql, "registerInstitution", base, world.officer, selection=INSTITUTION_FIELDS)
     deny(gql, "registerInstitution", base, None, "UNAUTHENTICATED", INSTITUTION_FIELDS)
     after = gql("{ institutions(first: 100) { edges { cursor } } }").ok()["institutions"]["edges"]

@@ -14,7 +14,18 @@ from domain.values import InstitutionKind
 from tests.unit.support import NOW, names, refused, replay
 
 ED25519 = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
-RSA = {"kty": "RSA", "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4", "e": "AQAB"}
+# A real 2048-bit public key (generated once): the domain checks sizes, not just shapes.
+RSA = {
+    "kty": "RSA",
+    "n": (
+        "sHY7o01YC0f0WDpsi3bfQyqY-hI2I0grThx0BQgP-J1jPvAZ9sqCQfTOygahKG6pK7SMs_QKhIXk_nPw"
+        "aDChh6FhtGebTlb0cdql1nwVPrKGy6P5ZQmZpeNbTnJ_AaHve3gvom0aG--QgwQvtmBrfgoJBFeONLuB"
+        "eSlWy1C8Zxb1ltZEXhtztMVRMaA83sUfsDvbHu6YUjiS2h7Quya6z-y0wVPzdsjFsktcX34Rw0G5OoEi"
+        "nG2VQu2RbTAllZ71mp1yoolrK7fNq4vSCQ0w9WKe3-iWAVAbptXfNg9d7JwHcMjDH8REvRjDzip44HXa"
+        "MQGs8CqUZxA6D_PGoieYew"
+    ),
+    "e": "AQAB",
+}
 
 
 def jwk(kid: str = "key-1", base: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
@@ -174,6 +185,35 @@ def test_add_key_refuses_unsupported_shapes(bad: dict[str, Any]) -> None:
     with refused(institution, InvalidInput, "INVALID_INPUT") as info:
         institution.add_key(bad, NOW)
     assert "OKP Ed25519" in info.value.message
+
+
+SHORT_RSA = "sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri23bOdgWp4Dy1WlUzewbgBHod5pcM9H95GQRV3JDXboIRROSBigeC5yjU1hGzHHyXss8UDprecbAYxknTcQkhslANGRUZmdTOQ5qTRsLAt6BTYuyvVRdhS8exSZEy_c4gs_7svlJJQ4H9_NxsiIoLwAEk7-Q3UXERGYw_75IDrGA84-lA_-Ct4eTlXHBIY2EaV7t7LjJaynVJCpkv4LKjTTAumiGUIuQhrNhZLuF_RJLqHpM2kgWFLU7-VTdL1VbC2tejvcI2BlMkEpk1BzBZI0KQB0GaDWFLN-aEAw3vRw"
+
+
+@pytest.mark.parametrize(
+    ("bad", "member", "says"),
+    [
+        (jwk(base={**ED25519, "x": ED25519["x"][:-4]}), "x", "32 bytes"),
+        (jwk(base={**ED25519, "x": ED25519["x"] + "AAAA"}), "x", "32 bytes"),
+        (jwk(base={**ED25519, "x": "not base64url!"}), "x", "base64url"),
+        (jwk(base={**ED25519, "x": ED25519["x"] + "="}), "x", "base64url"),
+        (jwk(base={**RSA, "n": "AQAB"}), "n", "2048 bits"),
+        (jwk(base={**RSA, "n": SHORT_RSA[:171]}), "n", "2048 bits"),  # 1024 bits
+        (jwk(base={**RSA, "e": "AQ"}), "e", "exponent"),  # e = 1
+        (jwk(base={**RSA, "e": "AQAA"}), "e", "exponent"),  # even
+    ],
+)
+def test_add_key_refuses_keys_that_cannot_verify(
+    bad: dict[str, Any], member: str, says: str
+) -> None:
+    """A registered key must be usable: an Ed25519 x is 32 bytes, an RSA modulus at least 2048
+    bits with an odd exponent. Before, such keys were stored and every later deposit failed with
+    a library message."""
+    institution = university()
+    with refused(institution, InvalidInput, "INVALID_INPUT") as info:
+        institution.add_key(bad, NOW)
+    assert info.value.field == ("publicKeyJwk", member)
+    assert says in info.value.message
 
 
 @pytest.mark.parametrize("bad", ["kty=OKP", ["kty", "OKP"], None])
