@@ -38,6 +38,7 @@ from application.bank import CreditBank
 from application.bootstrap import build_bank
 from application.export import Exporter
 from application.settings import Settings
+from domain.errors import DomainError
 from application.signing import BankKeys
 from projections.runner import EventSource, ProjectionRunner
 
@@ -372,6 +373,10 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
         service = holder["service"]
+        try:
+            service.bank.standards_material.check()  # checked once, then remembered
+        except DomainError as exc:
+            return not_ready(exc.message, status="misconfigured")
         if not service.bank.database.availability.up:
             return not_ready("the database is unreachable", database="unreachable")
         try:

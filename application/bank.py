@@ -143,7 +143,8 @@ class CreditBank(Application[UUID]):
             # The library's cache fast-forwards from the store on every load (so other processes'
             # writes are seen) and hands out deep copies (so a refused command changes nothing).
             env["AGGREGATE_CACHE_MAXSIZE"] = str(aggregate_cache_size)
-        super().__init__(env=env)
+        with database.setup_lock():  # the event store creates its tables here
+            super().__init__(env=env)
         self._logs = {
             name: EventSourcedLog(self.events, _log_id(name), Listed)
             for name in (
@@ -377,6 +378,19 @@ class CreditBank(Application[UUID]):
         except BaseException:
             self.vault.shred(learner_id)  # the key of a learner that was never stored
             raise
+
+    def find_learner(
+        self, identity_document_type: str, identity_document_number: str
+    ) -> UUID | None:
+        """The learner whose account this identity document opened, if any."""
+        document_hash = self.vault.document_hash(
+            str(identity_document_type).upper(), str(identity_document_number)
+        )
+        try:
+            index: object = self.repository.get(IdentityIndex.create_id(document_hash))
+        except AggregateNotFoundError:
+            return None
+        return cast(IdentityIndex, index).learner_id
 
     def learner(self, learner_id: UUID) -> Learner:
         return self._get(Learner, learner_id, "learner")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from application.bank import CreditBank
 from application.database import Database
+from application.preflight import check_database, check_secret, check_settings
 from application.settings import Settings
 from application.standards import Standards
 from application.vault import PersonalDataVault
@@ -31,12 +32,18 @@ def migrate(database: Database) -> list[str]:
 
 
 def build_bank(settings: Settings, verifier: DepositVerifier | None = None) -> CreditBank:
+    """Checks what the bank depends on (``StartupError``: one line for the operator), then
+    builds it: database, migrations, the master secret every process shares, the bank."""
+    check_settings(settings)
     database = database_for(settings)
+    check_database(database, settings.database_url)
     migrate(database)
+    secret = settings.master_secret()
+    check_secret(database, secret, explicit=settings.secret_key is not None)
     return CreditBank(
         database=database,
         framework=preset(settings.framework),
-        vault=PersonalDataVault(database, settings.master_secret()),
+        vault=PersonalDataVault(database, secret),
         verifier=verifier,
         snapshot_interval=settings.snapshot_interval,
         aggregate_cache_size=settings.aggregate_cache_size,

@@ -314,7 +314,7 @@ def to_outcome(verified: VerifiedCredential, framework: Framework) -> DepositedO
         evidence_digest="",
         standard_code=achievement.get("humanCode") or None,
         level=_level(achievement, framework),
-        hours=None,
+        hours=_hours(achievement),
         result=_result(subject),
         key_id=verified.kid,
         issued_at=verified.valid_from,
@@ -356,6 +356,27 @@ def _level(achievement: dict[str, Any], framework: Framework) -> int | None:
                 continue
             if 1 <= level <= framework.max_level:
                 return level
+    return None
+
+
+HOURS_ALIGNMENT = "ext:LearningHours"
+
+
+def _hours(achievement: dict[str, Any]) -> Decimal | None:
+    """Notional learning hours: OB 3.0 has no term for them, so issuers state them as an
+    alignment (terms every OB context defines, so Data Integrity proofs cover them) with
+    ``targetType`` ext:LearningHours and the hours as ``targetCode``."""
+    for alignment in achievement.get("alignment") or []:
+        if isinstance(alignment, dict) and alignment.get("targetType") == HOURS_ALIGNMENT:
+            try:
+                hours = Decimal(str(alignment.get("targetCode")))
+            except InvalidOperation:
+                raise InvalidCredential(
+                    "the learning hours are not a number", ("credential",)
+                ) from None
+            if not hours.is_finite():
+                raise InvalidCredential("the learning hours are not a number", ("credential",))
+            return hours
     return None
 
 

@@ -24,6 +24,8 @@ CONNECT_TIMEOUT = 3
 # demand): psycopg_pool's back-off doubles from 1 s, which after a 40 s outage left the bank
 # waiting ~25 s more for its next attempt.
 RECONNECT_WINDOW = 2.0
+# pg_advisory_lock key for schema set-up: a constant every process of the bank agrees on.
+SETUP_LOCK = 0x43726564697442  # "CreditB"
 
 
 class Cursor(Protocol):
@@ -113,6 +115,26 @@ class Database:
                 raise
 
         datastore.get_connection = get_connection
+
+    @contextmanager
+    def setup_lock(self) -> Iterator[None]:
+        """Serialises schema set-up across processes. On PostgreSQL the event store's set-up
+        (CREATE TABLE / CREATE OR REPLACE FUNCTION) run by two processes at once fails with
+        "tuple concurrently updated"; a session advisory lock makes starters take turns. SQLite
+        serialises its own DDL."""
+        if self.kind != "postgres":
+            yield
+            return
+        import psycopg
+
+        with psycopg.connect(
+            self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+        ) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
 
     def _probe(self) -> None:
         import psycopg

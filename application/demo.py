@@ -1,26 +1,28 @@
 """A small, realistic world for trying the bank: four institutions, three learners, rules and a
 Korean Academic Credit Bank style bachelor's qualification.
 
-Each institution gets a real Ed25519 key pair; the private keys are written to
-``<data dir>/demo-keys/`` so credentials can be signed for them later, and every demo deposit
-carries a JWS signed with its issuer's key as evidence.
+Every deposit is a real Open Badges 3.0 credential (VC-JWT) signed with its institution's own
+Ed25519 key and deposited through the same command an institution uses, so ``verifyCredential``
+works on it. The keys are kept in ``<data dir>/demo-keys/`` (``<slug>.pem`` and ``<slug>.jwk.json``,
+the files ``creditbank credential sign`` reads), never overwritten.
+
+Loading is idempotent: each part is looked up first (institutions by issuer URI, standards by
+code, rules and qualifications by name, learners by identity document, deposits by credential
+id), so a second run changes nothing and prints the same ids.
 """
 
 from __future__ import annotations
 
-import base64
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from application.bank import CreditBank
-from domain.credit_account import DepositedOutcome
+from application.issuing import Achievement, IssuerKey, achievement_credential, sign_vc_jwt
+from domain.indexes import CredentialIndex
 from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import (
@@ -28,90 +30,251 @@ from domain.values import (
     IdentityVerification,
     InstitutionKind,
     OutcomeKind,
+    OutcomeStatus,
     RuleModel,
 )
 
 KEYS_SINCE = datetime(2015, 1, 1, tzinfo=UTC)
+OFFICER = "officer:demo"
+
+INSTITUTIONS = (
+    ("huadong-university", "Huadong University 华东大学", InstitutionKind.UNIVERSITY),
+    ("pudong-college", "Pudong Junior College 浦东高等专科学校", InstitutionKind.JUNIOR_COLLEGE),
+    (
+        "skills-centre",
+        "National Vocational Skills Certification Centre 职业技能鉴定中心",
+        InstitutionKind.CERTIFICATION_BODY,
+    ),
+    (
+        "lianhua-training",
+        "Lianhua Technology Training Centre 联华科技培训中心",
+        InstitutionKind.ENTERPRISE,
+    ),
+)
+
+LEARNERS = (  # name, document type, number, birth date, identity verified by
+    ("Wang Fang 王芳", "RESIDENT_ID", "310101199204150023", date(1992, 4, 15), "ELECTRONIC_ID"),
+    ("Li Wei 李伟", "RESIDENT_ID", "310115198811020415", date(1988, 11, 2), "DOCUMENT_CHECKED"),
+    ("Chen Jing 陈静", "PASSPORT", "E12345678", date(2001, 7, 30), None),
+)
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+@dataclass(frozen=True)
+class Deposit:
+    learner: str
+    issuer: str
+    title: str
+    credits: str
+    completed: date
+    achievement_type: str = "Course"
+    code: str | None = None
+    level: int | None = None
+    hours: str | None = None
+    result: str = "pass"
 
 
-def _key_pair(keys_dir: Path, slug: str) -> tuple[Ed25519PrivateKey, dict[str, Any]]:
-    private = Ed25519PrivateKey.generate()
-    keys_dir.mkdir(parents=True, exist_ok=True)
-    (keys_dir / f"{slug}.pem").write_bytes(
-        private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
+def _deposits() -> list[Deposit]:
+    wang, li, chen = (name for name, *_ in LEARNERS)
+    uni, college, centre, lianhua = (slug for slug, *_ in INSTITUTIONS)
+    courses = [
+        Deposit(wang, uni, title, credits, date(year, 6, 20 + i), level=6)
+        for i, (title, credits, year) in enumerate(
+            [
+                ("Data Structures 数据结构", "4", 2021),
+                ("Operating Systems 操作系统", "4", 2021),
+                ("Database Systems 数据库系统", "3", 2022),
+                ("Software Engineering 软件工程", "3", 2022),
+                ("Discrete Mathematics 离散数学", "3.5", 2022),
+                ("Compilers 编译原理", "3", 2023),
+            ]
         )
-    )
-    raw = private.public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw
-    )
-    return private, {"kty": "OKP", "crv": "Ed25519", "x": _b64(raw), "kid": f"{slug}-2015"}
+    ]
+    courses += [
+        Deposit(wang, college, title, credits, date(year, 1, 15), level=5)
+        for title, credits, year in [
+            ("College English 大学英语", "4", 2019),
+            ("Advanced Mathematics 高等数学", "5", 2019),
+            ("Ideology and Ethics 思想道德与法治", "3", 2020),
+        ]
+    ]
+    return [
+        *courses,
+        Deposit(
+            wang,
+            centre,
+            "Network Engineer certificate 网络工程师",
+            "4",
+            date(2023, 9, 1),
+            achievement_type="Certificate",
+            code="VC-NET-4",
+            level=4,
+        ),
+        Deposit(
+            li,
+            lianhua,
+            "Cloud Operations Bootcamp 云运维训练营",
+            "2",
+            date(2025, 5, 10),
+            achievement_type="CertificateOfCompletion",
+            hours="60",
+        ),
+        Deposit(
+            li,
+            lianhua,
+            "Information Security Awareness 信息安全意识",
+            "0.5",
+            date(2025, 8, 2),
+            achievement_type="CertificateOfCompletion",
+            hours="15",
+        ),
+        Deposit(li, college, "Python Programming Python程序设计", "3", date(2024, 1, 10), level=5),
+        # Chen Jing's identity is not verified yet: her outcomes wait (docs/api.md uses them).
+        Deposit(
+            chen, uni, "Linear Algebra 线性代数", "3", date(2024, 6, 28), code="MATH-201", level=6
+        ),
+        Deposit(
+            chen,
+            centre,
+            "Cloud Operations (level 3) 云计算运维",
+            "3",
+            date(2025, 3, 12),
+            achievement_type="Certificate",
+            level=3,
+        ),
+    ]
+
+
+class DemoLoader:
+    def __init__(self, bank: CreditBank, data_dir: Path) -> None:
+        self.bank = bank
+        self.keys_dir = data_dir / "demo-keys"
+        self.institutions: dict[str, UUID] = {}
+        self.learners: dict[str, UUID] = {}
+        self.numbers: dict[str, str] = {}
+        self.outcomes: dict[str, UUID] = {}
+
+    # -- parties ------------------------------------------------------------------------------
+    def key(self, slug: str) -> IssuerKey:
+        pem = self.keys_dir / f"{slug}.pem"
+        if pem.exists():
+            return IssuerKey.load(pem)
+        key = IssuerKey.ed25519(f"{slug}-2015")
+        key.save(self.keys_dir, slug)
+        return key
+
+    @staticmethod
+    def uri(slug: str) -> str:
+        return f"https://{slug}.example.edu.cn/issuer"
+
+    def institution(self, slug: str, name: str, kind: InstitutionKind) -> UUID:
+        found = self.bank.institution_by_issuer(self.uri(slug))
+        if found is not None:
+            return found.id
+        return self.bank.register_institution(
+            name, kind, self.key(slug).jwk, issuer_uri=self.uri(slug), key_valid_from=KEYS_SINCE
+        )
+
+    def learner(
+        self, name: str, doc_type: str, number: str, born: date, verified: str | None
+    ) -> UUID:
+        learner_id = self.bank.find_learner(doc_type, number)
+        if learner_id is None:
+            learner_id = self.bank.register_learner(name, doc_type, number, born)
+        if verified and not self.bank.learner(learner_id).identity_verified:
+            method = IdentityVerification[verified]
+            self.bank.verify_learner_identity(learner_id, method, OFFICER)
+        return learner_id
+
+    # -- catalogue ----------------------------------------------------------------------------
+    def standard(
+        self, code: str, title: str, level: int, credits: str, kinds: tuple[OutcomeKind, ...]
+    ) -> UUID:
+        for standard in self.bank.standards():
+            if standard.code == code:
+                return standard.id
+        return self.bank.define_standard(code, title, level, Decimal(credits), kinds)
+
+    def recognition_rule(self, name: str, terms: RecognitionTerms) -> UUID:
+        for rule in self.bank.recognition_rules():
+            if rule.name == name:
+                return rule.id
+        return self.bank.create_recognition_rule(name, RuleModel.FRAMEWORK, terms)
+
+    def conversion_rule(self, name: str, model: RuleModel, terms: ConversionTerms) -> UUID:
+        for rule in self.bank.conversion_rules():
+            if rule.name == name:
+                return rule.id
+        return self.bank.create_conversion_rule(name, model, terms)
+
+    def qualification(self, name: str, level: int, awarding: UUID, req: Requirements) -> UUID:
+        for qualification in self.bank.qualifications():
+            if qualification.name == name:
+                return qualification.id
+        return self.bank.create_qualification(name, level, awarding, req)
+
+    # -- deposits: real signed credentials, through the institution's own command ------------
+    def deposit(self, d: Deposit, serial: int) -> UUID:
+        issuer_id = self.institutions[d.issuer]
+        credential_id = f"urn:uuid:demo-{d.issuer}-{serial:04d}"
+        index_id = CredentialIndex.create_id(issuer_id, credential_id)
+        if index_id in self.bank.repository:
+            index: Any = self.bank.repository.get(index_id)
+            return cast(UUID, index.outcome_id)
+        completed = datetime.combine(d.completed, datetime.min.time(), tzinfo=UTC)
+        credential = achievement_credential(
+            Achievement(
+                issuer_uri=self.uri(d.issuer),
+                issuer_name=self.bank.institution(issuer_id).name,
+                document_number=self.numbers[d.learner],
+                subject_id=f"urn:uuid:{self.learners[d.learner]}",
+                title=d.title,
+                credits=Decimal(d.credits),
+                achievement_type=d.achievement_type,
+                human_code=d.code,
+                eqf_level=d.level,
+                hours=d.hours,
+                result=d.result,
+                credential_id=credential_id,
+                valid_from=completed.replace(hour=12),
+            )
+        )
+        return self.bank.deposit_credential(
+            self.learners[d.learner],
+            sign_vc_jwt(credential, self.key(d.issuer)),
+            actor=f"institution:{issuer_id}",
+            by_institution=issuer_id,
+        )
 
 
 def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
-    keys_dir = data_dir / "demo-keys"
-    issuers: dict[str, tuple[UUID, Ed25519PrivateKey, str]] = {}
-    for slug, name, kind in (
-        ("huadong-university", "Huadong University 华东大学", InstitutionKind.UNIVERSITY),
-        (
-            "pudong-college",
-            "Pudong Junior College 浦东高等专科学校",
-            InstitutionKind.JUNIOR_COLLEGE,
-        ),
-        (
-            "skills-centre",
-            "National Vocational Skills Certification Centre 职业技能鉴定中心",
-            InstitutionKind.CERTIFICATION_BODY,
-        ),
-        (
-            "lianhua-training",
-            "Lianhua Technology Training Centre 联华科技培训中心",
-            InstitutionKind.ENTERPRISE,
-        ),
-    ):
-        private, jwk = _key_pair(keys_dir, slug)
-        institution_id = bank.register_institution(
-            name,
-            kind,
-            jwk,
-            issuer_uri=f"https://{slug}.example.edu.cn/issuer",
-            key_valid_from=KEYS_SINCE,
-        )
-        issuers[slug] = (institution_id, private, jwk["kid"])
-    uni, college, centre, lianhua = (issuers[s][0] for s in issuers)
+    demo = DemoLoader(bank, data_dir)
+    for slug, name, kind in INSTITUTIONS:
+        demo.institutions[slug] = demo.institution(slug, name, kind)
+    uni, college, centre, lianhua = demo.institutions.values()
 
-    bank.define_standard(
+    demo.standard(
         "CS-NET-201",
         "Computer Networks 计算机网络",
         6,
-        Decimal(3),
+        "3",
         (OutcomeKind.ACADEMIC_COURSE, OutcomeKind.VOCATIONAL_CERTIFICATE),
     )
-    bank.define_standard(
+    demo.standard(
         "VC-NET-4",
         "Network Engineer certificate 网络工程师 (level 4)",
         4,
-        Decimal(4),
+        "4",
         (OutcomeKind.VOCATIONAL_CERTIFICATE,),
     )
-
     rules = {
-        "university courses": bank.create_recognition_rule(
+        "university courses": demo.recognition_rule(
             "Huadong University courses: major credits at EQF 6",
-            RuleModel.FRAMEWORK,
             RecognitionTerms(
                 OutcomeCriteria(uni, OutcomeKind.ACADEMIC_COURSE), None, 6, "major", None, None
             ),
         ),
-        "college courses": bank.create_recognition_rule(
+        "college courses": demo.recognition_rule(
             "Pudong Junior College courses: general credits at EQF 5",
-            RuleModel.FRAMEWORK,
             RecognitionTerms(
                 OutcomeCriteria(college, OutcomeKind.ACADEMIC_COURSE),
                 None,
@@ -121,9 +284,8 @@ def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
                 None,
             ),
         ),
-        "network certificate": bank.create_recognition_rule(
+        "network certificate": demo.recognition_rule(
             "Network Engineer certificate: 4 credits at EQF 4",
-            RuleModel.FRAMEWORK,
             RecognitionTerms(
                 OutcomeCriteria(centre, OutcomeKind.VOCATIONAL_CERTIFICATE, "VC-NET-4"),
                 Decimal(4),
@@ -133,9 +295,8 @@ def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
                 None,
             ),
         ),
-        "enterprise training": bank.create_recognition_rule(
+        "enterprise training": demo.recognition_rule(
             "Enterprise training: elective credits at EQF 4",
-            RuleModel.FRAMEWORK,
             RecognitionTerms(
                 OutcomeCriteria(None, OutcomeKind.ENTERPRISE_TRAINING),
                 None,
@@ -146,7 +307,7 @@ def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
             ),
         ),
     }
-    agreement = bank.create_conversion_rule(
+    agreement = demo.conversion_rule(
         "Network Engineer certificate → Huadong CS-NET-201 Computer Networks",
         RuleModel.AGREEMENT,
         ConversionTerms(
@@ -160,7 +321,7 @@ def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
             None,
         ),
     )
-    framework_rule = bank.create_conversion_rule(
+    framework_rule = demo.conversion_rule(
         "Junior college general education → university general credits",
         RuleModel.FRAMEWORK,
         ConversionTerms(
@@ -174,7 +335,7 @@ def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
             None,
         ),
     )
-    bachelor = bank.create_qualification(
+    bachelor = demo.qualification(
         "Bachelor of Engineering (Computer Science) 工学学士（计算机科学）",
         6,
         uni,
@@ -189,119 +350,25 @@ def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
         ),
     )
 
-    learners = {
-        "Wang Fang 王芳": bank.register_learner(
-            "Wang Fang 王芳", "RESIDENT_ID", "310101199204150023", date(1992, 4, 15)
-        ),
-        "Li Wei 李伟": bank.register_learner(
-            "Li Wei 李伟", "RESIDENT_ID", "310115198811020415", date(1988, 11, 2)
-        ),
-        "Chen Jing 陈静": bank.register_learner(
-            "Chen Jing 陈静", "PASSPORT", "E12345678", date(2001, 7, 30)
-        ),
-    }
-    wang, li, _chen = learners.values()
-    bank.verify_learner_identity(wang, IdentityVerification.ELECTRONIC_ID, "officer:demo")
-    bank.verify_learner_identity(li, IdentityVerification.DOCUMENT_CHECKED, "officer:demo")
+    for name, doc_type, number, born, verified in LEARNERS:
+        demo.learners[name] = demo.learner(name, doc_type, number, born, verified)
+        demo.numbers[name] = number
+    wang, li, _chen = demo.learners.values()
 
-    serial = iter(range(1, 1000))
-
-    def deposit(
-        learner: UUID,
-        slug: str,
-        kind: OutcomeKind,
-        title: str,
-        credits: str,
-        completed: date,
-        code: str | None = None,
-        hours: str | None = None,
-    ) -> UUID:
-        institution_id, private, kid = issuers[slug]
-        credential_id = f"urn:uuid:demo-{slug}-{next(serial):04d}"
-        claims = {
-            "jti": credential_id,
-            "title": title,
-            "credits": credits,
-            "completed": completed.isoformat(),
-            "sub": str(learner),
-        }
-        evidence = jwt.encode(claims, private, algorithm="EdDSA", headers={"kid": kid}).encode()
-        return bank.deposit(
-            learner,
-            DepositedOutcome(
-                institution_id,
-                credential_id,
-                kind,
-                title,
-                Decimal(credits),
-                completed,
-                "",
-                code,
-                None,
-                Decimal(hours) if hours else None,
-                "pass",
-                kid,
-            ),
-            evidence,
-            actor=f"institution:{institution_id}",
-        )
-
-    course = OutcomeKind.ACADEMIC_COURSE
-    for i, (title, credits, year) in enumerate(
-        [
-            ("Data Structures 数据结构", "4", 2021),
-            ("Operating Systems 操作系统", "4", 2021),
-            ("Database Systems 数据库系统", "3", 2022),
-            ("Software Engineering 软件工程", "3", 2022),
-            ("Discrete Mathematics 离散数学", "3.5", 2022),
-            ("Compilers 编译原理", "3", 2023),
-        ]
-    ):
-        deposit(wang, "huadong-university", course, title, credits, date(year, 6, 20 + i))
-    for title, credits, year in [
-        ("College English 大学英语", "4", 2019),
-        ("Advanced Mathematics 高等数学", "5", 2019),
-        ("Ideology and Ethics 思想道德与法治", "3", 2020),
-    ]:
-        deposit(wang, "pudong-college", course, title, credits, date(year, 1, 15))
-    certificate = deposit(
-        wang,
-        "skills-centre",
-        OutcomeKind.VOCATIONAL_CERTIFICATE,
-        "Network Engineer certificate 网络工程师",
-        "4",
-        date(2023, 9, 1),
-        code="VC-NET-4",
-    )
-    bank.convert_credits(wang, [certificate], agreement, actor="learner:demo")
-    deposit(
-        li,
-        "lianhua-training",
-        OutcomeKind.ENTERPRISE_TRAINING,
-        "Cloud Operations Bootcamp 云运维训练营",
-        "2",
-        date(2025, 5, 10),
-        hours="60",
-    )
-    deposit(
-        li,
-        "lianhua-training",
-        OutcomeKind.ENTERPRISE_TRAINING,
-        "Information Security Awareness 信息安全意识",
-        "0.5",
-        date(2025, 8, 2),
-        hours="15",
-    )
-    deposit(
-        li, "pudong-college", course, "Python Programming Python程序设计", "3", date(2024, 1, 10)
-    )
-    bank.grant_consent(li, lianhua, ConsentScope.TRAINING, date(2027, 12, 31))
+    for serial, d in enumerate(_deposits(), start=1):
+        demo.outcomes[f"{d.learner}: {d.title}"] = demo.deposit(d, serial)
+    certificate = demo.outcomes["Wang Fang 王芳: Network Engineer certificate 网络工程师"]
+    if bank.account(wang).outcome(certificate).status is OutcomeStatus.RECOGNIZED:
+        bank.convert_credits(wang, [certificate], agreement, actor="learner:demo")
+    if str(lianhua) not in bank.learner(li).consents:
+        bank.grant_consent(li, lianhua, ConsentScope.TRAINING, date(2027, 12, 31))
 
     return {
-        "institutions": {slug: str(v[0]) for slug, v in issuers.items()},
-        "learners": {name: str(i) for name, i in learners.items()},
+        "institutions": {slug: str(i) for slug, i in demo.institutions.items()},
+        "learners": {name: str(i) for name, i in demo.learners.items()},
+        "outcomes": {what: str(i) for what, i in demo.outcomes.items()},
         "recognitionRules": {k: str(v) for k, v in rules.items()},
         "conversionRules": {"agreement": str(agreement), "framework": str(framework_rule)},
         "qualifications": {"bachelor": str(bachelor)},
-        "signingKeys": str(keys_dir),
+        "signingKeys": str(demo.keys_dir),
     }

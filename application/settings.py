@@ -5,15 +5,46 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field
+from platformdirs import user_data_path
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def default_data_dir() -> Path:
+    """One place, wherever the command is run from: ``var/`` in the project checkout (what
+    ``uv run`` uses), else the platform's user data directory (an installed package)."""
+    pyproject = CHECKOUT / "pyproject.toml"
+    if pyproject.is_file() and 'name = "creditbank"' in pyproject.read_text(encoding="utf-8"):
+        return CHECKOUT / "var"
+    return user_data_path("creditbank", appauthor=False)
+
+
+def redact(url: str | None) -> str | None:
+    """A database URL without its password, for banners, logs and errors."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CREDITBANK_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("var"), description="embedded data, keys and secrets")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="embedded data, keys and secrets; default: var/ in the project checkout, "
+        "else the platform's user data directory; always made absolute",
+    )
     database_url: str | None = Field(
         default=None,
         description="postgresql://user@host:port/dbname selects PostgreSQL; default: SQLite",
@@ -53,6 +84,18 @@ class Settings(BaseSettings):
     checkpoint_interval: float = Field(
         default=300, ge=0, description="seconds between signed audit checkpoints in serve (0: off)"
     )
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def database(self) -> str:
+        """Where the events live, as an operator reads it (no password)."""
+        if self.database_url:
+            return f"PostgreSQL {redact(self.database_url)}"
+        return f"SQLite at {self.sqlite_path}"
 
     @property
     def base_url(self) -> str:

@@ -107,32 +107,35 @@ class ClientSpec:
 
 
 class CredentialSigner:
-    """Open Badges 3.0 VC-JWTs of the issuer for a learner's document number (tests/factories:
-    real EdDSA signatures, the OB 3.0 shape the bank verifies)."""
+    """Open Badges 3.0 VC-JWTs of the issuer for a learner's document number, made with the
+    issuer tooling (application/issuing.py): real EdDSA signatures, the shape the bank verifies."""
 
     def __init__(self, issuer: Issuer, uri: str) -> None:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
         from application.issuing import IssuerKey
 
-        key = load_pem_private_key(issuer.private_pem, password=None)
-        assert isinstance(key, Ed25519PrivateKey)
-        self._keys = IssuerKey(issuer.kid, "EdDSA", key, {})
+        self._keys = IssuerKey.of(
+            load_pem_private_key(issuer.private_pem, password=None), issuer.kid
+        )
         self._uri = uri
         self._serial = itertools.count(1)
 
     def sign(self, document_number: str) -> str:
-        from tests.factories import CredentialSpec, achievement_credential, sign_vc_jwt
+        from datetime import UTC, datetime, timedelta
+
+        from application.issuing import Achievement, achievement_credential, sign_vc_jwt
 
         n = next(self._serial)
-        spec = CredentialSpec(
+        achievement = Achievement(
             issuer_uri=self._uri,
             document_number=document_number,
             title=f"Course {n} 课程",
             credits=3 if n % 2 else 2.5,
+            eqf_level=6,
+            valid_from=datetime.now(UTC).replace(microsecond=0) - timedelta(days=30),
         )
-        return sign_vc_jwt(achievement_credential(spec), self._keys)
+        return sign_vc_jwt(achievement_credential(achievement), self._keys)
 
 
 def check_deposit(response: httpx.Response) -> dict[str, Any]:

@@ -144,6 +144,20 @@ class ConversionOption:
     unmet_after: tuple[str, ...]
     counted_change: Decimal
 
+    @property
+    def closes(self) -> tuple[str, ...]:
+        """The requirements unmet before and met after (named as in ``unmet``, up to ':')."""
+        after = {_requirement(u) for u in self.unmet_after}
+        return tuple(r for r in map(_requirement, self.unmet_before) if r not in after)
+
+    @property
+    def changes_nothing(self) -> bool:
+        return self.unmet_after == self.unmet_before and self.counted_change == 0
+
+
+def _requirement(unmet: str) -> str:
+    return unmet.split(":", 1)[0]
+
 
 @dataclass(frozen=True)
 class DepositedOutcome:
@@ -527,7 +541,9 @@ class CreditAccount(Aggregate):
     ) -> list[ConversionOption]:
         """Conversions the learner could make now, and what each would do for a qualification:
         the rule, the outcomes it would take, the credits it would give (capped), and the
-        requirements still unmet after it. Best first: fewest unmet, then most credits counted."""
+        requirements still unmet after it. Options that would change nothing (the same unmet
+        requirements, the same credits counted) are left out; best first: most requirements closed, then fewest unmet, then most credits
+        counted."""
         current = assess(requirements, self.holdings())
         options: list[ConversionOption] = []
         for rule in rules:
@@ -586,7 +602,10 @@ class CreditAccount(Aggregate):
                     after.credits_counted - current.credits_counted,
                 )
             )
-        return sorted(options, key=lambda o: (len(o.unmet_after), -o.counted_change))
+        useful = [o for o in options if not o.changes_nothing]
+        return sorted(
+            useful, key=lambda o: (-len(o.closes), len(o.unmet_after), -o.counted_change)
+        )
 
     # -- redemption ---------------------------------------------------------------------------
     def redeem(

@@ -247,7 +247,10 @@ class QualificationProgress:
         return Qualification.of(entry[:7])
 
 
-@strawberry.type(description="A conversion the learner could make now, and what it would do.")
+@strawberry.type(
+    description="A conversion the learner could make now, and what it would do; options that "
+    "would change nothing are not listed, and the one closing most requirements comes first."
+)
 class ConversionOption:
     rule_version: int
     outcome_ids: list[strawberry.ID] = strawberry.field(description="the outcomes it would take")
@@ -256,6 +259,9 @@ class ConversionOption:
     category: str
     unmet_before: list[str]
     unmet_after: list[str] = strawberry.field(description="what would still be missing")
+    closes: list[str] = strawberry.field(
+        description="requirements it would close (unmet before, met after), as named in unmet"
+    )
     counted_change: Decimal = strawberry.field(description="change in credits counted")
     rule_id: strawberry.Private[str]
 
@@ -383,6 +389,7 @@ class CreditAccount:
                 category=o.category,
                 unmet_before=list(o.unmet_before),
                 unmet_after=list(o.unmet_after),
+                closes=list(o.closes),
                 counted_change=o.counted_change,
                 rule_id=str(o.rule_id),
             )

@@ -39,6 +39,7 @@ from api.graphql.errors import UserError, user_error
 from api.graphql.learners import Learner, Outcome, QualificationProgress
 from domain import values
 from domain.errors import DomainError, InvalidInput
+from domain.learner import DOCUMENT_TYPES
 from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from projections import catalogue, progress, transcript
@@ -134,8 +135,12 @@ class InstitutionPayload:
 @strawberry.input
 class RegisterLearnerInput:
     name: str
-    identity_document_type: str
-    identity_document_number: str
+    identity_document_type: str = strawberry.field(
+        description="one of " + ", ".join(sorted(DOCUMENT_TYPES)) + " (case-insensitive)"
+    )
+    identity_document_number: str = strawberry.field(
+        description="as printed; compared without spaces, dashes or case"
+    )
     birth_date: date
 
 
@@ -252,8 +257,12 @@ class RevokeOutcomePayload:
 class GrantConsentInput:
     learner_id: strawberry.ID
     organization_id: strawberry.ID
-    scope: str
-    expires_on: date | None = None
+    scope: str = strawberry.field(
+        description="TRAINING: the enterprise-training outcomes only; ALL: the whole record"
+    )
+    expires_on: date | None = strawberry.field(
+        default=None, description="the last day the consent holds (default: until revoked)"
+    )
 
 
 @strawberry.type

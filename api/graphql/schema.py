@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, ValidationRule
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 
 from api.graphql.catalogue import ConversionRule, Institution, Qualification, RecognitionRule
 from api.graphql.learners import Learner, Outcome
@@ -23,6 +30,31 @@ class CreditBankSchema(strawberry.Schema):
     def process_errors(self, errors: list[Any], execution_context: Any = None) -> None:
         """Expected errors (typed codes) are answers, not incidents; unexpected ones are logged
         once, with their traceback, where the response masks them (api.graphql.errors.mask)."""
+
+
+class OperationNamed(ValidationRule):
+    """GraphQL spec §6.1 GetOperation: several operations and no operationName is an error."""
+
+    def enter_document(self, node: DocumentNode, *_: Any) -> None:
+        operations = [d for d in node.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) > 1:
+            self.report_error(
+                GraphQLError(
+                    "Must provide operationName if the document contains several operations."
+                )
+            )
+
+
+class RequireOperationName(SchemaExtension):
+    """Strawberry runs the first operation when no name is given; the spec requires an error.
+    The request's own name is kept privately by strawberry (its public one falls back to the
+    first operation's)."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if getattr(context, "_provided_operation_name", None) is None:
+            context.validation_rules = (*context.validation_rules, OperationNamed)
+        yield
 
 
 def build_schema() -> strawberry.Schema:
@@ -43,5 +75,6 @@ def build_schema() -> strawberry.Schema:
             partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
             partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
             partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+            RequireOperationName,
         ],
     )

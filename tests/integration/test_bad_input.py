@@ -76,6 +76,7 @@ QUERIES = frozenset(
         "institutions",
         "learner",
         "learner_ids",
+        "find_learner",
         "personal_data",
         "standards",
         "recognition_rule",

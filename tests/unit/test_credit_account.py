@@ -931,6 +931,21 @@ def test_conversion_options_say_what_a_conversion_would_close() -> None:
     assert balance.by_category.get("core") is None
 
 
+def test_conversion_options_leave_out_no_ops_and_put_what_closes_most_first() -> None:
+    """Before: an option that changed nothing (countedChange 0.00) was listed first."""
+    account = new_account()
+    recognized(account, credits="4", category="major")
+    same = conversion_rule(target_category="major").current()  # major -> major, 1:1: a no-op
+    core = conversion_rule(target_category="core").current()  # closes the core minimum
+    half = conversion_rule(target_category="core", ratio="0.5").current()  # progress only
+    req = requirements("3", minimum_by_category=(CategoryMinimum("core", D(3)),))
+    options = account.conversion_options([same, half, core], req, NOW.date())
+    assert [o.rule_id for o in options] == [core.rule_id, half.rule_id]
+    assert options[0].closes == ("category core",)
+    assert options[1].closes == ()
+    assert all(not o.changes_nothing for o in options)
+
+
 def test_conversion_options_skip_rules_out_of_window_or_without_sources() -> None:
     account = new_account()
     recognized(account, credits="4")

@@ -1,0 +1,146 @@
+"""The ``creditbank`` command line (typer): the service and its operators' commands here, the
+read models and audit in ``operations``, the issuers' tools in ``issuer``.
+
+A dependency that is missing or wrong (``StartupError``) ends any command with one line on stderr
+and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from api.auth import Role, TokenService, load_or_create_signing_key
+from application.bank import CreditBank
+from application.preflight import StartupError
+from application.settings import Settings
+
+cli = typer.Typer(help="Credit Bank: a lifelong learning-record system.", no_args_is_help=True)
+NEEDS_SUBJECT = (Role.LEARNER, Role.INSTITUTION, Role.ENTERPRISE)
+
+
+def note(message: str) -> None:
+    """Operator information on stderr, so stdout stays the command's result (a token, ids)."""
+    typer.echo(message, err=True)
+
+
+@contextmanager
+def opened_bank(settings: Settings) -> Iterator[CreditBank]:
+    """The bank from the one composition root, closed afterwards."""
+    from application.bootstrap import build_bank
+
+    bank = build_bank(settings)
+    try:
+        yield bank
+    finally:
+        bank.close()
+        bank.database.close()
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="interface to bind")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on")] = None,
+    demo: Annotated[
+        bool, typer.Option(help="load the demo world first (idempotent: once only)")
+    ] = False,
+) -> None:
+    """Run the service (GraphQL at /graphql). Embedded SQLite unless CREDITBANK_DATABASE_URL."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.observability import configure_logging
+
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    configure_logging()
+    with opened_bank(settings) as bank:  # checks every dependency before listening
+        if demo:
+            _print_demo(bank, settings)
+        note(f"Credit Bank: data directory {settings.data_dir}")
+        note(f"Credit Bank on {settings.database}; GraphQL at {settings.base_url}/graphql")
+        uvicorn.run(
+            create_app(settings, bank=bank), host=settings.host, port=settings.port, log_config=None
+        )
+
+
+@cli.command()
+def token(
+    role: Annotated[Role, typer.Option(case_sensitive=False, help="the caller's role")],
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            help="learner id (LEARNER), institution id (INSTITUTION, ENTERPRISE), else a name"
+        ),
+    ] = None,
+    hours: Annotated[int, typer.Option(min=1, max=24 * 30, help="validity")] = 12,
+) -> None:
+    """Print a bearer token that the service in the same data dir accepts."""
+    from datetime import timedelta
+
+    if role in NEEDS_SUBJECT and not (subject or "").strip():
+        raise typer.BadParameter(
+            f"a {role.value} token names whose it is: --subject <id>", param_hint="--subject"
+        )
+    settings = Settings()
+    note(f"signed with the token key in {settings.data_dir}")
+    tokens = TokenService(load_or_create_signing_key(settings.data_dir))
+    typer.echo(tokens.issue(role, subject, ttl=timedelta(hours=hours)))
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    from application.bootstrap import database_for
+    from application.bootstrap import migrate as apply
+    from application.preflight import check_database
+
+    settings = Settings()
+    database = database_for(settings)
+    try:
+        check_database(database, settings.database_url)
+        applied = apply(database)
+    finally:
+        database.close()
+    typer.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+
+
+@cli.command()
+def demo() -> None:
+    """Load a small realistic world (institutions, learners, rules, a bachelor qualification) and
+    print its ids; a second run changes nothing and prints the same ids."""
+    settings = Settings()
+    with opened_bank(settings) as bank:
+        _print_demo(bank, settings)
+
+
+def _print_demo(bank: CreditBank, settings: Settings) -> None:
+    from application.demo import load_demo
+
+    note(f"demo world in {settings.database} (data directory {settings.data_dir})")
+    typer.echo(json.dumps(load_demo(bank, settings.data_dir), indent=2, ensure_ascii=False))
+
+
+def _register_groups() -> None:
+    from api.cli import issuer, operations
+
+    cli.add_typer(operations.projections, name="projections")
+    cli.add_typer(operations.audit, name="audit")
+    cli.add_typer(issuer.issuer, name="issuer")
+    cli.add_typer(issuer.credential, name="credential")
+
+
+_register_groups()
+
+
+def main() -> None:
+    try:
+        cli()
+    except StartupError as exc:
+        print(f"creditbank: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,129 @@
+"""Operators' commands: the read models (follow, rebuild) and the tamper-evident history."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Annotated, Any
+
+import typer
+
+from api.cli import note, opened_bank
+from application.settings import Settings
+
+projections = typer.Typer(help="Read models: follow the events, rebuild views.")
+audit = typer.Typer(help="Tamper-evident history: checkpoints and verification.")
+
+
+@projections.command("run")
+def projections_run(
+    poll: Annotated[float, typer.Option(help="seconds between polls (SQLite)")] = 0.5,
+) -> None:
+    """Follow the event log into the views (the production worker; serve does it inline)."""
+    import signal
+    import threading
+
+    from projections.runner import EventSource, ProjectionRunner
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    with opened_bank(Settings()) as bank:
+        runner = ProjectionRunner(EventSource(bank), bank.database)
+        bank.database.availability.watch()
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        signal.signal(signal.SIGINT, lambda *_: stopped.set())
+        runner.start(poll_interval=poll)
+        note(f"following events from position {runner.positions()}")
+        stopped.wait()
+        runner.stop()
+
+
+def _rate_column() -> Any:
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        """Events applied per second (rich's speed, once it has samples)."""
+
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f} events/s" if speed else "... events/s")
+
+    return RateColumn()
+
+
+def _advance(bar: Any, task: Any, done: int, head: int) -> None:
+    bar.update(task, completed=done, total=head)
+
+
+@projections.command("rebuild")
+def projections_rebuild(
+    views: Annotated[
+        list[str] | None, typer.Argument(help="views to rebuild (default: all)")
+    ] = None,
+) -> None:
+    """Rebuild views from the events into fresh tables and swap them in."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from projections.rebuild import rebuild
+    from projections.runner import EventSource, views_named
+
+    try:
+        chosen = views_named(views or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _rate_column(),
+        TimeRemainingColumn(),
+    )
+    with opened_bank(Settings()) as bank, Progress(*columns) as bar:
+        source = EventSource(bank)
+        for view in chosen:
+            task = bar.add_task(view.name, total=source.head() or 1)
+            position = rebuild(source, bank.database, view, progress=partial(_advance, bar, task))
+            bar.update(task, completed=bar.tasks[task].total)
+            typer.echo(f"{view.name}: swapped in at position {position}")
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Walk every account's hash chain and the newest signed checkpoint; exit 1 naming what is
+    broken."""
+    from application.audit import verify
+    from application.signing import BankKeys
+
+    settings = Settings()
+    with opened_bank(settings) as bank:
+        report = verify(bank.recorder, bank.database, BankKeys.load_or_create(settings.data_dir))
+    checkpoint = report.checkpoint_id or "none"
+    typer.echo(
+        f"checked {report.accounts} accounts, {report.events} events; checkpoint {checkpoint}"
+    )
+    for problem in report.problems:
+        typer.echo(f"BROKEN: {problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+    typer.echo("history intact")
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of every account's chain head with the bank's key."""
+    from application.audit import sign_checkpoint
+    from application.signing import BankKeys
+
+    settings = Settings()
+    with opened_bank(settings) as bank:
+        checkpoint_id = sign_checkpoint(
+            bank.recorder, bank.database, BankKeys.load_or_create(settings.data_dir)
+        )
+    typer.echo(f"checkpoint {checkpoint_id}")

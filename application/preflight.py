@@ -1,0 +1,104 @@
+"""Start-up checks: what the bank depends on, each refused with one line an operator can act on.
+
+The composition root runs them before it builds anything, so a missing dependency stops the
+process with exit code 2 (the CLI's ``StartupError`` handler) instead of a traceback, or a server
+that says it is ready and then blames every credential for the operator's problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import tempfile
+
+from application.database import CONNECT_TIMEOUT, Database
+from application.settings import Settings, redact
+from application.standards import Standards
+from domain.errors import DomainError
+from domain.framework import preset
+
+FINGERPRINT = "secret-fingerprint"
+
+
+class StartupError(Exception):
+    """A dependency is missing or wrong; the message is one line saying which and what to do."""
+
+
+def check_settings(settings: Settings) -> None:
+    """What needs no database: the framework preset, the data directory, the standards."""
+    try:
+        preset(settings.framework)
+    except DomainError as exc:
+        raise StartupError(f"{exc.message} (CREDITBANK_FRAMEWORK)") from None
+    _check_writable(settings)
+    try:
+        Standards(settings.standards_dir).check()
+    except DomainError as exc:
+        raise StartupError(f"{exc.message} (CREDITBANK_STANDARDS_DIR)") from None
+
+
+def _check_writable(settings: Settings) -> None:
+    directory = settings.data_dir
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise StartupError(
+            f"the data directory {directory} is not writable: {reason} (CREDITBANK_DATA_DIR)"
+        ) from None
+
+
+def check_database(database: Database, url: str | None) -> None:
+    """PostgreSQL answers and the database exists (SQLite files are created on demand)."""
+    if database.kind != "postgres":
+        return
+    import psycopg
+
+    where = f"{database.pg['host']}:{database.pg['port']}"
+    try:
+        psycopg.connect(database.conninfo, connect_timeout=CONNECT_TIMEOUT).close()
+    except psycopg.OperationalError as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        # 'connection failed: connection to server at "h", port p failed: <the reason>'
+        detail = lines[0].rsplit("failed: ", 1)[-1] if lines else type(exc).__name__
+        if "does not exist" in detail and "database" in detail:
+            raise StartupError(
+                f"PostgreSQL on {where} has no database {database.pg['dbname']!r}: create it "
+                f"(createdb -h {database.pg['host']} -p {database.pg['port']} "
+                f"{database.pg['dbname']}) or fix CREDITBANK_DATABASE_URL ({redact(url)})"
+            ) from None
+        raise StartupError(
+            f"cannot connect to PostgreSQL at {where}: {detail} (CREDITBANK_DATABASE_URL "
+            f"{redact(url)})"
+        ) from None
+
+
+def fingerprint(secret: bytes) -> str:
+    """Names a master secret without revealing it (an HMAC of a fixed label)."""
+    return hmac.new(secret, b"creditbank master-secret fingerprint", hashlib.sha256).hexdigest()
+
+
+def check_secret(database: Database, secret: bytes, explicit: bool) -> None:
+    """Every process on one database must hold the same master secret: a second one would hash
+    identity documents and wrap learners' keys differently (duplicate accounts, unreadable
+    personal data). The first process records the secret's fingerprint; others must match it."""
+    mine = fingerprint(secret)
+    with database.transaction() as cur:  # the first of several starting together wins
+        cur.execute(
+            "INSERT INTO bank_identity (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            (FINGERPRINT, mine),
+        )
+        cur.execute("SELECT value FROM bank_identity WHERE name = ?", (FINGERPRINT,))
+        recorded = str(cur.fetchone()[0])
+    if not hmac.compare_digest(recorded, mine):
+        hint = (
+            "set CREDITBANK_SECRET_KEY to the same value in every process"
+            if explicit
+            else "this process generated its own secret.key; set CREDITBANK_SECRET_KEY to the "
+            "secret the other processes use"
+        )
+        raise StartupError(
+            f"the master secret differs from the one this database was set up with: {hint}"
+        )
