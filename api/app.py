@@ -38,8 +38,8 @@ from application.bank import CreditBank
 from application.bootstrap import build_bank
 from application.export import Exporter
 from application.settings import Settings
-from domain.errors import DomainError
 from application.signing import BankKeys
+from domain.errors import DomainError
 from projections.runner import EventSource, ProjectionRunner
 
 log = logging.getLogger("creditbank.api")

@@ -542,8 +542,8 @@ class CreditAccount(Aggregate):
         """Conversions the learner could make now, and what each would do for a qualification:
         the rule, the outcomes it would take, the credits it would give (capped), and the
         requirements still unmet after it. Options that would change nothing (the same unmet
-        requirements, the same credits counted) are left out; best first: most requirements closed, then fewest unmet, then most credits
-        counted."""
+        requirements, the same credits counted) are left out; best first: most requirements
+        closed, then fewest unmet, then most credits counted."""
         current = assess(requirements, self.holdings())
         options: list[ConversionOption] = []
         for rule in rules:
@@ -603,9 +603,7 @@ class CreditAccount(Aggregate):
                 )
             )
         useful = [o for o in options if not o.changes_nothing]
-        return sorted(
-            useful, key=lambda o: (-len(o.closes), len(o.unmet_after), -o.counted_change)
-        )
+        return sorted(useful, key=lambda o: (-len(o.closes), len(o.unmet_after), -o.counted_change))
 
     # -- redemption ---------------------------------------------------------------------------
     def redeem(
