@@ -228,36 +228,46 @@ class Exporter:
 
     # -- verification -----------------------------------------------------------------------------
     def verify(self, token: str) -> tuple[str, bool]:
-        """(issuer id, revoked) of a bank export or a registered issuer's credential."""
+        """(issuer id, revoked) of a bank export (a VC-JWT) or of a registered issuer's
+        credential (a VC-JWT, or JSON with a Data Integrity proof)."""
+        text = token.strip()
+        if not text.startswith("{"):
+            own = self._verify_own_export(text)
+            if own is not None:
+                return own
+        verified = self.bank.verify_credential(text)
+        return verified.issuer.issuer_uri, self._deposit_revoked(
+            verified.issuer.id, verified.credential["id"]
+        )
+
+    def _verify_own_export(self, token: str) -> tuple[str, bool] | None:
+        """The bank's own exports, checked with its key; None for anyone else's credential."""
         try:
-            header = jwt.get_unverified_header(token.strip())
-            payload = jwt.decode(token.strip(), options={"verify_signature": False})
+            header = jwt.get_unverified_header(token)
+            payload = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             raise InvalidCredential(
-                "the credential is not a compact JWS", ("credential",)
+                "the credential is neither a compact JWS nor JSON", ("credential",)
             ) from None
         credential = payload.get("vc", payload)
         issuer = credential.get("issuer") if isinstance(credential, dict) else None
         issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
-        if issuer_id == self.issuer_id:
-            if header.get("kid") != self.keys.kid or header.get("alg") != "EdDSA":
-                raise InvalidSignature("not signed with the bank's published key")
-            try:
-                jwt.decode(
-                    token.strip(),
-                    self.keys.public,
-                    algorithms=["EdDSA"],
-                    options={"verify_aud": False, "verify_nbf": False},
-                )
-            except jwt.PyJWTError:
-                raise InvalidSignature("the signature does not hold") from None
-            status = credential.get("credentialStatus")
-            index = int(status["statusListIndex"]) if isinstance(status, dict) else None
-            return issuer_id, index is not None and index in set(self.revoked_indexes())
-        verified = self.bank.verify_credential(token)
-        return verified.issuer.issuer_uri, self._deposit_revoked(
-            verified.issuer.id, verified.credential["id"]
-        )
+        if issuer_id != self.issuer_id:
+            return None
+        if header.get("kid") != self.keys.kid or header.get("alg") != "EdDSA":
+            raise InvalidSignature("not signed with the bank's published key")
+        try:
+            jwt.decode(
+                token,
+                self.keys.public,
+                algorithms=["EdDSA"],
+                options={"verify_aud": False, "verify_nbf": False},
+            )
+        except jwt.PyJWTError:
+            raise InvalidSignature("the signature does not hold") from None
+        status = credential.get("credentialStatus")
+        index = int(status["statusListIndex"]) if isinstance(status, dict) else None
+        return issuer_id, index is not None and index in set(self.revoked_indexes())
 
     def _deposit_revoked(self, issuer_id: UUID, credential_id: str) -> bool:
         try:

@@ -252,8 +252,8 @@ class Query:
         )
 
     @strawberry.field(
-        description="Public: verifies a credential (VC-JWT) issued by the bank or a registered "
-        "issuer."
+        description="Public: verifies a credential issued by the bank or a registered issuer: a "
+        "VC-JWT, or JSON with a Data Integrity proof (eddsa-rdfc-2022)."
     )
     async def verify_credential(self, info: Info, credential: str) -> VerificationResult:
         exporter = info.context.exporter

@@ -7,9 +7,7 @@ Needs a Chromium binary (Debian's /usr/bin/chromium); without one the test skips
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,7 +26,7 @@ from playwright.sync_api import (
 )
 
 from tests.conftest import IN_CI
-from tests.e2e.test_serve import _cli, _free_port, _wait_ready
+from tests.e2e.support import served, sqlite_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -58,23 +56,9 @@ def chromium() -> str:
 
 @pytest.fixture
 def base_url(tmp_path: Path) -> Iterator[str]:
-    """``creditbank serve`` on a free port and a fresh data dir, as tests/e2e/test_serve.py."""
-    port = _free_port()
-    env = {**os.environ, "CREDITBANK_DATA_DIR": str(tmp_path / "data")}
-    env.pop("CREDITBANK_DATABASE_URL", None)
-    proc = subprocess.Popen(
-        _cli("serve", "--port", str(port)),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base + "/readyz", proc)
+    """``creditbank serve`` on a free port and a fresh data dir."""
+    with served(sqlite_env(tmp_path / "data")) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def run_in_graphiql(page: Page, url: str, query: str) -> Locator:

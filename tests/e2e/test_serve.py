@@ -2,65 +2,30 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.e2e.support import cli, sqlite_env
+from tests.e2e.support import served as serving
+
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("server did not become ready")
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from api.cli import main; main()", *args]
-
-
 @pytest.fixture
-def served(tmp_path: Path) -> object:
-    port = _free_port()
-    env = {**os.environ, "CREDITBANK_DATA_DIR": str(tmp_path / "data")}
-    env.pop("CREDITBANK_DATABASE_URL", None)
-    proc = subprocess.Popen(
-        _cli("serve", "--port", str(port)),
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base + "/readyz", proc)
+def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    env = sqlite_env(tmp_path / "data")
+    with serving(env) as base:
         yield base, env
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
-def test_fresh_serve_answers_graphql_and_accepts_its_own_tokens(served: object) -> None:
-    base, env = served  # type: ignore[misc]
+def test_fresh_serve_answers_graphql_and_accepts_its_own_tokens(
+    served: tuple[str, dict[str, str]],
+) -> None:
+    base, env = served
     public = httpx.post(
         base + "/graphql", json={"query": "{ framework { name levels { level name } } }"}
     ).json()
@@ -68,7 +33,7 @@ def test_fresh_serve_answers_graphql_and_accepts_its_own_tokens(served: object) 
     assert "errors" not in public
 
     token = subprocess.run(
-        _cli("token", "--role", "ADMIN", "--subject", "root"),
+        cli("token", "--role", "ADMIN", "--subject", "root"),
         env=env,
         capture_output=True,
         text=True,

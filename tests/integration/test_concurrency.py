@@ -5,12 +5,16 @@
     outcomes and their exact sum.
 (b) The same credential is pushed into two accounts at the same moment, ten times over: exactly
     one copy is accepted each time and the other writer gets DUPLICATE_CREDENTIAL.
+(c) Four processes start a bank on one fresh PostgreSQL schema at the same moment: each sets up
+    the event store and migrations without tripping over the others ("tuple concurrently
+    updated" before the set-up lock).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import queue
+import uuid
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -137,3 +141,29 @@ def test_same_credential_into_two_accounts_at_once(
         assert learners[winner[0]] == holders[0]
     total = sum(len(fresh.account(lid).outcomes) for lid in learners)
     assert total == rounds
+
+
+@pytest.mark.postgres
+def test_banks_started_together_on_a_fresh_database_all_start(
+    postgres_url: str, tmp_path: Any
+) -> None:
+    import psycopg
+
+    for attempt in range(3):
+        schema = f"start_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+        try:
+            settings = Settings(
+                data_dir=tmp_path / str(attempt),
+                database_url=f"{postgres_url}?schema={schema}",
+                secret_key="one secret for all four",
+            )
+            start = SPAWN.Barrier(4)
+            reports = _run(
+                workers.build_at_once, [(settings_kwargs(settings), start)] * 4, SPAWN.Queue()
+            )
+            assert reports == ["ok"] * 4
+        finally:
+            with psycopg.connect(postgres_url, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -97,3 +97,14 @@ def race_same_credential(
     except Exception as exc:  # report, never hang the parent
         seen.append((-1, f"{type(exc).__name__}: {exc}"))
     results.put((worker, seen, conflicts[0]))
+
+
+def build_at_once(settings: dict[str, Any], start: Any, results: Any) -> None:
+    """Builds a bank (schema set-up included) at the same moment as the other workers; reports
+    "ok" or the error."""
+    try:
+        start.wait(timeout=60)
+        _close(build_bank(Settings(**settings)))
+        results.put("ok")
+    except Exception as exc:  # reported to the parent, which fails the test with it
+        results.put(f"{type(exc).__name__}: {exc}")
