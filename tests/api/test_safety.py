@@ -474,3 +474,40 @@ def test_a_forged_numeric_cursor_is_invalid_input_not_an_internal_error(
     for query in ("qualifications", "conversionRules", "institutions"):
         reply = gql(f'{{ {query}(first: 1, after: "{huge}") {{ edges {{ cursor }} }} }}')
         assert reply.code == "INVALID_INPUT"
+
+
+def test_several_operations_need_an_operation_name(gql: GraphQL, world: World) -> None:
+    """GraphQL spec §6.1: before, the first of several operations ran when none was named."""
+    document = (
+        "query A { framework { name } } "
+        'mutation B { eraseLearner(input: {learnerId: "x"}) { errors { code } } }'
+    )
+    reply = gql(document, token=world.officer)
+    assert reply.data is None
+    assert reply.errors[0]["extensions"]["code"] == "INVALID_INPUT"
+    assert "operationName" in reply.errors[0]["message"]
+    named = gql.http.post("/graphql", json={"query": document, "operationName": "A"}).json()
+    assert named == {"data": {"framework": {"name": named["data"]["framework"]["name"]}}}
+    single = gql("query Only { framework { name } }")
+    assert single.errors == []
+
+
+def test_readyz_fails_while_the_standards_are_missing(served: Any, tmp_path: Any) -> None:
+    """A bank built without its standards material says so at /readyz (503, UNAVAILABLE) instead
+    of answering ready and blaming every credential."""
+    from application.standards import Standards
+
+    http = httpx.Client(base_url=served.base_url, timeout=10)
+    assert http.get("/readyz").status_code == 200
+    service = served.app.state.service
+    healthy = service.bank.standards_material
+    service.bank.standards_material = Standards(tmp_path)
+    try:
+        answer = http.get("/readyz")
+    finally:
+        service.bank.standards_material = healthy
+    assert answer.status_code == 503
+    body = answer.json()
+    assert body["status"] == "misconfigured"
+    assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+    assert "manifest.json" in body["errors"][0]["message"]

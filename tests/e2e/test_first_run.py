@@ -294,3 +294,14 @@ def _graphql(base: str, token: str | None, query: str, variables: dict[str, Any]
     ).json()
     assert "errors" not in body, body
     return body["data"]  # type: ignore[no-any-return]
+
+
+def test_database_urls_are_shown_without_their_password() -> None:
+    from application.settings import Settings, redact
+
+    assert redact("postgresql://bank:s3cr%40t@db.example:5433/bank?schema=x") == (
+        "postgresql://bank:***@db.example:5433/bank?schema=x"
+    )
+    assert redact("postgresql://bank@db.example/bank") == "postgresql://bank@db.example/bank"
+    shown = Settings(database_url="postgresql://bank:s3cret@db.example/bank").database
+    assert "s3cret" not in shown
