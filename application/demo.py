@@ -335,6 +335,20 @@ def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
             None,
         ),
     )
+    training = demo.conversion_rule(
+        "Lianhua cloud training → Huadong CS-CLOUD-210 Cloud Computing (major)",
+        RuleModel.AGREEMENT,
+        ConversionTerms(
+            OutcomeCriteria(lianhua, OutcomeKind.ENTERPRISE_TRAINING),
+            uni,
+            "CS-CLOUD-210",
+            "major",
+            Decimal("0.75"),
+            Decimal(3),
+            date(2024, 1, 1),
+            None,
+        ),
+    )
     bachelor = demo.qualification(
         "Bachelor of Engineering (Computer Science) 工学学士（计算机科学）",
         6,
@@ -368,7 +382,11 @@ def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
         "learners": {name: str(i) for name, i in demo.learners.items()},
         "outcomes": {what: str(i) for what, i in demo.outcomes.items()},
         "recognitionRules": {k: str(v) for k, v in rules.items()},
-        "conversionRules": {"agreement": str(agreement), "framework": str(framework_rule)},
+        "conversionRules": {
+            "agreement": str(agreement),
+            "framework": str(framework_rule),
+            "training": str(training),
+        },
         "qualifications": {"bachelor": str(bachelor)},
         "signingKeys": str(demo.keys_dir),
     }

@@ -305,3 +305,21 @@ def test_database_urls_are_shown_without_their_password() -> None:
     assert redact("postgresql://bank@db.example/bank") == "postgresql://bank@db.example/bank"
     shown = Settings(database_url="postgresql://bank:s3cret@db.example/bank").database
     assert "s3cret" not in shown
+
+
+@pytest.mark.parametrize(
+    "sample",
+    ["computer-networks.jwt", "computer-networks.signed.json", "enterprise-training.jwt"],
+)
+def test_the_shipped_sample_credentials_verify_offline(sample: str) -> None:
+    from datetime import UTC, datetime
+
+    from application.issuing import verify_offline
+    from application.standards import Standards
+
+    folder = CHECKOUT / "examples"
+    jwk = json.loads((folder / "example-issuer.jwk.json").read_text())
+    verified = verify_offline((folder / sample).read_text(), jwk, datetime.now(UTC), Standards())
+    assert verified.issuer.issuer_uri == "https://example-issuer.example.edu/issuer"
+    assert verified.credential["credentialSubject"]["identifier"][0]["hashed"] is True
+    assert "E12345678" not in (folder / sample).read_text()
