@@ -277,7 +277,6 @@ def create_app(settings: Settings | None = None, bank: CreditBank | None = None)
             runner.stop()
             if bank is None:
                 the_bank.close()
-                the_bank.database.close()
 
     async def get_context(connection: HTTPConnection) -> Context:
         # HTTPConnection, not Request: the same getter serves WebSocket connections.

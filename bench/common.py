@@ -335,7 +335,6 @@ def open_bank(settings: Settings, es_env: Mapping[str, str] | None = None) -> It
         yield bank
     finally:
         bank.close()
-        bank.database.close()
 
 
 @contextmanager

@@ -5,9 +5,9 @@ follows in a thread of the same process (``runner.start()``), woken by the bank 
 (``bank.on_saved.append(lambda p: runner.wake())``) and, on PostgreSQL, by LISTEN. A command is a
 ``CreditBank.deposit`` of a signed outcome into an identity-verified learner (recognised
 automatically: three events); the evidence is signed before the clock starts. Its latency runs
-from the call to the save returning; the added latency from there to ``runner.wait_for(
-bank.saved_position())`` returning, i.e. until every view includes the deposit — what a mutation
-waits for before it answers. One command at a time, on PostgreSQL.
+from the call to the save returning; the added latency from there to ``runner.wait_for``(the
+position its ``bank.tracking()`` scope saw) returning, i.e. until every view includes the deposit
+— what a mutation waits for before it answers. One command at a time, on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -72,9 +72,10 @@ def timed_deposits(
         outcome = factory.outcome()
         evidence = factory.evidence(outcome, learner)
         started = time.perf_counter()
-        bank.deposit(learner, outcome, evidence, actor="institution:bench")
+        with bank.tracking() as position:
+            bank.deposit(learner, outcome, evidence, actor="institution:bench")
         saved = time.perf_counter()
-        if not follower.runner.wait_for(bank.saved_position(), timeout=30):
+        if not follower.runner.wait_for(position.position, timeout=30):
             raise RuntimeError("the views did not include a deposit within 30 s")
         fresh = time.perf_counter()
         commands.append(saved - started)

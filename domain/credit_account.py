@@ -34,13 +34,13 @@ from domain.values import (
     ZERO,
     OutcomeKind,
     OutcomeStatus,
-    credits,
-    enum_value,
-    text,
+    parse_credits,
+    parse_enum,
+    parse_level,
+    parse_text,
     utc,
     within,
 )
-from domain.values import level as check_level
 
 
 @dataclass
@@ -202,7 +202,7 @@ class CreditAccount(Aggregate):
     ) -> Outcome:
         at = utc(at)
         self._check_new_id(outcome_id, "outcomeId")
-        credential_id = text(outcome.credential_id, "credentialId", max_length=500)
+        credential_id = parse_text(outcome.credential_id, "credentialId", max_length=500)
         if any(
             o.issuer_id == outcome.issuer_id and o.credential_id == credential_id
             for o in self.outcomes.values()
@@ -210,26 +210,26 @@ class CreditAccount(Aggregate):
             raise DuplicateCredential(f"credential {credential_id!r} is already in this account")
         if outcome.completed_on > at.date():
             raise InvalidInput("completedOn is in the future", ("completedOn",))
-        kind = enum_value(OutcomeKind, outcome.kind, "kind")
-        level = None if outcome.level is None else check_level(outcome.level, max_level)
-        digest = text(outcome.evidence_digest, "evidenceDigest", max_length=200)
+        kind = parse_enum(OutcomeKind, outcome.kind, "kind")
+        level = None if outcome.level is None else parse_level(outcome.level, max_level)
+        digest = parse_text(outcome.evidence_digest, "evidenceDigest", max_length=200)
         self._outcome_deposited(
             outcome_id=outcome_id,
             issuer_id=outcome.issuer_id,
             credential_id=credential_id,
             kind=kind,
-            title=text(outcome.title, "title", max_length=300),
+            title=parse_text(outcome.title, "title", max_length=300),
             standard_code=None
             if outcome.standard_code is None
-            else text(outcome.standard_code, "standardCode", max_length=50),
+            else parse_text(outcome.standard_code, "standardCode", max_length=50),
             level=level,
-            credits=credits(outcome.credits),
+            credits=parse_credits(outcome.credits),
             hours=None
             if outcome.hours is None
-            else credits(outcome.hours, "hours", maximum=MAX_HOURS),
+            else parse_credits(outcome.hours, "hours", maximum=MAX_HOURS),
             result=None
             if outcome.result is None
-            else text(outcome.result, "result", max_length=50),
+            else parse_text(outcome.result, "result", max_length=50),
             completed_on=outcome.completed_on,
             evidence_digest=digest,
             key_id=outcome.key_id,
@@ -311,7 +311,7 @@ class CreditAccount(Aggregate):
         self,
         outcome_id: UUID,
         *,
-        credits_: object | None,
+        credits: object | None,
         level: int | None,
         category: object,
         officer: str,
@@ -319,12 +319,12 @@ class CreditAccount(Aggregate):
         identity_verified: bool,
     ) -> None:
         outcome = self._recognizable(outcome_id, identity_verified)
-        level = check_level(outcome.level if level is None else level, max_level)
+        level = parse_level(outcome.level if level is None else level, max_level)
         self._outcome_recognized(
             outcome_id=outcome_id,
-            credits=outcome.credits_claimed if credits_ is None else credits(credits_),
+            credits=outcome.credits_claimed if credits is None else parse_credits(credits),
             level=level,
-            category=text(category, "category", max_length=50),
+            category=parse_text(category, "category", max_length=50),
             rule_id=None,
             rule_version=None,
             actor=officer,
@@ -366,7 +366,7 @@ class CreditAccount(Aggregate):
                 ("outcomeId",),
             )
         self._recognition_rejected(
-            outcome_id=outcome_id, reason=text(reason, "reason"), actor=officer
+            outcome_id=outcome_id, reason=parse_text(reason, "reason"), actor=officer
         )
 
     @event("RecognitionRejected")
@@ -670,7 +670,7 @@ class CreditAccount(Aggregate):
         flagged = tuple(r.id for r in self.redemptions.values() if relied_on & r.allocations.keys())
         self._outcome_revoked(
             outcome_id=outcome_id,
-            reason=text(reason, "reason"),
+            reason=parse_text(reason, "reason"),
             cancelled_conversions=cancelled,
             flagged_redemptions=flagged,
             actor=actor,

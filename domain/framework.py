@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from domain.errors import InvalidInput
-from domain.values import CREDIT_QUANTUM
-from domain.values import level as check
+from domain.values import CREDIT_QUANTUM, parse_level
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class Framework:
         return len(self.levels)
 
     def check_level(self, level: object, field: str = "level") -> int:
-        return check(level, self.max_level, field)
+        return parse_level(level, self.max_level, field)
 
     def get_level(self, level: int) -> FrameworkLevel:
         return self.levels[self.check_level(level) - 1]

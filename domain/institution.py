@@ -16,7 +16,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, KeyNotValid, UnknownIssuer
-from domain.values import InstitutionKind, enum_value, text, utc
+from domain.values import InstitutionKind, parse_enum, parse_text, utc
 
 # JWK members that only a private key has: a registered key must never carry them.
 PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
@@ -122,14 +122,14 @@ class Institution(Aggregate):
         issuer_uri: object | None,
         at: datetime,
     ) -> Institution:
-        uri = f"urn:uuid:{id}" if issuer_uri is None else text(issuer_uri, "issuerUri")
+        uri = f"urn:uuid:{id}" if issuer_uri is None else parse_text(issuer_uri, "issuerUri")
         if not ABSOLUTE_URI.fullmatch(uri):
             raise InvalidInput("issuerUri must be an absolute URI", ("issuerUri",))
         return cls._create(
             cls.Registered,  # type: ignore[attr-defined]  # made by @event
             id=id,
-            name=text(name, "name", max_length=200),
-            kind=enum_value(InstitutionKind, kind, "kind"),
+            name=parse_text(name, "name", max_length=200),
+            kind=parse_enum(InstitutionKind, kind, "kind"),
             issuer_uri=uri,
             registered_at=utc(at),
         )
@@ -167,7 +167,7 @@ class Institution(Aggregate):
         self.keys[kid] = SigningKey(kid, algorithm, public_jwk, valid_from, valid_until)
 
     def retire_key(self, kid: str, at: datetime) -> None:
-        kid = text(kid, "kid", max_length=MAX_KID_LENGTH)
+        kid = parse_text(kid, "kid", max_length=MAX_KID_LENGTH)
         key = self.keys.get(kid)
         if key is None:
             raise KeyNotValid(f"no key {kid!r} on {self.name}", ("kid",))
@@ -194,7 +194,7 @@ class Institution(Aggregate):
     def suspend(self, reason: object) -> None:
         if not self.active:
             raise InvalidInput(f"{self.name} is already suspended")
-        self._suspended(reason=text(reason, "reason"))
+        self._suspended(reason=parse_text(reason, "reason"))
 
     @event("Suspended")
     def _suspended(self, reason: str) -> None:
@@ -210,7 +210,7 @@ class Institution(Aggregate):
         self.active = True
 
     def rename(self, name: object) -> None:
-        self._renamed(name=text(name, "name", max_length=200))
+        self._renamed(name=parse_text(name, "name", max_length=200))
 
     @event("Renamed")
     def _renamed(self, name: str) -> None:

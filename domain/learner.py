@@ -19,9 +19,9 @@ from domain.values import (
     ConsentScope,
     IdentityVerification,
     OutcomeKind,
-    day,
-    enum_value,
-    text,
+    parse_day,
+    parse_enum,
+    parse_text,
     utc,
 )
 
@@ -86,8 +86,8 @@ class Learner(Aggregate):
     # -- identity -----------------------------------------------------------------------------
     def verify_identity(self, method: IdentityVerification, by: str, at: datetime) -> None:
         self._check_not_erased()
-        method = enum_value(IdentityVerification, method, "method")
-        by = text(by, "officer", max_length=200)
+        method = parse_enum(IdentityVerification, method, "method")
+        by = parse_text(by, "officer", max_length=200)
         if method is IdentityVerification.UNVERIFIED:
             raise InvalidInput("method must be DOCUMENT_CHECKED or ELECTRONIC_ID", ("method",))
         ranks = list(IdentityVerification)
@@ -114,8 +114,8 @@ class Learner(Aggregate):
         at: datetime,
     ) -> None:
         self._check_not_erased()
-        scope = enum_value(ConsentScope, scope, "scope")
-        if expires_on is not None and day(expires_on, "expiresOn") < utc(at).date():
+        scope = parse_enum(ConsentScope, scope, "scope")
+        if expires_on is not None and parse_day(expires_on, "expiresOn") < utc(at).date():
             raise InvalidInput("expiresOn is in the past", ("expiresOn",))
         self._consent_granted(
             organization_id=organization_id, scope=scope, expires_on=expires_on, granted_at=utc(at)

@@ -16,8 +16,16 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, RuleNotApplicable
-from domain.values import CREDIT_QUANTUM, ZERO, OutcomeKind, credits, instance, items, text
-from domain.values import level as check_level
+from domain.values import (
+    CREDIT_QUANTUM,
+    ZERO,
+    OutcomeKind,
+    parse_credits,
+    parse_instance,
+    parse_items,
+    parse_level,
+    parse_text,
+)
 
 
 @dataclass(frozen=True)
@@ -47,23 +55,25 @@ class Requirements:
     @staticmethod
     def check(requirements: object, max_level: int) -> Requirements:
         """Requirements as given by any caller: of the right type, every value in range."""
-        return instance(requirements, Requirements, "requirements").checked(max_level)
+        return parse_instance(requirements, Requirements, "requirements").checked(max_level)
 
     def checked(self, max_level: int) -> Requirements:
-        total = credits(self.total_credits, "totalCredits")
-        by_category = items(self.minimum_by_category, CategoryMinimum, "minimumByCategory")
-        at_level = items(self.minimum_at_level, LevelMinimum, "minimumAtLevel")
+        total = parse_credits(self.total_credits, "totalCredits")
+        by_category = parse_items(self.minimum_by_category, CategoryMinimum, "minimumByCategory")
+        at_level = parse_items(self.minimum_at_level, LevelMinimum, "minimumAtLevel")
         categories = [
-            CategoryMinimum(text(m.category, "category", max_length=50), credits(m.credits))
+            CategoryMinimum(
+                parse_text(m.category, "category", max_length=50), parse_credits(m.credits)
+            )
             for m in by_category
         ]
         if len({m.category for m in categories}) != len(categories):
             raise InvalidInput("a category is listed twice", ("minimumByCategory",))
         for m in at_level:
-            check_level(m.level, max_level, "minimumAtLevel")
+            parse_level(m.level, max_level, "minimumAtLevel")
         share = self.max_converted_share
         if share is not None:
-            share = credits(share, "maxConvertedShare", allow_zero=True)
+            share = parse_credits(share, "maxConvertedShare", allow_zero=True)
             if share > 1:
                 raise InvalidInput(
                     "maxConvertedShare must be between 0 and 1", ("maxConvertedShare",)
@@ -72,18 +82,20 @@ class Requirements:
             self,
             total_credits=total,
             minimum_by_category=tuple(categories),
-            minimum_at_level=tuple(LevelMinimum(m.level, credits(m.credits)) for m in at_level),
+            minimum_at_level=tuple(
+                LevelMinimum(m.level, parse_credits(m.credits)) for m in at_level
+            ),
             required_standards=tuple(
-                text(code, "requiredStandards", max_length=50)
-                for code in items(self.required_standards, str, "requiredStandards")
+                parse_text(code, "requiredStandards", max_length=50)
+                for code in parse_items(self.required_standards, str, "requiredStandards")
             ),
             max_converted_share=share,
             max_credits_per_institution=None
             if self.max_credits_per_institution is None
-            else credits(self.max_credits_per_institution, "maxCreditsPerInstitution"),
+            else parse_credits(self.max_credits_per_institution, "maxCreditsPerInstitution"),
             max_credits_per_year=None
             if self.max_credits_per_year is None
-            else credits(self.max_credits_per_year, "maxCreditsPerYear"),
+            else parse_credits(self.max_credits_per_year, "maxCreditsPerYear"),
         )
 
 
@@ -262,8 +274,8 @@ class Qualification(Aggregate):
         max_level: int,
     ) -> Qualification:
         return cls(
-            name=text(name, "name", max_length=200),
-            level=check_level(level, max_level),
+            name=parse_text(name, "name", max_length=200),
+            level=parse_level(level, max_level),
             awarding_institution_id=awarding_institution_id,
             requirements=Requirements.check(requirements, max_level),
         )

@@ -19,13 +19,13 @@ from domain.values import (
     OutcomeKind,
     RuleModel,
     check_window,
-    credits,
-    enum_value,
-    instance,
-    text,
+    parse_credits,
+    parse_enum,
+    parse_instance,
+    parse_level,
+    parse_text,
     within,
 )
-from domain.values import level as check_level
 
 MAX_RATIO = Decimal("10")
 
@@ -82,27 +82,30 @@ class RuleVersion:
     model: RuleModel
     terms: Any
 
+    def applies_on(self, on: date) -> bool:
+        return within(on, self.terms.valid_from, self.terms.valid_until)
+
     def check_applicable(self, on: date) -> None:
-        if not within(on, self.terms.valid_from, self.terms.valid_until):
+        if not self.applies_on(on):
             raise RuleNotApplicable(f"rule {self.name!r} v{self.version} is not valid on {on}")
 
 
 def check_recognition_terms(terms: object, max_level: int) -> RecognitionTerms:
-    terms = instance(terms, RecognitionTerms, "terms")
+    terms = parse_instance(terms, RecognitionTerms, "terms")
     check_window(terms.valid_from, terms.valid_until)
-    check_level(terms.level, max_level)
+    parse_level(terms.level, max_level)
     return replace(
         terms,
-        credits=None if terms.credits is None else credits(terms.credits),
-        category=text(terms.category, "category", max_length=50),
+        credits=None if terms.credits is None else parse_credits(terms.credits),
+        category=parse_text(terms.category, "category", max_length=50),
         criteria=_check_criteria(terms.criteria),
     )
 
 
 def check_conversion_terms(terms: object) -> ConversionTerms:
-    terms = instance(terms, ConversionTerms, "terms")
+    terms = parse_instance(terms, ConversionTerms, "terms")
     check_window(terms.valid_from, terms.valid_until)
-    ratio = credits(terms.ratio, "ratio")
+    ratio = parse_credits(terms.ratio, "ratio")
     if ratio > MAX_RATIO:
         raise InvalidInput(f"ratio must be at most {MAX_RATIO}", ("ratio",))
     return replace(
@@ -110,21 +113,21 @@ def check_conversion_terms(terms: object) -> ConversionTerms:
         ratio=ratio,
         max_credits_per_learner=None
         if terms.max_credits_per_learner is None
-        else credits(terms.max_credits_per_learner, "maxCreditsPerLearner"),
-        target_code=text(terms.target_code, "targetCode", max_length=50),
-        target_category=text(terms.target_category, "targetCategory", max_length=50),
+        else parse_credits(terms.max_credits_per_learner, "maxCreditsPerLearner"),
+        target_code=parse_text(terms.target_code, "targetCode", max_length=50),
+        target_category=parse_text(terms.target_category, "targetCategory", max_length=50),
         criteria=_check_criteria(terms.criteria),
     )
 
 
 def _check_criteria(criteria: object) -> OutcomeCriteria:
-    criteria = instance(criteria, OutcomeCriteria, "criteria")
+    criteria = parse_instance(criteria, OutcomeCriteria, "criteria")
     if criteria.kind is not None and not isinstance(criteria.kind, OutcomeKind):
         raise InvalidInput("kind must be an outcome kind", ("kind",))
     if criteria.standard_code is None:
         return criteria
     return replace(
-        criteria, standard_code=text(criteria.standard_code, "standardCode", max_length=50)
+        criteria, standard_code=parse_text(criteria.standard_code, "standardCode", max_length=50)
     )
 
 
@@ -184,8 +187,8 @@ class RecognitionRule(_VersionedRule):
         cls, *, name: object, model: RuleModel, terms: RecognitionTerms, max_level: int
     ) -> RecognitionRule:
         return cls(
-            name=text(name, "name", max_length=200),
-            model=enum_value(RuleModel, model, "model"),
+            name=parse_text(name, "name", max_length=200),
+            model=parse_enum(RuleModel, model, "model"),
             terms=check_recognition_terms(terms, max_level),
         )
 
@@ -206,17 +209,15 @@ class ConversionRule(_VersionedRule):
 
     @classmethod
     def create(cls, *, name: object, model: RuleModel, terms: ConversionTerms) -> ConversionRule:
-        model = enum_value(RuleModel, model, "model")
+        model = parse_enum(RuleModel, model, "model")
+        terms = check_conversion_terms(terms)
         _check_agreement(model, terms)
-        return cls(
-            name=text(name, "name", max_length=200),
-            model=model,
-            terms=check_conversion_terms(terms),
-        )
+        return cls(name=parse_text(name, "name", max_length=200), model=model, terms=terms)
 
     def amend(self, terms: ConversionTerms) -> None:
+        terms = check_conversion_terms(terms)
         _check_agreement(self.model, terms)
-        self._amend(check_conversion_terms(terms))
+        self._amend(terms)
 
 
 def _check_agreement(model: RuleModel, terms: ConversionTerms) -> None:

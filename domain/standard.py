@@ -9,8 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput
-from domain.values import OutcomeKind, credits, enum_value, text
-from domain.values import level as check_level
+from domain.values import OutcomeKind, parse_credits, parse_enum, parse_level, parse_text
 
 
 class OutcomeStandard(Aggregate):
@@ -41,20 +40,20 @@ class OutcomeStandard(Aggregate):
         code: object,
         title: object,
         level: int,
-        credits_: object,
+        credits: object,
         accepted_kinds: tuple[OutcomeKind, ...],
         max_level: int,
     ) -> OutcomeStandard:
-        level = check_level(level, max_level)
+        level = parse_level(level, max_level)
         if not accepted_kinds:
             raise InvalidInput("a standard accepts at least one outcome kind", ("acceptedKinds",))
         return cls(
-            code=text(code, "code", max_length=50),
-            title=text(title, "title", max_length=300),
+            code=parse_text(code, "code", max_length=50),
+            title=parse_text(title, "title", max_length=300),
             level=level,
-            credits=credits(credits_),
+            credits=parse_credits(credits),
             accepted_kinds=tuple(
-                dict.fromkeys(enum_value(OutcomeKind, k, "acceptedKinds") for k in accepted_kinds)
+                dict.fromkeys(parse_enum(OutcomeKind, k, "acceptedKinds") for k in accepted_kinds)
             ),
         )
 

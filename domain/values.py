@@ -78,7 +78,7 @@ ENUM_TYPES: tuple[type[Enum], ...] = (
 )
 
 
-def credits(
+def parse_credits(
     value: object,
     field: str = "credits",
     *,
@@ -103,7 +103,7 @@ def credits(
     return amount.quantize(CREDIT_QUANTUM)
 
 
-def text(value: object, field: str, *, max_length: int = 500, required: bool = True) -> str:
+def parse_text(value: object, field: str, *, max_length: int = 500, required: bool = True) -> str:
     """A trimmed, printable string of bounded length."""
     if not isinstance(value, str):
         raise InvalidInput(f"{field} must be a string", (field,))
@@ -120,7 +120,7 @@ def text(value: object, field: str, *, max_length: int = 500, required: bool = T
 E = TypeVar("E", bound=Enum)
 
 
-def enum_value(enum: type[E], value: object, field: str) -> E:
+def parse_enum(enum: type[E], value: object, field: str) -> E:
     try:
         return enum(value)
     except ValueError:
@@ -128,7 +128,7 @@ def enum_value(enum: type[E], value: object, field: str) -> E:
         raise InvalidInput(f"{field} must be one of {allowed}, got {value!r}", (field,)) from None
 
 
-def level(value: object, max_level: int, field: str = "level") -> int:
+def parse_level(value: object, max_level: int, field: str = "level") -> int:
     """A framework level: an integer in 1..max_level."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{field} must be an integer", (field,))
@@ -141,7 +141,7 @@ T = TypeVar("T")
 MAX_INT64 = 2**63 - 1  # what both databases store in a version or limit column
 
 
-def whole(value: object, field: str, minimum: int = 0) -> int:
+def parse_whole(value: object, field: str, minimum: int = 0) -> int:
     """A whole number from ``minimum`` up to what a 64-bit column holds (a version, a limit)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{field} must be an integer", (field,))
@@ -150,21 +150,21 @@ def whole(value: object, field: str, minimum: int = 0) -> int:
     return value
 
 
-def instance(value: object, cls: type[T], field: str) -> T:
+def parse_instance(value: object, cls: type[T], field: str) -> T:
     """A structured argument of the expected type (the API builds them; direct callers may not)."""
     if not isinstance(value, cls):
         raise InvalidInput(f"{field} must be {cls.__name__}, got {type(value).__name__}", (field,))
     return value
 
 
-def items(values: object, cls: type[T], field: str) -> tuple[T, ...]:
+def parse_items(values: object, cls: type[T], field: str) -> tuple[T, ...]:
     """A list or tuple whose every item is of the expected type."""
     if not isinstance(values, list | tuple):
         raise InvalidInput(f"{field} must be a list", (field,))
-    return tuple(instance(v, cls, field) for v in values)
+    return tuple(parse_instance(v, cls, field) for v in values)
 
 
-def day(value: object, field: str) -> date:
+def parse_day(value: object, field: str) -> date:
     """A calendar date (not a date-time, not text)."""
     if not isinstance(value, date) or isinstance(value, datetime):
         raise InvalidInput(f"{field} must be a date", (field,))
@@ -188,8 +188,8 @@ def within(day: date, valid_from: date | None, valid_until: date | None) -> bool
 def check_window(valid_from: object, valid_until: object) -> None:
     """A validity window of two optional calendar dates, in order."""
     if valid_from is not None:
-        day(valid_from, "validFrom")
+        parse_day(valid_from, "validFrom")
     if valid_until is not None:
-        day(valid_until, "validUntil")
+        parse_day(valid_until, "validUntil")
     if isinstance(valid_from, date) and isinstance(valid_until, date) and valid_until < valid_from:
         raise InvalidInput("validUntil is before validFrom", ("validUntil",))

@@ -118,4 +118,3 @@ def bank(settings: Settings, clock: Clock) -> Iterator[CreditBank]:
         yield app
     finally:
         app.close()
-        app.database.close()

@@ -39,7 +39,6 @@ def opened_bank(settings: Settings) -> Iterator[CreditBank]:
         yield bank
     finally:
         bank.close()
-        bank.database.close()
 
 
 @cli.command()

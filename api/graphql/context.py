@@ -53,8 +53,9 @@ class Context(BaseContext):
         """Runs a command, then waits until the views include what it saved (read-your-writes)."""
 
         def go() -> tuple[T, int]:
-            result = fn(*args, **kwargs)
-            return result, self.bank.saved_position()
+            with self.bank.tracking() as saved:
+                result = fn(*args, **kwargs)
+            return result, saved.position
 
         result, position = await run_in_threadpool(go)
         if self.freshness is not None and not await self.freshness.wait_for(position):

@@ -840,7 +840,7 @@ class Mutation:
         async def act() -> dict[str, Any]:
             learner_id = input_id(input.learner_id, "learnerId")
             authz.require_learner_or(info, learner_id)
-            scope = values.enum_value(values.ConsentScope, input.scope, "scope")
+            scope = values.parse_enum(values.ConsentScope, input.scope, "scope")
             await info.context.command(
                 info.context.bank.grant_consent,
                 learner_id,

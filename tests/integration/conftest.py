@@ -26,4 +26,3 @@ def reopen(settings: Settings) -> Iterator[Callable[[], CreditBank]]:
     finally:
         for app in opened:
             app.close()
-            app.database.close()

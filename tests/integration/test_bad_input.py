@@ -70,7 +70,7 @@ QUERIES = frozenset(
     {
         "register_transcodings",
         "now",
-        "saved_position",
+        "tracking",
         "institution",
         "institution_by_issuer",
         "institutions",
@@ -1395,10 +1395,13 @@ def test_refused_and_nothing_stored(bank: CreditBank, world: World, command: str
 
 
 def _commands() -> set[str]:
+    """Every public method the bank's areas add to the library's Application."""
     inherited = set(dir(Application))
     return {
         name
-        for name, member in vars(CreditBank).items()
+        for cls in CreditBank.__mro__
+        if cls.__module__.startswith("application.")
+        for name, member in vars(cls).items()
         if inspect.isfunction(member)
         and not name.startswith("_")
         and name not in inherited

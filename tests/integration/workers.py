@@ -34,7 +34,6 @@ def _open(settings: dict[str, Any]) -> tuple[CreditBank, list[int]]:
 
 def _close(bank: CreditBank) -> None:
     bank.close()
-    bank.database.close()
 
 
 def deposit_many(

@@ -56,7 +56,6 @@ def fresh_bank(database_url: str | None, tmp_path: Path) -> FreshBank:
             yield bank, settings
         finally:
             bank.close()
-            bank.database.close()
             if schema is not None:
                 import psycopg
 
@@ -107,7 +106,6 @@ def populated(
         yield Populated(bank, settings, engine, events)
     finally:
         bank.close()
-        bank.database.close()
         if schema:
             import psycopg
 

@@ -84,7 +84,6 @@ class Writers:
             t.join(timeout=30)
         for bank in self.banks:
             bank.close()
-            bank.database.close()
 
     def _write(self, i: int) -> None:
         try:

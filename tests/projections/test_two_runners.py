@@ -87,7 +87,6 @@ def test_two_runners_never_apply_a_batch_twice(bank: CreditBank, settings: Setti
             t.join(120)
     finally:
         other.close()
-        other.database.close()
     assert not errors, errors
     assert lag_after == [0, 0], f"catch_up returned before it was up to date: lag {lag_after}"
 

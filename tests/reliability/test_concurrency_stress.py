@@ -129,7 +129,6 @@ def test_overlapping_commands_from_several_processes(pg_url: str, tmp_path: Path
         world = build_bank_world(setup, learners=LEARNERS)
     finally:
         setup.close()
-        setup.database.close()
     plans = _plans(world, seed=7)
     started = time.monotonic()
     reports = _run(settings, world, plans)
@@ -203,7 +202,6 @@ def test_overlapping_commands_from_several_processes(pg_url: str, tmp_path: Path
         events_total = support.head(bank)
     finally:
         bank.close()
-        bank.database.close()
 
     support.record(
         "concurrency stress",

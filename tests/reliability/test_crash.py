@@ -134,7 +134,6 @@ def test_sigkill_api_and_worker_under_load(pg_url: str, tmp_path: Path) -> None:
         assert differences == []
     finally:
         bank.close()
-        bank.database.close()
 
     support.record(
         "crash (SIGKILL api/worker)",

@@ -285,7 +285,6 @@ def scenario(restartable_pg: Any, tmp_path_factory: pytest.TempPathFactory) -> S
         }
     finally:
         bank.close()
-        bank.database.close()
         support.drop_database(restartable_pg.admin_url, name)
 
     in_outage = [a for a in result.probes if result.down(a)]

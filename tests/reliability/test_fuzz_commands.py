@@ -100,7 +100,6 @@ def fx(
         yield f
     finally:
         bank.close()
-        bank.database.close()
         if schema is not None:
             import psycopg
 

@@ -193,7 +193,6 @@ def target(
         finally:
             http.close()
             bank.close()
-            bank.database.close()
             support.record(
                 f"graphql fuzz ({request.param})",
                 operations=sum(v for k, v in t.stats.items() if not k.startswith("raw")),

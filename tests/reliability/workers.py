@@ -170,7 +170,6 @@ def stress(
                 s.run(op, arg)
         finally:
             bank.close()
-            bank.database.close()
         report.update(
             results=dict(s.results), acks=s.acks, unexpected=s.unexpected, conflicts=conflicts[0]
         )

@@ -28,4 +28,3 @@ def deposit_once(
         results.put(("crashed", repr(exc)))
     finally:
         bank.close()
-        bank.database.close()

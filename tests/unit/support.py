@@ -121,7 +121,7 @@ def recognized(
     outcome_id = deposit(account, credits=credits, level=level, **kwargs)
     account.recognize_by_officer(
         outcome_id,
-        credits_=None,
+        credits=None,
         level=level,
         category=category,
         officer="officer-1",

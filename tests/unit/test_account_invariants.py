@@ -464,7 +464,7 @@ class AccountMachine(RuleBasedStateMachine):
                 None if self.verified else IdentityNotVerified,
                 lambda oid=oid, category=category: self.account.recognize_by_officer(
                     oid,
-                    credits_=None,
+                    credits=None,
                     level=None,
                     category=category,
                     officer="officer",
@@ -627,7 +627,7 @@ class AccountMachine(RuleBasedStateMachine):
             expected,
             lambda: self.account.recognize_by_officer(
                 oid,
-                credits_=amount,
+                credits=amount,
                 level=level,
                 category=category,
                 officer="officer",

@@ -45,7 +45,7 @@ def fresh(account: CreditAccount) -> CreditAccount:
 
 def officer_recognize(account: CreditAccount, outcome_id: UUID, **kwargs: Any) -> None:
     args: dict[str, Any] = {
-        "credits_": None,
+        "credits": None,
         "level": None,
         "category": "major",
         "officer": "officer-1",
@@ -340,7 +340,7 @@ def test_recognize_by_officer_defaults_to_the_credential() -> None:
 def test_recognize_by_officer_with_stated_terms() -> None:
     account = new_account()
     oid = deposit(account, credits="2.5", level=4)
-    officer_recognize(account, oid, credits_="2", level=5)
+    officer_recognize(account, oid, credits="2", level=5)
     outcome = account.outcome(oid)
     assert (outcome.recognized_credits, outcome.recognized_level) == (D("2.00"), 5)
 
@@ -351,8 +351,8 @@ def test_recognize_by_officer_with_stated_terms() -> None:
         (None, {}, ("level",)),  # no level anywhere
         (4, {"level": 0}, ("level",)),
         (4, {"level": MAX_LEVEL + 1}, ("level",)),
-        (4, {"credits_": "0"}, ("credits",)),
-        (4, {"credits_": "1.234"}, ("credits",)),
+        (4, {"credits": "0"}, ("credits",)),
+        (4, {"credits": "1.234"}, ("credits",)),
         (4, {"category": ""}, ("category",)),
     ],
 )

@@ -20,8 +20,7 @@ from domain.qualification import (
     Requirements,
     assess,
 )
-from domain.values import OutcomeKind
-from domain.values import credits as parse_credits
+from domain.values import OutcomeKind, parse_credits
 from tests.unit.support import MAX_LEVEL, D, names, refused, replay
 
 UNIVERSITY = uuid4()

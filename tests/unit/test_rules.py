@@ -305,3 +305,14 @@ def test_specificity_orders_matching_rules() -> None:
     best = max(matching, key=lambda c: c.specificity)
     assert best == OutcomeCriteria(fudan, OutcomeKind.ACADEMIC_COURSE, "MATH-1")
     assert sorted(c.specificity for c in matching) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("terms", [None, "terms", {"criteria": None}])
+def test_conversion_terms_of_the_wrong_type_are_invalid_input(terms: object) -> None:
+    """Found by the command fuzzer once the application stopped validating terms itself: the
+    agreement check read ``terms.criteria`` before the terms were validated."""
+    with pytest.raises(InvalidInput):
+        ConversionRule.create(name="x", model=RuleModel.AGREEMENT, terms=terms)  # type: ignore[arg-type]
+    rule = conversion_rule(RuleModel.AGREEMENT, institution_id=uuid4())
+    with pytest.raises(InvalidInput):
+        rule.amend(terms)  # type: ignore[arg-type]

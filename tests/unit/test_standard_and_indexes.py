@@ -18,7 +18,7 @@ def define(**kwargs: object) -> OutcomeStandard:
         "code": " CS-101 ",
         "title": "Programming fundamentals",
         "level": 5,
-        "credits_": "4",
+        "credits": "4",
         "accepted_kinds": (OutcomeKind.ACADEMIC_COURSE, OutcomeKind.MOOC, OutcomeKind.MOOC),
         "max_level": MAX_LEVEL,
     }
@@ -42,7 +42,7 @@ def test_define_standard() -> None:
         ({"accepted_kinds": ()}, ("acceptedKinds",)),
         ({"code": ""}, ("code",)),
         ({"title": "t" * 301}, ("title",)),
-        ({"credits_": "0"}, ("credits",)),
+        ({"credits": "0"}, ("credits",)),
     ],
 )
 def test_define_refuses(kwargs: dict[str, object], field: tuple[str]) -> None:

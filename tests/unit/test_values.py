@@ -13,13 +13,13 @@ from domain.values import (
     MAX_INT64,
     OutcomeKind,
     check_window,
-    credits,
-    enum_value,
-    instance,
-    items,
-    text,
+    parse_credits,
+    parse_enum,
+    parse_instance,
+    parse_items,
+    parse_text,
+    parse_whole,
     utc,
-    whole,
     within,
 )
 
@@ -39,17 +39,17 @@ from domain.values import (
     ],
 )
 def test_credits_parses_valid_amounts(given: object, expected: Decimal) -> None:
-    amount = credits(given)
+    amount = parse_credits(given)
     assert amount == expected
     assert amount.as_tuple().exponent == -2  # always quantised to the hundredth
 
 
 def test_credits_float_uses_shortest_repr() -> None:
-    assert credits(1.5) == Decimal("1.50")
-    assert credits(0.29) == Decimal("0.29")  # Decimal(0.29) would be 0.28999999999999998...
+    assert parse_credits(1.5) == Decimal("1.50")
+    assert parse_credits(0.29) == Decimal("0.29")  # Decimal(0.29) would be 0.28999999999999998...
     # repr(2.675) is "2.675": three decimals are refused, not rounded from 2.67499999...
     with pytest.raises(InvalidInput):
-        credits(2.675)
+        parse_credits(2.675)
 
 
 @pytest.mark.parametrize(
@@ -82,49 +82,49 @@ def test_credits_float_uses_shortest_repr() -> None:
 )
 def test_credits_refuses(given: object, fragment: str) -> None:
     with pytest.raises(InvalidInput) as info:
-        credits(given, "creditsClaimed")
+        parse_credits(given, "creditsClaimed")
     assert info.value.code == "INVALID_INPUT"
     assert fragment in info.value.message
     assert info.value.field == ("creditsClaimed",)
 
 
 def test_credits_zero_only_when_allowed() -> None:
-    assert credits("0", allow_zero=True) == Decimal("0.00")
+    assert parse_credits("0", allow_zero=True) == Decimal("0.00")
     with pytest.raises(InvalidInput):
-        credits("-0.01", allow_zero=True)
+        parse_credits("-0.01", allow_zero=True)
 
 
 def test_credits_bound_is_inclusive() -> None:
-    assert credits(MAX_CREDITS) == MAX_CREDITS
-    assert credits("0.01") == Decimal("0.01")
+    assert parse_credits(MAX_CREDITS) == MAX_CREDITS
+    assert parse_credits("0.01") == Decimal("0.01")
 
 
 # -- text -----------------------------------------------------------------------------------------
 def test_text_trims() -> None:
-    assert text("  Linear Algebra  ", "title") == "Linear Algebra"
-    assert text("线性代数", "title") == "线性代数"
+    assert parse_text("  Linear Algebra  ", "title") == "Linear Algebra"
+    assert parse_text("线性代数", "title") == "线性代数"
 
 
 @pytest.mark.parametrize("given", ["", "   ", "\u3000"])
 def test_text_required_refuses_empty(given: str) -> None:
     with pytest.raises(InvalidInput) as info:
-        text(given, "title")
+        parse_text(given, "title")
     assert info.value.code == "INVALID_INPUT"
     assert info.value.field == ("title",)
     assert "must not be empty" in info.value.message
 
 
 def test_text_optional_accepts_empty() -> None:
-    assert text("  ", "note", required=False) == ""
+    assert parse_text("  ", "note", required=False) == ""
 
 
 def test_text_length_bound() -> None:
-    assert text("x" * 10, "code", max_length=10) == "x" * 10
+    assert parse_text("x" * 10, "code", max_length=10) == "x" * 10
     with pytest.raises(InvalidInput) as info:
-        text("x" * 11, "code", max_length=10)
+        parse_text("x" * 11, "code", max_length=10)
     assert "longer than 10" in info.value.message
     # The bound applies after trimming.
-    assert text(" " + "x" * 10 + " ", "code", max_length=10) == "x" * 10
+    assert parse_text(" " + "x" * 10 + " ", "code", max_length=10) == "x" * 10
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_text_length_bound() -> None:
 )
 def test_text_refuses_control_characters(given: str) -> None:
     with pytest.raises(InvalidInput) as info:
-        text(given, "title")
+        parse_text(given, "title")
     assert info.value.code == "INVALID_INPUT"
     assert "control characters" in info.value.message
 
@@ -140,15 +140,15 @@ def test_text_refuses_control_characters(given: str) -> None:
 @pytest.mark.parametrize("given", [None, 3, b"bytes", ["a"]])
 def test_text_refuses_non_strings(given: object) -> None:
     with pytest.raises(InvalidInput) as info:
-        text(given, "title")
+        parse_text(given, "title")
     assert "must be a string" in info.value.message
 
 
 # -- enumerations and timestamps ------------------------------------------------------------------
 def test_enum_value() -> None:
-    assert enum_value(OutcomeKind, "MOOC", "kind") is OutcomeKind.MOOC
+    assert parse_enum(OutcomeKind, "MOOC", "kind") is OutcomeKind.MOOC
     with pytest.raises(InvalidInput) as info:
-        enum_value(OutcomeKind, "mooc", "kind")
+        parse_enum(OutcomeKind, "mooc", "kind")
     assert info.value.field == ("kind",)
     assert "ACADEMIC_COURSE" in info.value.message
 
@@ -233,18 +233,18 @@ def test_windows_take_calendar_dates_only(valid_from: object, valid_until: objec
 )
 def test_whole_numbers_fit_a_64_bit_column(given: object, minimum: int, ok: bool) -> None:
     if ok:
-        assert whole(given, "limit", minimum) == given
+        assert parse_whole(given, "limit", minimum) == given
     else:
         with pytest.raises(InvalidInput):
-            whole(given, "limit", minimum)
+            parse_whole(given, "limit", minimum)
 
 
 def test_instance_and_items_check_structured_arguments() -> None:
-    assert instance(OutcomeKind.MOOC, OutcomeKind, "kind") is OutcomeKind.MOOC
+    assert parse_instance(OutcomeKind.MOOC, OutcomeKind, "kind") is OutcomeKind.MOOC
     with pytest.raises(InvalidInput) as info:
-        instance({"kind": "MOOC"}, OutcomeKind, "kind")
+        parse_instance({"kind": "MOOC"}, OutcomeKind, "kind")
     assert "OutcomeKind" in info.value.message
-    assert items(["a", "b"], str, "codes") == ("a", "b")
+    assert parse_items(["a", "b"], str, "codes") == ("a", "b")
     for bad in ("ab", ["a", 1], None):
         with pytest.raises(InvalidInput):
-            items(bad, str, "codes")
+            parse_items(bad, str, "codes")

@@ -1,0 +1,263 @@
+"""The account: deposits (verified credentials), recognition, conversion, redemption, revocation.
+Recognition waits for the learner's identity, so verifying it is decided here too."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+from application.base import Pending
+from application.commands.catalogue import CatalogueCommands
+from application.commands.learners import LearnerCommands
+from application.credentials import VerifiedCredential, identity_matches, to_outcome, verify
+from domain.credit_account import CreditAccount, DepositedOutcome, Outcome
+from domain.errors import (
+    DuplicateCredential,
+    Forbidden,
+    IdentityMismatch,
+    InvalidCredential,
+    InvalidInput,
+    RuleNotApplicable,
+)
+from domain.indexes import CredentialIndex
+from domain.institution import Institution
+from domain.learner import Learner
+from domain.rules import RuleVersion
+from domain.values import IdentityVerification, OutcomeStatus, parse_whole
+
+
+class AccountCommands(LearnerCommands, CatalogueCommands):
+    def account_id(self, learner_id: UUID) -> UUID:
+        return CreditAccount.create_id(learner_id)
+
+    def account(self, learner_id: UUID, version: int | None = None) -> CreditAccount:
+        if version is not None:
+            parse_whole(version, "version", minimum=1)
+        return self._get(CreditAccount, self.account_id(learner_id), "account for learner", version)
+
+    # -- deposits -------------------------------------------------------------------------------
+    def deposit(
+        self,
+        learner_id: UUID,
+        outcome: DepositedOutcome,
+        evidence: bytes,
+        actor: str | None = None,
+    ) -> UUID:
+        """Accepts a verified outcome into the learner's account; returns the outcome id.
+
+        The verifier runs first; the credential index and the account are saved together, so a
+        credential enters at most one account even when pushed into two at once.
+        """
+        if not isinstance(evidence, bytes) or not evidence:
+            raise InvalidInput("the deposit needs the credential as evidence", ("credential",))
+        if not isinstance(outcome, DepositedOutcome):
+            raise InvalidInput("the deposit needs the outcome the credential states", ("outcome",))
+        outcome = replace(outcome, evidence_digest="sha256:" + hashlib.sha256(evidence).hexdigest())
+        issuer = self._get(Institution, outcome.issuer_id, "issuer")
+        self.verifier.check(issuer, outcome, evidence, self.now())
+        index_id = CredentialIndex.create_id(outcome.issuer_id, outcome.credential_id)
+        outcome_id = uuid4()
+
+        def decide() -> tuple[UUID, Pending]:
+            if self._exists(index_id):
+                raise DuplicateCredential("this credential was already deposited")
+            learner = self.learner(learner_id)
+            self._check_active(learner)
+            account = self.account(learner_id)
+            account.deposit(outcome, outcome_id, self.now(), self.framework.max_level, actor=actor)
+            index = CredentialIndex(
+                issuer_id=outcome.issuer_id,
+                credential_id=outcome.credential_id,
+                account_id=account.id,
+                outcome_id=outcome_id,
+            )
+            if learner.identity_verified:
+                self._auto_recognize(account, account.outcome(outcome_id))
+            return outcome_id, (account, index)
+
+        return self._command(decide)
+
+    def verify_credential(self, credential: str) -> VerifiedCredential:
+        """Verifies a signed credential against the registered issuers' keys (no deposit)."""
+        if not isinstance(credential, str) or not credential.strip():
+            raise InvalidCredential("credential must not be empty", ("credential",))
+        return verify(credential, self.institution_by_issuer, self.now(), self.standards_material)
+
+    def deposit_credential(
+        self,
+        learner_id: UUID,
+        credential: str,
+        actor: str | None = None,
+        by_institution: UUID | None = None,
+    ) -> UUID:
+        """Verifies an Open Badges 3.0 credential, checks it names this learner, and deposits it."""
+        verified = self.verify_credential(credential)
+        if by_institution is not None and verified.issuer.id != by_institution:
+            raise Forbidden("an institution deposits only the credentials it issued")
+        data = self.personal_data(learner_id)
+        if data is None:
+            raise IdentityMismatch("the learner's identity data was erased")
+        if not identity_matches(verified.credential, str(data["identityDocumentNumber"])):
+            raise IdentityMismatch("the credential's subject is not this learner")
+        outcome = to_outcome(verified, self.framework)
+        return self.deposit(learner_id, outcome, credential.strip().encode(), actor=actor)
+
+    # -- identity and recognition -----------------------------------------------------------
+    def verify_learner_identity(
+        self, learner_id: UUID, method: IdentityVerification, officer: str
+    ) -> None:
+        """Records how the identity was verified, then recognises what waited for it."""
+        self._update(
+            Learner,
+            learner_id,
+            "learner",
+            lambda learner: learner.verify_identity(method, officer, self.now()),
+        )
+        self.apply_recognition_rules(learner_id)
+
+    def _matching_rule(self, outcome: Outcome, on: date) -> RuleVersion | None:
+        candidates = [
+            rule.current()
+            for rule in self.recognition_rules()
+            if not rule.retired
+            and rule.terms.criteria.matches(outcome.issuer_id, outcome.kind, outcome.standard_code)
+        ]
+        candidates = [c for c in candidates if c.applies_on(on)]
+        if not candidates:
+            return None
+        # The most specific rule decides; among equals, the oldest (listing order).
+        return max(candidates, key=lambda c: c.terms.criteria.specificity)
+
+    def _auto_recognize(self, account: CreditAccount, outcome: Outcome) -> bool:
+        rule = self._matching_rule(outcome, self.now().date())
+        if rule is None:
+            return False
+        account.recognize_by_rule(outcome.id, rule, self.now().date(), identity_verified=True)
+        return True
+
+    def apply_recognition_rules(self, learner_id: UUID) -> int:
+        """Recognises every deposited outcome that a rule decides; returns how many."""
+
+        def decide() -> tuple[int, Pending]:
+            learner = self.learner(learner_id)
+            account = self.account(learner_id)
+            if not learner.identity_verified:
+                return 0, ()
+            pending = [o for o in account.outcomes.values() if o.status is OutcomeStatus.DEPOSITED]
+            done = sum(self._auto_recognize(account, o) for o in pending)
+            return done, (account,)
+
+        return self._command(decide)
+
+    def recognize_outcome(
+        self,
+        learner_id: UUID,
+        outcome_id: UUID,
+        officer: str,
+        credits: Decimal | None = None,
+        level: int | None = None,
+        category: str | None = None,
+    ) -> None:
+        """By rule when no values are given, else an officer's decision with those values."""
+
+        def decide() -> tuple[None, Pending]:
+            learner = self.learner(learner_id)
+            self._check_active(learner)
+            account = self.account(learner_id)
+            outcome = account.outcome(outcome_id)
+            if credits is None and level is None and category is None:
+                rule = self._matching_rule(outcome, self.now().date())
+                if rule is None:
+                    raise RuleNotApplicable(
+                        "no recognition rule applies to this outcome; give credits, level and "
+                        "category to recognise it as an officer"
+                    )
+                account.recognize_by_rule(
+                    outcome_id, rule, self.now().date(), learner.identity_verified
+                )
+            else:
+                if category is None:
+                    raise InvalidInput("an officer's recognition names a category", ("category",))
+                account.recognize_by_officer(
+                    outcome_id,
+                    credits=credits,
+                    level=level,
+                    category=category,
+                    officer=officer,
+                    max_level=self.framework.max_level,
+                    identity_verified=learner.identity_verified,
+                )
+            return None, (account,)
+
+        self._command(decide)
+
+    def reject_outcome(self, learner_id: UUID, outcome_id: UUID, reason: str, officer: str) -> None:
+        self._update(
+            CreditAccount,
+            self.account_id(learner_id),
+            "account for learner",
+            lambda account: account.reject(outcome_id, reason, officer),
+        )
+
+    # -- conversion, redemption, revocation ---------------------------------------------------
+    def convert_credits(
+        self,
+        learner_id: UUID,
+        outcome_ids: list[UUID],
+        conversion_rule_id: UUID,
+        actor: str | None = None,
+    ) -> UUID:
+        conversion_id = uuid4()
+
+        def decide() -> tuple[UUID, Pending]:
+            self._check_active(self.learner(learner_id))
+            rule = self.conversion_rule(conversion_rule_id).current()
+            account = self.account(learner_id)
+            account.convert(outcome_ids, rule, conversion_id, self.now(), actor=actor)
+            return conversion_id, (account,)
+
+        return self._command(decide)
+
+    def redeem_qualification(
+        self, learner_id: UUID, qualification_id: UUID, actor: str | None = None
+    ) -> UUID:
+        redemption_id = uuid4()
+
+        def decide() -> tuple[UUID, Pending]:
+            qualification = self._active_qualification(qualification_id)
+            self._check_active(self.learner(learner_id))
+            account = self.account(learner_id)
+            account.redeem(
+                qualification_id,
+                qualification.requirements_version,
+                qualification.requirements,
+                redemption_id,
+                self.now(),
+                actor=actor,
+            )
+            return redemption_id, (account,)
+
+        return self._command(decide)
+
+    def revoke_outcome(
+        self,
+        learner_id: UUID,
+        outcome_id: UUID,
+        reason: str,
+        actor: str,
+        by_institution: UUID | None = None,
+    ) -> tuple[UUID, ...]:
+        """By its issuer (``by_institution``) or an officer; returns the redemptions flagged."""
+
+        def revoke(account: CreditAccount) -> tuple[UUID, ...]:
+            outcome = account.outcome(outcome_id)
+            if by_institution is not None and outcome.issuer_id != by_institution:
+                raise Forbidden("only the issuer or an officer can revoke an outcome")
+            return account.revoke(outcome_id, reason, actor)
+
+        return self._update(
+            CreditAccount, self.account_id(learner_id), "account for learner", revoke
+        )

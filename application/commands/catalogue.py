@@ -1,0 +1,149 @@
+"""The catalogue: learning-outcome standards, recognition and conversion rules, qualifications.
+Each is a versioned record; every decision cites the version it applied."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+from application.base import Pending
+from application.commands.institutions import InstitutionCommands
+from domain.errors import InvalidInput, RuleNotApplicable
+from domain.qualification import Qualification, Requirements
+from domain.rules import ConversionRule, ConversionTerms, RecognitionRule, RecognitionTerms
+from domain.standard import OutcomeStandard
+from domain.values import OutcomeKind, RuleModel
+
+
+class CatalogueCommands(InstitutionCommands):
+    # -- standards ------------------------------------------------------------------------------
+    def define_standard(
+        self,
+        code: str,
+        title: str,
+        level: int,
+        credits: Decimal,
+        accepted_kinds: tuple[OutcomeKind, ...],
+    ) -> UUID:
+        def decide() -> tuple[UUID, Pending]:
+            standard = OutcomeStandard.define(
+                code=code,
+                title=title,
+                level=level,
+                credits=credits,
+                accepted_kinds=accepted_kinds,
+                max_level=self.framework.max_level,
+            )
+            if self._exists(standard.id):
+                raise InvalidInput(f"standard {standard.code} exists", ("code",))
+            return standard.id, (standard, self._listed("standards", standard.id))
+
+        return self._command(decide)
+
+    def standards(self) -> list[OutcomeStandard]:
+        return self._list("standards", OutcomeStandard)
+
+    # -- recognition rules ----------------------------------------------------------------------
+    def create_recognition_rule(self, name: str, model: RuleModel, terms: RecognitionTerms) -> UUID:
+        def decide() -> tuple[UUID, Pending]:
+            rule = RecognitionRule.create(
+                name=name, model=model, terms=terms, max_level=self.framework.max_level
+            )
+            self._check_recognition_parties(rule)
+            return rule.id, (rule, self._listed("recognition-rules", rule.id))
+
+        return self._command(decide)
+
+    def amend_recognition_rule(self, rule_id: UUID, terms: RecognitionTerms) -> int:
+        def amend(rule: RecognitionRule) -> int:
+            rule.amend(terms, self.framework.max_level)
+            self._check_recognition_parties(rule)
+            return rule.rule_version
+
+        return self._update(RecognitionRule, rule_id, "recognition rule", amend)
+
+    def retire_recognition_rule(self, rule_id: UUID) -> None:
+        self._update(RecognitionRule, rule_id, "recognition rule", RecognitionRule.retire)
+
+    def recognition_rule(self, rule_id: UUID, version: int | None = None) -> RecognitionRule:
+        return self._get(RecognitionRule, rule_id, "recognition rule", version)
+
+    def recognition_rules(self) -> list[RecognitionRule]:
+        return self._list("recognition-rules", RecognitionRule)
+
+    def _check_recognition_parties(self, rule: RecognitionRule) -> None:
+        """The terms the domain validated name only registered institutions."""
+        self._check_institution(rule.terms.criteria.institution_id, "issuerId")
+
+    # -- conversion rules -----------------------------------------------------------------------
+    def _check_conversion_parties(self, rule: ConversionRule) -> None:
+        self._check_institution(rule.terms.criteria.institution_id, "sourceInstitutionId")
+        self._check_institution(rule.terms.target_institution_id, "targetInstitutionId")
+
+    def create_conversion_rule(self, name: str, model: RuleModel, terms: ConversionTerms) -> UUID:
+        def decide() -> tuple[UUID, Pending]:
+            rule = ConversionRule.create(name=name, model=model, terms=terms)
+            self._check_conversion_parties(rule)
+            return rule.id, (rule, self._listed("conversion-rules", rule.id))
+
+        return self._command(decide)
+
+    def amend_conversion_rule(self, rule_id: UUID, terms: ConversionTerms) -> int:
+        def amend(rule: ConversionRule) -> int:
+            rule.amend(terms)
+            self._check_conversion_parties(rule)
+            return rule.rule_version
+
+        return self._update(ConversionRule, rule_id, "conversion rule", amend)
+
+    def retire_conversion_rule(self, rule_id: UUID) -> None:
+        self._update(ConversionRule, rule_id, "conversion rule", ConversionRule.retire)
+
+    def conversion_rule(self, rule_id: UUID, version: int | None = None) -> ConversionRule:
+        return self._get(ConversionRule, rule_id, "conversion rule", version)
+
+    def conversion_rules(self) -> list[ConversionRule]:
+        return self._list("conversion-rules", ConversionRule)
+
+    # -- qualifications -------------------------------------------------------------------------
+    def create_qualification(
+        self, name: str, level: int, awarding_institution_id: UUID, requirements: Requirements
+    ) -> UUID:
+        self._check_institution(awarding_institution_id, "awardingInstitutionId")
+
+        def decide() -> tuple[UUID, Pending]:
+            qualification = Qualification.create(
+                name=name,
+                level=level,
+                awarding_institution_id=awarding_institution_id,
+                requirements=requirements,
+                max_level=self.framework.max_level,
+            )
+            return qualification.id, (
+                qualification,
+                self._listed("qualifications", qualification.id),
+            )
+
+        return self._command(decide)
+
+    def amend_qualification(self, qualification_id: UUID, requirements: Requirements) -> int:
+        def amend(qualification: Qualification) -> int:
+            qualification.amend(requirements, self.framework.max_level)
+            return qualification.requirements_version
+
+        return self._update(Qualification, qualification_id, "qualification", amend)
+
+    def retire_qualification(self, qualification_id: UUID) -> None:
+        self._update(Qualification, qualification_id, "qualification", Qualification.retire)
+
+    def qualification(self, qualification_id: UUID, version: int | None = None) -> Qualification:
+        return self._get(Qualification, qualification_id, "qualification", version)
+
+    def qualifications(self) -> list[Qualification]:
+        return self._list("qualifications", Qualification)
+
+    def _active_qualification(self, qualification_id: UUID) -> Qualification:
+        qualification = self.qualification(qualification_id)
+        if qualification.retired:
+            raise RuleNotApplicable(f"qualification {qualification.name!r} is retired")
+        return qualification
