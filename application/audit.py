@@ -14,7 +14,7 @@ import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder
@@ -71,8 +71,11 @@ def _canonical(heads: dict[str, list[Any]], position: int, created_at: str) -> b
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
-def sign_checkpoint(recorder: ApplicationRecorder, database: Database, keys: BankKeys) -> str:
-    """Signs the current head of every account's chain; returns the checkpoint id."""
+def sign_checkpoint(
+    recorder: ApplicationRecorder, database: Database, keys: BankKeys, at: datetime
+) -> str:
+    """Signs the current head of every account's chain at ``at`` (the bank's clock); returns the
+    checkpoint id."""
     position = int(recorder.max_notification_id() or 0)
     chains = read_chains(recorder)
     heads: dict[str, list[Any]] = {}
@@ -81,7 +84,7 @@ def sign_checkpoint(recorder: ApplicationRecorder, database: Database, keys: Ban
         covered = [e for e in events if e.notification_id <= position]
         if covered:
             heads[account] = [covered[-1].version, covered[-1].hash]
-    created_at = datetime.now(UTC).isoformat()
+    created_at = at.isoformat()
     checkpoint_id = str(uuid.uuid4())
     signature = keys.sign(_canonical(heads, position, created_at))
     with database.transaction() as cur:

@@ -1,51 +1,85 @@
-"""The composition root: settings in, a ready CreditBank out (database, migrations, vault)."""
+"""The composition root: settings in, the bank's services out, each built once and wired here.
+
+The app (api/app.py), the command line (api/cli) and the tests all start from ``bootstrap``. It
+checks what the bank depends on first (``StartupError``: one line for the operator), then
+builds the database (its Dialect), runs migrations, claims the master secret, and builds the
+bank, its signing keys, its exporter and the projection runner, all on one clock. It is the one
+module that wires adapters (the engines, migrations/, projections/) to the application.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from application.bank import CreditBank
+from application.base import Clock, system_clock
 from application.database import Database
+from application.export import Exporter
 from application.preflight import check_database, check_secret, check_settings
 from application.settings import Settings
+from application.signing import BankKeys
 from application.standards import Standards
 from application.vault import PersonalDataVault
 from application.verification import DepositVerifier
 from domain.framework import preset
 from migrations import apply as apply_migrations
-from migrations import backend_uri
+from projections.runner import EventSource, ProjectionRunner
+
+
+@dataclass
+class Services:
+    settings: Settings
+    bank: CreditBank
+    keys: BankKeys
+    exporter: Exporter
+    runner: ProjectionRunner
+
+    def close(self) -> None:
+        """Stops what runs and closes what was opened (the bank closes its database)."""
+        self.runner.stop()
+        self.bank.close()
 
 
 def database_for(settings: Settings) -> Database:
     if settings.database_url:
         return Database(settings.database_url, pool_size=settings.postgres_pool_size)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     return Database.for_sqlite(str(settings.sqlite_path))
 
 
-def migration_uri(database: Database) -> str:
-    if database.kind == "sqlite":
-        return backend_uri("sqlite", path=database.path)
-    return backend_uri("postgres", pg=database.pg)
-
-
 def migrate(database: Database) -> list[str]:
-    return apply_migrations(database.kind, migration_uri(database))
+    return apply_migrations(database.dialect.migrations, database.dialect.migration_uri())
 
 
-def build_bank(settings: Settings, verifier: DepositVerifier | None = None) -> CreditBank:
-    """Checks what the bank depends on (``StartupError``: one line for the operator), then
-    builds it: database, migrations, the master secret every process shares, the bank."""
+def bootstrap(
+    settings: Settings, *, verifier: DepositVerifier | None = None, clock: Clock | None = None
+) -> Services:
     check_settings(settings)
     database = database_for(settings)
     check_database(database, settings.database_url)
     migrate(database)
     secret = settings.master_secret()
     check_secret(database, secret, explicit=settings.secret_key is not None)
-    return CreditBank(
+    clock = clock or system_clock
+    bank = CreditBank(
         database=database,
         framework=preset(settings.framework),
-        vault=PersonalDataVault(database, secret),
+        vault=PersonalDataVault(database, secret, clock),
         verifier=verifier,
+        clock=clock,
         snapshot_interval=settings.snapshot_interval,
         aggregate_cache_size=settings.aggregate_cache_size,
         standards=Standards(settings.standards_dir),
     )
+    keys = BankKeys.load_or_create(settings.data_dir)
+    return Services(
+        settings=settings,
+        bank=bank,
+        keys=keys,
+        exporter=Exporter(bank, keys, settings.base_url),
+        runner=ProjectionRunner(EventSource(bank), database),
+    )
+
+
+def build_bank(settings: Settings, verifier: DepositVerifier | None = None) -> CreditBank:
+    """The bank alone, from the same root (tools and tests that need nothing else)."""
+    return bootstrap(settings, verifier=verifier).bank

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import tempfile
 
-from application.database import CONNECT_TIMEOUT, Database
+from application.database import Database
 from application.settings import Settings, redact
 from application.standards import Standards
 from domain.errors import DomainError
@@ -51,28 +51,11 @@ def _check_writable(settings: Settings) -> None:
 
 
 def check_database(database: Database, url: str | None) -> None:
-    """PostgreSQL answers and the database exists (SQLite files are created on demand)."""
-    if database.kind != "postgres":
-        return
-    import psycopg
-
-    where = f"{database.pg['host']}:{database.pg['port']}"
-    try:
-        psycopg.connect(database.conninfo, connect_timeout=CONNECT_TIMEOUT).close()
-    except psycopg.OperationalError as exc:
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        # 'connection failed: connection to server at "h", port p failed: <the reason>'
-        detail = lines[0].rsplit("failed: ", 1)[-1] if lines else type(exc).__name__
-        if "does not exist" in detail and "database" in detail:
-            raise StartupError(
-                f"PostgreSQL on {where} has no database {database.pg['dbname']!r}: create it "
-                f"(createdb -h {database.pg['host']} -p {database.pg['port']} "
-                f"{database.pg['dbname']}) or fix CREDITBANK_DATABASE_URL ({redact(url)})"
-            ) from None
-        raise StartupError(
-            f"cannot connect to PostgreSQL at {where}: {detail} (CREDITBANK_DATABASE_URL "
-            f"{redact(url)})"
-        ) from None
+    """The database can be used (PostgreSQL answers and the database exists; a SQLite file's
+    folder is made)."""
+    problem = database.dialect.problem()
+    if problem is not None:
+        raise StartupError(f"{problem} (CREDITBANK_DATABASE_URL {redact(url)})")
 
 
 def fingerprint(secret: bytes) -> str:

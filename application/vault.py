@@ -13,6 +13,7 @@ import hmac
 import json
 import os
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -35,8 +36,11 @@ def normalize_document_number(number: str) -> str:
 
 
 class PersonalDataVault:
-    def __init__(self, database: Database, master_secret: bytes) -> None:
+    def __init__(
+        self, database: Database, master_secret: bytes, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self._db = database
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._hash_key = _derive(master_secret, b"creditbank identity-document hash")
         self._wrap = AESGCM(_derive(master_secret, b"creditbank learner-key wrapping"))
 
@@ -52,7 +56,7 @@ class PersonalDataVault:
         with self._db.transaction() as cur:
             cur.execute(
                 "INSERT INTO learner_keys (learner_id, wrapped_key, created_at) VALUES (?, ?, ?)",
-                (self._id(learner_id), wrapped, datetime.now(UTC).isoformat()),
+                (self._id(learner_id), wrapped, self._clock().isoformat()),
             )
         nonce = os.urandom(12)
         plaintext = json.dumps(data, sort_keys=True, default=str).encode()
@@ -91,4 +95,4 @@ class PersonalDataVault:
         return self._wrap.decrypt(wrapped[:12], wrapped[12:], learner_id.bytes)
 
     def _id(self, learner_id: UUID) -> Any:
-        return str(learner_id) if self._db.kind == "sqlite" else learner_id
+        return self._db.dialect.key(learner_id)

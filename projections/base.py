@@ -9,7 +9,7 @@ yields the same rows.
 from __future__ import annotations
 
 import dataclasses
-import json
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -28,10 +28,27 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
 
+class Dialect(Protocol):
+    """What views, the runner and rebuilds need of an engine (application/dialects.py)."""
+
+    lock_rows: str
+
+    def insert_rows(
+        self, cur: Cursor, table: str, columns: Sequence[str], rows: list[list[Any]], suffix: str
+    ) -> None: ...
+    def delete_any(self, cur: Cursor, table: str, column: str, keys: list[Any]) -> None: ...
+    def notify(self, cur: Cursor, channel: str) -> None: ...
+    def listen(self, channel: str, wake: threading.Event, stop: threading.Event) -> None: ...
+    def clone_table(self, cur: Cursor, table: str, clone: str) -> list[str]: ...
+    def replace_table(self, cur: Cursor, table: str, replacement: str) -> list[str]: ...
+    def lock_tables(self, cur: Cursor, tables: Sequence[str], timeout_ms: int) -> None: ...
+
+
 class Transactions(Protocol):
     """The database the views live in (application.database.Database)."""
 
-    kind: str
+    @property
+    def dialect(self) -> Dialect: ...
 
     def transaction(self, *, pipeline: bool = False) -> AbstractContextManager[Cursor]: ...
 
@@ -115,11 +132,6 @@ def iso(value: datetime | date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-# Rows per multi-row statement: under both engines' bound-parameter limits (SQLite 32766,
-# PostgreSQL 65535) for the widest view row.
-MAX_PARAMETERS = 16000
-
-
 @dataclass
 class _Upserts:
     key: tuple[str, ...]
@@ -143,9 +155,9 @@ class Writes:
     first writes everything buffered, so a read sees every write before it, as it would
     unbuffered; a table's own operations keep their order."""
 
-    def __init__(self, cur: Cursor, postgres: bool = False) -> None:
+    def __init__(self, cur: Cursor, dialect: Dialect) -> None:
         self._cur = cur
-        self._postgres = postgres
+        self._dialect = dialect
         self._tables: dict[str, _Upserts | _Replacement] = {}
 
     # -- the Cursor protocol: anything else runs after the buffered writes ---------------------
@@ -215,48 +227,14 @@ class Writes:
             suffix = f" ON CONFLICT ({', '.join(pending.key)}) DO {action}"
             self._insert(table, pending.columns, list(pending.rows.values()), suffix)
         elif isinstance(pending, _Replacement):
-            if self._postgres:
-                sql = f"DELETE FROM {table} WHERE {pending.column} = ANY(?)"  # noqa: S608
-                self._cur.execute(sql, [pending.owners])
-                self._insert(table, pending.columns, pending.rows, "")
-                return
-            for chunk in _chunks(pending.owners, MAX_PARAMETERS):
-                self._cur.execute(
-                    f"DELETE FROM {table} WHERE {pending.column} IN "  # noqa: S608
-                    f"({', '.join('?' for _ in chunk)})",
-                    chunk,
-                )
+            self._dialect.delete_any(self._cur, table, pending.column, pending.owners)
             self._insert(table, pending.columns, pending.rows, "")
 
     def _insert(
         self, table: str, columns: tuple[str, ...], rows: list[list[Any]], suffix: str
     ) -> None:
-        if not rows:
-            return
-        names = ", ".join(columns)
-        if self._postgres:
-            # One JSON parameter, typed by the table itself: psycopg parses a statement with
-            # thousands of placeholders slowly (its query splitter was 25 % of a catch-up).
-            records = [dict(zip(columns, row, strict=True)) for row in rows]
-            self._cur.execute(
-                f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608
-                f"FROM json_populate_recordset(NULL::{table}, ?)" + suffix,
-                [json.dumps(records, separators=(",", ":"))],
-            )
-            return
-        row_marks = "(" + ", ".join("?" for _ in columns) + ")"
-        for chunk in _chunks(rows, max(1, MAX_PARAMETERS // max(1, len(columns)))):
-            self._cur.execute(
-                f"INSERT INTO {table} ({names}) VALUES "  # noqa: S608
-                + ", ".join(row_marks for _ in chunk)
-                + suffix,
-                [v for row in chunk for v in row],
-            )
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+        if rows:
+            self._dialect.insert_rows(self._cur, table, columns, rows, suffix)
 
 
 def _sql_value(value: Any) -> Any:

@@ -13,11 +13,10 @@ any position.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 
-from projections.base import Batch, Cursor, Transactions, View, Writes
+from projections.base import Batch, Transactions, View, Writes
 from projections.runner import EventSource, StateCache, views_named
 
 SUFFIX = "__rebuild"
@@ -28,44 +27,6 @@ LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL: lock_timeout expired
 
 def _shadow(name: str, suffix: str = SUFFIX) -> str:
     return name + suffix
-
-
-def _clone_statements(cur: Cursor, kind: str, table: str, suffix: str = SUFFIX) -> list[str]:
-    shadow = _shadow(table, suffix)
-    if kind == "postgres":
-        return [
-            f"DROP TABLE IF EXISTS {shadow}",
-            f"CREATE TABLE {shadow} (LIKE {table} INCLUDING ALL)",
-        ]
-    cur.execute(
-        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL", [table]
-    )
-    statements = [f"DROP TABLE IF EXISTS {shadow}"]
-    for kind_, name, sql in cur.fetchall():
-        if kind_ == "table":
-            # After a rename SQLite quotes the name in its stored DDL: match either form.
-            statements.append(re.sub(rf'^CREATE TABLE "?{table}"?', f"CREATE TABLE {shadow}", sql))
-        else:
-            index = f"INDEX {_shadow(name, suffix)} ON {shadow}"
-            statements.append(re.sub(rf'INDEX "?{name}"? ON "?{table}"?', index, sql))
-    return statements
-
-
-def _swap_statements(cur: Cursor, kind: str, table: str) -> list[str]:
-    shadow = _shadow(table)
-    if kind == "postgres":
-        return [f"DROP TABLE {table}", f"ALTER TABLE {shadow} RENAME TO {table}"]
-    # SQLite cannot rename an index: recreate the live table's indexes under their own names.
-    cur.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-        "AND sql IS NOT NULL",
-        [table],
-    )
-    indexes = cur.fetchall()
-    statements = [f"DROP TABLE {table}", f"ALTER TABLE {shadow} RENAME TO {table}"]
-    for name, sql in indexes:
-        statements += [f"DROP INDEX IF EXISTS {_shadow(name)}", sql]
-    return statements
 
 
 def rebuild(
@@ -87,12 +48,13 @@ def rebuild(
     def t(name: str) -> str:
         return _shadow(name) if name in view.tables else _shadow(name, helper_suffix)
 
+    dialect = database.dialect
     with database.transaction() as cur:
         for table in view.tables:
-            for statement in _clone_statements(cur, database.kind, table):
+            for statement in dialect.clone_table(cur, table, _shadow(table)):
                 cur.execute(statement)
         for table in (table for helper in helpers for table in helper.tables):
-            for statement in _clone_statements(cur, database.kind, table, helper_suffix):
+            for statement in dialect.clone_table(cur, table, _shadow(table, helper_suffix)):
                 cur.execute(statement)
     building = [*helpers, view]
     states = StateCache(source)
@@ -103,7 +65,7 @@ def rebuild(
         if not events:
             break
         with database.transaction() as cur:
-            _apply(building, states, events, Writes(cur, database.kind == "postgres"), t)
+            _apply(building, states, events, Writes(cur, dialect), t)
         position = events[-1][0]
         applied += len(events)
         if progress:
@@ -133,7 +95,7 @@ def _swap_in(
     """One transaction: hold the view's tracking row and live tables, catch the shadow up to at
     least the live position, swap the tables, set the position (and drop the helpers' copies)."""
     *helpers, view = building
-    lock = " FOR UPDATE" if database.kind == "postgres" else ""
+    dialect = database.dialect
     with database.transaction() as cur:
         cur.execute(
             "INSERT INTO projection_tracking (view_name, position) VALUES (?, 0) "
@@ -141,7 +103,7 @@ def _swap_in(
             [view.name],
         )
         cur.execute(
-            f"SELECT position FROM projection_tracking WHERE view_name = ?{lock}",  # noqa: S608
+            f"SELECT position FROM projection_tracking WHERE view_name = ?{dialect.lock_rows}",  # noqa: S608
             [view.name],
         )
         live_position = int(cur.fetchone()[0])
@@ -151,14 +113,10 @@ def _swap_in(
             events = source.read(position, batch_size)
             if not events:
                 break
-            _apply(building, states, events, Writes(cur, database.kind == "postgres"), t)
+            _apply(building, states, events, Writes(cur, dialect), t)
             position = events[-1][0]
-        if database.kind == "postgres":
-            # All live tables at once, or give way (lock_timeout < deadlock_timeout): readers
-            # queue behind this lock and then read the swapped-in tables.
-            cur.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
-            cur.execute(f"LOCK TABLE {', '.join(view.tables)} IN ACCESS EXCLUSIVE MODE")
-        swaps = [s for table in view.tables for s in _swap_statements(cur, database.kind, table)]
+        dialect.lock_tables(cur, view.tables, LOCK_TIMEOUT_MS)
+        swaps = [s for table in view.tables for s in dialect.replace_table(cur, table, t(table))]
         for statement in swaps:
             cur.execute(statement)
         for table in (table for helper in helpers for table in helper.tables):

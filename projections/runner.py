@@ -196,7 +196,7 @@ class ProjectionRunner:
         with self.database.transaction(pipeline=True) as cur:
             if not self._claim(cur, group, low):
                 return None  # another runner applied this batch first
-            buffered = Writes(cur, postgres=self.database.kind == "postgres")
+            buffered = Writes(cur, self.database.dialect)
             for view in group:
                 view.apply(batch, buffered, same_table)
             buffered.flush()
@@ -205,8 +205,7 @@ class ProjectionRunner:
                 f"WHERE view_name IN ({', '.join('?' for _ in names)})",
                 [batch.position, *names],
             )
-            if self.database.kind == "postgres":
-                cur.execute(f"NOTIFY {PROGRESS_CHANNEL}")
+            self.database.dialect.notify(cur, PROGRESS_CHANNEL)
         positions.update(dict.fromkeys(names, batch.position))
         self._known = positions
         self._announce(min(positions.values()))
@@ -222,7 +221,7 @@ class ProjectionRunner:
                 "ON CONFLICT (view_name) DO NOTHING",
                 [view.name],
             )
-        lock = " FOR UPDATE" if self.database.kind == "postgres" else ""
+        lock = self.database.dialect.lock_rows
         names = [v.name for v in group]
         cur.execute(
             "SELECT position FROM projection_tracking WHERE view_name IN "  # noqa: S608
@@ -259,8 +258,7 @@ class ProjectionRunner:
             target=self._follow, args=(poll_interval,), name="projection-runner", daemon=True
         )
         self._thread.start()
-        if self.database.kind == "postgres":
-            threading.Thread(target=self._listen, name="projection-listen", daemon=True).start()
+        threading.Thread(target=self._listen, name="projection-listen", daemon=True).start()
 
     def start_watching(self, interval: float = 0.05) -> None:
         """For an API process whose views are written by another process (``projections run``):
@@ -309,21 +307,9 @@ class ProjectionRunner:
             self._wake.wait(poll_interval)
 
     def _listen(self) -> None:
-        """PostgreSQL: the event store NOTIFYs its table's channel on every insert."""
-        import psycopg
-
+        """Woken by the event store's own NOTIFY on every insert, where the engine has it."""
         channel = getattr(self.source.recorder, "channel_name", "stored_events")
-        conninfo = getattr(self.database, "conninfo", "")
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(conninfo, autocommit=True) as conn:
-                    conn.execute(f'LISTEN "{channel}"')
-                    while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=1.0, stop_after=1):
-                            self._wake.set()
-            except Exception:  # polling still runs; reconnect shortly
-                log.warning("LISTEN connection lost; reconnecting", exc_info=True)
-                self._stop.wait(1.0)
+        self.database.dialect.listen(channel, self._wake, self._stop)
 
     # -- read-your-writes ---------------------------------------------------------------------
     def _announce(self, position: int) -> None:

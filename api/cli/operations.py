@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import note, opened_bank
+from api.cli import note, opened
 from application.settings import Settings
 
 projections = typer.Typer(help="Read models: follow the events, rebuild views.")
@@ -23,12 +23,10 @@ def projections_run(
     import signal
     import threading
 
-    from projections.runner import EventSource, ProjectionRunner
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    with opened_bank(Settings()) as bank:
-        runner = ProjectionRunner(EventSource(bank), bank.database)
-        bank.database.availability.watch()
+    with opened(Settings()) as services:
+        runner = services.runner
+        services.bank.database.availability.watch()
         stopped = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())
         signal.signal(signal.SIGINT, lambda *_: stopped.set())
@@ -85,7 +83,8 @@ def projections_rebuild(
         _rate_column(),
         TimeRemainingColumn(),
     )
-    with opened_bank(Settings()) as bank, Progress(*columns) as bar:
+    with opened(Settings()) as services, Progress(*columns) as bar:
+        bank = services.bank
         source = EventSource(bank)
         for view in chosen:
             task = bar.add_task(view.name, total=source.head() or 1)
@@ -99,11 +98,10 @@ def audit_verify() -> None:
     """Walk every account's hash chain and the newest signed checkpoint; exit 1 naming what is
     broken."""
     from application.audit import verify
-    from application.signing import BankKeys
 
-    settings = Settings()
-    with opened_bank(settings) as bank:
-        report = verify(bank.recorder, bank.database, BankKeys.load_or_create(settings.data_dir))
+    with opened(Settings()) as services:
+        bank = services.bank
+        report = verify(bank.recorder, bank.database, services.keys)
     checkpoint = report.checkpoint_id or "none"
     typer.echo(
         f"checked {report.accounts} accounts, {report.events} events; checkpoint {checkpoint}"
@@ -119,11 +117,8 @@ def audit_verify() -> None:
 def audit_checkpoint() -> None:
     """Sign a checkpoint of every account's chain head with the bank's key."""
     from application.audit import sign_checkpoint
-    from application.signing import BankKeys
 
-    settings = Settings()
-    with opened_bank(settings) as bank:
-        checkpoint_id = sign_checkpoint(
-            bank.recorder, bank.database, BankKeys.load_or_create(settings.data_dir)
-        )
+    with opened(Settings()) as services:
+        bank = services.bank
+        checkpoint_id = sign_checkpoint(bank.recorder, bank.database, services.keys, bank.now())
     typer.echo(f"checkpoint {checkpoint_id}")

@@ -499,7 +499,7 @@ def test_readyz_fails_while_the_standards_are_missing(served: Any, tmp_path: Any
 
     http = httpx.Client(base_url=served.base_url, timeout=10)
     assert http.get("/readyz").status_code == 200
-    service = served.app.state.service
+    service = served.app.state.running
     healthy = service.bank.standards_material
     service.bank.standards_material = Standards(tmp_path)
     try:

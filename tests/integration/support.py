@@ -130,7 +130,7 @@ def learner_key_count(bank: CreditBank) -> int:
 
 
 def learner_key_exists(bank: CreditBank, learner_id: UUID) -> bool:
-    value: Any = str(learner_id) if bank.database.kind == "sqlite" else learner_id
+    value: Any = bank.database.dialect.key(learner_id)
     with bank.database.transaction() as cur:
         cur.execute("SELECT COUNT(*) FROM learner_keys WHERE learner_id = ?", (value,))
         return int(cur.fetchone()[0]) == 1
@@ -159,8 +159,8 @@ def all_stored_bytes(bank: CreditBank, settings: Settings) -> dict[str, list[byt
         return tables
     import psycopg
 
-    schema = bank.database.pg["schema"]
-    with psycopg.connect(bank.database.conninfo) as conn:
+    schema = bank.database.dialect.pg["schema"]
+    with psycopg.connect(bank.database.dialect.conninfo) as conn:
         names = [
             r[0]
             for r in conn.execute(

@@ -136,9 +136,9 @@ class Writers:
         import psycopg
 
         database = database_for(self.settings)
-        schema = database.pg["schema"]
+        schema = database.dialect.pg["schema"]
         try:
-            with psycopg.connect(database.conninfo) as conn:
+            with psycopg.connect(database.dialect.conninfo) as conn:
                 while not self.stop.wait(0.03):
                     with conn.transaction(force_rollback=True):
                         conn.execute(

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from application.bank import CreditBank
-from projections.base import MAX_PARAMETERS, Cursor, Writes
+from application.dialects import MAX_PARAMETERS
+from projections.base import Cursor, Writes
 
 LEARNERS = ["a", "b", "c"]
 
@@ -79,11 +80,10 @@ class Rollback(Exception):
 
 
 def _outcome(bank: CreditBank, ops: list[tuple[Any, ...]], buffered: bool) -> Any:
-    postgres = bank.database.kind == "postgres"
     result: Any = None
     try:
-        with bank.database.transaction(pipeline=postgres) as cur:
-            seen = _apply(Writes(cur, postgres=postgres), ops, at_once=not buffered)
+        with bank.database.transaction(pipeline=True) as cur:
+            seen = _apply(Writes(cur, bank.database.dialect), ops, at_once=not buffered)
             result = (seen, _state(cur))
             raise Rollback
     except Rollback:
@@ -101,10 +101,9 @@ def test_buffered_writes_equal_statement_by_statement(
 
 def test_more_rows_than_one_statement_takes(bank: CreditBank) -> None:
     """Rows beyond the bound-parameter limit are split over several statements."""
-    postgres = bank.database.kind == "postgres"
     n = MAX_PARAMETERS // 4 + 7  # 4 columns a row
     with bank.database.transaction() as cur:
-        writes = Writes(cur, postgres=postgres)
+        writes = Writes(cur, bank.database.dialect)
         for i in range(n):
             writes.upsert(
                 "account_time_index",
@@ -119,7 +118,7 @@ def test_more_rows_than_one_statement_takes(bank: CreditBank) -> None:
 @pytest.mark.parametrize("keep", [False, True])
 def test_an_upsert_updates_all_but_the_kept_columns(bank: CreditBank, keep: bool) -> None:
     with bank.database.transaction() as cur:
-        writes = Writes(cur, postgres=bank.database.kind == "postgres")
+        writes = Writes(cur, bank.database.dialect)
         for at in ("first", "second"):
             writes.upsert(
                 "account_time_index",

@@ -206,7 +206,7 @@ class RawStore:
         self.kind = bank.database.kind
         self.table = events_table(bank)
         self.settings = settings
-        self.conninfo = bank.database.conninfo if self.kind == "postgres" else None
+        self.conninfo = getattr(bank.database.dialect, "conninfo", None)
         self.nid = "rowid" if self.kind == "sqlite" else "notification_id"
 
     @contextmanager

@@ -23,7 +23,7 @@ class Ledger:
 
     def checkpoint(self) -> str:
         bank = self.world.bank
-        return sign_checkpoint(bank.recorder, bank.database, self.keys)
+        return sign_checkpoint(bank.recorder, bank.database, self.keys, bank.now())
 
     def audit(self) -> AuditReport:
         bank = self.world.bank

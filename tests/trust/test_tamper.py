@@ -296,7 +296,7 @@ def test_checkpoint_signed_while_a_deposit_commits_is_not_a_false_alarm(world: W
         def __getattr__(self, name: str) -> Any:
             return getattr(self._recorder, name)
 
-    sign_checkpoint(Racing(bank.recorder), bank.database, ledger.keys)  # type: ignore[arg-type]
+    sign_checkpoint(Racing(bank.recorder), bank.database, ledger.keys, bank.now())  # type: ignore[arg-type]
     report = verify(bank.recorder, bank.database, ledger.keys)
     assert report.ok, report.problems
 
@@ -321,7 +321,7 @@ def test_audit_while_a_deposit_and_a_checkpoint_commit_is_not_a_false_alarm(
             if not page and not self.raced:  # the chains are read; now others write
                 self.raced = True
                 bank.deposit(ledger.learners[0].id, outcome_for(uni, "whu-late"), b"late")
-                sign_checkpoint(bank.recorder, bank.database, ledger.keys)
+                sign_checkpoint(bank.recorder, bank.database, ledger.keys, bank.now())
             return page
 
         def __getattr__(self, name: str) -> Any:
