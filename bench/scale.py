@@ -46,7 +46,7 @@ MAX_OUTCOMES = 1000
 INSTITUTIONS = 200
 CHUNK = 20_000  # learners generated and copied at a time
 
-TRANSCRIPT_COLUMNS = transcript.COLUMN_NAMES
+TRANSCRIPT_COLUMNS = tuple(c.strip() for c in transcript.COLUMNS.split(","))
 CATALOGUE_COLUMNS = (
     "entry_id",
     "entry_type",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from projections.base import Batch, Cursor, Tables, Writes, cc, iso
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from projections.base import Batch, Cursor, Tables, Writes, cc, credits, iso
 
 
 class BalancesView:
     name = "balances"
     tables = ("account_balances", "balance_breakdown")
+    reads: tuple[str, ...] = ()
 
     def apply(self, batch: Batch, cur: Writes, t: Tables) -> None:
         for learner_id, account in batch.accounts().items():
@@ -45,10 +49,18 @@ class BalancesView:
             )
 
 
-def read_balances(
-    cur: Cursor, learner_ids: list[str]
-) -> dict[str, tuple[int, int, int, int, list[tuple[str, str, int]]]]:
-    """learner id -> (account version, total, available, redeemed, [(dimension, bucket, cc)])."""
+@dataclass(frozen=True, kw_only=True)
+class BalanceRow:
+    version: int  # the account's version the row reflects
+    total: Decimal
+    available: Decimal
+    redeemed: Decimal
+    by_level: dict[int, Decimal] = field(default_factory=dict)
+    by_kind: dict[str, Decimal] = field(default_factory=dict)
+    by_category: dict[str, Decimal] = field(default_factory=dict)
+
+
+def read_balances(cur: Cursor, learner_ids: list[str]) -> dict[str, BalanceRow]:
     if not learner_ids:
         return {}
     marks = ", ".join("?" for _ in learner_ids)
@@ -57,14 +69,23 @@ def read_balances(
         f"FROM account_balances WHERE learner_id IN ({marks})",
         learner_ids,
     )
-    found: dict[str, tuple[int, int, int, int, list[tuple[str, str, int]]]] = {
-        r[0]: (r[1], r[2], r[3], r[4], []) for r in cur.fetchall()
+    found = {
+        str(r[0]): BalanceRow(
+            version=int(r[1]), total=credits(r[2]), available=credits(r[3]), redeemed=credits(r[4])
+        )
+        for r in cur.fetchall()
     }
     cur.execute(
         "SELECT learner_id, dimension, bucket, credits_cc FROM balance_breakdown "  # noqa: S608
         f"WHERE learner_id IN ({marks}) ORDER BY learner_id, dimension, bucket",
         learner_ids,
     )
-    for learner_id, dimension, bucket, credits in cur.fetchall():
-        found[learner_id][4].append((dimension, bucket, credits))
+    for learner_id, dimension, bucket, amount in cur.fetchall():
+        row = found[str(learner_id)]
+        if dimension == "level":
+            row.by_level[int(bucket)] = credits(amount)
+        elif dimension == "kind":
+            row.by_kind[str(bucket)] = credits(amount)
+        else:
+            row.by_category[str(bucket)] = credits(amount)
     return found

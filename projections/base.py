@@ -128,6 +128,11 @@ def from_cc(value: int | None) -> Decimal | None:
     return None if value is None else (Decimal(value) / 100).quantize(Decimal("0.01"))
 
 
+def credits(value: int | None) -> Decimal:
+    """Hundredths read back as credits (none: 0.00)."""
+    return from_cc(value) or Decimal("0.00")
+
+
 def iso(value: datetime | date | None) -> str | None:
     return None if value is None else value.isoformat()
 
@@ -246,9 +251,31 @@ def _sql_value(value: Any) -> Any:
 
 
 class View(Protocol):
+    """A read model: its name, its tables, the views whose tables it reads while it applies a
+    batch (they are applied before it, in the same transaction), and how it applies a batch."""
+
     @property
     def name(self) -> str: ...
     @property
     def tables(self) -> tuple[str, ...]: ...
+    @property
+    def reads(self) -> tuple[str, ...]: ...
 
     def apply(self, batch: Batch, cur: Writes, t: Tables) -> None: ...
+
+
+def in_reading_order(views: Sequence[View]) -> list[View]:
+    """The views, each after those it reads (stable otherwise); a cycle is a programming error."""
+    placed: list[View] = []
+    names: set[str] = set()
+    waiting = list(views)
+    present = {v.name for v in views}  # a view read but not run here is someone else's
+    while waiting:
+        ready = [v for v in waiting if (set(v.reads) & present) - {v.name} <= names]
+        if not ready:
+            raise ValueError(f"views read each other in a cycle: {[v.name for v in waiting]}")
+        for view in ready:
+            placed.append(view)
+            names.add(view.name)
+            waiting.remove(view)
+    return placed

@@ -4,6 +4,7 @@ with their current public fields, for the API's lists and lookups."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from domain.institution import Institution
@@ -66,6 +67,7 @@ def describe(aggregate: Any) -> tuple[str, str | None, int, bool, dict[str, Any]
 class CatalogueView:
     name = "catalogue"
     tables = ("catalogue_entries",)
+    reads: tuple[str, ...] = ()
 
     def apply(self, batch: Batch, cur: Writes, t: Tables) -> None:
         first_seen: dict[Any, tuple[int, str]] = {}
@@ -88,36 +90,56 @@ class CatalogueView:
             cur.upsert(t("catalogue_entries"), ("entry_id",), row, keep=("ordinal",))
 
 
+@dataclass(frozen=True, kw_only=True)
+class CatalogueEntry:
+    """A row of the catalogue: an aggregate's public fields (``detail`` by its type)."""
+
+    id: str
+    ordinal: int  # creation order: the listing's keyset
+    entry_type: str  # institution, learner, recognition_rule, conversion_rule, ...
+    name: str
+    kind: str | None
+    version: int
+    active: bool
+    detail: dict[str, Any]
+
+
+SELECTED = "entry_id, ordinal, entry_type, name, kind, version, active, detail"
+
+
 def read_page(
     cur: Cursor, entry_type: str, after_ordinal: int, limit: int, kind: str | None = None
-) -> list[tuple[str, int, str, str | None, int, bool, dict[str, Any]]]:
-    """(id, ordinal, name, kind, version, active, detail) in creation order."""
-    sql = (
-        "SELECT entry_id, ordinal, name, kind, version, active, detail FROM catalogue_entries "
-        "WHERE entry_type = ? AND ordinal > ?"
-    )
+) -> list[CatalogueEntry]:
+    """Entries of one type in creation order, after ``after_ordinal``."""
+    sql = f"SELECT {SELECTED} FROM catalogue_entries WHERE entry_type = ? AND ordinal > ?"  # noqa: S608
     params: list[Any] = [entry_type, after_ordinal]
     if kind is not None:
         sql += " AND kind = ?"
         params.append(kind)
     cur.execute(sql + " ORDER BY ordinal LIMIT ?", [*params, limit])
-    return [_row(r) for r in cur.fetchall()]
+    return [_entry(r) for r in cur.fetchall()]
 
 
-def read_entries(
-    cur: Cursor, ids: list[str]
-) -> dict[str, tuple[str, int, str, str | None, int, bool, dict[str, Any], str]]:
-    """id -> (id, ordinal, name, kind, version, active, detail, entry type)."""
+def read_entries(cur: Cursor, ids: list[str]) -> dict[str, CatalogueEntry]:
     if not ids:
         return {}
     marks = ", ".join("?" for _ in ids)
     cur.execute(
-        "SELECT entry_id, ordinal, name, kind, version, active, detail, entry_type "  # noqa: S608
-        f"FROM catalogue_entries WHERE entry_id IN ({marks})",
+        f"SELECT {SELECTED} FROM catalogue_entries WHERE entry_id IN ({marks})",  # noqa: S608
         ids,
     )
-    return {r[0]: (*_row(r[:7]), r[7]) for r in cur.fetchall()}
+    entries = (_entry(r) for r in cur.fetchall())
+    return {e.id: e for e in entries}
 
 
-def _row(r: Any) -> tuple[str, int, str, str | None, int, bool, dict[str, Any]]:
-    return str(r[0]), int(r[1]), str(r[2]), r[3], int(r[4]), bool(r[5]), json.loads(r[6])
+def _entry(r: Any) -> CatalogueEntry:
+    return CatalogueEntry(
+        id=str(r[0]),
+        ordinal=int(r[1]),
+        entry_type=str(r[2]),
+        name=str(r[3]),
+        kind=r[4],
+        version=int(r[5]),
+        active=bool(r[6]),
+        detail=json.loads(r[7]),
+    )

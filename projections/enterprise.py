@@ -4,13 +4,16 @@ removes the rows; expiry is applied when reading (expires_on is kept with the co
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from domain.credit_account import CreditAccount
 from domain.learner import Learner
 from domain.values import OutcomeStatus
-from projections.base import Batch, Cursor, Tables, Writes, cc, iso
+from projections.base import Batch, Cursor, Tables, Writes, cc, credits, iso
 
 COUNTED = (
     OutcomeStatus.RECOGNIZED,
@@ -23,6 +26,7 @@ COUNTED = (
 class EnterpriseTrainingView:
     name = "enterprise"
     tables = ("enterprise_consents", "enterprise_training")
+    reads: tuple[str, ...] = ()
 
     def apply(self, batch: Batch, cur: Writes, t: Tables) -> None:
         learners: dict[UUID, Learner] = {
@@ -97,6 +101,29 @@ def consent_scope(cur: Cursor, organization_id: str, learner_id: str, today: str
     return None if row is None else str(row[0])
 
 
+@dataclass(frozen=True, kw_only=True)
+class EmployeeTraining:
+    learner_id: str
+    credits: Decimal
+    hours: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class PeriodTraining:
+    period: str  # YYYY-MM of completion
+    category: str | None
+    credits: Decimal
+    hours: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentRow:
+    organization_id: str
+    scope: str
+    expires_on: date | None
+    granted_at: datetime
+
+
 def employees_page(
     cur: Cursor,
     organization_id: str,
@@ -105,8 +132,8 @@ def employees_page(
     limit: int,
     period_from: str | None = None,
     period_to: str | None = None,
-) -> list[tuple[str, int, int]]:
-    """(learner id, credits cc, hours cc) of employees whose consent is in force, by learner id."""
+) -> list[EmployeeTraining]:
+    """Employees whose consent is in force, by learner id, with their training's totals."""
     period = ""
     params: list[Any] = [organization_id, today, after_learner]
     if period_from:
@@ -124,13 +151,16 @@ def employees_page(
         "AND c.learner_id > ? GROUP BY c.learner_id ORDER BY c.learner_id LIMIT ?",
         [*params[3:], *params[:3], limit] if period else [*params, limit],
     )
-    return [(str(r[0]), int(r[1]), int(r[2])) for r in cur.fetchall()]
+    return [
+        EmployeeTraining(learner_id=str(r[0]), credits=credits(r[1]), hours=credits(r[2]))
+        for r in cur.fetchall()
+    ]
 
 
 def training_by_period(
     cur: Cursor, organization_id: str, learner_id: str, today: str
-) -> list[tuple[str, str | None, int, int]]:
-    """(period, category, credits cc, hours cc) of one consenting employee."""
+) -> list[PeriodTraining]:
+    """One consenting employee's training, by month and category."""
     cur.execute(
         "SELECT t.period, t.category, SUM(t.credits_cc), SUM(t.hours_cc) "
         "FROM enterprise_training t JOIN enterprise_consents c "
@@ -140,14 +170,25 @@ def training_by_period(
         "GROUP BY t.period, t.category ORDER BY t.period, t.category",
         [organization_id, learner_id, today],
     )
-    return [(str(r[0]), r[1], int(r[2]), int(r[3])) for r in cur.fetchall()]
+    return [
+        PeriodTraining(period=str(r[0]), category=r[1], credits=credits(r[2]), hours=credits(r[3]))
+        for r in cur.fetchall()
+    ]
 
 
-def consents_of(cur: Cursor, learner_id: str) -> list[tuple[str, str, str | None, str]]:
-    """(organisation id, scope, expires on, granted at) of a learner's consents."""
+def consents_of(cur: Cursor, learner_id: str) -> list[ConsentRow]:
+    """A learner's consents, oldest first."""
     cur.execute(
         "SELECT organization_id, scope, expires_on, granted_at FROM enterprise_consents "
         "WHERE learner_id = ? ORDER BY granted_at",
         [learner_id],
     )
-    return [(str(r[0]), str(r[1]), r[2], str(r[3])) for r in cur.fetchall()]
+    return [
+        ConsentRow(
+            organization_id=str(r[0]),
+            scope=str(r[1]),
+            expires_on=date.fromisoformat(r[2]) if r[2] else None,
+            granted_at=datetime.fromisoformat(str(r[3])),
+        )
+        for r in cur.fetchall()
+    ]

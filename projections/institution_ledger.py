@@ -10,6 +10,7 @@ from projections.transcript import touched_conversions, touched_outcomes
 class InstitutionLedgerView:
     name = "institution_ledger"
     tables = ("institution_ledger",)
+    reads: tuple[str, ...] = ()
 
     def apply(self, batch: Batch, cur: Writes, t: Tables) -> None:
         for _, e in batch.of(CreditAccount):

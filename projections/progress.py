@@ -7,6 +7,7 @@ amended qualification is assessed for every learner from these rows, without loa
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -22,7 +23,7 @@ from domain.qualification import (
     assess,
 )
 from domain.values import OutcomeKind
-from projections.base import Batch, Cursor, Tables, Writes, cc, from_cc, iso
+from projections.base import Batch, Cursor, Tables, Writes, cc, credits, from_cc, iso
 
 
 def requirements_from(detail: dict[str, Any]) -> Requirements:
@@ -49,7 +50,7 @@ def requirements_from(detail: dict[str, Any]) -> Requirements:
 class ProgressView:
     name = "progress"
     tables = ("account_holdings", "qualification_progress")
-    reads = ("catalogue",)  # qualifications and learners, as the catalogue view applies them
+    reads: tuple[str, ...] = ("catalogue",)  # qualifications and learners, as applied
 
     def apply(self, batch: Batch, cur: Writes, t: Tables) -> None:
         qualifications = self._qualifications(batch, cur, t)
@@ -210,10 +211,17 @@ class ProgressView:
         )
 
 
-def read_progress(
-    cur: Cursor, learner_id: str, qualification_id: str
-) -> tuple[bool, list[str], list[str], int, bool] | None:
-    """(met, unmet, notes, counted credits in hundredths, redeemed) or None if not assessed."""
+@dataclass(frozen=True, kw_only=True)
+class ProgressRow:
+    met: bool
+    unmet: list[str]  # precisely what is missing
+    notes: list[str]  # credits a cap kept from counting; a redemption's flags
+    counted: Decimal
+    redeemed: bool
+
+
+def read_progress(cur: Cursor, learner_id: str, qualification_id: str) -> ProgressRow | None:
+    """None if the qualification was never assessed for the learner (no such qualification)."""
     cur.execute(
         "SELECT met, unmet, notes, counted_cc, redeemed FROM qualification_progress "
         "WHERE learner_id = ? AND qualification_id = ?",
@@ -222,4 +230,10 @@ def read_progress(
     row = cur.fetchone()
     if row is None:
         return None
-    return bool(row[0]), json.loads(row[1]), json.loads(row[2]), int(row[3]), bool(row[4])
+    return ProgressRow(
+        met=bool(row[0]),
+        unmet=json.loads(row[1]),
+        notes=json.loads(row[2]),
+        counted=credits(row[3]),
+        redeemed=bool(row[4]),
+    )

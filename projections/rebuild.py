@@ -41,8 +41,7 @@ def rebuild(
     ``progress(applied, head)`` is called after each batch.
     """
 
-    reads = list(getattr(view, "reads", ()))
-    helpers = views_named(reads) if reads else []
+    helpers = views_named(view.reads) if view.reads else []
     helper_suffix = f"__for_{view.name}"
 
     def t(name: str) -> str:

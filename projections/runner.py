@@ -23,7 +23,15 @@ from uuid import UUID
 
 from domain.errors import Unavailable
 from projections.balances import BalancesView
-from projections.base import Batch, Cursor, Transactions, View, Writes, same_table
+from projections.base import (
+    Batch,
+    Cursor,
+    Transactions,
+    View,
+    Writes,
+    in_reading_order,
+    same_table,
+)
 from projections.catalogue import CatalogueView
 from projections.enterprise import EnterpriseTrainingView
 from projections.institution_ledger import InstitutionLedgerView
@@ -37,16 +45,17 @@ PROGRESS_CHANNEL = "creditbank_projected"
 
 
 def all_views() -> list[View]:
-    # Catalogue first: progress reads qualifications from it within the same transaction.
-    return [
-        CatalogueView(),
-        BalancesView(),
-        TranscriptView(),
-        ProgressView(),
-        EnterpriseTrainingView(),
-        InstitutionLedgerView(),
-        TimeIndexView(),
-    ]
+    return in_reading_order(
+        [
+            BalancesView(),
+            TranscriptView(),
+            ProgressView(),
+            CatalogueView(),
+            EnterpriseTrainingView(),
+            InstitutionLedgerView(),
+            TimeIndexView(),
+        ]
+    )
 
 
 def views_named(names: Sequence[str]) -> list[View]:
@@ -135,7 +144,7 @@ class ProjectionRunner:
     ) -> None:
         self.source = source
         self.database = database
-        self.views = list(views) if views is not None else all_views()
+        self.views = in_reading_order(views if views is not None else all_views())
         self.batch_size = batch_size
         self.states = StateCache(source)
         self._progress = threading.Condition()

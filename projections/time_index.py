@@ -9,6 +9,7 @@ from projections.base import Batch, Cursor, Tables, Writes, iso
 class TimeIndexView:
     name = "time_index"
     tables = ("account_time_index",)
+    reads: tuple[str, ...] = ()
 
     def apply(self, batch: Batch, cur: Writes, t: Tables) -> None:
         for _, e in batch.of(CreditAccount):

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from domain.credit_account import CreditAccount, Outcome
-from projections.base import Batch, Cursor, Tables, Writes, cc, iso
+from projections.base import Batch, Cursor, Tables, Writes, cc, credits, from_cc, iso
+
+DEPOSITED: type[Any] = CreditAccount.OutcomeDeposited  # type: ignore[attr-defined]  # made by @event
 
 
 def touched_outcomes(event: Any, account: CreditAccount) -> set[str]:
@@ -36,6 +41,7 @@ def touched_conversions(event: Any, account: CreditAccount) -> set[str]:
 class TranscriptView:
     name = "transcript"
     tables = ("transcript_entries", "account_conversions")
+    reads: tuple[str, ...] = ()
 
     def apply(self, batch: Batch, cur: Writes, t: Tables) -> None:
         changed: dict[UUID, tuple[set[str], set[str], dict[str, int]]] = {}
@@ -44,7 +50,7 @@ class TranscriptView:
             outcomes, conversions, seqs = changed.setdefault(account.learner_id, (set(), set(), {}))
             outcomes |= touched_outcomes(e, account)
             conversions |= touched_conversions(e, account)
-            if type(e).__name__ == "OutcomeDeposited":
+            if isinstance(e, DEPOSITED):
                 seqs[str(e.outcome_id)] = e.originator_version
         accounts = batch.accounts()
         for learner_id, (outcomes, conversions, seqs) in changed.items():
@@ -112,12 +118,68 @@ class TranscriptView:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class TranscriptRow:
+    """One outcome of a transcript, as the view stores it."""
+
+    outcome_id: str
+    learner_id: str
+    seq: int  # the account version that deposited it: the transcript's order and keyset
+    credential_id: str
+    title: str
+    kind: str
+    issuer_id: str
+    standard_code: str | None
+    level: int | None  # as claimed
+    credits: Decimal  # as claimed
+    recognized_credits: Decimal | None
+    recognized_level: int | None
+    category: str | None
+    status: str
+    hours: Decimal | None
+    completed_on: date
+    deposited_at: datetime
+    rule_id: str | None
+    rule_version: int | None
+    recognized_by: str | None
+    conversion_id: str | None
+    redemption_id: str | None
+    reason: str | None  # why it was rejected or revoked
+
+
 COLUMNS = (
     "outcome_id, learner_id, seq, credential_id, title, kind, issuer_id, standard_code, level, "
     "credits_cc, recognized_cc, recognized_level, category, status, hours_cc, completed_on, "
     "deposited_at, rule_id, rule_version, recognized_by, conversion_id, redemption_id, reason"
 )
-COLUMN_NAMES = tuple(c.strip() for c in COLUMNS.split(","))
+
+
+def _row(r: Any) -> TranscriptRow:
+    return TranscriptRow(
+        outcome_id=str(r[0]),
+        learner_id=str(r[1]),
+        seq=int(r[2]),
+        credential_id=r[3],
+        title=r[4],
+        kind=r[5],
+        issuer_id=str(r[6]),
+        standard_code=r[7],
+        level=r[8],
+        credits=credits(r[9]),
+        recognized_credits=from_cc(r[10]),
+        recognized_level=r[11],
+        category=r[12],
+        status=r[13],
+        hours=from_cc(r[14]),
+        completed_on=date.fromisoformat(r[15]),
+        deposited_at=datetime.fromisoformat(r[16]),
+        rule_id=r[17],
+        rule_version=r[18],
+        recognized_by=r[19],
+        conversion_id=r[20],
+        redemption_id=r[21],
+        reason=r[22],
+    )
 
 
 def read_page(
@@ -128,7 +190,7 @@ def read_page(
     limit: int,
     status: str | None = None,
     kind: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[TranscriptRow]:
     """One keyset page of a learner's transcript, oldest deposit first (index-backed)."""
     where, params = _filters(learner_id, status, kind)
     cur.execute(
@@ -136,7 +198,7 @@ def read_page(
         "ORDER BY seq LIMIT ?",
         [*params, after_seq, limit],
     )
-    return [dict(zip(COLUMN_NAMES, row, strict=True)) for row in cur.fetchall()]
+    return [_row(r) for r in cur.fetchall()]
 
 
 def count(cur: Cursor, learner_id: str, status: str | None = None, kind: str | None = None) -> int:
@@ -145,7 +207,7 @@ def count(cur: Cursor, learner_id: str, status: str | None = None, kind: str | N
     return int(cur.fetchone()[0])
 
 
-def read_outcomes(cur: Cursor, outcome_ids: list[str]) -> dict[str, dict[str, Any]]:
+def read_outcomes(cur: Cursor, outcome_ids: list[str]) -> dict[str, TranscriptRow]:
     if not outcome_ids:
         return {}
     marks = ", ".join("?" for _ in outcome_ids)
@@ -153,8 +215,8 @@ def read_outcomes(cur: Cursor, outcome_ids: list[str]) -> dict[str, dict[str, An
         f"SELECT {COLUMNS} FROM transcript_entries WHERE outcome_id IN ({marks})",  # noqa: S608
         outcome_ids,
     )
-    rows = (dict(zip(COLUMN_NAMES, row, strict=True)) for row in cur.fetchall())
-    return {r["outcome_id"]: r for r in rows}
+    rows = (_row(r) for r in cur.fetchall())
+    return {r.outcome_id: r for r in rows}
 
 
 def _filters(learner_id: str, status: str | None, kind: str | None) -> tuple[str, list[Any]]:

@@ -1,20 +1,67 @@
-"""Who may do what. Every query and mutation field of the schema has an entry in POLICY, and
-resolvers call these checks; a test enumerates the schema against POLICY, so a new field without
-a rule fails."""
+"""Who may do what. Every Query and Mutation field has a ``Policy`` in POLICY, enforced for every
+field by one strawberry permission (``Allowed``), and read by the authorization matrix test.
+
+A policy says which roles may call a field at all: ``anyone``; ``roles`` (every caller of the
+role); ``own`` (callers of the role, on what is theirs: the learner themself, the issuing
+institution, the consented enterprise). Who owns what the call is about is decided where that is
+known: from the arguments (``owner``, before anything runs), or from stored data (the resolver or
+the domain; the refusal is then FORBIDDEN as well). A caller no policy lets in gets
+UNAUTHENTICATED (no token) or FORBIDDEN, as a GraphQL error, before anything runs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
+
+from strawberry.permission import BasePermission
 
 from api.auth import Principal, Role
 from api.graphql.context import Info
 from api.graphql.errors import ApiError
 from projections import enterprise
 
-PUBLIC = "public"
-# field -> who may call it (ownership rules are enforced by the resolver, named here)
-POLICY: dict[str, str] = {
-    "Query.node": "public types for anyone; learner data as Query.learner",
+OFFICER, AUDITOR, ADMIN = Role.OFFICER, Role.AUDITOR, Role.ADMIN
+LEARNER, INSTITUTION, ENTERPRISE = Role.LEARNER, Role.INSTITUTION, Role.ENTERPRISE
+READERS = (OFFICER, AUDITOR)
+
+
+def learner_in_input(kwargs: dict[str, Any]) -> Any:
+    return kwargs["input"].learner_id
+
+
+@dataclass(frozen=True)
+class Policy:
+    anyone: bool = False
+    roles: frozenset[Role] = frozenset()
+    own: frozenset[Role] = frozenset()
+    owner: Callable[[dict[str, Any]], Any] | None = field(default=None, compare=False)
+    note: str = ""  # how ownership is decided, for people
+
+    def admits(self, p: Principal) -> bool:
+        return self.anyone or p.role in self.roles or p.role in self.own
+
+
+PUBLIC = Policy(anyone=True)
+
+
+def only(*roles: Role) -> Policy:
+    return Policy(roles=frozenset(roles))
+
+
+def own(
+    owners: tuple[Role, ...], *others: Role, note: str, owner: Callable[..., Any] | None = None
+) -> Policy:
+    return Policy(roles=frozenset(others), own=frozenset(owners), owner=owner, note=note)
+
+
+LEARNER_SELF = "the learner themself (learnerId)"
+POLICY: dict[str, Policy] = {
+    "Query.node": Policy(
+        anyone=True, note="public types for anyone; learner data as Query.learner"
+    ),
     "Query.viewer": PUBLIC,
     "Query.framework": PUBLIC,
     "Query.institution": PUBLIC,
@@ -25,41 +72,85 @@ POLICY: dict[str, str] = {
     "Query.recognitionRules": PUBLIC,
     "Query.verifyCredential": PUBLIC,
     "Query.standards": PUBLIC,
-    "Query.auditReport": "AUDITOR, OFFICER",
-    "Query.learner": "LEARNER (self), OFFICER, AUDITOR; ENTERPRISE (consenting employee)",
-    "Query.learners": "OFFICER, AUDITOR",
-    "Query.organization": "ENTERPRISE (itself), OFFICER, AUDITOR",
-    "Mutation.registerInstitution": "ADMIN",
-    "Mutation.addInstitutionKey": "ADMIN",
-    "Mutation.retireInstitutionKey": "ADMIN",
-    "Mutation.suspendInstitution": "ADMIN",
-    "Mutation.reactivateInstitution": "ADMIN",
-    "Mutation.registerLearner": "OFFICER",
-    "Mutation.verifyLearnerIdentity": "OFFICER",
-    "Mutation.eraseLearner": "OFFICER",
-    "Mutation.depositCredential": "INSTITUTION (the credential's issuer)",
-    "Mutation.recognizeOutcome": "OFFICER",
-    "Mutation.rejectOutcome": "OFFICER",
-    "Mutation.convertCredits": "LEARNER (self), OFFICER",
-    "Mutation.redeemQualification": "LEARNER (self), OFFICER",
-    "Mutation.revokeOutcome": "INSTITUTION (the issuer), OFFICER",
-    "Mutation.grantConsent": "LEARNER (self)",
-    "Mutation.revokeConsent": "LEARNER (self)",
-    "Mutation.exportTranscript": "LEARNER (self)",
-    "Mutation.exportOutcome": "LEARNER (self)",
-    "Mutation.defineStandard": "OFFICER",
-    "Mutation.createRecognitionRule": "OFFICER",
-    "Mutation.amendRecognitionRule": "OFFICER",
-    "Mutation.retireRecognitionRule": "OFFICER",
-    "Mutation.createConversionRule": "OFFICER; INSTITUTION for an agreement it is the target of",
-    "Mutation.amendConversionRule": "OFFICER",
-    "Mutation.retireConversionRule": "OFFICER",
-    "Mutation.createQualification": "OFFICER",
-    "Mutation.amendQualification": "OFFICER",
-    "Mutation.retireQualification": "OFFICER",
+    "Query.auditReport": only(AUDITOR, OFFICER),
+    "Query.learner": own(
+        (LEARNER, ENTERPRISE),
+        OFFICER,
+        AUDITOR,
+        note="the learner themself; an enterprise whose consent is in force",
+    ),
+    "Query.learners": only(OFFICER, AUDITOR),
+    "Query.organization": own(
+        (ENTERPRISE,), OFFICER, AUDITOR, note="the enterprise itself", owner=lambda kw: kw["id"]
+    ),
+    "Mutation.registerInstitution": only(ADMIN),
+    "Mutation.addInstitutionKey": only(ADMIN),
+    "Mutation.retireInstitutionKey": only(ADMIN),
+    "Mutation.suspendInstitution": only(ADMIN),
+    "Mutation.reactivateInstitution": only(ADMIN),
+    "Mutation.registerLearner": only(OFFICER),
+    "Mutation.verifyLearnerIdentity": only(OFFICER),
+    "Mutation.eraseLearner": only(OFFICER),
+    "Mutation.depositCredential": own((INSTITUTION,), note="the credential's issuer (stored key)"),
+    "Mutation.recognizeOutcome": only(OFFICER),
+    "Mutation.rejectOutcome": only(OFFICER),
+    "Mutation.convertCredits": own((LEARNER,), OFFICER, note=LEARNER_SELF, owner=learner_in_input),
+    "Mutation.redeemQualification": own(
+        (LEARNER,), OFFICER, note=LEARNER_SELF, owner=learner_in_input
+    ),
+    "Mutation.revokeOutcome": own((INSTITUTION,), OFFICER, note="the outcome's issuer (stored)"),
+    "Mutation.grantConsent": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
+    "Mutation.revokeConsent": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
+    "Mutation.exportTranscript": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
+    "Mutation.exportOutcome": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
+    "Mutation.defineStandard": only(OFFICER),
+    "Mutation.createRecognitionRule": only(OFFICER),
+    "Mutation.amendRecognitionRule": only(OFFICER),
+    "Mutation.retireRecognitionRule": only(OFFICER),
+    "Mutation.createConversionRule": own(
+        (INSTITUTION,),
+        OFFICER,
+        note="an agreement rule into its own scheme (targetInstitutionId)",
+        owner=lambda kw: kw["input"].target_institution_id,
+    ),
+    "Mutation.amendConversionRule": only(OFFICER),
+    "Mutation.retireConversionRule": only(OFFICER),
+    "Mutation.createQualification": only(OFFICER),
+    "Mutation.amendQualification": only(OFFICER),
+    "Mutation.retireQualification": only(OFFICER),
 }
 
-READERS = (Role.OFFICER, Role.AUDITOR)
+
+class Allowed(BasePermission):
+    """The field's POLICY, for every field: the role, and ownership where the arguments say it.
+    (Raises its own typed error: strawberry's would carry no code.)"""
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        policy = POLICY[f"{info._raw_info.parent_type.name}.{info.field_name}"]
+        p = info.context.principal
+        if policy.anyone:
+            return True
+        if p.anonymous:
+            raise ApiError("UNAUTHENTICATED", "a bearer token is required")
+        if not policy.admits(p):
+            raise forbid(f"role {p.role.value if p.role else '-'} may not do this")
+        if p.role in policy.own and p.role not in policy.roles and policy.owner is not None:
+            owner = str(policy.owner(kwargs))
+            # A malformed id is nobody's: the command refuses it as NOT_FOUND, naming the field.
+            if _is_id(owner) and owner != str(p.subject):
+                raise forbid(f"only {policy.note} may do this")
+        return True
+
+
+def _is_id(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+ALLOWED = [Allowed]  # permission_classes of every Query and Mutation field
 
 
 def is_self(p: Principal, learner_id: UUID) -> bool:
@@ -86,10 +177,3 @@ async def account_access(info: Info, learner_id: UUID) -> str:
         if scope is not None:
             return scope
     raise forbid("this account is not yours to read")
-
-
-def require_learner_or(info: Info, learner_id: UUID, *roles: Role) -> Principal:
-    p = info.context.require()
-    if is_self(p, learner_id) or p.role in roles:
-        return p
-    raise forbid("only the learner themself (or an officer) may do this")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -13,8 +12,7 @@ from api.graphql.context import Info
 from domain import values
 from domain.framework import Framework as DomainFramework
 from projections import catalogue
-
-Entry = tuple[str, int, str, str | None, int, bool, dict[str, Any]]
+from projections.catalogue import CatalogueEntry
 
 
 @strawberry.type
@@ -80,8 +78,7 @@ class Institution(Node):
     keys: list[SigningKey] = strawberry.field(description="Registered public keys, with validity.")
 
     @classmethod
-    def of(cls, e: Entry) -> Institution:
-        entry_id, _, name, kind, _, active, detail = e
+    def of(cls, e: CatalogueEntry) -> Institution:
         keys = [
             SigningKey(
                 kid=k["kid"],
@@ -91,14 +88,14 @@ class Institution(Node):
                 valid_until=k["valid_until"],
                 retired_at=k["retired_at"],
             )
-            for k in detail.get("keys", [])
+            for k in e.detail.get("keys", [])
         ]
         return cls(
-            id=gid(entry_id),
-            name=name,
-            kind=values.InstitutionKind(kind),
-            active=active,
-            issuer_uri=detail["issuerUri"],
+            id=gid(e.id),
+            name=e.name,
+            kind=values.InstitutionKind(e.kind),
+            active=e.active,
+            issuer_uri=e.detail["issuerUri"],
             keys=keys,
         )
 
@@ -117,7 +114,7 @@ class InstitutionConnection:
 
 async def load_institution(info: Info, institution_id: str) -> Institution:
     entry = await info.context.loader("institutions", catalogue.read_entries).load(institution_id)
-    return Institution.of(entry[:7])
+    return Institution.of(entry)
 
 
 @strawberry.type(description="A qualification credits can be redeemed toward.")
@@ -137,16 +134,15 @@ class Qualification(Node):
         return await load_institution(info, self.awarding_institution_id)
 
     @classmethod
-    def of(cls, e: Entry) -> Qualification:
-        entry_id, _, name, _, version, active, detail = e
+    def of(cls, e: CatalogueEntry) -> Qualification:
         return cls(
-            id=gid(entry_id),
-            name=name,
-            level=detail["level"],
-            version=version,
-            active=active,
-            requirements=detail["requirements"],
-            awarding_institution_id=detail["awardingInstitutionId"],
+            id=gid(e.id),
+            name=e.name,
+            level=e.detail["level"],
+            version=e.version,
+            active=e.active,
+            requirements=e.detail["requirements"],
+            awarding_institution_id=e.detail["awardingInstitutionId"],
         )
 
 
@@ -174,15 +170,14 @@ class ConversionRule(Node):
     )
 
     @classmethod
-    def of(cls, e: Entry) -> ConversionRule:
-        entry_id, _, name, kind, version, active, detail = e
+    def of(cls, e: CatalogueEntry) -> ConversionRule:
         return cls(
-            id=gid(entry_id),
-            version=version,
-            name=name,
-            model=values.RuleModel(kind),
-            active=active,
-            terms=detail["terms"],
+            id=gid(e.id),
+            version=e.version,
+            name=e.name,
+            model=values.RuleModel(e.kind),
+            active=e.active,
+            terms=e.detail["terms"],
         )
 
 
@@ -211,15 +206,14 @@ class RecognitionRule(Node):
     terms: JSON
 
     @classmethod
-    def of(cls, e: Entry) -> RecognitionRule:
-        entry_id, _, name, kind, version, active, detail = e
+    def of(cls, e: CatalogueEntry) -> RecognitionRule:
         return cls(
-            id=gid(entry_id),
-            version=version,
-            name=name,
-            model=values.RuleModel(kind),
-            active=active,
-            terms=detail["terms"],
+            id=gid(e.id),
+            version=e.version,
+            name=e.name,
+            model=values.RuleModel(e.kind),
+            active=e.active,
+            terms=e.detail["terms"],
         )
 
 
@@ -248,16 +242,15 @@ class OutcomeStandard(Node):
     active: bool
 
     @classmethod
-    def of(cls, e: Entry) -> OutcomeStandard:
-        entry_id, _, title, code, _, active, detail = e
+    def of(cls, e: CatalogueEntry) -> OutcomeStandard:
         return cls(
-            id=gid(entry_id),
-            code=str(code),
-            title=title,
-            level=int(detail["level"]),
-            credits=Decimal(detail["credits"]),
-            accepted_kinds=[values.OutcomeKind(k) for k in detail["acceptedKinds"]],
-            active=active,
+            id=gid(e.id),
+            code=str(e.kind),
+            title=e.name,
+            level=int(e.detail["level"]),
+            credits=Decimal(e.detail["credits"]),
+            accepted_kinds=[values.OutcomeKind(k) for k in e.detail["acceptedKinds"]],
+            active=e.active,
         )
 
 

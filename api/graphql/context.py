@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -86,7 +85,8 @@ class Context(BaseContext):
         return p
 
     def today(self) -> str:
-        return datetime.now(UTC).date().isoformat()
+        """By the bank's clock, like the commands (consent expiry, for one)."""
+        return self.bank.now().date().isoformat()
 
 
 Info = StrawberryInfo[Context, None]

@@ -1,274 +1,22 @@
-"""Learners and their accounts: balance, transcript, progress, history and time travel."""
+"""Learners: who they are to the API (verification, consents, erasure) and their account."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 import strawberry
-from strawberry.scalars import JSON
 
 from api.graphql import authz
-from api.graphql.catalogue import ConversionRule, Institution, Qualification, load_institution
-from api.graphql.common import (
-    IdentityVerification,
-    Node,
-    OutcomeKind,
-    OutcomeStatus,
-    PageInfo,
-    credits,
-    gid,
-    parse_id,
-)
+from api.graphql.accounts import CreditAccount
+from api.graphql.catalogue import Institution, load_institution
+from api.graphql.common import IdentityVerification, Node, PageInfo, gid
 from api.graphql.context import Info
 from api.graphql.errors import ApiError
-from api.graphql.pagination import after_int, keyset_page, page_size
 from domain import values
-from domain.credit_account import Balance as DomainBalance
-from domain.credit_account import CreditAccount as DomainAccount
-from domain.credit_account import Outcome as DomainOutcome
-from domain.errors import NotFound
-from domain.values import utc
-from projections import balances, catalogue, enterprise, progress, time_index, transcript
-from projections.base import cc, plain
-
-
-@strawberry.type
-class LevelCredits:
-    level: int
-    credits: Decimal
-
-
-@strawberry.type
-class KindCredits:
-    kind: OutcomeKind  # type: ignore[valid-type]
-    credits: Decimal
-
-
-@strawberry.type
-class CategoryCredits:
-    category: str
-    credits: Decimal
-
-
-@strawberry.type(description="Recognised and converted credits held; redeemed ones are spent.")
-class Balance:
-    total: Decimal
-    available: Decimal
-    redeemed: Decimal
-    by_level: list[LevelCredits]
-    by_kind: list[KindCredits]
-    by_category: list[CategoryCredits]
-
-    @classmethod
-    def of_view(cls, row: tuple[int, int, int, int, list[tuple[str, str, int]]] | None) -> Balance:
-        if row is None:
-            return cls(
-                total=credits(0),
-                available=credits(0),
-                redeemed=credits(0),
-                by_level=[],
-                by_kind=[],
-                by_category=[],
-            )
-        _, total, available, redeemed, buckets = row
-        return cls(
-            total=credits(total),
-            available=credits(available),
-            redeemed=credits(redeemed),
-            by_level=sorted(
-                (
-                    LevelCredits(level=int(b), credits=credits(c))
-                    for d, b, c in buckets
-                    if d == "level"
-                ),
-                key=lambda x: x.level,
-            ),
-            by_kind=[
-                KindCredits(kind=values.OutcomeKind(b), credits=credits(c))
-                for d, b, c in buckets
-                if d == "kind"
-            ],
-            by_category=[
-                CategoryCredits(category=b, credits=credits(c))
-                for d, b, c in buckets
-                if d == "category"
-            ],
-        )
-
-    @classmethod
-    def of(cls, b: DomainBalance) -> Balance:
-        return cls.of_view(
-            (
-                0,
-                cc(b.total) or 0,
-                cc(b.available) or 0,
-                cc(b.redeemed) or 0,
-                [("level", str(k), cc(v) or 0) for k, v in b.by_level.items()]
-                + [("kind", k.value, cc(v) or 0) for k, v in b.by_kind.items()]
-                + [("category", k, cc(v) or 0) for k, v in b.by_category.items()],
-            )
-        )
-
-
-@strawberry.type(description="A learning outcome in an account: what was deposited, and its fate.")
-class Outcome(Node):
-    id: strawberry.ID
-    credential_id: str
-    title: str
-    kind: OutcomeKind  # type: ignore[valid-type]
-    level: int | None = strawberry.field(description="framework level (recognised, else claimed)")
-    credits: Decimal = strawberry.field(description="credits the credential claims")
-    recognized_credits: Decimal | None
-    category: str | None
-    status: OutcomeStatus  # type: ignore[valid-type]
-    completed_on: date | None
-    deposited_at: datetime
-    standard_code: str | None
-    hours: Decimal | None
-    rule_id: strawberry.ID | None = strawberry.field(description="recognition rule applied")
-    rule_version: int | None
-    recognized_by: str | None
-    reason: str | None = strawberry.field(description="why it was rejected or revoked")
-    issuer_id: strawberry.Private[str]
-
-    @strawberry.field
-    async def issuer(self, info: Info) -> Institution:
-        return await load_institution(info, self.issuer_id)
-
-    @classmethod
-    def of_row(cls, r: dict[str, Any]) -> Outcome:
-        return cls(
-            id=gid(r["outcome_id"]),
-            credential_id=r["credential_id"],
-            title=r["title"],
-            kind=values.OutcomeKind(r["kind"]),
-            level=r["recognized_level"] or r["level"],
-            credits=credits(r["credits_cc"]),
-            recognized_credits=None if r["recognized_cc"] is None else credits(r["recognized_cc"]),
-            category=r["category"],
-            status=values.OutcomeStatus(r["status"]),
-            completed_on=date.fromisoformat(r["completed_on"]),
-            deposited_at=datetime.fromisoformat(r["deposited_at"]),
-            standard_code=r["standard_code"],
-            hours=None if r["hours_cc"] is None else credits(r["hours_cc"]),
-            rule_id=r["rule_id"] and gid(r["rule_id"]),
-            rule_version=r["rule_version"],
-            recognized_by=r["recognized_by"],
-            reason=r["reason"],
-            issuer_id=r["issuer_id"],
-        )
-
-    @classmethod
-    def of(cls, o: DomainOutcome) -> Outcome:
-        return cls(
-            id=gid(o.id),
-            credential_id=o.credential_id,
-            title=o.title,
-            kind=o.kind,
-            level=o.recognized_level or o.level,
-            credits=o.credits_claimed,
-            recognized_credits=o.recognized_credits,
-            category=o.category,
-            status=o.status,
-            completed_on=o.completed_on,
-            deposited_at=o.deposited_at,
-            standard_code=o.standard_code,
-            hours=o.hours,
-            rule_id=gid(o.rule_id) if o.rule_id else None,
-            rule_version=o.rule_version,
-            recognized_by=o.recognized_by,
-            reason=o.revoked_reason or o.rejection_reason,
-            issuer_id=str(o.issuer_id),
-        )
-
-
-@strawberry.type
-class OutcomeEdge:
-    cursor: str
-    node: Outcome
-
-
-@strawberry.type
-class OutcomeConnection:
-    edges: list[OutcomeEdge]
-    page_info: PageInfo
-    total_count: int
-
-
-@strawberry.type(
-    description="One event of an account: what happened, when, by whom, under which rule version."
-)
-class AccountEvent:
-    version: int
-    type: str
-    at: datetime
-    actor: str | None
-    data: JSON
-    hash: str | None = strawberry.field(description="hash-chain link (tamper evidence)")
-
-
-@strawberry.type
-class AccountEventEdge:
-    cursor: str
-    node: AccountEvent
-
-
-@strawberry.type
-class AccountEventConnection:
-    edges: list[AccountEventEdge]
-    page_info: PageInfo
-
-
-@strawberry.type(description="The account as it stood at a version or at a moment.")
-class AccountState:
-    version: int
-    at: datetime
-    balance: Balance
-    outcomes: list[Outcome]
-
-
-@strawberry.type
-class QualificationProgress:
-    met: bool
-    unmet: list[str] = strawberry.field(description="precisely what is missing")
-    notes: list[str] = strawberry.field(description="credits a cap kept from counting")
-    credits_counted: Decimal
-    redeemed: bool
-    qualification_id: strawberry.Private[str]
-
-    @strawberry.field
-    async def qualification(self, info: Info) -> Qualification:
-        entry = await info.context.loader("catalogue", catalogue.read_entries).load(
-            self.qualification_id
-        )
-        return Qualification.of(entry[:7])
-
-
-@strawberry.type(
-    description="A conversion the learner could make now, and what it would do; options that "
-    "would change nothing are not listed, and the one closing most requirements comes first."
-)
-class ConversionOption:
-    rule_version: int
-    outcome_ids: list[strawberry.ID] = strawberry.field(description="the outcomes it would take")
-    source_credits: Decimal
-    credits: Decimal = strawberry.field(description="credits it would give (capped)")
-    category: str
-    unmet_before: list[str]
-    unmet_after: list[str] = strawberry.field(description="what would still be missing")
-    closes: list[str] = strawberry.field(
-        description="requirements it would close (unmet before, met after), as named in unmet"
-    )
-    counted_change: Decimal = strawberry.field(description="change in credits counted")
-    rule_id: strawberry.Private[str]
-
-    @strawberry.field
-    async def rule(self, info: Info) -> ConversionRule:
-        entry = await info.context.loader("catalogue", catalogue.read_entries).load(self.rule_id)
-        return ConversionRule.of(entry[:7])
+from projections import enterprise
+from projections.catalogue import CatalogueEntry
+from projections.enterprise import ConsentRow
 
 
 @strawberry.type(description="A learner's consent to an enterprise.")
@@ -278,226 +26,18 @@ class Consent:
     granted_at: datetime
     organization_id: strawberry.Private[str]
 
+    @classmethod
+    def of(cls, row: ConsentRow) -> Consent:
+        return cls(
+            scope=row.scope,
+            expires_on=row.expires_on,
+            granted_at=row.granted_at,
+            organization_id=row.organization_id,
+        )
+
     @strawberry.field
     async def organization(self, info: Info) -> Institution:
         return await load_institution(info, self.organization_id)
-
-
-@strawberry.type(description="What changed between two versions of an account.")
-class AccountDiff:
-    before: AccountState
-    after: AccountState
-    events: list[AccountEvent] = strawberry.field(description="the events in between, in order")
-    total_change: Decimal
-    available_change: Decimal
-
-
-@strawberry.type(description="A learner's lifelong credit account.")
-class CreditAccount:
-    learner_id: strawberry.Private[UUID]
-    scope: strawberry.Private[str]
-
-    def _all(self) -> None:
-        if self.scope != "ALL":
-            raise ApiError("FORBIDDEN", "the consent covers enterprise training only")
-
-    @strawberry.field
-    async def version(self, info: Info) -> int:
-        self._all()
-        row = await _balance(info, self.learner_id)
-        return 0 if row is None else row[0]
-
-    @strawberry.field
-    async def balance(self, info: Info) -> Balance:
-        self._all()
-        return Balance.of_view(await _balance(info, self.learner_id))
-
-    @strawberry.field
-    async def transcript(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        status: OutcomeStatus | None = None,  # type: ignore[valid-type]
-        kind: OutcomeKind | None = None,  # type: ignore[valid-type]
-    ) -> OutcomeConnection:
-        if self.scope != "ALL":
-            if kind not in (None, values.OutcomeKind.ENTERPRISE_TRAINING):
-                raise ApiError("FORBIDDEN", "the consent covers enterprise training only")
-            kind = values.OutcomeKind.ENTERPRISE_TRAINING
-        limit = page_size(first)
-        learner = str(self.learner_id)
-        status_v = values.OutcomeStatus(status).value if status else None
-        kind_v = values.OutcomeKind(kind).value if kind else None
-
-        def query(cur: Any) -> tuple[list[dict[str, Any]], int]:
-            rows = transcript.read_page(
-                cur,
-                learner,
-                after_seq=after_int(after),
-                limit=limit + 1,
-                status=status_v,
-                kind=kind_v,
-            )
-            return rows, transcript.count(cur, learner, status_v, kind_v)
-
-        rows, total = await info.context.read(query)
-        page = keyset_page(rows, lambda r: str(r["seq"]), limit, after)
-        return OutcomeConnection(
-            edges=[OutcomeEdge(cursor=c, node=Outcome.of_row(r)) for c, r in page.items],
-            page_info=PageInfo.of(page),  # type: ignore[arg-type]
-            total_count=total,
-        )
-
-    @strawberry.field
-    async def progress(self, info: Info, qualification_id: strawberry.ID) -> QualificationProgress:
-        self._all()
-        qid = str(parse_id(qualification_id, "qualificationId"))
-        row = await info.context.read(progress.read_progress, str(self.learner_id), qid)
-        if row is None:
-            raise ApiError("NOT_FOUND", "no such qualification")
-        met, unmet, notes, counted, redeemed = row
-        return QualificationProgress(
-            met=met,
-            unmet=unmet,
-            notes=notes,
-            credits_counted=credits(counted),
-            redeemed=redeemed,
-            qualification_id=qid,
-        )
-
-    @strawberry.field(
-        description="Conversions that would close the gap to a qualification, best first."
-    )
-    async def conversion_options(
-        self, info: Info, qualification_id: strawberry.ID
-    ) -> list[ConversionOption]:
-        self._all()
-        qid = parse_id(qualification_id, "qualificationId")
-        try:
-            options = await info.context.run(
-                info.context.bank.conversion_options, self.learner_id, qid
-            )
-        except NotFound:
-            raise ApiError("NOT_FOUND", "no such qualification") from None
-        return [
-            ConversionOption(
-                rule_version=o.rule_version,
-                outcome_ids=[gid(i) for i in o.outcome_ids],
-                source_credits=o.source_credits,
-                credits=o.credits,
-                category=o.category,
-                unmet_before=list(o.unmet_before),
-                unmet_after=list(o.unmet_after),
-                closes=list(o.closes),
-                counted_change=o.counted_change,
-                rule_id=str(o.rule_id),
-            )
-            for o in options
-        ]
-
-    @strawberry.field(description="The account's events, oldest first.")
-    async def history(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> AccountEventConnection:
-        self._all()
-        limit = page_size(first)
-        bank = info.context.bank
-        events = await info.context.run(
-            lambda: list(bank.account_history(self.learner_id, after_int(after), limit + 1))
-        )
-        page = keyset_page(events, lambda e: str(e.version), limit, after)
-        return AccountEventConnection(
-            edges=[
-                AccountEventEdge(
-                    cursor=c,
-                    node=AccountEvent(
-                        version=e.version,
-                        type=e.type,
-                        at=e.at,
-                        actor=e.actor,
-                        data=plain(e.data),
-                        hash=e.hash,
-                    ),
-                )
-                for c, e in page.items
-            ],
-            page_info=PageInfo.of(page),  # type: ignore[arg-type]
-        )
-
-    @strawberry.field(
-        description="The account at a version or a moment (auditors, and the learner)."
-    )
-    async def as_of(
-        self, info: Info, version: int | None = None, at: datetime | None = None
-    ) -> AccountState:
-        self._all()
-        if (version is None) == (at is None):
-            raise ApiError("INVALID_INPUT", "give exactly one of version and at")
-        if at is not None:
-            if at.tzinfo is None:
-                raise ApiError("INVALID_INPUT", "at needs a timezone")
-            version = await info.context.read(
-                time_index.version_at, str(self.learner_id), utc(at).isoformat()
-            )
-        assert version is not None
-        return await _state_at(info, self.learner_id, version)
-
-    @strawberry.field(description="The difference between two versions, and the events between.")
-    async def diff(self, info: Info, from_version: int, to_version: int) -> AccountDiff:
-        self._all()
-        if not 1 <= from_version <= to_version:
-            raise ApiError("INVALID_INPUT", "need 1 <= fromVersion <= toVersion")
-        if to_version - from_version > 1000:
-            raise ApiError("INVALID_INPUT", "at most 1000 versions apart")
-        before = await _state_at(info, self.learner_id, from_version)
-        after = await _state_at(info, self.learner_id, to_version)
-        bank = info.context.bank
-        events = await info.context.run(
-            lambda: list(
-                bank.account_history(self.learner_id, from_version, to_version - from_version)
-            )
-        )
-        return AccountDiff(
-            before=before,
-            after=after,
-            events=[
-                AccountEvent(
-                    version=e.version,
-                    type=e.type,
-                    at=e.at,
-                    actor=e.actor,
-                    data=plain(e.data),
-                    hash=e.hash,
-                )
-                for e in events
-            ],
-            total_change=after.balance.total - before.balance.total,
-            available_change=after.balance.available - before.balance.available,
-        )
-
-
-async def _state_at(info: Info, learner_id: UUID, version: int) -> AccountState:
-    if version < 1:
-        raise ApiError("NOT_FOUND", "the account did not exist then")
-    try:
-        account: DomainAccount = await info.context.run(
-            info.context.bank.account, learner_id, version
-        )
-    except NotFound:
-        raise ApiError("NOT_FOUND", f"the account has no version {version}") from None
-    if account.version != version:
-        raise ApiError("NOT_FOUND", f"the account has no version {version}")
-    return AccountState(
-        version=account.version,
-        at=account.modified_on,
-        balance=Balance.of(account.balance()),
-        outcomes=[Outcome.of(o) for o in account.outcomes.values()],
-    )
-
-
-async def _balance(info: Info, learner_id: UUID) -> Any:
-    return await info.context.loader("balances", balances.read_balances).load(str(learner_id))
 
 
 @strawberry.type(description="A person with a lifelong learning account.")
@@ -519,15 +59,7 @@ class Learner(Node):
         if not (authz.is_self(p, learner_id) or p.role in authz.READERS):
             raise ApiError("FORBIDDEN", "only the learner and officers see consents")
         rows = await info.context.read(enterprise.consents_of, str(learner_id))
-        return [
-            Consent(
-                scope=scope,
-                expires_on=date.fromisoformat(expires) if expires else None,
-                granted_at=datetime.fromisoformat(granted),
-                organization_id=org,
-            )
-            for org, scope, expires, granted in rows
-        ]
+        return [Consent.of(row) for row in rows]
 
     @strawberry.field
     async def account(self, info: Info) -> CreditAccount:
@@ -536,12 +68,11 @@ class Learner(Node):
         return CreditAccount(learner_id=learner_id, scope=scope)
 
     @classmethod
-    def of_entry(cls, e: Any) -> Learner:
-        entry_id, _, _, kind, _, active, _ = e[:7]
+    def of(cls, e: CatalogueEntry) -> Learner:
         return cls(
-            id=gid(entry_id),
-            identity_verification=values.IdentityVerification(kind),
-            erased=not active,
+            id=gid(e.id),
+            identity_verification=values.IdentityVerification(e.kind),
+            erased=not e.active,
         )
 
 

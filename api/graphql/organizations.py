@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import strawberry
 
-from api.graphql.common import Node, PageInfo, credits
+from api.graphql.common import Node, PageInfo
 from api.graphql.context import Info
 from api.graphql.learners import Learner
 from api.graphql.pagination import decode_cursor, keyset_page, page_size
@@ -31,7 +31,7 @@ class EmployeeTraining:
     @strawberry.field
     async def learner(self, info: Info) -> Learner:
         entry = await info.context.loader("catalogue", catalogue.read_entries).load(self.learner_id)
-        return Learner.of_entry(entry)
+        return Learner.of(entry)
 
     @strawberry.field(description="Training by month and category.")
     async def by_period(self, info: Info) -> list[TrainingPeriod]:
@@ -42,8 +42,8 @@ class EmployeeTraining:
             info.context.today(),
         )
         return [
-            TrainingPeriod(period=p, category=c, credits=credits(cr), hours=credits(h))
-            for p, c, cr, h in rows
+            TrainingPeriod(period=r.period, category=r.category, credits=r.credits, hours=r.hours)
+            for r in rows
         ]
 
 
@@ -87,19 +87,19 @@ class Organization(Node):
             period_from,
             period_to,
         )
-        page = keyset_page(rows, lambda r: r[0], limit, after)
+        page = keyset_page(rows, lambda r: r.learner_id, limit, after)
         return EmployeeTrainingConnection(
             edges=[
                 EmployeeTrainingEdge(
                     cursor=c,
                     node=EmployeeTraining(
-                        training_credits=credits(cr),
-                        training_hours=credits(h),
-                        learner_id=lid,
+                        training_credits=r.credits,
+                        training_hours=r.hours,
+                        learner_id=r.learner_id,
                         organization_id=str(self.id),
                     ),
                 )
-                for c, (lid, cr, h) in page.items
+                for c, r in page.items
             ],
             page_info=PageInfo.of(page),  # type: ignore[arg-type]
         )

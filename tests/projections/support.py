@@ -576,6 +576,7 @@ class AppliedLog:
 
     name = "applied_log"
     tables = ("applied_log",)
+    reads: tuple[str, ...] = ()
 
     def __init__(self, tag: str) -> None:
         self.tag = tag

@@ -166,9 +166,10 @@ def _fitting_tokens() -> dict[str, list[str]]:
         "ENTERPRISE": "enterprise",
     }
     fitting: dict[str, list[str]] = {}
-    for key, rule in POLICY.items():
+    for key, policy in POLICY.items():
         field_name = key.split(".", 1)[1]
-        tokens = [token for word, token in names.items() if word in rule]
+        admitted = {role.value for role in policy.roles | policy.own}
+        tokens = [token for word, token in names.items() if word in admitted]
         fitting[field_name] = tokens or ["anonymous"]
     return fitting
 

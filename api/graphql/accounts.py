@@ -1,0 +1,463 @@
+"""A learner's account as the API shows it: balance, transcript, progress, conversion options,
+history, and the account at any past version (time travel)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+
+from api.graphql.catalogue import ConversionRule, Institution, Qualification, load_institution
+from api.graphql.common import (
+    Node,
+    OutcomeKind,
+    OutcomeStatus,
+    PageInfo,
+    credits,
+    gid,
+    parse_id,
+)
+from api.graphql.context import Info
+from api.graphql.errors import ApiError
+from api.graphql.pagination import after_int, keyset_page, page_size
+from application.reads import AccountEvent as StoredEvent
+from domain import values
+from domain.credit_account import Balance as DomainBalance
+from domain.credit_account import ConversionOption as DomainConversionOption
+from domain.credit_account import CreditAccount as DomainAccount
+from domain.credit_account import Outcome as DomainOutcome
+from domain.errors import NotFound
+from domain.values import utc
+from projections import balances, catalogue, progress, time_index, transcript
+from projections.balances import BalanceRow
+from projections.base import plain
+from projections.progress import ProgressRow
+from projections.transcript import TranscriptRow
+
+
+@strawberry.type
+class LevelCredits:
+    level: int
+    credits: Decimal
+
+
+@strawberry.type
+class KindCredits:
+    kind: OutcomeKind  # type: ignore[valid-type]
+    credits: Decimal
+
+
+@strawberry.type
+class CategoryCredits:
+    category: str
+    credits: Decimal
+
+
+@strawberry.type(description="Recognised and converted credits held; redeemed ones are spent.")
+class Balance:
+    total: Decimal
+    available: Decimal
+    redeemed: Decimal
+    by_level: list[LevelCredits]
+    by_kind: list[KindCredits]
+    by_category: list[CategoryCredits]
+
+    @classmethod
+    def of(cls, b: BalanceRow | DomainBalance | None) -> Balance:
+        """From the balances view, or from an account rebuilt from its events (``asOf``)."""
+        if b is None:
+            zero = credits(0)
+            return cls(
+                total=zero, available=zero, redeemed=zero, by_level=[], by_kind=[], by_category=[]
+            )
+        return cls(
+            total=_cents(b.total),
+            available=_cents(b.available),
+            redeemed=_cents(b.redeemed),
+            by_level=[
+                LevelCredits(level=int(k), credits=_cents(v)) for k, v in _sorted(b.by_level)
+            ],
+            by_kind=[
+                KindCredits(kind=values.OutcomeKind(k), credits=_cents(v))
+                for k, v in _sorted(b.by_kind)
+            ],
+            by_category=[
+                CategoryCredits(category=k, credits=_cents(v)) for k, v in _sorted(b.by_category)
+            ],
+        )
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"))
+
+
+def _sorted(buckets: Mapping[Any, Decimal]) -> list[tuple[Any, Decimal]]:
+    """Buckets in key order (enum keys by their value), as the view lists them."""
+    return sorted(buckets.items(), key=lambda kv: getattr(kv[0], "value", kv[0]))
+
+
+@strawberry.type(description="A learning outcome in an account: what was deposited, and its fate.")
+class Outcome(Node):
+    id: strawberry.ID
+    credential_id: str
+    title: str
+    kind: OutcomeKind  # type: ignore[valid-type]
+    level: int | None = strawberry.field(description="framework level (recognised, else claimed)")
+    credits: Decimal = strawberry.field(description="credits the credential claims")
+    recognized_credits: Decimal | None
+    category: str | None
+    status: OutcomeStatus  # type: ignore[valid-type]
+    completed_on: date | None
+    deposited_at: datetime
+    standard_code: str | None
+    hours: Decimal | None
+    rule_id: strawberry.ID | None = strawberry.field(description="recognition rule applied")
+    rule_version: int | None
+    recognized_by: str | None
+    reason: str | None = strawberry.field(description="why it was rejected or revoked")
+    issuer_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def issuer(self, info: Info) -> Institution:
+        return await load_institution(info, self.issuer_id)
+
+    @classmethod
+    def of_row(cls, r: TranscriptRow) -> Outcome:
+        return cls(
+            id=gid(r.outcome_id),
+            credential_id=r.credential_id,
+            title=r.title,
+            kind=values.OutcomeKind(r.kind),
+            level=r.recognized_level or r.level,
+            credits=r.credits,
+            recognized_credits=r.recognized_credits,
+            category=r.category,
+            status=values.OutcomeStatus(r.status),
+            completed_on=r.completed_on,
+            deposited_at=r.deposited_at,
+            standard_code=r.standard_code,
+            hours=r.hours,
+            rule_id=gid(r.rule_id) if r.rule_id else None,
+            rule_version=r.rule_version,
+            recognized_by=r.recognized_by,
+            reason=r.reason,
+            issuer_id=r.issuer_id,
+        )
+
+    @classmethod
+    def of(cls, o: DomainOutcome) -> Outcome:
+        return cls(
+            id=gid(o.id),
+            credential_id=o.credential_id,
+            title=o.title,
+            kind=o.kind,
+            level=o.recognized_level or o.level,
+            credits=o.credits_claimed,
+            recognized_credits=o.recognized_credits,
+            category=o.category,
+            status=o.status,
+            completed_on=o.completed_on,
+            deposited_at=o.deposited_at,
+            standard_code=o.standard_code,
+            hours=o.hours,
+            rule_id=gid(o.rule_id) if o.rule_id else None,
+            rule_version=o.rule_version,
+            recognized_by=o.recognized_by,
+            reason=o.revoked_reason or o.rejection_reason,
+            issuer_id=str(o.issuer_id),
+        )
+
+
+@strawberry.type
+class OutcomeEdge:
+    cursor: str
+    node: Outcome
+
+
+@strawberry.type
+class OutcomeConnection:
+    edges: list[OutcomeEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(
+    description="One event of an account: what happened, when, by whom, under which rule version."
+)
+class AccountEvent:
+    version: int
+    type: str
+    at: datetime
+    actor: str | None
+    data: JSON
+    hash: str | None = strawberry.field(description="hash-chain link (tamper evidence)")
+
+    @classmethod
+    def of(cls, e: StoredEvent) -> AccountEvent:
+        return cls(
+            version=e.version, type=e.type, at=e.at, actor=e.actor, data=plain(e.data), hash=e.hash
+        )
+
+
+@strawberry.type
+class AccountEventEdge:
+    cursor: str
+    node: AccountEvent
+
+
+@strawberry.type
+class AccountEventConnection:
+    edges: list[AccountEventEdge]
+    page_info: PageInfo
+
+
+@strawberry.type(description="The account as it stood at a version or at a moment.")
+class AccountState:
+    version: int
+    at: datetime
+    balance: Balance
+    outcomes: list[Outcome]
+
+
+@strawberry.type
+class QualificationProgress:
+    met: bool
+    unmet: list[str] = strawberry.field(description="precisely what is missing")
+    notes: list[str] = strawberry.field(description="credits a cap kept from counting")
+    credits_counted: Decimal
+    redeemed: bool
+    qualification_id: strawberry.Private[str]
+
+    @classmethod
+    def of(cls, row: ProgressRow, qualification_id: str) -> QualificationProgress:
+        return cls(
+            met=row.met,
+            unmet=row.unmet,
+            notes=row.notes,
+            credits_counted=row.counted,
+            redeemed=row.redeemed,
+            qualification_id=qualification_id,
+        )
+
+    @strawberry.field
+    async def qualification(self, info: Info) -> Qualification:
+        entry = await info.context.loader("catalogue", catalogue.read_entries).load(
+            self.qualification_id
+        )
+        return Qualification.of(entry)
+
+
+@strawberry.type(
+    description="A conversion the learner could make now, and what it would do; options that "
+    "would change nothing are not listed, and the one closing most requirements comes first."
+)
+class ConversionOption:
+    rule_version: int
+    outcome_ids: list[strawberry.ID] = strawberry.field(description="the outcomes it would take")
+    source_credits: Decimal
+    credits: Decimal = strawberry.field(description="credits it would give (capped)")
+    category: str
+    unmet_before: list[str]
+    unmet_after: list[str] = strawberry.field(description="what would still be missing")
+    closes: list[str] = strawberry.field(
+        description="requirements it would close (unmet before, met after), as named in unmet"
+    )
+    counted_change: Decimal = strawberry.field(description="change in credits counted")
+    rule_id: strawberry.Private[str]
+
+    @classmethod
+    def of(cls, o: DomainConversionOption) -> ConversionOption:
+        return cls(
+            rule_version=o.rule_version,
+            outcome_ids=[gid(i) for i in o.outcome_ids],
+            source_credits=o.source_credits,
+            credits=o.credits,
+            category=o.category,
+            unmet_before=list(o.unmet_before),
+            unmet_after=list(o.unmet_after),
+            closes=list(o.closes),
+            counted_change=o.counted_change,
+            rule_id=str(o.rule_id),
+        )
+
+    @strawberry.field
+    async def rule(self, info: Info) -> ConversionRule:
+        entry = await info.context.loader("catalogue", catalogue.read_entries).load(self.rule_id)
+        return ConversionRule.of(entry)
+
+
+@strawberry.type(description="What changed between two versions of an account.")
+class AccountDiff:
+    before: AccountState
+    after: AccountState
+    events: list[AccountEvent] = strawberry.field(description="the events in between, in order")
+    total_change: Decimal
+    available_change: Decimal
+
+
+@strawberry.type(description="A learner's lifelong credit account.")
+class CreditAccount:
+    learner_id: strawberry.Private[UUID]
+    scope: strawberry.Private[str]
+
+    def _all(self) -> None:
+        if self.scope != "ALL":
+            raise ApiError("FORBIDDEN", "the consent covers enterprise training only")
+
+    @strawberry.field
+    async def version(self, info: Info) -> int:
+        self._all()
+        row = await _balance(info, self.learner_id)
+        return 0 if row is None else row.version
+
+    @strawberry.field
+    async def balance(self, info: Info) -> Balance:
+        self._all()
+        return Balance.of(await _balance(info, self.learner_id))
+
+    @strawberry.field
+    async def transcript(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        status: OutcomeStatus | None = None,  # type: ignore[valid-type]
+        kind: OutcomeKind | None = None,  # type: ignore[valid-type]
+    ) -> OutcomeConnection:
+        if self.scope != "ALL":
+            if kind not in (None, values.OutcomeKind.ENTERPRISE_TRAINING):
+                raise ApiError("FORBIDDEN", "the consent covers enterprise training only")
+            kind = values.OutcomeKind.ENTERPRISE_TRAINING
+        limit = page_size(first)
+        learner = str(self.learner_id)
+        status_v = values.OutcomeStatus(status).value if status else None
+        kind_v = values.OutcomeKind(kind).value if kind else None
+
+        def query(cur: Any) -> tuple[list[TranscriptRow], int]:
+            rows = transcript.read_page(
+                cur,
+                learner,
+                after_seq=after_int(after),
+                limit=limit + 1,
+                status=status_v,
+                kind=kind_v,
+            )
+            return rows, transcript.count(cur, learner, status_v, kind_v)
+
+        rows, total = await info.context.read(query)
+        page = keyset_page(rows, lambda r: str(r.seq), limit, after)
+        return OutcomeConnection(
+            edges=[OutcomeEdge(cursor=c, node=Outcome.of_row(r)) for c, r in page.items],
+            page_info=PageInfo.of(page),  # type: ignore[arg-type]
+            total_count=total,
+        )
+
+    @strawberry.field
+    async def progress(self, info: Info, qualification_id: strawberry.ID) -> QualificationProgress:
+        self._all()
+        qid = str(parse_id(qualification_id, "qualificationId"))
+        row = await info.context.read(progress.read_progress, str(self.learner_id), qid)
+        if row is None:
+            raise ApiError("NOT_FOUND", "no such qualification")
+        return QualificationProgress.of(row, qid)
+
+    @strawberry.field(
+        description="Conversions that would close the gap to a qualification, best first."
+    )
+    async def conversion_options(
+        self, info: Info, qualification_id: strawberry.ID
+    ) -> list[ConversionOption]:
+        self._all()
+        qid = parse_id(qualification_id, "qualificationId")
+        try:
+            options = await info.context.run(
+                info.context.bank.conversion_options, self.learner_id, qid
+            )
+        except NotFound:
+            raise ApiError("NOT_FOUND", "no such qualification") from None
+        return [ConversionOption.of(o) for o in options]
+
+    @strawberry.field(description="The account's events, oldest first.")
+    async def history(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> AccountEventConnection:
+        self._all()
+        limit = page_size(first)
+        bank = info.context.bank
+        events = await info.context.run(
+            lambda: list(bank.account_history(self.learner_id, after_int(after), limit + 1))
+        )
+        page = keyset_page(events, lambda e: str(e.version), limit, after)
+        return AccountEventConnection(
+            edges=[AccountEventEdge(cursor=c, node=AccountEvent.of(e)) for c, e in page.items],
+            page_info=PageInfo.of(page),  # type: ignore[arg-type]
+        )
+
+    @strawberry.field(
+        description="The account at a version or a moment (auditors, and the learner)."
+    )
+    async def as_of(
+        self, info: Info, version: int | None = None, at: datetime | None = None
+    ) -> AccountState:
+        self._all()
+        if (version is None) == (at is None):
+            raise ApiError("INVALID_INPUT", "give exactly one of version and at")
+        if at is not None:
+            if at.tzinfo is None:
+                raise ApiError("INVALID_INPUT", "at needs a timezone")
+            version = await info.context.read(
+                time_index.version_at, str(self.learner_id), utc(at).isoformat()
+            )
+        assert version is not None
+        return await _state_at(info, self.learner_id, version)
+
+    @strawberry.field(description="The difference between two versions, and the events between.")
+    async def diff(self, info: Info, from_version: int, to_version: int) -> AccountDiff:
+        self._all()
+        if not 1 <= from_version <= to_version:
+            raise ApiError("INVALID_INPUT", "need 1 <= fromVersion <= toVersion")
+        if to_version - from_version > 1000:
+            raise ApiError("INVALID_INPUT", "at most 1000 versions apart")
+        before = await _state_at(info, self.learner_id, from_version)
+        after = await _state_at(info, self.learner_id, to_version)
+        bank = info.context.bank
+        events = await info.context.run(
+            lambda: list(
+                bank.account_history(self.learner_id, from_version, to_version - from_version)
+            )
+        )
+        return AccountDiff(
+            before=before,
+            after=after,
+            events=[AccountEvent.of(e) for e in events],
+            total_change=after.balance.total - before.balance.total,
+            available_change=after.balance.available - before.balance.available,
+        )
+
+
+async def _state_at(info: Info, learner_id: UUID, version: int) -> AccountState:
+    if version < 1:
+        raise ApiError("NOT_FOUND", "the account did not exist then")
+    try:
+        account: DomainAccount = await info.context.run(
+            info.context.bank.account, learner_id, version
+        )
+    except NotFound:
+        raise ApiError("NOT_FOUND", f"the account has no version {version}") from None
+    if account.version != version:
+        raise ApiError("NOT_FOUND", f"the account has no version {version}")
+    return AccountState(
+        version=account.version,
+        at=account.modified_on,
+        balance=Balance.of(account.balance()),
+        outcomes=[Outcome.of(o) for o in account.outcomes.values()],
+    )
+
+
+async def _balance(info: Info, learner_id: UUID) -> Any:
+    return await info.context.loader("balances", balances.read_balances).load(str(learner_id))

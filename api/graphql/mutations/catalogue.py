@@ -1,0 +1,346 @@
+"""The catalogue (officers): standards, recognition and conversion rules, qualifications; an
+institution may also publish an agreement rule into its own scheme."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+import strawberry
+
+from api.auth import Role
+from api.graphql import authz
+from api.graphql.catalogue import ConversionRule, OutcomeStandard, Qualification, RecognitionRule
+from api.graphql.common import OutcomeKind, RuleModel, input_id
+from api.graphql.context import Info
+from api.graphql.errors import UserError
+from api.graphql.mutations.act import Back, Ids, mutate, mutation, result, shown_as
+from application.bank import CreditBank
+from domain import values
+from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
+from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
+
+
+# -- inputs: the terms are one set of fields, shared by create and amend ------------------------
+@strawberry.input
+class RecognitionTermsFields:
+    issuer_id: strawberry.ID | None = None
+    kind: OutcomeKind | None = None  # type: ignore[valid-type]
+    standard_code: str | None = None
+    credits: Decimal | None = None
+    level: int
+    category: str
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+    def terms(self) -> RecognitionTerms:
+        issuer = input_id(self.issuer_id, "issuerId") if self.issuer_id else None
+        return RecognitionTerms(
+            criteria=OutcomeCriteria(issuer, self.kind, self.standard_code),
+            credits=self.credits,
+            level=self.level,
+            category=self.category,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+        )
+
+
+@strawberry.input
+class NewRuleFields:
+    name: str
+    model: RuleModel  # type: ignore[valid-type]
+
+
+@strawberry.input
+class RuleFields:
+    rule_id: strawberry.ID
+
+
+# Inputs list the fields of their first base first: what names the rule, then its terms.
+@strawberry.input
+class CreateRecognitionRuleInput(NewRuleFields, RecognitionTermsFields):
+    pass
+
+
+@strawberry.input
+class AmendRecognitionRuleInput(RuleFields, RecognitionTermsFields):
+    pass
+
+
+@strawberry.input
+class ConversionTermsFields:
+    source_institution_id: strawberry.ID | None = None
+    source_kind: OutcomeKind | None = None  # type: ignore[valid-type]
+    source_standard_code: str | None = None
+    target_institution_id: strawberry.ID
+    target_code: str
+    target_category: str
+    ratio: Decimal
+    max_credits_per_learner: Decimal | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+    def terms(self) -> ConversionTerms:
+        source = self.source_institution_id
+        return ConversionTerms(
+            criteria=OutcomeCriteria(
+                input_id(source, "sourceInstitutionId") if source else None,
+                self.source_kind,
+                self.source_standard_code,
+            ),
+            target_institution_id=input_id(self.target_institution_id, "targetInstitutionId"),
+            target_code=self.target_code,
+            target_category=self.target_category,
+            ratio=self.ratio,
+            max_credits_per_learner=self.max_credits_per_learner,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+        )
+
+
+@strawberry.input
+class CreateConversionRuleInput(NewRuleFields, ConversionTermsFields):
+    pass
+
+
+@strawberry.input
+class AmendConversionRuleInput(RuleFields, ConversionTermsFields):
+    pass
+
+
+@strawberry.input
+class RetireRuleInput(RuleFields):
+    pass
+
+
+@strawberry.input
+class CategoryMinimumInput:
+    category: str
+    credits: Decimal
+
+
+@strawberry.input
+class LevelMinimumInput:
+    level: int
+    credits: Decimal
+
+
+@strawberry.input
+class RequirementsFields:
+    total_credits: Decimal
+    minimum_by_category: list[CategoryMinimumInput] | None = None
+    max_converted_share: Decimal | None = strawberry.field(
+        default=None,
+        description="0..1: the largest share of the total that may come from conversions",
+    )
+    max_credits_per_institution: Decimal | None = None
+    minimum_at_level: list[LevelMinimumInput] | None = None
+    required_standards: list[str] | None = None
+    max_credits_per_year: Decimal | None = None
+
+    def requirements(self) -> Requirements:
+        return Requirements(
+            total_credits=self.total_credits,
+            minimum_by_category=tuple(
+                CategoryMinimum(m.category, m.credits) for m in self.minimum_by_category or ()
+            ),
+            minimum_at_level=tuple(
+                LevelMinimum(m.level, m.credits) for m in self.minimum_at_level or ()
+            ),
+            required_standards=tuple(self.required_standards or ()),
+            max_converted_share=self.max_converted_share,
+            max_credits_per_institution=self.max_credits_per_institution,
+            max_credits_per_year=self.max_credits_per_year,
+        )
+
+
+@strawberry.input
+class NewQualificationFields:
+    name: str
+    level: int
+    awarding_institution_id: strawberry.ID
+
+
+@strawberry.input
+class QualificationFields:
+    qualification_id: strawberry.ID
+
+
+@strawberry.input
+class CreateQualificationInput(NewQualificationFields, RequirementsFields):
+    pass
+
+
+@strawberry.input
+class AmendQualificationInput(QualificationFields, RequirementsFields):
+    pass
+
+
+@strawberry.input
+class RetireQualificationInput(QualificationFields):
+    pass
+
+
+@strawberry.input
+class DefineStandardInput:
+    code: str
+    title: str
+    level: int
+    credits: Decimal
+    accepted_kinds: list[OutcomeKind]  # type: ignore[valid-type]
+
+
+# -- payloads -------------------------------------------------------------------------------------
+@strawberry.type
+class DefineStandardPayload:
+    standard: OutcomeStandard | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CreateRecognitionRulePayload:
+    rule: RecognitionRule | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class RecognitionRulePayload:
+    rule: RecognitionRule | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CreateConversionRulePayload:
+    rule: ConversionRule | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class ConversionRulePayload:
+    rule: ConversionRule | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CreateQualificationPayload:
+    qualification: Qualification | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class QualificationPayload:
+    qualification: Qualification | None = None
+    errors: list[UserError]
+
+
+NEW_STANDARD = Back("standard", shown_as(OutcomeStandard), result)
+NEW_RECOGNITION = Back("rule", shown_as(RecognitionRule), result)
+RECOGNITION = Back("rule", shown_as(RecognitionRule), lambda ids, _: ids.rule_id)
+NEW_CONVERSION = Back("rule", shown_as(ConversionRule), result)
+CONVERSION = Back("rule", shown_as(ConversionRule), lambda ids, _: ids.rule_id)
+NEW_QUALIFICATION = Back("qualification", shown_as(Qualification), result)
+QUALIFICATION = Back("qualification", shown_as(Qualification), lambda ids, _: ids.qualification_id)
+
+
+@strawberry.type
+class CatalogueMutations:
+    @mutation(description="Officers add a learning-outcome standard to the catalogue.")
+    async def define_standard(
+        self, info: Info, input: DefineStandardInput
+    ) -> DefineStandardPayload:
+        def command(bank: CreditBank, ids: Ids) -> UUID:
+            i = input
+            kinds = tuple(i.accepted_kinds)
+            return bank.define_standard(i.code, i.title, i.level, i.credits, kinds)
+
+        return await mutate(info, DefineStandardPayload, input, command, NEW_STANDARD)
+
+    @mutation(description="Officers create a recognition rule (version 1).")
+    async def create_recognition_rule(
+        self, info: Info, input: CreateRecognitionRuleInput
+    ) -> CreateRecognitionRulePayload:
+        def command(bank: CreditBank, ids: Ids) -> UUID:
+            return bank.create_recognition_rule(input.name, input.model, input.terms())
+
+        return await mutate(info, CreateRecognitionRulePayload, input, command, NEW_RECOGNITION)
+
+    @mutation(description="Officers amend a recognition rule: a new version.")
+    async def amend_recognition_rule(
+        self, info: Info, input: AmendRecognitionRuleInput
+    ) -> RecognitionRulePayload:
+        def command(bank: CreditBank, ids: Ids) -> int:
+            return bank.amend_recognition_rule(ids.rule_id, input.terms())
+
+        return await mutate(info, RecognitionRulePayload, input, command, RECOGNITION)
+
+    @mutation(description="Officers retire a recognition rule.")
+    async def retire_recognition_rule(
+        self, info: Info, input: RetireRuleInput
+    ) -> RecognitionRulePayload:
+        def command(bank: CreditBank, ids: Ids) -> None:
+            bank.retire_recognition_rule(ids.rule_id)
+
+        return await mutate(info, RecognitionRulePayload, input, command, RECOGNITION)
+
+    @mutation(
+        description="Officers create conversion rules; an institution may publish an agreement "
+        "rule into its own scheme."
+    )
+    async def create_conversion_rule(
+        self, info: Info, input: CreateConversionRuleInput
+    ) -> CreateConversionRulePayload:
+        p = info.context.principal
+        if p.role is Role.INSTITUTION and input.model is not values.RuleModel.AGREEMENT:
+            raise authz.forbid("institutions publish agreement rules into their own scheme")
+
+        def command(bank: CreditBank, ids: Ids) -> UUID:
+            return bank.create_conversion_rule(input.name, input.model, input.terms())
+
+        return await mutate(info, CreateConversionRulePayload, input, command, NEW_CONVERSION)
+
+    @mutation(description="Officers amend a conversion rule: a new version.")
+    async def amend_conversion_rule(
+        self, info: Info, input: AmendConversionRuleInput
+    ) -> ConversionRulePayload:
+        def command(bank: CreditBank, ids: Ids) -> int:
+            return bank.amend_conversion_rule(ids.rule_id, input.terms())
+
+        return await mutate(info, ConversionRulePayload, input, command, CONVERSION)
+
+    @mutation(description="Officers retire a conversion rule.")
+    async def retire_conversion_rule(
+        self, info: Info, input: RetireRuleInput
+    ) -> ConversionRulePayload:
+        def command(bank: CreditBank, ids: Ids) -> None:
+            bank.retire_conversion_rule(ids.rule_id)
+
+        return await mutate(info, ConversionRulePayload, input, command, CONVERSION)
+
+    @mutation(description="Officers create a qualification and its requirements.")
+    async def create_qualification(
+        self, info: Info, input: CreateQualificationInput
+    ) -> CreateQualificationPayload:
+        def command(bank: CreditBank, ids: Ids) -> UUID:
+            i, awarding = input, ids.awarding_institution_id
+            return bank.create_qualification(i.name, i.level, awarding, i.requirements())
+
+        return await mutate(info, CreateQualificationPayload, input, command, NEW_QUALIFICATION)
+
+    @mutation(description="Officers amend a qualification's requirements: a new version.")
+    async def amend_qualification(
+        self, info: Info, input: AmendQualificationInput
+    ) -> QualificationPayload:
+        def command(bank: CreditBank, ids: Ids) -> int:
+            return bank.amend_qualification(ids.qualification_id, input.requirements())
+
+        return await mutate(info, QualificationPayload, input, command, QUALIFICATION)
+
+    @mutation(description="Officers retire a qualification.")
+    async def retire_qualification(
+        self, info: Info, input: RetireQualificationInput
+    ) -> QualificationPayload:
+        def command(bank: CreditBank, ids: Ids) -> None:
+            bank.retire_qualification(ids.qualification_id)
+
+        return await mutate(info, QualificationPayload, input, command, QUALIFICATION)
