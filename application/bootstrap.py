@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from application.bank import CreditBank
 from application.base import Clock, system_clock
 from application.database import Database
+from application.dialects import MEMORY_URL
 from application.export import Exporter
 from application.preflight import check_database, check_secret, check_settings
 from application.settings import Settings
 from application.signing import BankKeys
 from application.standards import Standards
-from application.vault import PersonalDataVault
+from application.vault import MemoryKeyStore, PersonalDataVault, SqlKeyStore
 from application.verification import DepositVerifier
 from domain.framework import preset
 from migrations import apply as apply_migrations
@@ -63,7 +64,7 @@ def bootstrap(
     bank = CreditBank(
         database=database,
         framework=preset(settings.framework),
-        vault=PersonalDataVault(database, secret, clock),
+        vault=PersonalDataVault(SqlKeyStore(database), secret, clock),
         verifier=verifier,
         clock=clock,
         snapshot_interval=settings.snapshot_interval,
@@ -83,3 +84,20 @@ def bootstrap(
 def build_bank(settings: Settings, verifier: DepositVerifier | None = None) -> CreditBank:
     """The bank alone, from the same root (tools and tests that need nothing else)."""
     return bootstrap(settings, verifier=verifier).bank
+
+
+def in_memory(
+    framework: str = "eqf", clock: Clock | None = None, secret: bytes = b"in-memory bank"
+) -> CreditBank:
+    """The bank on the library's in-memory (POPO) recorders, its learners' keys in a dict: the
+    application's behaviour in milliseconds, for the service tests. No read models: what only
+    the views answer (GraphQL reads) is tested on the engines."""
+    database = Database(MEMORY_URL)
+    clock = clock or system_clock
+    return CreditBank(
+        database=database,
+        framework=preset(framework),
+        vault=PersonalDataVault(MemoryKeyStore(), secret, clock),
+        clock=clock,
+        snapshot_interval=5,
+    )

@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives import serialization
 from application import data_integrity
 from application.standards import Standards
 from application.vault import normalize_document_number
-from domain.credit_account import DepositedOutcome
 from domain.errors import (
     CredentialExpired,
     InvalidCredential,
@@ -35,6 +34,7 @@ from domain.errors import (
 )
 from domain.framework import Framework
 from domain.institution import Institution, SigningKey
+from domain.records import DepositedOutcome
 from domain.values import InstitutionKind, OutcomeKind
 
 MAX_CREDENTIAL_BYTES = 256 * 1024

@@ -22,9 +22,10 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.bank import CreditBank
 from application.signing import BankKeys
-from domain.credit_account import CreditAccount, Outcome
+from domain.credit_account import CreditAccount
 from domain.errors import InvalidCredential, InvalidSignature, NotFound
 from domain.indexes import CredentialIndex
+from domain.records import Outcome
 from domain.values import OutcomeStatus
 
 STATUS_LIST_BITS = 131_072  # the minimum length: 16 KiB, so one entry reveals little

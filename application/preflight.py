@@ -12,16 +12,13 @@ import hmac
 import tempfile
 
 from application.database import Database
-from application.settings import Settings, redact
+from application.settings import Settings, StartupError, redact
 from application.standards import Standards
 from domain.errors import DomainError
 from domain.framework import preset
 
 FINGERPRINT = "secret-fingerprint"
-
-
-class StartupError(Exception):
-    """A dependency is missing or wrong; the message is one line saying which and what to do."""
+__all__ = ["StartupError", "check_database", "check_secret", "check_settings", "fingerprint"]
 
 
 def check_settings(settings: Settings) -> None:

@@ -13,7 +13,7 @@ from eventsourcing.domain import DomainEvent
 
 from application.chain import stored_hash
 from application.commands.accounts import AccountCommands
-from domain.credit_account import ConversionOption
+from domain.conversion import ConversionOption
 from domain.qualification import Assessment
 from domain.values import parse_whole, utc
 

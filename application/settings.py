@@ -14,6 +14,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 CHECKOUT = Path(__file__).resolve().parents[1]
 
 
+class StartupError(Exception):
+    """A dependency is missing or wrong (application/preflight.py); the message is one line
+    saying which and what to do."""
+
+
 def default_data_dir() -> Path:
     """One place, wherever the command is run from: ``var/`` in the project checkout (what
     ``uv run`` uses), else the platform's user data directory (an installed package)."""

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from domain import credit_account, institution, learner, qualification, rules
+from domain import institution, learner, qualification, records, rules
 from domain.values import ENUM_TYPES
 
 
@@ -60,9 +60,9 @@ class DataclassAsDict(Transcoding):
 STATE_DATACLASSES: tuple[type[Any], ...] = (
     institution.SigningKey,
     learner.Consent,
-    credit_account.Outcome,
-    credit_account.Conversion,
-    credit_account.Redemption,
+    records.Outcome,
+    records.Conversion,
+    records.Redemption,
     rules.OutcomeCriteria,
     rules.RecognitionTerms,
     rules.ConversionTerms,

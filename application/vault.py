@@ -15,7 +15,7 @@ import os
 import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from cryptography.hazmat.primitives import hashes
@@ -35,11 +35,65 @@ def normalize_document_number(number: str) -> str:
     return "".join(c for c in folded if c.isalnum()).upper()
 
 
+class KeyStore(Protocol):
+    """Where the wrapped learner keys live, outside the event store."""
+
+    def put(self, learner_id: UUID, wrapped: bytes, created_at: datetime) -> None: ...
+    def get(self, learner_id: UUID) -> bytes | None: ...
+    def delete(self, learner_id: UUID) -> None: ...
+
+
+class SqlKeyStore:
+    """The ``learner_keys`` table, in the bank's database."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def put(self, learner_id: UUID, wrapped: bytes, created_at: datetime) -> None:
+        with self._db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO learner_keys (learner_id, wrapped_key, created_at) VALUES (?, ?, ?)",
+                (self._id(learner_id), wrapped, created_at.isoformat()),
+            )
+
+    def get(self, learner_id: UUID) -> bytes | None:
+        with self._db.transaction() as cur:
+            cur.execute(
+                "SELECT wrapped_key FROM learner_keys WHERE learner_id = ?",
+                (self._id(learner_id),),
+            )
+            row = cur.fetchone()
+        return None if row is None else bytes(row[0])
+
+    def delete(self, learner_id: UUID) -> None:
+        with self._db.transaction() as cur:
+            cur.execute("DELETE FROM learner_keys WHERE learner_id = ?", (self._id(learner_id),))
+
+    def _id(self, learner_id: UUID) -> Any:
+        return self._db.dialect.key(learner_id)
+
+
+class MemoryKeyStore:
+    """The in-memory bank's (tests of the application's behaviour): a dict."""
+
+    def __init__(self) -> None:
+        self._keys: dict[UUID, bytes] = {}
+
+    def put(self, learner_id: UUID, wrapped: bytes, created_at: datetime) -> None:
+        self._keys[learner_id] = wrapped
+
+    def get(self, learner_id: UUID) -> bytes | None:
+        return self._keys.get(learner_id)
+
+    def delete(self, learner_id: UUID) -> None:
+        self._keys.pop(learner_id, None)
+
+
 class PersonalDataVault:
     def __init__(
-        self, database: Database, master_secret: bytes, clock: Callable[[], datetime] | None = None
+        self, keys: KeyStore, master_secret: bytes, clock: Callable[[], datetime] | None = None
     ) -> None:
-        self._db = database
+        self._keys = keys
         self._clock = clock or (lambda: datetime.now(UTC))
         self._hash_key = _derive(master_secret, b"creditbank identity-document hash")
         self._wrap = AESGCM(_derive(master_secret, b"creditbank learner-key wrapping"))
@@ -52,12 +106,9 @@ class PersonalDataVault:
         """Creates the learner's key and returns the data sealed with it."""
         key = AESGCM.generate_key(bit_length=256)
         nonce = os.urandom(12)
-        wrapped = nonce + self._wrap.encrypt(nonce, key, learner_id.bytes)
-        with self._db.transaction() as cur:
-            cur.execute(
-                "INSERT INTO learner_keys (learner_id, wrapped_key, created_at) VALUES (?, ?, ?)",
-                (self._id(learner_id), wrapped, self._clock().isoformat()),
-            )
+        self._keys.put(
+            learner_id, nonce + self._wrap.encrypt(nonce, key, learner_id.bytes), self._clock()
+        )
         nonce = os.urandom(12)
         plaintext = json.dumps(data, sort_keys=True, default=str).encode()
         sealed = nonce + AESGCM(key).encrypt(nonce, plaintext, learner_id.bytes)
@@ -79,20 +130,10 @@ class PersonalDataVault:
         return {learner_id: self.open(learner_id, s) for learner_id, s in sealed.items()}
 
     def shred(self, learner_id: UUID) -> None:
-        with self._db.transaction() as cur:
-            cur.execute("DELETE FROM learner_keys WHERE learner_id = ?", (self._id(learner_id),))
+        self._keys.delete(learner_id)
 
     def _key(self, learner_id: UUID) -> bytes | None:
-        with self._db.transaction() as cur:
-            cur.execute(
-                "SELECT wrapped_key FROM learner_keys WHERE learner_id = ?",
-                (self._id(learner_id),),
-            )
-            row = cur.fetchone()
-        if row is None:
+        wrapped = self._keys.get(learner_id)
+        if wrapped is None:
             return None
-        wrapped = bytes(row[0])
         return self._wrap.decrypt(wrapped[:12], wrapped[12:], learner_id.bytes)
-
-    def _id(self, learner_id: UUID) -> Any:
-        return self._db.dialect.key(learner_id)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Protocol
 
-from domain.credit_account import DepositedOutcome
 from domain.errors import InvalidInput, KeyNotValid, UnknownIssuer
 from domain.institution import Institution
+from domain.records import DepositedOutcome
 
 
 class DepositVerifier(Protocol):

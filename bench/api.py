@@ -329,7 +329,7 @@ def compare_variants(
     (``one``) by one client in this process; a restart each (rounds minutes apart on a busy
     machine compare less well than the interleaved ones above); then the plain bank again."""
     report = ctx.report
-    seconds = ctx.pick(1.5, 6.0)
+    seconds = ctx.pick(0.6, 6.0)
     try:
         with ExitStack() as stack:
             single = Client(_single(world.specs[0], world), stack) if one else None
@@ -337,10 +337,10 @@ def compare_variants(
                 world.restart_app(variant=variant)
                 if single is not None:
                     op = single.ops()[phase]
-                    run_for(op, ctx.pick(0.3, 1.0))
+                    run_for(op, ctx.pick(0.2, 1.0))
                     run = run_for(op, seconds)
                 else:
-                    world.pool.run(phase, ctx.pick(0.3, 1.0))
+                    world.pool.run(phase, ctx.pick(0.2, 1.0))
                     run = world.pool.run(phase, seconds)
                 report_variant(report, f"lever_{variant.name}", phase, run, world.gc_log(variant))
     finally:
@@ -439,11 +439,11 @@ def world_for(ctx: Context) -> ApiWorld:
 def run_write(ctx: Context) -> None:
     world = world_for(ctx)
     report = ctx.report
-    seconds = ctx.pick(1.5, 6.0)
+    seconds = ctx.pick(0.6, 6.0)
     rounds = ctx.pick(1, 3)
     runs: dict[str, list[Run]] = {"raw": [], "insert": [], "deposit": []}
     for phase in runs:  # warm-up, not counted
-        world.pool.run(phase, ctx.pick(0.3, 1.0))
+        world.pool.run(phase, ctx.pick(0.2, 1.0))
     for _ in range(rounds):
         for phase, phase_runs in runs.items():
             phase_runs.append(world.pool.run(phase, seconds))
@@ -514,11 +514,11 @@ def interleave(ops: dict[str, Op], repeats: int) -> dict[str, list[float]]:
 def run_tail(ctx: Context) -> None:
     world = world_for(ctx)
     report = ctx.report
-    seconds = ctx.pick(1.5, 6.0)
+    seconds = ctx.pick(0.6, 6.0)
     rounds = ctx.pick(1, 3)
     runs: dict[str, list[Run]] = {"read": [], "bare_read": []}
     for phase in runs:
-        world.pool.run(phase, ctx.pick(0.3, 1.0))
+        world.pool.run(phase, ctx.pick(0.2, 1.0))
     for _ in range(rounds):
         for phase, phase_runs in runs.items():
             phase_runs.append(world.pool.run(phase, seconds))

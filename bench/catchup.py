@@ -125,7 +125,7 @@ def measure(ctx: Context, engine: str, settings: Settings) -> float:
     with open_bank(settings, ctx.es_env) as bank:
         issuer = create_issuer(bank)
         started = time.perf_counter()
-        learners, deposits = populate(bank, issuer, ctx.pick(4_000, 30_000))
+        learners, deposits = populate(bank, issuer, ctx.pick(1_500, 30_000))
         report.raw(f"{engine}_populate", time.perf_counter() - started, "s")
         report.raw(f"{engine}_learners", learners, "count")
         report.raw(f"{engine}_deposits", deposits, "count")

@@ -38,7 +38,7 @@ from application.bank import CreditBank
 from application.bootstrap import build_bank
 from application.database import Database
 from application.settings import Settings
-from domain.credit_account import DepositedOutcome
+from domain.records import DepositedOutcome
 from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.values import IdentityVerification, InstitutionKind, OutcomeKind, RuleModel
 

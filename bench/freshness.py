@@ -94,7 +94,7 @@ def run(ctx: Context) -> None:
             with Follower(bank) as follower:
                 timed_deposits(bank, factory, follower, learners, 20)  # warm-up
                 commands, added = timed_deposits(
-                    bank, factory, follower, learners, ctx.pick(80, 400)
+                    bank, factory, follower, learners, ctx.pick(40, 400)
                 )
             report.latencies("command", commands)
             report.latencies("added_wait", added)

@@ -134,7 +134,7 @@ def run(ctx: Context) -> None:
 
             # Interleaved, so that noise on this machine hits all three alike.
             times: dict[str, list[float]] = {key: [] for key in loads}
-            repeats = ctx.pick(15, 60)
+            repeats = ctx.pick(8, 60)
             for _ in range(repeats):
                 times["short"] += time_calls(loads["short"], 3)
                 times["long"] += time_calls(loads["long"], 1)

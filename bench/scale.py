@@ -306,7 +306,7 @@ def measure(
 
 
 def open_populations(ctx: Context, stack: ExitStack) -> dict[str, Population]:
-    large = ctx.pick(100_000, 1_000_000)
+    large = ctx.pick(20_000, 1_000_000)
     populations = {}
     for name, n, seed in (("small", SMALL, 1), ("large", large, 2)):
         url = stack.enter_context(fresh_postgres())
@@ -338,8 +338,8 @@ def measure_populations(ctx: Context, populations: dict[str, Population]) -> Non
         report.raw(
             "cpu", cpu if cpu is not None else "not pinned", "this process and both backends"
         )
-        times = measure(populations, ctx.pick(400, 2000), heavy_only=False, seed=3)
-        heavy = measure(populations, ctx.pick(100, 400), heavy_only=True, seed=4)
+        times = measure(populations, ctx.pick(150, 2000), heavy_only=False, seed=3)
+        heavy = measure(populations, ctx.pick(50, 400), heavy_only=True, seed=4)
     ratios = {}
     for query in ("balance", "transcript"):
         for name in populations:

@@ -104,7 +104,7 @@ def measure(
 ) -> Measured:
     """Alternating rounds of raw inserts and deposits in ``processes`` workers."""
     report = ctx.report
-    seconds = ctx.pick(1.5, 6.0)
+    seconds = ctx.pick(0.6, 6.0)
     rounds = ctx.pick(1, 3)
     per_worker = ctx.pick(4, 40)
     # Registered here, one after the other: registrations append to one shared listing log, so
@@ -119,8 +119,8 @@ def measure(
     app_runs: list[Run] = []
     raw_runs: list[Run] = []
     with WorkerPool(setup_writer, specs) as pool:
-        pool.run("raw", ctx.pick(0.3, 1.0))  # warm-up, not counted
-        pool.run("app", ctx.pick(0.3, 1.0))
+        pool.run("raw", ctx.pick(0.2, 1.0))  # warm-up, not counted
+        pool.run("app", ctx.pick(0.2, 1.0))
         for _ in range(rounds):
             raw_runs.append(pool.run("raw", seconds))
             app_runs.append(pool.run("app", seconds))

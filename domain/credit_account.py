@@ -4,19 +4,19 @@ Deposits enter as DEPOSITED outcomes; recognition (by rule or by an officer) giv
 the framework; conversions move recognised credits into a target institution's scheme (the sources
 leave the balance, the conversion enters it, so nothing is counted twice); redemptions spend
 holdings for one qualification; revocation removes an outcome, cascades to the conversions derived
-from it and flags redemptions that relied on it.
+from it and flags redemptions that relied on it. Its records are in ``domain.records``; what a
+conversion would give is planned in ``domain.conversion``.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.conversion import ConversionOption, ConversionPlan, conversion_options
 from domain.errors import (
     AlreadyRevoked,
     DuplicateCredential,
@@ -27,9 +27,17 @@ from domain.errors import (
     RuleNotApplicable,
 )
 from domain.qualification import Assessment, Holding, Requirements, assess
+from domain.records import (
+    Balance,
+    Conversion,
+    DepositedOutcome,
+    Outcome,
+    Redemption,
+    balance,
+    holdings,
+)
 from domain.rules import ConversionTerms, RecognitionTerms, RuleVersion
 from domain.values import (
-    CREDIT_QUANTUM,
     MAX_HOURS,
     ZERO,
     OutcomeKind,
@@ -39,143 +47,7 @@ from domain.values import (
     parse_level,
     parse_text,
     utc,
-    within,
 )
-
-
-@dataclass
-class Outcome:
-    id: UUID
-    issuer_id: UUID
-    credential_id: str
-    kind: OutcomeKind
-    title: str
-    standard_code: str | None
-    level: int | None
-    credits_claimed: Decimal
-    hours: Decimal | None
-    result: str | None
-    completed_on: date
-    evidence_digest: str
-    key_id: str | None
-    deposited_at: datetime
-    recognized_credits: Decimal | None = None
-    recognized_level: int | None = None
-    category: str | None = None
-    rule_id: UUID | None = None
-    rule_version: int | None = None
-    recognized_by: str | None = None
-    rejection_reason: str | None = None
-    conversion_id: UUID | None = None
-    redemption_id: UUID | None = None
-    revoked_reason: str | None = None
-
-    @property
-    def status(self) -> OutcomeStatus:
-        if self.revoked_reason is not None:
-            return OutcomeStatus.REVOKED
-        if self.redemption_id is not None:
-            return OutcomeStatus.REDEEMED
-        if self.conversion_id is not None:
-            return OutcomeStatus.CONVERTED
-        if self.recognized_credits is not None:
-            return OutcomeStatus.RECOGNIZED
-        if self.rejection_reason is not None:
-            return OutcomeStatus.REJECTED
-        return OutcomeStatus.DEPOSITED
-
-
-@dataclass
-class Conversion:
-    id: UUID
-    rule_id: UUID
-    rule_version: int
-    ratio: Decimal
-    source_ids: tuple[UUID, ...]
-    source_credits: Decimal
-    credits: Decimal
-    target_institution_id: UUID
-    target_code: str
-    category: str
-    level: int | None
-    kind: OutcomeKind
-    completed_on: date
-    standard_codes: tuple[str, ...]
-    converted_at: datetime
-    redemption_id: UUID | None = None
-    cancelled_because: UUID | None = None  # the revoked source outcome
-
-    @property
-    def active(self) -> bool:
-        return self.cancelled_because is None
-
-
-@dataclass
-class Redemption:
-    id: UUID
-    qualification_id: UUID
-    qualification_version: int
-    allocations: dict[str, Decimal]  # holding id -> credits counted
-    credits_counted: Decimal
-    redeemed_at: datetime
-    flags: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Balance:
-    total: Decimal
-    available: Decimal
-    redeemed: Decimal
-    by_level: dict[int, Decimal]
-    by_kind: dict[OutcomeKind, Decimal]
-    by_category: dict[str, Decimal]
-
-
-@dataclass(frozen=True)
-class ConversionOption:
-    rule_id: UUID
-    rule_version: int
-    rule_name: str
-    outcome_ids: tuple[UUID, ...]
-    source_credits: Decimal
-    credits: Decimal
-    category: str
-    unmet_before: tuple[str, ...]
-    unmet_after: tuple[str, ...]
-    counted_change: Decimal
-
-    @property
-    def closes(self) -> tuple[str, ...]:
-        """The requirements unmet before and met after (named as in ``unmet``, up to ':')."""
-        after = {_requirement(u) for u in self.unmet_after}
-        return tuple(r for r in map(_requirement, self.unmet_before) if r not in after)
-
-    @property
-    def changes_nothing(self) -> bool:
-        return self.unmet_after == self.unmet_before and self.counted_change == 0
-
-
-def _requirement(unmet: str) -> str:
-    return unmet.split(":", 1)[0]
-
-
-@dataclass(frozen=True)
-class DepositedOutcome:
-    """What a verified credential states, as the deposit command receives it."""
-
-    issuer_id: UUID
-    credential_id: str
-    kind: OutcomeKind
-    title: str
-    credits: Decimal
-    completed_on: date
-    evidence_digest: str
-    standard_code: str | None = None
-    level: int | None = None
-    hours: Decimal | None = None
-    result: str | None = None
-    key_id: str | None = None
-    issued_at: datetime | None = None
 
 
 class CreditAccount(Aggregate):
@@ -399,35 +271,27 @@ class CreditAccount(Aggregate):
                 )
             if not terms.criteria.matches(o.issuer_id, o.kind, o.standard_code):
                 raise RuleNotApplicable(f"rule {rule.name!r} does not apply to outcome {o.id}")
-        source_credits = sum((o.recognized_credits or ZERO for o in sources), ZERO)
-        amount = (source_credits * terms.ratio).quantize(CREDIT_QUANTUM, rounding=ROUND_DOWN)
-        if terms.max_credits_per_learner is not None:
-            used = self.converted_under(rule.rule_id)
-            amount = min(amount, terms.max_credits_per_learner - used)
-        if amount <= 0:
+        plan = ConversionPlan.of(sources, terms, self.converted_under(rule.rule_id))
+        if plan.credits <= 0:
             raise RuleNotApplicable(
                 f"rule {rule.name!r} allows no more credits for this learner "
                 f"(cap {terms.max_credits_per_learner})"
             )
-        dominant = max(sources, key=lambda o: o.recognized_credits or ZERO)
-        levels = [o.recognized_level for o in sources if o.recognized_level is not None]
         self._credits_converted(
             conversion_id=conversion_id,
             outcome_ids=tuple(outcome_ids),
             rule_id=rule.rule_id,
             rule_version=rule.version,
             ratio=terms.ratio,
-            source_credits=source_credits,
-            credits=amount,
+            source_credits=plan.source_credits,
+            credits=plan.credits,
             target_institution_id=terms.target_institution_id,
             target_code=terms.target_code,
             category=terms.target_category,
-            level=min(levels) if levels else None,
-            kind=dominant.kind,
-            completed_on=max(o.completed_on for o in sources),
-            standard_codes=tuple(
-                sorted({terms.target_code} | {o.standard_code for o in sources if o.standard_code})
-            ),
+            level=plan.level,
+            kind=plan.kind,
+            completed_on=plan.completed_on,
+            standard_codes=plan.standard_codes,
             converted_at=utc(at),
             actor=actor,
         )
@@ -481,57 +345,10 @@ class CreditAccount(Aggregate):
 
     # -- holdings, balance, requirements -------------------------------------------------------
     def holdings(self) -> list[Holding]:
-        held = [
-            Holding(
-                o.id,
-                o.recognized_credits,
-                o.recognized_level,
-                o.kind,
-                o.category or "",
-                o.issuer_id,
-                o.completed_on,
-                False,
-                frozenset({o.standard_code} if o.standard_code else ()),
-                o.redemption_id is not None,
-            )
-            for o in self.outcomes.values()
-            if o.recognized_credits is not None
-            and o.status in (OutcomeStatus.RECOGNIZED, OutcomeStatus.REDEEMED)
-        ]
-        held += [
-            Holding(
-                c.id,
-                c.credits,
-                c.level,
-                c.kind,
-                c.category,
-                c.target_institution_id,
-                c.completed_on,
-                True,
-                frozenset(c.standard_codes),
-                c.redemption_id is not None,
-            )
-            for c in self.conversions.values()
-            if c.active
-        ]
-        return held
+        return holdings(self.outcomes.values(), self.conversions.values())
 
     def balance(self) -> Balance:
-        by_level: defaultdict[int, Decimal] = defaultdict(Decimal)
-        by_kind: defaultdict[OutcomeKind, Decimal] = defaultdict(Decimal)
-        by_category: defaultdict[str, Decimal] = defaultdict(Decimal)
-        total = redeemed = ZERO
-        for h in self.holdings():
-            total += h.credits
-            if h.spent:
-                redeemed += h.credits
-            if h.level is not None:
-                by_level[h.level] += h.credits
-            by_kind[h.kind] += h.credits
-            by_category[h.category] += h.credits
-        return Balance(
-            total, total - redeemed, redeemed, dict(by_level), dict(by_kind), dict(by_category)
-        )
+        return balance(self.holdings())
 
     def assess(self, requirements: Requirements) -> Assessment:
         return assess(requirements, self.holdings())
@@ -539,71 +356,7 @@ class CreditAccount(Aggregate):
     def conversion_options(
         self, rules: list[RuleVersion], requirements: Requirements, on: date
     ) -> list[ConversionOption]:
-        """Conversions the learner could make now, and what each would do for a qualification:
-        the rule, the outcomes it would take, the credits it would give (capped), and the
-        requirements still unmet after it. Options that would change nothing (the same unmet
-        requirements, the same credits counted) are left out; best first: most requirements
-        closed, then fewest unmet, then most credits counted."""
-        current = assess(requirements, self.holdings())
-        options: list[ConversionOption] = []
-        for rule in rules:
-            terms = rule.terms
-            if not isinstance(terms, ConversionTerms) or not within(
-                on, terms.valid_from, terms.valid_until
-            ):
-                continue
-            sources = [
-                o
-                for o in self.outcomes.values()
-                if o.status is OutcomeStatus.RECOGNIZED
-                and terms.criteria.matches(o.issuer_id, o.kind, o.standard_code)
-            ]
-            if not sources:
-                continue
-            total = sum((o.recognized_credits or ZERO for o in sources), ZERO)
-            amount = (total * terms.ratio).quantize(CREDIT_QUANTUM, rounding=ROUND_DOWN)
-            if terms.max_credits_per_learner is not None:
-                amount = min(
-                    amount, terms.max_credits_per_learner - self.converted_under(rule.rule_id)
-                )
-            if amount <= 0:
-                continue
-            source_ids = {o.id for o in sources}
-            levels = [o.recognized_level for o in sources if o.recognized_level is not None]
-            converted = Holding(
-                rule.rule_id,
-                amount,
-                min(levels) if levels else None,
-                max(sources, key=lambda o: o.recognized_credits or ZERO).kind,
-                terms.target_category,
-                terms.target_institution_id,
-                max(o.completed_on for o in sources),
-                True,
-                frozenset(
-                    {terms.target_code} | {o.standard_code for o in sources if o.standard_code}
-                ),
-                False,
-            )
-            after = assess(
-                requirements,
-                [h for h in self.holdings() if h.id not in source_ids] + [converted],
-            )
-            options.append(
-                ConversionOption(
-                    rule.rule_id,
-                    rule.version,
-                    rule.name,
-                    tuple(o.id for o in sources),
-                    total,
-                    amount,
-                    terms.target_category,
-                    current.unmet,
-                    after.unmet,
-                    after.credits_counted - current.credits_counted,
-                )
-            )
-        useful = [o for o in options if not o.changes_nothing]
-        return sorted(useful, key=lambda o: (-len(o.closes), len(o.unmet_after), -o.counted_change))
+        return conversion_options(self, rules, requirements, on)
 
     # -- redemption ---------------------------------------------------------------------------
     def redeem(

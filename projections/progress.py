@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from domain.credit_account import CreditAccount, Redemption
+from domain.credit_account import CreditAccount
 from domain.qualification import (
     CategoryMinimum,
     Holding,
@@ -22,6 +22,7 @@ from domain.qualification import (
     Requirements,
     assess,
 )
+from domain.records import Redemption
 from domain.values import OutcomeKind
 from projections.base import Batch, Cursor, Tables, Writes, cc, credits, from_cc, iso
 

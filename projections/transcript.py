@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from domain.credit_account import CreditAccount, Outcome
+from domain.credit_account import CreditAccount
+from domain.records import Outcome
 from projections.base import Batch, Cursor, Tables, Writes, cc, credits, from_cc, iso
 
 DEPOSITED: type[Any] = CreditAccount.OutcomeDeposited  # type: ignore[attr-defined]  # made by @event

@@ -11,15 +11,16 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.auth import Role, TokenService, load_or_create_signing_key
-from application.bank import CreditBank
-from application.bootstrap import Services
-from application.preflight import StartupError
-from application.settings import Settings
+from application.settings import Settings, StartupError
+
+if TYPE_CHECKING:  # the commands import what they use: `creditbank token` starts in a blink
+    from application.bank import CreditBank
+    from application.bootstrap import Services
 
 cli = typer.Typer(help="Credit Bank: a lifelong learning-record system.", no_args_is_help=True)
 NEEDS_SUBJECT = (Role.LEARNER, Role.INSTITUTION, Role.ENTERPRISE)

@@ -15,14 +15,6 @@ from typing import Annotated, Any
 import typer
 
 from api.cli import note
-from application.issuing import (
-    IssuerKey,
-    from_description,
-    sign_data_integrity,
-    sign_vc_jwt,
-    verify_offline,
-)
-from application.standards import Standards
 from domain.errors import DomainError
 
 issuer = typer.Typer(help="An issuing institution's keys.")
@@ -62,6 +54,8 @@ def keygen(
 ) -> None:
     """Make a key pair: <name>.pem (private, owner-only) and <name>.jwk.json (the public JWK to
     register as publicKeyJwk). Existing files are never overwritten."""
+    from application.issuing import IssuerKey
+
     kid = kid or f"{name}-{datetime.now(UTC).year}"
     key = IssuerKey.ed25519(kid) if algorithm is Algorithm.ED25519 else IssuerKey.rsa(kid, 3072)
     try:
@@ -86,6 +80,9 @@ def sign(
     "achievement": {"name", "credits", "type", "code", "eqfLevel", "hours"}, "result",
     "validFrom", "validUntil", "id", "issuerName"}; a document with an @context is signed as it
     is, its issuer set to --issuer."""
+    from application.issuing import IssuerKey, from_description, sign_data_integrity, sign_vc_jwt
+    from application.standards import Standards
+
     now = datetime.now(UTC)
     try:
         signing_key = IssuerKey.load(key, kid)
@@ -108,6 +105,9 @@ def verify(
     ] = None,
 ) -> None:
     """Verify a credential offline; exit 1 with the reason when it does not hold."""
+    from application.offline import verify_offline
+    from application.standards import Standards
+
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:

@@ -10,7 +10,6 @@ from uuid import UUID
 import strawberry
 
 from api.graphql import authz
-from api.graphql.accounts import Outcome
 from api.graphql.catalogue import (
     ConversionRule,
     ConversionRuleConnection,
@@ -35,6 +34,7 @@ from api.graphql.context import Info
 from api.graphql.errors import ApiError, UserError, user_error
 from api.graphql.learners import Learner, LearnerConnection, LearnerEdge
 from api.graphql.organizations import Organization
+from api.graphql.outcomes import Outcome
 from api.graphql.pagination import after_int, keyset_page, page_size
 from application import audit
 from domain import values

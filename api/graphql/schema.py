@@ -15,11 +15,11 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
-from api.graphql.accounts import Outcome
 from api.graphql.catalogue import ConversionRule, Institution, Qualification, RecognitionRule
 from api.graphql.learners import Learner
 from api.graphql.mutations import Mutation
 from api.graphql.organizations import Organization
+from api.graphql.outcomes import Outcome
 from api.graphql.queries import Query
 
 MAX_DEPTH = 10

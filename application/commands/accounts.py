@@ -13,7 +13,7 @@ from application.base import Pending
 from application.commands.catalogue import CatalogueCommands
 from application.commands.learners import LearnerCommands
 from application.credentials import VerifiedCredential, identity_matches, to_outcome, verify
-from domain.credit_account import CreditAccount, DepositedOutcome, Outcome
+from domain.credit_account import CreditAccount
 from domain.errors import (
     DuplicateCredential,
     Forbidden,
@@ -25,6 +25,7 @@ from domain.errors import (
 from domain.indexes import CredentialIndex
 from domain.institution import Institution
 from domain.learner import Learner
+from domain.records import DepositedOutcome, Outcome
 from domain.rules import RuleVersion
 from domain.values import IdentityVerification, OutcomeStatus, parse_whole
 

@@ -1,8 +1,8 @@
 """No N+1: a transcript page with its issuers costs the same number of SQL statements for 5 rows
 as for 50; and what a 50-row transcript page costs in time (p50/p99, printed with ``-s``).
 
-Statements are counted by wrapping the read-model cursors (``application.dialects._SqliteCursor``
-and ``_PgCursor``) in the served process, counting only the request threads (the projection
+Statements are counted by wrapping the read-model cursors (``_SqliteCursor`` and ``_PgCursor`` of
+application/dialects) in the served process, counting only the request threads (the projection
 runner's own polling and writing runs in threads named ``projection-*``).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from application import dialects
+from application.dialects import postgres, sqlite
 from tests.api.conftest import GraphQL, LearnerRef, World
 
 ROWS = 50
@@ -52,7 +52,7 @@ class StatementCounter:
 @pytest.fixture
 def counter(monkeypatch: pytest.MonkeyPatch) -> StatementCounter:
     counting = StatementCounter()
-    for cls in (dialects._SqliteCursor, dialects._PgCursor):
+    for cls in (sqlite._SqliteCursor, postgres._PgCursor):
         original = cls.execute
 
         def execute(self: Any, sql: str, params: Any = (), _original: Any = original) -> Any:

@@ -314,7 +314,7 @@ def test_database_urls_are_shown_without_their_password() -> None:
 def test_the_shipped_sample_credentials_verify_offline(sample: str) -> None:
     from datetime import UTC, datetime
 
-    from application.issuing import verify_offline
+    from application.offline import verify_offline
     from application.standards import Standards
 
     folder = CHECKOUT / "examples"

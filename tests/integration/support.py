@@ -26,7 +26,7 @@ from eventsourcing.domain import Aggregate
 
 from application.bank import CreditBank
 from application.settings import Settings
-from domain.credit_account import DepositedOutcome
+from domain.records import DepositedOutcome
 from domain.values import InstitutionKind, OutcomeKind
 
 KEYS_VALID_FROM = datetime(2015, 1, 1, tzinfo=UTC)

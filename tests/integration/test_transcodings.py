@@ -16,10 +16,10 @@ from uuid import UUID
 from application.bank import CreditBank
 from application.transcodings import STATE_DATACLASSES
 from domain import values
-from domain.credit_account import Conversion, Outcome, Redemption
 from domain.institution import SigningKey
 from domain.learner import Consent
 from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
+from domain.records import Conversion, Outcome, Redemption
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import (
     ENUM_TYPES,

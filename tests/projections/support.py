@@ -17,10 +17,11 @@ from typing import Any
 from uuid import UUID
 
 from application.bank import CreditBank
-from domain.credit_account import CreditAccount, DepositedOutcome
+from domain.credit_account import CreditAccount
 from domain.errors import DomainError
 from domain.learner import Learner
 from domain.qualification import CategoryMinimum, Requirements, assess
+from domain.records import DepositedOutcome
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import (
     ConsentScope,

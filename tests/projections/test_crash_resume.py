@@ -23,8 +23,8 @@ from eventsourcing.persistence import IntegrityError
 from application.bank import CreditBank
 from application.bootstrap import build_bank, database_for
 from application.settings import Settings
-from domain.credit_account import DepositedOutcome
 from domain.errors import DomainError
+from domain.records import DepositedOutcome
 from domain.values import OutcomeKind
 from projections.rebuild import rebuild
 from projections.runner import EventSource, ProjectionRunner, all_views

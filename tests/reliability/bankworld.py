@@ -12,8 +12,8 @@ from typing import Any
 
 from application.bank import CreditBank
 from application.issuing import IssuerKey, sign_vc_jwt
-from domain.credit_account import DepositedOutcome
 from domain.qualification import CategoryMinimum, Requirements
+from domain.records import DepositedOutcome
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import IdentityVerification, InstitutionKind, OutcomeKind, RuleModel
 from tests.factories import CredentialSpec, achievement_credential

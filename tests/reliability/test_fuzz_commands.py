@@ -30,9 +30,9 @@ from application.bank import CreditBank
 from application.bootstrap import build_bank
 from application.issuing import IssuerKey
 from application.settings import Settings
-from domain.credit_account import DepositedOutcome
 from domain.errors import DomainError, InvalidInput
 from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
+from domain.records import DepositedOutcome
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import (
     ConsentScope,

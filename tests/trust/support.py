@@ -26,8 +26,8 @@ from application.issuing import IssuerKey, sign_data_integrity, sign_vc_jwt
 from application.settings import Settings
 from application.signing import b64url
 from application.standards import Standards
-from domain.credit_account import DepositedOutcome
 from domain.errors import DomainError
+from domain.records import DepositedOutcome
 from domain.values import IdentityVerification, InstitutionKind, OutcomeKind
 from tests.factories import CredentialSpec, achievement_credential
 

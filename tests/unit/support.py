@@ -13,9 +13,10 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.domain import Aggregate
 
-from domain.credit_account import CreditAccount, DepositedOutcome
+from domain.credit_account import CreditAccount
 from domain.errors import DomainError
 from domain.framework import EQF
+from domain.records import DepositedOutcome
 from domain.rules import (
     ConversionRule,
     ConversionTerms,

@@ -34,7 +34,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from domain.credit_account import CreditAccount, DepositedOutcome
+from domain.credit_account import CreditAccount
 from domain.errors import (
     AlreadyRevoked,
     DomainError,
@@ -51,6 +51,7 @@ from domain.qualification import (
     Requirements,
     assess,
 )
+from domain.records import DepositedOutcome
 from domain.rules import (
     ConversionRule,
     ConversionTerms,

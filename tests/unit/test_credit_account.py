@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain.credit_account import Balance, CreditAccount
+from domain.credit_account import CreditAccount
 from domain.errors import (
     AlreadyRevoked,
     DuplicateCredential,
@@ -20,6 +20,7 @@ from domain.errors import (
     RuleNotApplicable,
 )
 from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
+from domain.records import Balance
 from domain.values import OutcomeKind, OutcomeStatus
 from tests.unit.support import (
     MAX_LEVEL,

@@ -10,11 +10,12 @@ from uuid import UUID
 import strawberry
 
 from api.auth import Role
-from api.graphql.accounts import Outcome, QualificationProgress
+from api.graphql.accounts import QualificationProgress
 from api.graphql.common import input_id
 from api.graphql.context import Info
 from api.graphql.errors import UserError
 from api.graphql.mutations.act import Back, Ids, mutate, mutation, outcome, outcomes, result
+from api.graphql.outcomes import Outcome
 from application.bank import CreditBank
 from projections import progress
 

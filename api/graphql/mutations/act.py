@@ -12,11 +12,11 @@ from uuid import UUID
 
 import strawberry
 
-from api.graphql.accounts import Outcome
 from api.graphql.authz import ALLOWED
 from api.graphql.common import input_id
 from api.graphql.context import Info
 from api.graphql.errors import user_error
+from api.graphql.outcomes import Outcome
 from application.bank import CreditBank
 from domain.errors import DomainError
 from projections import catalogue, transcript

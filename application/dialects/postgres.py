@@ -1,205 +1,19 @@
-"""The two engines, each behind one Dialect: how to connect and transact, set up the event
-store, lock, write rows in bulk, delete by a set of keys, notify, and rebuild tables.
-
-``dialect_for(url)`` is the only place that tells the engines apart; everything else asks the
-dialect. SQLite is the embedded default (a file, one writer at a time, nothing to notify);
-PostgreSQL is the server (a pool, row locks, LISTEN/NOTIFY, JSON recordsets for bulk writes).
-"""
+"""PostgreSQL, the server: a connection pool behind an availability probe, row locks,
+LISTEN/NOTIFY, JSON recordsets for bulk writes."""
 
 from __future__ import annotations
 
 import json
-import re
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 from uuid import UUID
 
 from application.availability import Availability, lost_connection
+from application.dialects import CONNECT_TIMEOUT, RECONNECT_WINDOW, SETUP_LOCK, Cursor
 from domain.errors import Unavailable
-
-# Seconds a call waits for a pooled connection, and for a new connection to open. Short, so a
-# request fails within seconds of an outage beginning instead of hanging (the availability probe
-# refuses the next ones at once).
-CONNECT_TIMEOUT = 3
-# Seconds a pool keeps retrying a lost connection before it gives up (and grows afresh on the next
-# demand): psycopg_pool's back-off doubles from 1 s, which after a 40 s outage left the bank
-# waiting ~25 s more for its next attempt.
-RECONNECT_WINDOW = 2.0
-# pg_advisory_lock key for schema set-up: a constant every process of the bank agrees on.
-SETUP_LOCK = 0x43726564697442  # "CreditB"
-# Rows per multi-row statement: under both engines' bound-parameter limits (SQLite 32766,
-# PostgreSQL 65535) for the widest view row.
-MAX_PARAMETERS = 16000
-
-
-class Cursor(Protocol):
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-    def fetchone(self) -> Any: ...
-    def fetchall(self) -> list[Any]: ...
-
-
-class Dialect(Protocol):
-    name: str
-    lock_rows: str  # appended to a SELECT that must hold its rows until commit
-    migrations: str  # the engine's folder of migrations/
-    availability: Availability
-
-    def eventsourcing_env(self, pool_size: int) -> dict[str, str]: ...
-    def transaction(self, readonly: bool, pipeline: bool) -> Any: ...
-    def setup_lock(self) -> Any: ...
-    def guard(self, datastore: Any) -> None: ...
-    def problem(self) -> str | None: ...
-    def migration_uri(self) -> str: ...
-    def key(self, value: UUID) -> Any: ...
-    def insert_rows(
-        self, cur: Cursor, table: str, columns: Sequence[str], rows: list[list[Any]], suffix: str
-    ) -> None: ...
-    def delete_any(self, cur: Cursor, table: str, column: str, keys: list[Any]) -> None: ...
-    def notify(self, cur: Cursor, channel: str) -> None: ...
-    def listen(self, channel: str, wake: threading.Event, stop: threading.Event) -> None: ...
-    def clone_table(self, cur: Cursor, table: str, clone: str) -> list[str]: ...
-    def replace_table(self, cur: Cursor, table: str, replacement: str) -> list[str]: ...
-    def lock_tables(self, cur: Cursor, tables: Sequence[str], timeout_ms: int) -> None: ...
-    def close(self) -> None: ...
-
-
-def dialect_for(url: str, pool_size: int = 5) -> Dialect:
-    """The one place that tells the engines apart: by the URL's scheme."""
-    parts = urlsplit(url)
-    if parts.scheme.startswith("postgres"):
-        return PostgresDialect(url, pool_size)
-    path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
-    if parts.netloc:  # sqlite://relative/path style
-        path = parts.netloc + "/" + path
-    return SqliteDialect(path)
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-class SqliteDialect:
-    """The embedded file: no server, so no outage, no locks to take, nothing to notify."""
-
-    name = "sqlite"
-    lock_rows = ""  # BEGIN IMMEDIATE already holds the only write lock
-    migrations = "sqlite"
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.availability = Availability()
-
-    def eventsourcing_env(self, pool_size: int) -> dict[str, str]:
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": self.path,
-            "SQLITE_LOCK_TIMEOUT": "30",
-        }
-
-    @contextmanager
-    def transaction(self, readonly: bool, pipeline: bool) -> Iterator[Cursor]:
-        """A writer takes the write lock up front (BEGIN IMMEDIATE) so it cannot fail half-way
-        on a lock upgrade; readers use a plain snapshot."""
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            conn.execute("PRAGMA busy_timeout = 30000")
-            cur = conn.cursor()
-            cur.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
-            try:
-                yield _SqliteCursor(cur)
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
-        finally:
-            conn.close()
-
-    def setup_lock(self) -> Any:
-        return nullcontext()  # SQLite serialises its own DDL
-
-    def guard(self, datastore: Any) -> None:
-        """Nothing to guard: an embedded file has no outage."""
-
-    def problem(self) -> str | None:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        return None
-
-    def migration_uri(self) -> str:
-        return f"sqlite:///{self.path}"
-
-    def key(self, value: UUID) -> Any:
-        return str(value)
-
-    def insert_rows(
-        self, cur: Cursor, table: str, columns: Sequence[str], rows: list[list[Any]], suffix: str
-    ) -> None:
-        names = ", ".join(columns)
-        row_marks = "(" + ", ".join("?" for _ in columns) + ")"
-        for chunk in _chunks(rows, max(1, MAX_PARAMETERS // max(1, len(columns)))):
-            cur.execute(
-                f"INSERT INTO {table} ({names}) VALUES "  # noqa: S608
-                + ", ".join(row_marks for _ in chunk)
-                + suffix,
-                [v for row in chunk for v in row],
-            )
-
-    def delete_any(self, cur: Cursor, table: str, column: str, keys: list[Any]) -> None:
-        for chunk in _chunks(keys, MAX_PARAMETERS):
-            cur.execute(
-                f"DELETE FROM {table} WHERE {column} IN "  # noqa: S608
-                f"({', '.join('?' for _ in chunk)})",
-                chunk,
-            )
-
-    def notify(self, cur: Cursor, channel: str) -> None:
-        """Followers poll a file."""
-
-    def listen(self, channel: str, wake: threading.Event, stop: threading.Event) -> None:
-        """Nothing to listen to: followers poll."""
-
-    def clone_table(self, cur: Cursor, table: str, clone: str) -> list[str]:
-        cur.execute(
-            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL",
-            [table],
-        )
-        statements = [f"DROP TABLE IF EXISTS {clone}"]
-        suffix = clone[len(table) :]
-        for kind, name, sql in cur.fetchall():
-            if kind == "table":
-                # After a rename SQLite quotes the name in its stored DDL: match either form.
-                statements.append(
-                    re.sub(rf'^CREATE TABLE "?{table}"?', f"CREATE TABLE {clone}", sql)
-                )
-            else:
-                index = f"INDEX {name}{suffix} ON {clone}"
-                statements.append(re.sub(rf'INDEX "?{name}"? ON "?{table}"?', index, sql))
-        return statements
-
-    def replace_table(self, cur: Cursor, table: str, replacement: str) -> list[str]:
-        # SQLite cannot rename an index: recreate the live table's indexes under their own names.
-        cur.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-            "AND sql IS NOT NULL",
-            [table],
-        )
-        indexes = cur.fetchall()
-        statements = [f"DROP TABLE {table}", f"ALTER TABLE {replacement} RENAME TO {table}"]
-        suffix = replacement[len(table) :]
-        for name, sql in indexes:
-            statements += [f"DROP INDEX IF EXISTS {name}{suffix}", sql]
-        return statements
-
-    def lock_tables(self, cur: Cursor, tables: Sequence[str], timeout_ms: int) -> None:
-        """The transaction's write lock already excludes every other writer."""
-
-    def close(self) -> None:
-        """Connections are per transaction."""
 
 
 class PostgresDialect:
@@ -339,8 +153,6 @@ class PostgresDialect:
         return None
 
     def migration_uri(self) -> str:
-        from urllib.parse import quote
-
         pg = self.pg
         auth = quote(pg["user"], safe="")
         if pg["password"]:
@@ -442,20 +254,6 @@ class PostgresDialect:
                 self._pool = None
             if self._probe_conn is not None:
                 self._probe_conn.close()
-
-
-class _SqliteCursor:
-    def __init__(self, cur: sqlite3.Cursor) -> None:
-        self._cur = cur
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._cur.execute(sql, tuple(params))
-
-    def fetchone(self) -> Any:
-        return self._cur.fetchone()
-
-    def fetchall(self) -> list[Any]:
-        return self._cur.fetchall()
 
 
 class _PgCursor:

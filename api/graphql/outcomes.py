@@ -1,0 +1,166 @@
+"""What an account holds, as the API shows it: balances and outcomes (from the views, or from an
+account rebuilt from its events)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import strawberry
+
+from api.graphql.catalogue import Institution, load_institution
+from api.graphql.common import Node, OutcomeKind, OutcomeStatus, PageInfo, credits, gid
+from api.graphql.context import Info
+from domain import values
+from domain.records import Balance as DomainBalance
+from domain.records import Outcome as DomainOutcome
+from projections.balances import BalanceRow
+from projections.transcript import TranscriptRow
+
+
+@strawberry.type
+class LevelCredits:
+    level: int
+    credits: Decimal
+
+
+@strawberry.type
+class KindCredits:
+    kind: OutcomeKind  # type: ignore[valid-type]
+    credits: Decimal
+
+
+@strawberry.type
+class CategoryCredits:
+    category: str
+    credits: Decimal
+
+
+@strawberry.type(description="Recognised and converted credits held; redeemed ones are spent.")
+class Balance:
+    total: Decimal
+    available: Decimal
+    redeemed: Decimal
+    by_level: list[LevelCredits]
+    by_kind: list[KindCredits]
+    by_category: list[CategoryCredits]
+
+    @classmethod
+    def of(cls, b: BalanceRow | DomainBalance | None) -> Balance:
+        """From the balances view, or from an account rebuilt from its events (``asOf``)."""
+        if b is None:
+            zero = credits(0)
+            return cls(
+                total=zero, available=zero, redeemed=zero, by_level=[], by_kind=[], by_category=[]
+            )
+        return cls(
+            total=_cents(b.total),
+            available=_cents(b.available),
+            redeemed=_cents(b.redeemed),
+            by_level=[
+                LevelCredits(level=int(k), credits=_cents(v)) for k, v in _sorted(b.by_level)
+            ],
+            by_kind=[
+                KindCredits(kind=values.OutcomeKind(k), credits=_cents(v))
+                for k, v in _sorted(b.by_kind)
+            ],
+            by_category=[
+                CategoryCredits(category=k, credits=_cents(v)) for k, v in _sorted(b.by_category)
+            ],
+        )
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"))
+
+
+def _sorted(buckets: Mapping[Any, Decimal]) -> list[tuple[Any, Decimal]]:
+    """Buckets in key order (enum keys by their value), as the view lists them."""
+    return sorted(buckets.items(), key=lambda kv: getattr(kv[0], "value", kv[0]))
+
+
+@strawberry.type(description="A learning outcome in an account: what was deposited, and its fate.")
+class Outcome(Node):
+    id: strawberry.ID
+    credential_id: str
+    title: str
+    kind: OutcomeKind  # type: ignore[valid-type]
+    level: int | None = strawberry.field(description="framework level (recognised, else claimed)")
+    credits: Decimal = strawberry.field(description="credits the credential claims")
+    recognized_credits: Decimal | None
+    category: str | None
+    status: OutcomeStatus  # type: ignore[valid-type]
+    completed_on: date | None
+    deposited_at: datetime
+    standard_code: str | None
+    hours: Decimal | None
+    rule_id: strawberry.ID | None = strawberry.field(description="recognition rule applied")
+    rule_version: int | None
+    recognized_by: str | None
+    reason: str | None = strawberry.field(description="why it was rejected or revoked")
+    issuer_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def issuer(self, info: Info) -> Institution:
+        return await load_institution(info, self.issuer_id)
+
+    @classmethod
+    def of_row(cls, r: TranscriptRow) -> Outcome:
+        return cls(
+            id=gid(r.outcome_id),
+            credential_id=r.credential_id,
+            title=r.title,
+            kind=values.OutcomeKind(r.kind),
+            level=r.recognized_level or r.level,
+            credits=r.credits,
+            recognized_credits=r.recognized_credits,
+            category=r.category,
+            status=values.OutcomeStatus(r.status),
+            completed_on=r.completed_on,
+            deposited_at=r.deposited_at,
+            standard_code=r.standard_code,
+            hours=r.hours,
+            rule_id=gid(r.rule_id) if r.rule_id else None,
+            rule_version=r.rule_version,
+            recognized_by=r.recognized_by,
+            reason=r.reason,
+            issuer_id=r.issuer_id,
+        )
+
+    @classmethod
+    def of(cls, o: DomainOutcome) -> Outcome:
+        return cls(
+            id=gid(o.id),
+            credential_id=o.credential_id,
+            title=o.title,
+            kind=o.kind,
+            level=o.recognized_level or o.level,
+            credits=o.credits_claimed,
+            recognized_credits=o.recognized_credits,
+            category=o.category,
+            status=o.status,
+            completed_on=o.completed_on,
+            deposited_at=o.deposited_at,
+            standard_code=o.standard_code,
+            hours=o.hours,
+            rule_id=gid(o.rule_id) if o.rule_id else None,
+            rule_version=o.rule_version,
+            recognized_by=o.recognized_by,
+            reason=o.revoked_reason or o.rejection_reason,
+            issuer_id=str(o.issuer_id),
+        )
+
+
+@strawberry.type
+class OutcomeEdge:
+    cursor: str
+    node: Outcome
+
+
+@strawberry.type
+class OutcomeConnection:
+    edges: list[OutcomeEdge]
+    page_info: PageInfo
+    total_count: int

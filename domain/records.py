@@ -1,0 +1,178 @@
+"""The records a credit account keeps: its outcomes, conversions and redemptions (mutable
+state, folded from the account's events), what a deposit states, and the balance they make."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from domain.qualification import Holding
+from domain.values import ZERO, OutcomeKind, OutcomeStatus
+
+
+@dataclass
+class Outcome:
+    id: UUID
+    issuer_id: UUID
+    credential_id: str
+    kind: OutcomeKind
+    title: str
+    standard_code: str | None
+    level: int | None
+    credits_claimed: Decimal
+    hours: Decimal | None
+    result: str | None
+    completed_on: date
+    evidence_digest: str
+    key_id: str | None
+    deposited_at: datetime
+    recognized_credits: Decimal | None = None
+    recognized_level: int | None = None
+    category: str | None = None
+    rule_id: UUID | None = None
+    rule_version: int | None = None
+    recognized_by: str | None = None
+    rejection_reason: str | None = None
+    conversion_id: UUID | None = None
+    redemption_id: UUID | None = None
+    revoked_reason: str | None = None
+
+    @property
+    def status(self) -> OutcomeStatus:
+        if self.revoked_reason is not None:
+            return OutcomeStatus.REVOKED
+        if self.redemption_id is not None:
+            return OutcomeStatus.REDEEMED
+        if self.conversion_id is not None:
+            return OutcomeStatus.CONVERTED
+        if self.recognized_credits is not None:
+            return OutcomeStatus.RECOGNIZED
+        if self.rejection_reason is not None:
+            return OutcomeStatus.REJECTED
+        return OutcomeStatus.DEPOSITED
+
+
+@dataclass
+class Conversion:
+    id: UUID
+    rule_id: UUID
+    rule_version: int
+    ratio: Decimal
+    source_ids: tuple[UUID, ...]
+    source_credits: Decimal
+    credits: Decimal
+    target_institution_id: UUID
+    target_code: str
+    category: str
+    level: int | None
+    kind: OutcomeKind
+    completed_on: date
+    standard_codes: tuple[str, ...]
+    converted_at: datetime
+    redemption_id: UUID | None = None
+    cancelled_because: UUID | None = None  # the revoked source outcome
+
+    @property
+    def active(self) -> bool:
+        return self.cancelled_because is None
+
+
+@dataclass
+class Redemption:
+    id: UUID
+    qualification_id: UUID
+    qualification_version: int
+    allocations: dict[str, Decimal]  # holding id -> credits counted
+    credits_counted: Decimal
+    redeemed_at: datetime
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Balance:
+    total: Decimal
+    available: Decimal
+    redeemed: Decimal
+    by_level: dict[int, Decimal]
+    by_kind: dict[OutcomeKind, Decimal]
+    by_category: dict[str, Decimal]
+
+
+@dataclass(frozen=True)
+class DepositedOutcome:
+    """What a verified credential states, as the deposit command receives it."""
+
+    issuer_id: UUID
+    credential_id: str
+    kind: OutcomeKind
+    title: str
+    credits: Decimal
+    completed_on: date
+    evidence_digest: str
+    standard_code: str | None = None
+    level: int | None = None
+    hours: Decimal | None = None
+    result: str | None = None
+    key_id: str | None = None
+    issued_at: datetime | None = None
+
+
+def holdings(outcomes: Iterable[Outcome], conversions: Iterable[Conversion]) -> list[Holding]:
+    """What counts toward qualifications: recognised (or redeemed) outcomes and active
+    conversions."""
+    held = [
+        Holding(
+            o.id,
+            o.recognized_credits,
+            o.recognized_level,
+            o.kind,
+            o.category or "",
+            o.issuer_id,
+            o.completed_on,
+            False,
+            frozenset({o.standard_code} if o.standard_code else ()),
+            o.redemption_id is not None,
+        )
+        for o in outcomes
+        if o.recognized_credits is not None
+        and o.status in (OutcomeStatus.RECOGNIZED, OutcomeStatus.REDEEMED)
+    ]
+    held += [
+        Holding(
+            c.id,
+            c.credits,
+            c.level,
+            c.kind,
+            c.category,
+            c.target_institution_id,
+            c.completed_on,
+            True,
+            frozenset(c.standard_codes),
+            c.redemption_id is not None,
+        )
+        for c in conversions
+        if c.active
+    ]
+    return held
+
+
+def balance(held: Iterable[Holding]) -> Balance:
+    by_level: defaultdict[int, Decimal] = defaultdict(Decimal)
+    by_kind: defaultdict[OutcomeKind, Decimal] = defaultdict(Decimal)
+    by_category: defaultdict[str, Decimal] = defaultdict(Decimal)
+    total = redeemed = ZERO
+    for h in held:
+        total += h.credits
+        if h.spent:
+            redeemed += h.credits
+        if h.level is not None:
+            by_level[h.level] += h.credits
+        by_kind[h.kind] += h.credits
+        by_category[h.category] += h.credits
+    return Balance(
+        total, total - redeemed, redeemed, dict(by_level), dict(by_kind), dict(by_category)
+    )
