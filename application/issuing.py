@@ -76,6 +76,19 @@ class IssuerKey:
             return cls(kid, "RS256", private, jwk)
         raise InvalidInput("the key is neither Ed25519 nor RSA", ("key",))
 
+    def pem(self) -> bytes:
+        return bytes(
+            self.private.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes, str]]:
+        """Picklable (worker processes sign too): as its PEM and kid."""
+        return _from_pem, (self.pem(), self.kid)
+
     # -- files: <name>.pem (private, owner-only) and <name>.jwk.json (public, to register) ----
     def save(self, directory: Path, name: str) -> tuple[Path, Path]:
         directory.mkdir(parents=True, exist_ok=True)
@@ -84,13 +97,7 @@ class IssuerKey:
             raise InvalidInput(f"{pem} or {public} exists; keys are never overwritten", ("out",))
         with pem.open("xb") as f:
             pem.chmod(0o600)
-            f.write(
-                self.private.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            )
+            f.write(self.pem())
         public.write_text(json.dumps(self.jwk, indent=2) + "\n", encoding="utf-8")
         return pem, public
 
@@ -110,6 +117,10 @@ class IssuerKey:
                     f"no kid: give one, or keep {public.name} beside the key", ("kid",)
                 ) from None
         return cls.of(private, kid)
+
+
+def _from_pem(pem: bytes, kid: str) -> IssuerKey:
+    return IssuerKey.of(serialization.load_pem_private_key(pem, password=None), kid)
 
 
 def identity_object(document_number: str, salt: str | None = None) -> dict[str, Any]:

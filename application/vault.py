@@ -41,6 +41,7 @@ class KeyStore(Protocol):
     def put(self, learner_id: UUID, wrapped: bytes, created_at: datetime) -> None: ...
     def get(self, learner_id: UUID) -> bytes | None: ...
     def delete(self, learner_id: UUID) -> None: ...
+    def __len__(self) -> int: ...
 
 
 class SqlKeyStore:
@@ -69,6 +70,11 @@ class SqlKeyStore:
         with self._db.transaction() as cur:
             cur.execute("DELETE FROM learner_keys WHERE learner_id = ?", (self._id(learner_id),))
 
+    def __len__(self) -> int:
+        with self._db.transaction(readonly=True) as cur:
+            cur.execute("SELECT COUNT(*) FROM learner_keys")
+            return int(cur.fetchone()[0])
+
     def _id(self, learner_id: UUID) -> Any:
         return self._db.dialect.key(learner_id)
 
@@ -88,12 +94,15 @@ class MemoryKeyStore:
     def delete(self, learner_id: UUID) -> None:
         self._keys.pop(learner_id, None)
 
+    def __len__(self) -> int:
+        return len(self._keys)
+
 
 class PersonalDataVault:
     def __init__(
         self, keys: KeyStore, master_secret: bytes, clock: Callable[[], datetime] | None = None
     ) -> None:
-        self._keys = keys
+        self.keys = keys
         self._clock = clock or (lambda: datetime.now(UTC))
         self._hash_key = _derive(master_secret, b"creditbank identity-document hash")
         self._wrap = AESGCM(_derive(master_secret, b"creditbank learner-key wrapping"))
@@ -106,7 +115,7 @@ class PersonalDataVault:
         """Creates the learner's key and returns the data sealed with it."""
         key = AESGCM.generate_key(bit_length=256)
         nonce = os.urandom(12)
-        self._keys.put(
+        self.keys.put(
             learner_id, nonce + self._wrap.encrypt(nonce, key, learner_id.bytes), self._clock()
         )
         nonce = os.urandom(12)
@@ -130,10 +139,10 @@ class PersonalDataVault:
         return {learner_id: self.open(learner_id, s) for learner_id, s in sealed.items()}
 
     def shred(self, learner_id: UUID) -> None:
-        self._keys.delete(learner_id)
+        self.keys.delete(learner_id)
 
     def _key(self, learner_id: UUID) -> bytes | None:
-        wrapped = self._keys.get(learner_id)
+        wrapped = self.keys.get(learner_id)
         if wrapped is None:
             return None
         return self._wrap.decrypt(wrapped[:12], wrapped[12:], learner_id.bytes)

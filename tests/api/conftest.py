@@ -30,7 +30,7 @@ from api.app import create_app
 from api.auth import Role
 from application.issuing import IssuerKey, sign_vc_jwt
 from application.settings import Settings
-from tests.factories import CredentialSpec, achievement_credential
+from tests.builders import CredentialSpec, achievement_credential
 
 CONTRACT = Path(__file__).resolve().parent / "contract" / "CONTRACT.graphql"  # copies: README
 CONTRACT_2 = CONTRACT.with_name("CONTRACT-2.graphql")

@@ -27,8 +27,8 @@ from application.settings import Settings
 from domain.indexes import CredentialIndex
 from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.values import IdentityVerification, OutcomeStatus, RuleModel
+from tests.builders import register_issuer, replay, settings_kwargs, state
 from tests.integration import workers
-from tests.integration.support import register_issuer, replay, settings_kwargs, state
 
 pytestmark = pytest.mark.slow
 

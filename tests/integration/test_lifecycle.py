@@ -35,7 +35,7 @@ from domain.values import (
     OutcomeStatus,
     RuleModel,
 )
-from tests.integration.support import Issuer, deposit, outcome, register_issuer
+from tests.builders import Issuer, deposit, outcome, register_issuer
 
 D = Decimal
 MAJOR, GENERAL = "HK-MAJOR", "HK-GEN"

@@ -15,7 +15,7 @@ from application.settings import Settings
 from domain.errors import InvalidInput
 from domain.learner import LearnerErased
 from domain.values import ConsentScope, IdentityVerification, InstitutionKind, OutcomeStatus
-from tests.integration.support import (
+from tests.builders import (
     all_stored_bytes,
     deposit,
     events_table,

@@ -15,7 +15,7 @@ from domain.learner import Learner
 from domain.qualification import Requirements
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import ConsentScope, IdentityVerification, InstitutionKind, RuleModel
-from tests.integration.support import (
+from tests.builders import (
     deposit,
     ed25519_jwk,
     outcome,

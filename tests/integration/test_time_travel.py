@@ -13,8 +13,8 @@ from application.bank import CreditBank
 from domain.errors import InvalidInput
 from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.values import IdentityVerification, OutcomeStatus, RuleModel
+from tests.builders import deposit, outcome, register_issuer
 from tests.conftest import Clock
-from tests.integration.support import deposit, outcome, register_issuer
 
 KST = timezone(timedelta(hours=9))
 

@@ -29,8 +29,8 @@ from domain.values import (
     OutcomeKind,
     RuleModel,
 )
+from tests.builders import deposit, ed25519_jwk, outcome, register_issuer
 from tests.conftest import Clock
-from tests.integration.support import deposit, ed25519_jwk, outcome, register_issuer
 
 D = Decimal
 KST = timezone(timedelta(hours=9))

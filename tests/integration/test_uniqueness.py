@@ -13,7 +13,7 @@ from application.bank import CreditBank
 from domain.errors import DuplicateCredential, DuplicateIdentity, InvalidInput
 from domain.indexes import CredentialIndex
 from domain.values import IdentityVerification, InstitutionKind
-from tests.integration.support import (
+from tests.builders import (
     deposit,
     ed25519_jwk,
     learner_key_count,

@@ -12,7 +12,7 @@ from application.bank import CreditBank
 from application.bootstrap import build_bank
 from application.settings import Settings
 from domain.errors import DomainError
-from tests.integration.support import Issuer, deposit, outcome
+from tests.builders import Issuer, deposit, outcome
 
 
 def _open(settings: dict[str, Any]) -> tuple[CreditBank, list[int]]:

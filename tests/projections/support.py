@@ -34,7 +34,7 @@ from domain.values import (
 from projections.base import Batch, Cursor, Tables, Transactions, View, cc, iso
 from projections.catalogue import describe
 from projections.runner import all_views
-from tests.integration.support import ed25519_jwk
+from tests.builders import ed25519_jwk
 
 D = Decimal
 KEYS_VALID_FROM = datetime(2015, 1, 1, tzinfo=UTC)

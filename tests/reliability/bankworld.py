@@ -16,7 +16,7 @@ from domain.qualification import CategoryMinimum, Requirements
 from domain.records import DepositedOutcome
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import IdentityVerification, InstitutionKind, OutcomeKind, RuleModel
-from tests.factories import CredentialSpec, achievement_credential
+from tests.builders import CredentialSpec, achievement_credential
 
 KEYS_SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 ISSUERS = {

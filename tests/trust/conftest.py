@@ -12,7 +12,7 @@ import pytest
 
 from application.bank import CreditBank
 from application.settings import Settings
-from tests.trust.support import NOW, RawStore, World
+from tests.builders import NOW, RawStore, World
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from application.audit import AuditReport, sign_checkpoint, verify
 from application.signing import BankKeys
-from tests.trust.support import Learner, World, outcome_for
+from tests.builders import Learner, World, outcome_for
 
 
 @dataclass

@@ -30,7 +30,7 @@ from domain.errors import DomainError
 from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.values import OutcomeKind, OutcomeStatus, RuleModel
 from projections.runner import EventSource, ProjectionRunner
-from tests.trust.support import STANDARDS, Issuer, Learner, World, segment
+from tests.builders import STANDARDS, Issuer, Learner, World, segment
 
 PUBLIC_URL = "http://bank.example"
 JWT_CLAIMS = ("iss", "jti", "nbf", "sub", "exp", "iat", "aud")

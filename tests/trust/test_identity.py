@@ -11,7 +11,7 @@ import pytest
 from domain.errors import DomainError
 from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.values import IdentityVerification, OutcomeKind, OutcomeStatus, RuleModel
-from tests.trust.support import World
+from tests.builders import World
 
 
 def _learner_keys(world: World) -> int:

@@ -26,8 +26,14 @@ from application.signing import multikey
 from domain.errors import DomainError
 from domain.institution import Institution
 from domain.values import InstitutionKind
-from tests.factories import CredentialSpec, achievement_credential
-from tests.trust.support import jwt_payload, segment, sign_jws, standards
+from tests.builders import (
+    CredentialSpec,
+    achievement_credential,
+    jwt_payload,
+    segment,
+    sign_jws,
+    standards,
+)
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 URI = "https://robust.example.edu/issuer"

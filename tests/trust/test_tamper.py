@@ -19,7 +19,7 @@ import pytest
 from application.audit import sign_checkpoint, verify
 from application.chain import event_hash
 from application.settings import Settings
-from tests.trust.support import RawStore, World, edit_json, outcome_for
+from tests.builders import RawStore, World, edit_json, outcome_for
 from tests.trust.tamper import Ledger, build_ledger
 
 ROOT = Path(__file__).resolve().parents[2]

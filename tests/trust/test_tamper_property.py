@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.trust.support import RawStore, World
+from tests.builders import RawStore, World
 from tests.trust.tamper import build_ledger
 
 EXAMPLES = 100

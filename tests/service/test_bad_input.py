@@ -51,7 +51,7 @@ from domain.values import (
     OutcomeKind,
     RuleModel,
 )
-from tests.integration.support import (
+from tests.builders import (
     Issuer,
     deposit,
     ed25519_jwk,
@@ -60,6 +60,7 @@ from tests.integration.support import (
     learner_key_count,
     outcome,
     register_issuer,
+    stranger,
 )
 
 D = Decimal
@@ -1030,14 +1031,14 @@ CASES = [
     case(
         "deposit",
         "unknown-issuer",
-        lambda b, w: deposit(b, w.learner, outcome(Issuer(uuid4(), "k"), "x")),
+        lambda b, w: deposit(b, w.learner, outcome(stranger(uuid4()), "x")),
         NotFound,
         "NOT_FOUND",
     ),
     case(
         "deposit",
         "issuer-id-not-a-uuid",
-        lambda b, w: deposit(b, w.learner, outcome(Issuer("hankuk", "k"), "x")),  # type: ignore[arg-type]
+        lambda b, w: deposit(b, w.learner, outcome(stranger("hankuk"), "x")),  # type: ignore[arg-type]
         NotFound,
         "NOT_FOUND",
     ),

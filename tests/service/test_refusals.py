@@ -10,7 +10,6 @@ import base64
 import hashlib
 import hmac
 import json
-import multiprocessing
 from datetime import timedelta
 from typing import Any
 
@@ -19,11 +18,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from application.issuing import IssuerKey, identity_object, sign_vc_jwt
-from application.settings import Settings
 from application.signing import b64url
 from domain.errors import DomainError
 from domain.values import InstitutionKind
-from tests.trust.support import Issuer, World, jwt_payload, segment, settings_kwargs, sign_jws
+from tests.builders import Issuer, World, jwt_payload, segment, sign_jws
 
 
 # -- signatures ------------------------------------------------------------------------------------
@@ -370,33 +368,6 @@ def test_depositing_institution_is_not_the_issuer(world: World) -> None:
     token = world.token(uni, kim)
     world.refused("FORBIDDEN", kim, token, by_institution=other.id)
     world.bank.deposit_credential(kim.id, token, by_institution=uni.id)
-
-
-@pytest.mark.slow
-def test_duplicate_raced_from_two_processes(world: World, settings: Settings) -> None:
-    uni, kim = world.issuer(), world.learner()
-    token = world.token(uni, kim)
-    ctx = multiprocessing.get_context("spawn")
-    barrier, results = ctx.Barrier(2), ctx.Queue()
-    from tests.trust.workers import deposit_once
-
-    workers = [
-        ctx.Process(
-            target=deposit_once,
-            args=(settings_kwargs(settings), str(kim.id), token, barrier, results),
-        )
-        for _ in range(2)
-    ]
-    for w in workers:
-        w.start()
-    outcomes = sorted(results.get(timeout=120) for _ in workers)
-    for w in workers:
-        w.join(timeout=60)
-        assert w.exitcode == 0
-    assert [o[0] for o in outcomes] == ["accepted", "refused"], outcomes
-    assert outcomes[1][1] == "DUPLICATE_CREDENTIAL"
-    account = world.bank.account(kim.id)
-    assert list(account.outcomes) == [outcomes[0][1]]
 
 
 # -- institution kinds still map -------------------------------------------------------------------

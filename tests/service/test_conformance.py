@@ -26,7 +26,7 @@ from application import data_integrity
 from application.signing import base58btc, base58btc_decode, multikey
 from domain.errors import DomainError, InvalidCredential, InvalidSignature
 from domain.values import InstitutionKind
-from tests.trust.support import STANDARDS, World, standards
+from tests.builders import STANDARDS, World, standards
 
 VECTORS = STANDARDS / "vectors"
 VECTOR: dict[str, Any] = json.loads((VECTORS / "ob3-eddsa-rdfc-2022.json").read_text())

@@ -17,7 +17,7 @@ from application.credentials import verify
 from application.issuing import sign_data_integrity, sign_vc_jwt
 from application.standards import PACKAGE_DIR, Standards, StandardsUnavailable
 from domain.errors import DomainError, InvalidCredential
-from tests.trust.support import NOW, World
+from tests.builders import NOW, World
 
 CONTEXTS = {
     "https://www.w3.org/ns/credentials/v2",

@@ -17,7 +17,7 @@ from application.issuing import IssuerKey, sign_vc_jwt
 from application.signing import multikey
 from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.values import OutcomeKind, OutcomeStatus, RuleModel
-from tests.trust.support import World, standards
+from tests.builders import World, standards
 
 
 @pytest.mark.parametrize("algorithm", ["EdDSA", "RS256"])

@@ -1,8 +1,11 @@
-"""Helpers for the trust tests: issuers with real keys, learners, signed credentials, raw store
-access (both engines) and a refusal check.
+"""Builders shared by the tests that run the application (service, integration, trust,
+projections, API): issuers with real key pairs, learners, outcomes and signed credentials,
+settings for child processes, and raw access to the stores (as an attacker would have).
 
-A plain module (not conftest) so that child processes started with the "spawn" context can import
-it too.
+Nothing here is mocked: keys are generated with ``cryptography`` and credentials signed with the
+issuer tooling (application/issuing.py) exactly as an issuer signs them. A plain module (not a
+conftest) so that child processes started with the "spawn" context can import it. The domain's
+unit tests keep their own no-I/O builders (tests/unit/support.py).
 """
 
 from __future__ import annotations
@@ -20,16 +23,24 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+from eventsourcing.domain import Aggregate
 
+from application import issuing
 from application.bank import CreditBank
-from application.issuing import IssuerKey, sign_data_integrity, sign_vc_jwt
+from application.issuing import Achievement, IssuerKey, sign_data_integrity, sign_vc_jwt
 from application.settings import Settings
 from application.signing import b64url
 from application.standards import Standards
 from domain.errors import DomainError
 from domain.records import DepositedOutcome
 from domain.values import IdentityVerification, InstitutionKind, OutcomeKind
-from tests.factories import CredentialSpec, achievement_credential
 
 KEYS_VALID_FROM = datetime(2015, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # the clock fixture's moment
@@ -46,10 +57,16 @@ STANDARDS = standards().directory
 
 @dataclass
 class Issuer:
+    """A registered institution and its key pair (the private key signs its credentials)."""
+
     id: UUID
     uri: str
     keys: IssuerKey
     name: str
+
+    @property
+    def kid(self) -> str:
+        return self.keys.kid
 
 
 @dataclass
@@ -182,22 +199,7 @@ def outcome_for(issuer: Issuer, credential_id: str, credits: str = "3") -> Depos
     )
 
 
-def settings_kwargs(settings: Settings) -> dict[str, Any]:
-    """What a child process needs to build a bank on the same database."""
-    return {
-        "data_dir": str(settings.data_dir),
-        "database_url": settings.database_url,
-        "secret_key": settings.secret_key,
-        "snapshot_interval": settings.snapshot_interval,
-    }
-
-
 # -- raw store access ------------------------------------------------------------------------------
-def events_table(bank: CreditBank) -> str:
-    """The library's events table: ``stored_events`` on SQLite, ``<app>_events`` on PostgreSQL."""
-    return "stored_events" if bank.database.kind == "sqlite" else f"{bank.name.lower()}_events"
-
-
 class RawStore:
     """Edits the event store directly, as an attacker with database access would: SQLite through
     the file, PostgreSQL through psycopg in the test's schema. ``?`` placeholders on both."""
@@ -346,3 +348,197 @@ def edit_json(state: bytes, change: Any) -> bytes:
     value = json.loads(state)
     change(value)
     return json.dumps(value, separators=(",", ":")).encode()
+
+
+# -- institutions, outcomes and stores without signatures ------------------------------------
+def ed25519_jwk(kid: str) -> dict[str, Any]:
+    """A real Ed25519 public JWK (OKP, crv Ed25519, x = raw public key, base64url, no padding)."""
+    return IssuerKey.ed25519(kid).jwk
+
+
+def ed25519_private_jwk(kid: str) -> dict[str, str]:
+    """The same shape with the private scalar ``d``: must never be accepted as a signing key."""
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    private = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return {"kty": "OKP", "crv": "Ed25519", "x": b64url(public), "d": b64url(private), "kid": kid}
+
+
+def register_issuer(
+    bank: CreditBank,
+    name: str,
+    kind: InstitutionKind = InstitutionKind.UNIVERSITY,
+    kid: str | None = None,
+    issuer_uri: str | None = None,
+) -> Issuer:
+    keys = IssuerKey.ed25519(kid or f"{name.lower().replace(' ', '-')}-key-1")
+    institution_id = bank.register_institution(
+        name, kind, keys.jwk, issuer_uri=issuer_uri, key_valid_from=KEYS_VALID_FROM
+    )
+    return Issuer(institution_id, issuer_uri or f"urn:uuid:{institution_id}", keys, name)
+
+
+def stranger(issuer_id: Any) -> Issuer:
+    """An issuer the bank never registered (``issuer_id`` may even be malformed)."""
+    return Issuer(issuer_id, "https://stranger.example/issuer", IssuerKey.ed25519("k"), "x")
+
+
+def outcome(
+    issuer: Issuer,
+    credential_id: str,
+    *,
+    credits: str | Decimal = "3",
+    kind: OutcomeKind = OutcomeKind.ACADEMIC_COURSE,
+    title: str | None = None,
+    completed_on: date = date(2025, 6, 30),
+    standard_code: str | None = None,
+    level: int | None = None,
+    hours: str | None = None,
+    result: str | None = None,
+) -> DepositedOutcome:
+    return DepositedOutcome(
+        issuer_id=issuer.id,
+        credential_id=credential_id,
+        kind=kind,
+        title=title or f"Course {credential_id}",
+        credits=Decimal(credits),
+        completed_on=completed_on,
+        evidence_digest="",
+        standard_code=standard_code,
+        level=level,
+        hours=None if hours is None else Decimal(hours),
+        result=result,
+        key_id=issuer.kid,
+    )
+
+
+def evidence(deposited: DepositedOutcome) -> bytes:
+    """Stand-in credential bytes (the default verifier checks issuer and key, not signatures)."""
+    return json.dumps(
+        {"issuer": str(deposited.issuer_id), "id": deposited.credential_id}, sort_keys=True
+    ).encode()
+
+
+def deposit(
+    bank: CreditBank, learner_id: UUID, deposited: DepositedOutcome, actor: str | None = None
+) -> UUID:
+    return bank.deposit(learner_id, deposited, evidence(deposited), actor=actor)
+
+
+def settings_kwargs(settings: Settings) -> dict[str, Any]:
+    """What a child process needs to build a bank on the same database."""
+    return {
+        "data_dir": str(settings.data_dir),
+        "database_url": settings.database_url,
+        "secret_key": settings.secret_key,
+        "snapshot_interval": settings.snapshot_interval,
+    }
+
+
+# -- raw store access ---------------------------------------------------------------------------
+def learner_key_count(bank: CreditBank) -> int:
+    return len(bank.vault.keys)
+
+
+def learner_key_exists(bank: CreditBank, learner_id: UUID) -> bool:
+    return bank.vault.keys.get(learner_id) is not None
+
+
+def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode()
+
+
+def all_stored_bytes(bank: CreditBank, settings: Settings) -> dict[str, list[bytes]]:
+    """Every cell of every table of the bank's database (SQLite file or PostgreSQL schema)."""
+    tables: dict[str, list[bytes]] = {}
+    if bank.database.kind == "sqlite":
+        conn = sqlite3.connect(settings.sqlite_path)
+        try:
+            names = [
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            ]
+            for name in names:
+                rows = conn.execute(f'SELECT * FROM "{name}"').fetchall()
+                tables[name] = [_as_bytes(cell) for row in rows for cell in row]
+        finally:
+            conn.close()
+        return tables
+    import psycopg
+
+    schema = bank.database.dialect.pg["schema"]
+    with psycopg.connect(bank.database.dialect.conninfo) as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                (schema,),
+            ).fetchall()
+        ]
+        for name in names:
+            rows = conn.execute(f'SELECT * FROM "{schema}"."{name}"').fetchall()
+            tables[name] = [_as_bytes(cell) for row in rows for cell in row]
+    return tables
+
+
+def events_table(bank: CreditBank) -> str:
+    """The library's events table: ``stored_events`` on SQLite, ``<app>_events`` on PostgreSQL."""
+    return "stored_events" if bank.database.kind == "sqlite" else f"{bank.name.lower()}_events"
+
+
+def snapshots_table(bank: CreditBank) -> str:
+    if bank.database.kind == "sqlite":
+        return "stored_snapshots"
+    return f"{bank.name.lower()}_snapshots"
+
+
+# -- replays ------------------------------------------------------------------------------------
+def replay(bank: CreditBank, aggregate_id: UUID, version: int | None = None) -> Any:
+    """The aggregate folded from its stored events alone: no snapshot, no cache."""
+    aggregate: Any = None
+    for event in bank.events.get(aggregate_id, lte=version):
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+def state(aggregate: Aggregate) -> dict[str, Any]:
+    return {k: v for k, v in vars(aggregate).items() if k != "_pending_events"}
+
+
+# -- credentials with the tests' defaults -------------------------------------------------------
+@dataclass
+class CredentialSpec:
+    issuer_uri: str
+    document_number: str
+    title: str = "Computer Networks"
+    credits: str | float = 3
+    achievement_type: str = "Course"
+    human_code: str | None = None
+    eqf_level: int | None = 6
+    credential_id: str = field(default_factory=lambda: f"urn:uuid:{uuid.uuid4()}")
+    valid_from: datetime = field(
+        default_factory=lambda: datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)
+    )
+    valid_until: datetime | None = None
+    subject_id: str = "did:example:learner"
+
+
+def achievement_credential(spec: CredentialSpec) -> dict[str, Any]:
+    return issuing.achievement_credential(
+        Achievement(
+            issuer_uri=spec.issuer_uri,
+            issuer_name="Test Issuer",
+            document_number=spec.document_number,
+            title=spec.title,
+            credits=spec.credits,
+            achievement_type=spec.achievement_type,
+            human_code=spec.human_code,
+            eqf_level=spec.eqf_level,
+            credential_id=spec.credential_id,
+            valid_from=spec.valid_from,
+            valid_until=spec.valid_until,
+            subject_id=spec.subject_id,
+            salt="s4lt",
+        )
+    )
