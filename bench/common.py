@@ -422,12 +422,14 @@ def create_issuer(bank: CreditBank, slug: str = "bench-university") -> Issuer:
         f"{slug} courses: major credits at level 6",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
-            OutcomeCriteria(institution_id, OutcomeKind.ACADEMIC_COURSE),
-            None,
-            6,
-            "major",
-            None,
-            None,
+            criteria=OutcomeCriteria(
+                institution_id=institution_id, kind=OutcomeKind.ACADEMIC_COURSE
+            ),
+            credits=None,
+            level=6,
+            category="major",
+            valid_from=None,
+            valid_until=None,
         ),
     )
     pem = private.private_bytes(

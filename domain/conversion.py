@@ -48,20 +48,20 @@ class ConversionPlan:
     def holding(self, holding_id: UUID, terms: ConversionTerms) -> Holding:
         """The converted credits as a qualification would count them."""
         return Holding(
-            holding_id,
-            self.credits,
-            self.level,
-            self.kind,
-            terms.target_category,
-            terms.target_institution_id,
-            self.completed_on,
-            True,
-            frozenset(self.standard_codes),
-            False,
+            id=holding_id,
+            credits=self.credits,
+            level=self.level,
+            kind=self.kind,
+            category=terms.target_category,
+            institution_id=terms.target_institution_id,
+            completed_on=self.completed_on,
+            converted=True,
+            standard_codes=frozenset(self.standard_codes),
+            spent=False,
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ConversionOption:
     rule_id: UUID
     rule_version: int
@@ -124,16 +124,16 @@ def conversion_options(
         )
         options.append(
             ConversionOption(
-                rule.rule_id,
-                rule.version,
-                rule.name,
-                tuple(o.id for o in sources),
-                plan.source_credits,
-                plan.credits,
-                terms.target_category,
-                current.unmet,
-                after.unmet,
-                after.credits_counted - current.credits_counted,
+                rule_id=rule.rule_id,
+                rule_version=rule.version,
+                rule_name=rule.name,
+                outcome_ids=tuple(o.id for o in sources),
+                source_credits=plan.source_credits,
+                credits=plan.credits,
+                category=terms.target_category,
+                unmet_before=current.unmet,
+                unmet_after=after.unmet,
+                counted_change=after.credits_counted - current.credits_counted,
             )
         )
     useful = [o for o in options if not o.changes_nothing]

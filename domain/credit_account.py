@@ -130,20 +130,20 @@ class CreditAccount(Aggregate):
         actor: str | None,
     ) -> None:
         self.outcomes[str(outcome_id)] = Outcome(
-            outcome_id,
-            issuer_id,
-            credential_id,
-            kind,
-            title,
-            standard_code,
-            level,
-            credits,
-            hours,
-            result,
-            completed_on,
-            evidence_digest,
-            key_id,
-            deposited_at,
+            id=outcome_id,
+            issuer_id=issuer_id,
+            credential_id=credential_id,
+            kind=kind,
+            title=title,
+            standard_code=standard_code,
+            level=level,
+            credits_claimed=credits,
+            hours=hours,
+            result=result,
+            completed_on=completed_on,
+            evidence_digest=evidence_digest,
+            key_id=key_id,
+            deposited_at=deposited_at,
         )
 
     def _check_new_id(self, new_id: UUID, field: str) -> None:
@@ -318,21 +318,21 @@ class CreditAccount(Aggregate):
         actor: str | None,
     ) -> None:
         self.conversions[str(conversion_id)] = Conversion(
-            conversion_id,
-            rule_id,
-            rule_version,
-            ratio,
-            tuple(outcome_ids),
-            source_credits,
-            credits,
-            target_institution_id,
-            target_code,
-            category,
-            level,
-            kind,
-            completed_on,
-            tuple(standard_codes),
-            converted_at,
+            id=conversion_id,
+            rule_id=rule_id,
+            rule_version=rule_version,
+            ratio=ratio,
+            source_ids=tuple(outcome_ids),
+            source_credits=source_credits,
+            credits=credits,
+            target_institution_id=target_institution_id,
+            target_code=target_code,
+            category=category,
+            level=level,
+            kind=kind,
+            completed_on=completed_on,
+            standard_codes=tuple(standard_codes),
+            converted_at=converted_at,
         )
         for i in outcome_ids:
             self.outcomes[str(i)].conversion_id = conversion_id
@@ -397,12 +397,12 @@ class CreditAccount(Aggregate):
         actor: str | None,
     ) -> None:
         self.redemptions[str(redemption_id)] = Redemption(
-            redemption_id,
-            qualification_id,
-            qualification_version,
-            allocations,
-            credits_counted,
-            redeemed_at,
+            id=redemption_id,
+            qualification_id=qualification_id,
+            qualification_version=qualification_version,
+            allocations=allocations,
+            credits_counted=credits_counted,
+            redeemed_at=redeemed_at,
         )
         for holding_id in allocations:
             if holding_id in self.outcomes:

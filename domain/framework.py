@@ -13,7 +13,7 @@ from domain.errors import InvalidInput
 from domain.values import CREDIT_QUANTUM, parse_level
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FrameworkLevel:
     level: int
     name_en: str
@@ -22,7 +22,7 @@ class FrameworkLevel:
     descriptor_zh: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Framework:
     key: str
     name_en: str
@@ -57,69 +57,89 @@ EQF = Framework(
     credits_per_year=Decimal("60"),
     levels=(
         FrameworkLevel(
-            1,
-            "EQF level 1",
-            "欧洲资历框架第1级",
-            "Basic general knowledge; basic skills for simple tasks; work or study under direct "
-            "supervision in a structured context.",
-            "基础通识知识；完成简单任务的基本技能；在结构化环境中于直接指导下工作或学习。",
+            level=1,
+            name_en="EQF level 1",
+            name_zh="欧洲资历框架第1级",
+            descriptor_en=(
+                "Basic general knowledge; basic skills for simple tasks; work or study under "
+                "direct supervision in a structured context."
+            ),
+            descriptor_zh="基础通识知识；完成简单任务的基本技能；在结构化环境中于直接指导下工作或学习。",
         ),
         FrameworkLevel(
-            2,
-            "EQF level 2",
-            "欧洲资历框架第2级",
-            "Basic factual knowledge of a field; basic cognitive and practical skills to use "
-            "relevant information; work or study under supervision with some autonomy.",
-            "某一领域的基础事实性知识；运用相关信息的基本认知与实践技能；在指导下有一定自主性。",
+            level=2,
+            name_en="EQF level 2",
+            name_zh="欧洲资历框架第2级",
+            descriptor_en=(
+                "Basic factual knowledge of a field; basic cognitive and practical skills to use "
+                "relevant information; work or study under supervision with some autonomy."
+            ),
+            descriptor_zh="某一领域的基础事实性知识；运用相关信息的基本认知与实践技能；在指导下有一定自主性。",
         ),
         FrameworkLevel(
-            3,
-            "EQF level 3",
-            "欧洲资历框架第3级",
-            "Knowledge of facts, principles, processes and general concepts in a field; a range "
-            "of skills to accomplish tasks; take responsibility for completing tasks.",
-            "某一领域的事实、原理、流程与一般概念知识；完成任务的多种技能；对完成任务负责。",
+            level=3,
+            name_en="EQF level 3",
+            name_zh="欧洲资历框架第3级",
+            descriptor_en=(
+                "Knowledge of facts, principles, processes and general concepts in a field; a "
+                "range of skills to accomplish tasks; take responsibility for completing tasks."
+            ),
+            descriptor_zh="某一领域的事实、原理、流程与一般概念知识；完成任务的多种技能；对完成任务负责。",
         ),
         FrameworkLevel(
-            4,
-            "EQF level 4",
-            "欧洲资历框架第4级",
-            "Factual and theoretical knowledge in broad contexts; skills to generate solutions "
-            "to specific problems; self-management within guidelines.",
-            "广泛情境中的事实性与理论性知识；解决具体问题的技能；在指引范围内自我管理。",
+            level=4,
+            name_en="EQF level 4",
+            name_zh="欧洲资历框架第4级",
+            descriptor_en=(
+                "Factual and theoretical knowledge in broad contexts; skills to generate solutions "
+                "to specific problems; self-management within guidelines."
+            ),
+            descriptor_zh="广泛情境中的事实性与理论性知识；解决具体问题的技能；在指引范围内自我管理。",
         ),
         FrameworkLevel(
-            5,
-            "EQF level 5 (short-cycle tertiary)",
-            "欧洲资历框架第5级（短期高等教育）",
-            "Comprehensive, specialised knowledge and awareness of its limits; creative "
-            "solutions to abstract problems; manage and supervise where change is unpredictable.",
-            "全面而专门的知识并了解其边界；创造性地解决抽象问题；在不可预测的变化中管理与监督。",
+            level=5,
+            name_en="EQF level 5 (short-cycle tertiary)",
+            name_zh="欧洲资历框架第5级（短期高等教育）",
+            descriptor_en=(
+                "Comprehensive, specialised knowledge and awareness of its limits; creative "
+                "solutions to abstract problems; manage and supervise where change is "
+                "unpredictable."
+            ),
+            descriptor_zh="全面而专门的知识并了解其边界；创造性地解决抽象问题；在不可预测的变化中管理与监督。",
         ),
         FrameworkLevel(
-            6,
-            "EQF level 6 (bachelor)",
-            "欧洲资历框架第6级（学士）",
-            "Advanced knowledge with critical understanding of theories and principles; advanced "
-            "skills showing mastery; manage complex technical or professional projects.",
-            "对理论与原理有批判性理解的高级知识；体现精通的高级技能；管理复杂的技术或专业项目。",
+            level=6,
+            name_en="EQF level 6 (bachelor)",
+            name_zh="欧洲资历框架第6级（学士）",
+            descriptor_en=(
+                "Advanced knowledge with critical understanding of theories and principles; "
+                "advanced skills showing mastery; manage complex technical or professional "
+                "projects."
+            ),
+            descriptor_zh="对理论与原理有批判性理解的高级知识；体现精通的高级技能；管理复杂的技术或专业项目。",
         ),
         FrameworkLevel(
-            7,
-            "EQF level 7 (master)",
-            "欧洲资历框架第7级（硕士）",
-            "Highly specialised knowledge, some at the forefront, as the basis for original "
-            "thinking; specialised problem-solving skills; manage and transform complex contexts.",
-            "高度专门化、部分处于前沿的知识，作为原创思维的基础；专门的问题解决技能；"
+            level=7,
+            name_en="EQF level 7 (master)",
+            name_zh="欧洲资历框架第7级（硕士）",
+            descriptor_en=(
+                "Highly specialised knowledge, some at the forefront, as the basis for original "
+                "thinking; specialised problem-solving skills; manage and transform complex "
+                "contexts."
+            ),
+            descriptor_zh="高度专门化、部分处于前沿的知识，作为原创思维的基础；专门的问题解决技能；"
             "管理并改造复杂情境。",
         ),
         FrameworkLevel(
-            8,
-            "EQF level 8 (doctorate)",
-            "欧洲资历框架第8级（博士）",
-            "Knowledge at the most advanced frontier of a field; the most advanced and specialised "
-            "skills for research and innovation; substantial authority and professional integrity.",
-            "某一领域最前沿的知识；用于研究与创新的最高级、最专门的技能；具有相当的权威与职业操守。",
+            level=8,
+            name_en="EQF level 8 (doctorate)",
+            name_zh="欧洲资历框架第8级（博士）",
+            descriptor_en=(
+                "Knowledge at the most advanced frontier of a field; the most advanced and "
+                "specialised skills for research and innovation; substantial authority and "
+                "professional integrity."
+            ),
+            descriptor_zh="某一领域最前沿的知识；用于研究与创新的最高级、最专门的技能；具有相当的权威与职业操守。",
         ),
     ),
 )
@@ -136,55 +156,65 @@ CHINA_LIFELONG = Framework(
     credits_per_year=Decimal("60"),
     levels=(
         FrameworkLevel(
-            1,
-            "Level 1 (entry)",
-            "第一级（入门）",
-            "Basic knowledge and skills for routine tasks under direct guidance.",
-            "在直接指导下完成常规任务所需的基础知识与技能。",
+            level=1,
+            name_en="Level 1 (entry)",
+            name_zh="第一级（入门）",
+            descriptor_en="Basic knowledge and skills for routine tasks under direct guidance.",
+            descriptor_zh="在直接指导下完成常规任务所需的基础知识与技能。",
         ),
         FrameworkLevel(
-            2,
-            "Level 2 (elementary vocational)",
-            "第二级（初级职业技能）",
-            "Basic occupational knowledge and skills; limited autonomy on familiar tasks.",
-            "基本的职业知识与技能；在熟悉的任务中具有有限自主性。",
+            level=2,
+            name_en="Level 2 (elementary vocational)",
+            name_zh="第二级（初级职业技能）",
+            descriptor_en=(
+                "Basic occupational knowledge and skills; limited autonomy on familiar tasks."
+            ),
+            descriptor_zh="基本的职业知识与技能；在熟悉的任务中具有有限自主性。",
         ),
         FrameworkLevel(
-            3,
-            "Level 3 (secondary / intermediate vocational)",
-            "第三级（中职／中级职业技能）",
-            "Broad knowledge and practical skills of an occupation; responsible for own work.",
-            "某一职业较广的知识与实践技能；对自身工作负责。",
+            level=3,
+            name_en="Level 3 (secondary / intermediate vocational)",
+            name_zh="第三级（中职／中级职业技能）",
+            descriptor_en=(
+                "Broad knowledge and practical skills of an occupation; responsible for own work."
+            ),
+            descriptor_zh="某一职业较广的知识与实践技能；对自身工作负责。",
         ),
         FrameworkLevel(
-            4,
-            "Level 4 (associate / higher vocational)",
-            "第四级（专科／高职）",
-            "Specialised knowledge and technical skills; solve non-routine problems; "
+            level=4,
+            name_en="Level 4 (associate / higher vocational)",
+            name_zh="第四级（专科／高职）",
+            descriptor_en="Specialised knowledge and technical skills; solve non-routine problems; "
             "supervise others' routine work.",
-            "专门知识与技术技能；解决非常规问题；指导他人的常规工作。",
+            descriptor_zh="专门知识与技术技能；解决非常规问题；指导他人的常规工作。",
         ),
         FrameworkLevel(
-            5,
-            "Level 5 (bachelor)",
-            "第五级（本科）",
-            "Systematic theoretical knowledge of a discipline; analyse and solve complex "
-            "problems; manage projects.",
-            "系统的学科理论知识；分析并解决复杂问题；管理项目。",
+            level=5,
+            name_en="Level 5 (bachelor)",
+            name_zh="第五级（本科）",
+            descriptor_en=(
+                "Systematic theoretical knowledge of a discipline; analyse and solve complex "
+                "problems; manage projects."
+            ),
+            descriptor_zh="系统的学科理论知识；分析并解决复杂问题；管理项目。",
         ),
         FrameworkLevel(
-            6,
-            "Level 6 (master)",
-            "第六级（硕士）",
-            "Deep, specialised knowledge; research and innovation in a field; lead teams.",
-            "深入而专门的知识；在某一领域开展研究与创新；领导团队。",
+            level=6,
+            name_en="Level 6 (master)",
+            name_zh="第六级（硕士）",
+            descriptor_en=(
+                "Deep, specialised knowledge; research and innovation in a field; lead teams."
+            ),
+            descriptor_zh="深入而专门的知识；在某一领域开展研究与创新；领导团队。",
         ),
         FrameworkLevel(
-            7,
-            "Level 7 (doctorate)",
-            "第七级（博士）",
-            "Frontier knowledge; original research; leadership in a discipline or profession.",
-            "前沿知识；原创性研究；在学科或行业中发挥引领作用。",
+            level=7,
+            name_en="Level 7 (doctorate)",
+            name_zh="第七级（博士）",
+            descriptor_en=(
+                "Frontier knowledge; original research; leadership in a discipline or profession."
+            ),
+            descriptor_zh="前沿知识；原创性研究；在学科或行业中发挥引领作用。",
         ),
     ),
 )

@@ -28,7 +28,7 @@ B64URL = re.compile(r"[A-Za-z0-9_-]*")
 ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:\S+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SigningKey:
     kid: str
     algorithm: str  # taken from the registered key, never from a token (no algorithm confusion)
@@ -164,7 +164,13 @@ class Institution(Aggregate):
         valid_from: datetime,
         valid_until: datetime | None,
     ) -> None:
-        self.keys[kid] = SigningKey(kid, algorithm, public_jwk, valid_from, valid_until)
+        self.keys[kid] = SigningKey(
+            kid=kid,
+            algorithm=algorithm,
+            public_jwk=public_jwk,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
 
     def retire_key(self, kid: str, at: datetime) -> None:
         kid = parse_text(kid, "kid", max_length=MAX_KID_LENGTH)

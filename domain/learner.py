@@ -28,7 +28,7 @@ from domain.values import (
 DOCUMENT_TYPES = frozenset({"RESIDENT_ID", "PASSPORT", "RESIDENCE_PERMIT", "NATIONAL_ID"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Consent:
     organization_id: UUID
     scope: ConsentScope
@@ -130,7 +130,10 @@ class Learner(Aggregate):
         granted_at: datetime,
     ) -> None:
         self.consents[str(organization_id)] = Consent(
-            organization_id, scope, expires_on, granted_at
+            organization_id=organization_id,
+            scope=scope,
+            expires_on=expires_on,
+            granted_at=granted_at,
         )
 
     def revoke_consent(self, organization_id: UUID) -> None:

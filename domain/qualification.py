@@ -28,13 +28,13 @@ from domain.values import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CategoryMinimum:
     category: str
     credits: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LevelMinimum:
     """At least ``credits`` at framework level ``level`` or above."""
 
@@ -42,7 +42,7 @@ class LevelMinimum:
     credits: Decimal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Requirements:
     total_credits: Decimal
     minimum_by_category: tuple[CategoryMinimum, ...] = ()
@@ -63,7 +63,8 @@ class Requirements:
         at_level = parse_items(self.minimum_at_level, LevelMinimum, "minimumAtLevel")
         categories = [
             CategoryMinimum(
-                parse_text(m.category, "category", max_length=50), parse_credits(m.credits)
+                category=parse_text(m.category, "category", max_length=50),
+                credits=parse_credits(m.credits),
             )
             for m in by_category
         ]
@@ -83,7 +84,7 @@ class Requirements:
             total_credits=total,
             minimum_by_category=tuple(categories),
             minimum_at_level=tuple(
-                LevelMinimum(m.level, parse_credits(m.credits)) for m in at_level
+                LevelMinimum(level=m.level, credits=parse_credits(m.credits)) for m in at_level
             ),
             required_standards=tuple(
                 parse_text(code, "requiredStandards", max_length=50)
@@ -99,7 +100,7 @@ class Requirements:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Holding:
     """Credits an account holds: a recognised outcome or a conversion, as requirements see them."""
 
@@ -115,7 +116,7 @@ class Holding:
     spent: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Assessment:
     met: bool
     unmet: tuple[str, ...]
@@ -227,7 +228,13 @@ def assess(requirements: Requirements, holdings: Iterable[Holding]) -> Assessmen
         f"{reason}: {amount.quantize(CREDIT_QUANTUM)} credits not counted"
         for reason, amount in capped.items()
     )
-    return Assessment(not unmet, tuple(unmet), total, allocations, notes)
+    return Assessment(
+        met=not unmet,
+        unmet=tuple(unmet),
+        credits_counted=total,
+        allocations=allocations,
+        notes=notes,
+    )
 
 
 def _at_or_above(h: Holding, level: int) -> bool:

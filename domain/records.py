@@ -14,7 +14,7 @@ from domain.qualification import Holding
 from domain.values import ZERO, OutcomeKind, OutcomeStatus
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Outcome:
     id: UUID
     issuer_id: UUID
@@ -56,7 +56,7 @@ class Outcome:
         return OutcomeStatus.DEPOSITED
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Conversion:
     id: UUID
     rule_id: UUID
@@ -81,7 +81,7 @@ class Conversion:
         return self.cancelled_because is None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Redemption:
     id: UUID
     qualification_id: UUID
@@ -92,7 +92,7 @@ class Redemption:
     flags: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Balance:
     total: Decimal
     available: Decimal
@@ -102,7 +102,7 @@ class Balance:
     by_category: dict[str, Decimal]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DepositedOutcome:
     """What a verified credential states, as the deposit command receives it."""
 
@@ -126,16 +126,16 @@ def holdings(outcomes: Iterable[Outcome], conversions: Iterable[Conversion]) -> 
     conversions."""
     held = [
         Holding(
-            o.id,
-            o.recognized_credits,
-            o.recognized_level,
-            o.kind,
-            o.category or "",
-            o.issuer_id,
-            o.completed_on,
-            False,
-            frozenset({o.standard_code} if o.standard_code else ()),
-            o.redemption_id is not None,
+            id=o.id,
+            credits=o.recognized_credits,
+            level=o.recognized_level,
+            kind=o.kind,
+            category=o.category or "",
+            institution_id=o.issuer_id,
+            completed_on=o.completed_on,
+            converted=False,
+            standard_codes=frozenset({o.standard_code} if o.standard_code else ()),
+            spent=o.redemption_id is not None,
         )
         for o in outcomes
         if o.recognized_credits is not None
@@ -143,16 +143,16 @@ def holdings(outcomes: Iterable[Outcome], conversions: Iterable[Conversion]) -> 
     ]
     held += [
         Holding(
-            c.id,
-            c.credits,
-            c.level,
-            c.kind,
-            c.category,
-            c.target_institution_id,
-            c.completed_on,
-            True,
-            frozenset(c.standard_codes),
-            c.redemption_id is not None,
+            id=c.id,
+            credits=c.credits,
+            level=c.level,
+            kind=c.kind,
+            category=c.category,
+            institution_id=c.target_institution_id,
+            completed_on=c.completed_on,
+            converted=True,
+            standard_codes=frozenset(c.standard_codes),
+            spent=c.redemption_id is not None,
         )
         for c in conversions
         if c.active
@@ -174,5 +174,10 @@ def balance(held: Iterable[Holding]) -> Balance:
         by_kind[h.kind] += h.credits
         by_category[h.category] += h.credits
     return Balance(
-        total, total - redeemed, redeemed, dict(by_level), dict(by_kind), dict(by_category)
+        total=total,
+        available=total - redeemed,
+        redeemed=redeemed,
+        by_level=dict(by_level),
+        by_kind=dict(by_kind),
+        by_category=dict(by_category),
     )

@@ -30,7 +30,7 @@ from domain.values import (
 MAX_RATIO = Decimal("10")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class OutcomeCriteria:
     """Which outcomes a rule applies to; an absent criterion matches any value."""
 
@@ -50,7 +50,7 @@ class OutcomeCriteria:
         return sum(c is not None for c in (self.institution_id, self.kind, self.standard_code))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecognitionTerms:
     criteria: OutcomeCriteria
     credits: Decimal | None  # None: the credits the credential states
@@ -60,7 +60,7 @@ class RecognitionTerms:
     valid_until: date | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ConversionTerms:
     criteria: OutcomeCriteria
     target_institution_id: UUID
@@ -72,7 +72,7 @@ class ConversionTerms:
     valid_until: date | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RuleVersion:
     """What a decision cites: the rule, the version of its terms, and the terms themselves."""
 
@@ -168,7 +168,13 @@ class _VersionedRule(Aggregate):
     def current(self) -> RuleVersion:
         if self.retired:
             raise RuleNotApplicable(f"rule {self.name!r} is retired")
-        return RuleVersion(self.id, self.rule_version, self.name, self.model, self.terms)
+        return RuleVersion(
+            rule_id=self.id,
+            version=self.rule_version,
+            name=self.name,
+            model=self.model,
+            terms=self.terms,
+        )
 
 
 class RecognitionRule(_VersionedRule):

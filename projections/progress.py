@@ -36,10 +36,12 @@ def requirements_from(detail: dict[str, Any]) -> Requirements:
     return Requirements(
         total_credits=Decimal(r["total_credits"]),
         minimum_by_category=tuple(
-            CategoryMinimum(m["category"], Decimal(m["credits"])) for m in r["minimum_by_category"]
+            CategoryMinimum(category=m["category"], credits=Decimal(m["credits"]))
+            for m in r["minimum_by_category"]
         ),
         minimum_at_level=tuple(
-            LevelMinimum(m["level"], Decimal(m["credits"])) for m in r["minimum_at_level"]
+            LevelMinimum(level=m["level"], credits=Decimal(m["credits"]))
+            for m in r["minimum_at_level"]
         ),
         required_standards=tuple(r["required_standards"]),
         max_converted_share=dec(r["max_converted_share"]),
@@ -149,16 +151,16 @@ class ProgressView:
         )
         return [
             Holding(
-                UUID(r[0]),
-                from_cc(r[1]) or Decimal(0),
-                r[2],
-                OutcomeKind(r[3]),
-                r[4],
-                UUID(r[5]),
-                date.fromisoformat(r[6]),
-                bool(r[7]),
-                frozenset(r[8].split()),
-                bool(r[9]),
+                id=UUID(r[0]),
+                credits=from_cc(r[1]) or Decimal(0),
+                level=r[2],
+                kind=OutcomeKind(r[3]),
+                category=r[4],
+                institution_id=UUID(r[5]),
+                completed_on=date.fromisoformat(r[6]),
+                converted=bool(r[7]),
+                standard_codes=frozenset(r[8].split()),
+                spent=bool(r[9]),
             )
             for r in cur.fetchall()
         ]

@@ -68,7 +68,14 @@ def test_four_processes_deposit_into_one_account(
     bank.create_recognition_rule(
         "Hankuk courses",
         RuleModel.FRAMEWORK,
-        RecognitionTerms(OutcomeCriteria(institution_id=uni.id), None, 6, "major", None, None),
+        RecognitionTerms(
+            criteria=OutcomeCriteria(institution_id=uni.id),
+            credits=None,
+            level=6,
+            category="major",
+            valid_from=None,
+            valid_until=None,
+        ),
     )
     kim = _verified_learner(bank, "Kim", "M10000001")
     # Amounts with halves and hundredths: the sum must come out exact.

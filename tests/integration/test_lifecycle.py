@@ -54,21 +54,25 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
         "Hankuk major courses",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
-            OutcomeCriteria(uni.id, OutcomeKind.ACADEMIC_COURSE, MAJOR),
-            None,
-            6,
-            "major",
-            None,
-            None,
+            criteria=OutcomeCriteria(
+                institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code=MAJOR
+            ),
+            credits=None,
+            level=6,
+            category="major",
+            valid_from=None,
+            valid_until=None,
         ),
     )
     general_terms = RecognitionTerms(
-        OutcomeCriteria(uni.id, OutcomeKind.ACADEMIC_COURSE, GENERAL),
-        None,
-        6,
-        "general",
-        None,
-        None,
+        criteria=OutcomeCriteria(
+            institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code=GENERAL
+        ),
+        credits=None,
+        level=6,
+        category="general",
+        valid_from=None,
+        valid_until=None,
     )
     general_rule = bank.create_recognition_rule(
         "Hankuk general education", RuleModel.FRAMEWORK, general_terms
@@ -77,26 +81,26 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
         "Seoul JC courses",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
-            OutcomeCriteria(college.id, OutcomeKind.ACADEMIC_COURSE),
-            None,
-            5,
-            "major",
-            date(2020, 1, 1),
-            date(2030, 12, 31),
+            criteria=OutcomeCriteria(institution_id=college.id, kind=OutcomeKind.ACADEMIC_COURSE),
+            credits=None,
+            level=5,
+            category="major",
+            valid_from=date(2020, 1, 1),
+            valid_until=date(2030, 12, 31),
         ),
     )
     transfer = bank.create_conversion_rule(
         "Seoul JC -> Hankuk transfer agreement",
         RuleModel.AGREEMENT,
         ConversionTerms(
-            OutcomeCriteria(institution_id=college.id),
-            uni.id,
-            "HK-TRANSFER",
-            "major",
-            D("0.8"),
-            D("12"),
-            None,
-            None,
+            criteria=OutcomeCriteria(institution_id=college.id),
+            target_institution_id=uni.id,
+            target_code="HK-TRANSFER",
+            target_category="major",
+            ratio=D("0.8"),
+            max_credits_per_learner=D("12"),
+            valid_from=None,
+            valid_until=None,
         ),
     )
     major_standard = bank.define_standard(
@@ -112,8 +116,8 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
         Requirements(
             total_credits=D("140"),
             minimum_by_category=(
-                CategoryMinimum("major", D("60")),
-                CategoryMinimum("general", D("30")),
+                CategoryMinimum(category="major", credits=D("60")),
+                CategoryMinimum(category="general", credits=D("30")),
             ),
             max_credits_per_year=D("42"),
         ),
@@ -172,7 +176,14 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
     # A new version of the general-education rule: later decisions cite version 2.
     general_v2 = bank.amend_recognition_rule(
         general_rule,
-        RecognitionTerms(general_terms.criteria, None, 6, "general", date(2020, 1, 1), None),
+        RecognitionTerms(
+            criteria=general_terms.criteria,
+            credits=None,
+            level=6,
+            category="general",
+            valid_from=date(2020, 1, 1),
+            valid_until=None,
+        ),
     )
     assert general_v2 == 2
     dep(uni, "hk-2025-maj", "18", date(2025, 6, 30), standard_code=MAJOR)

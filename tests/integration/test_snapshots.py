@@ -35,30 +35,44 @@ def _busy_account(bank: CreditBank) -> tuple[UUID, UUID, UUID]:
     bank.create_recognition_rule(
         "Hankuk",
         RuleModel.FRAMEWORK,
-        RecognitionTerms(OutcomeCriteria(institution_id=uni.id), None, 6, "major", None, None),
+        RecognitionTerms(
+            criteria=OutcomeCriteria(institution_id=uni.id),
+            credits=None,
+            level=6,
+            category="major",
+            valid_from=None,
+            valid_until=None,
+        ),
     )
     bank.create_recognition_rule(
         "Seoul JC",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
-            OutcomeCriteria(institution_id=college.id), None, 5, "general", None, None
+            criteria=OutcomeCriteria(institution_id=college.id),
+            credits=None,
+            level=5,
+            category="general",
+            valid_from=None,
+            valid_until=None,
         ),
     )
     transfer = bank.create_conversion_rule(
         "Transfer",
         RuleModel.AGREEMENT,
         ConversionTerms(
-            OutcomeCriteria(institution_id=college.id),
-            uni.id,
-            "HK-T",
-            "general",
-            D("0.5"),
-            D("20"),
-            None,
-            None,
+            criteria=OutcomeCriteria(institution_id=college.id),
+            target_institution_id=uni.id,
+            target_code="HK-T",
+            target_category="general",
+            ratio=D("0.5"),
+            max_credits_per_learner=D("20"),
+            valid_from=None,
+            valid_until=None,
         ),
     )
-    qualification = bank.create_qualification("Certificate", 5, uni.id, Requirements(D("20")))
+    qualification = bank.create_qualification(
+        "Certificate", 5, uni.id, Requirements(total_credits=D("20"))
+    )
     kim = bank.register_learner("Kim", "RESIDENT_ID", "900307-1777777", date(1990, 3, 7))
     waiting = [deposit(bank, kim, outcome(uni, f"early-{i}", credits="1.5")) for i in range(3)]
     bank.verify_learner_identity(kim, IdentityVerification.DOCUMENT_CHECKED, "officer")

@@ -31,7 +31,14 @@ def test_versions_and_history_follow_the_clock(
     bank.create_recognition_rule(
         "Hankuk courses",
         RuleModel.FRAMEWORK,
-        RecognitionTerms(OutcomeCriteria(institution_id=uni.id), None, 6, "major", None, None),
+        RecognitionTerms(
+            criteria=OutcomeCriteria(institution_id=uni.id),
+            credits=None,
+            level=6,
+            category="major",
+            valid_from=None,
+            valid_until=None,
+        ),
     )
     kim = bank.register_learner("Kim", "RESIDENT_ID", "900307-1777777", date(1990, 3, 7))
     clock.now = at(2, 10)

@@ -66,30 +66,37 @@ def test_events_and_snapshots_round_trip_every_value_type(
         bank.add_institution_key(open_u, ed25519_jwk(f"ou-key-{n + 2}"))
     issuer = register_issuer(bank, "Open U (issuer)", InstitutionKind.CERTIFICATION_BODY)
     enterprise = register_issuer(bank, "Hanbit Corp", InstitutionKind.ENTERPRISE).id
-    criteria = OutcomeCriteria(issuer.id, OutcomeKind.VOCATIONAL_CERTIFICATE, "VC-1")
+    criteria = OutcomeCriteria(
+        institution_id=issuer.id, kind=OutcomeKind.VOCATIONAL_CERTIFICATE, standard_code="VC-1"
+    )
     recognition_terms = RecognitionTerms(
-        criteria, D("2.50"), 4, "vocational", date(2020, 1, 1), date(2030, 12, 31)
+        criteria=criteria,
+        credits=D("2.50"),
+        level=4,
+        category="vocational",
+        valid_from=date(2020, 1, 1),
+        valid_until=date(2030, 12, 31),
     )
     recognition = bank.create_recognition_rule("Certs", RuleModel.FRAMEWORK, recognition_terms)
     conversion_terms = ConversionTerms(
-        OutcomeCriteria(institution_id=issuer.id),
-        open_u,
-        "OU-200",
-        "vocational",
-        D("1.5"),
-        D("30.5"),
-        date(2021, 1, 1),
-        None,
+        criteria=OutcomeCriteria(institution_id=issuer.id),
+        target_institution_id=open_u,
+        target_code="OU-200",
+        target_category="vocational",
+        ratio=D("1.5"),
+        max_credits_per_learner=D("30.5"),
+        valid_from=date(2021, 1, 1),
+        valid_until=None,
     )
     conversion = bank.create_conversion_rule("Certs -> OU", RuleModel.AGREEMENT, conversion_terms)
     requirements = Requirements(
-        D("5"),
-        (CategoryMinimum("vocational", D("2.5")),),
-        (LevelMinimum(4, D("1.25")),),
-        ("OU-200",),
-        D("0.75"),
-        D("100"),
-        D("42"),
+        total_credits=D("5"),
+        minimum_by_category=(CategoryMinimum(category="vocational", credits=D("2.5")),),
+        minimum_at_level=(LevelMinimum(level=4, credits=D("1.25")),),
+        required_standards=("OU-200",),
+        max_converted_share=D("0.75"),
+        max_credits_per_institution=D("100"),
+        max_credits_per_year=D("42"),
     )
     qualification = bank.create_qualification("OU certificate", 4, open_u, requirements)
 
@@ -222,15 +229,18 @@ def test_every_enum_and_state_dataclass_is_registered(
             assert transcoder.decode(transcoder.encode({"v": member}))["v"] is member
     samples = {
         Consent: Consent(
-            UUID(int=1), ConsentScope.TRAINING, date(2027, 1, 1), datetime(2026, 3, 1, tzinfo=UTC)
+            organization_id=UUID(int=1),
+            scope=ConsentScope.TRAINING,
+            expires_on=date(2027, 1, 1),
+            granted_at=datetime(2026, 3, 1, tzinfo=UTC),
         ),
         SigningKey: SigningKey(
-            "k",
-            "EdDSA",
-            ed25519_jwk("k"),
-            datetime(2026, 3, 1, tzinfo=UTC),
-            None,
-            datetime(2026, 4, 1, tzinfo=UTC),
+            kid="k",
+            algorithm="EdDSA",
+            public_jwk=ed25519_jwk("k"),
+            valid_from=datetime(2026, 3, 1, tzinfo=UTC),
+            valid_until=None,
+            retired_at=datetime(2026, 4, 1, tzinfo=UTC),
         ),
     }
     for cls in (Consent, SigningKey):

@@ -109,10 +109,10 @@ class Writers:
 
         def outcome(suffix: str) -> DepositedOutcome:
             return DepositedOutcome(
-                issuer.id,
-                f"urn:stale:{n}:{suffix}",
-                OutcomeKind.ACADEMIC_COURSE,
-                "Stale",
+                issuer_id=issuer.id,
+                credential_id=f"urn:stale:{n}:{suffix}",
+                kind=OutcomeKind.ACADEMIC_COURSE,
+                title="Stale",
                 credits=Decimal("1"),
                 completed_on=bank.now().date(),
                 evidence_digest="sha256:00",

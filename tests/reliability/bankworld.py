@@ -85,12 +85,14 @@ def build_bank_world(bank: CreditBank, learners: int = 3) -> BankWorld:
                 f"{issuer} courses",
                 RuleModel.FRAMEWORK,
                 RecognitionTerms(
-                    OutcomeCriteria(uuid.UUID(ids[issuer]), OutcomeKind.ACADEMIC_COURSE),
-                    None,
-                    level,
-                    category,
-                    None,
-                    None,
+                    criteria=OutcomeCriteria(
+                        institution_id=uuid.UUID(ids[issuer]), kind=OutcomeKind.ACADEMIC_COURSE
+                    ),
+                    credits=None,
+                    level=level,
+                    category=category,
+                    valid_from=None,
+                    valid_until=None,
                 ),
             )
         )
@@ -100,21 +102,26 @@ def build_bank_world(bank: CreditBank, learners: int = 3) -> BankWorld:
         "college -> university general",
         RuleModel.AGREEMENT,
         ConversionTerms(
-            OutcomeCriteria(uuid.UUID(ids["college"]), OutcomeKind.ACADEMIC_COURSE),
-            uuid.UUID(ids["university"]),
-            "GEN-TRANSFER",
-            "general",
-            Decimal("0.5"),
-            Decimal("10"),
-            None,
-            None,
+            criteria=OutcomeCriteria(
+                institution_id=uuid.UUID(ids["college"]), kind=OutcomeKind.ACADEMIC_COURSE
+            ),
+            target_institution_id=uuid.UUID(ids["university"]),
+            target_code="GEN-TRANSFER",
+            target_category="general",
+            ratio=Decimal("0.5"),
+            max_credits_per_learner=Decimal("10"),
+            valid_from=None,
+            valid_until=None,
         ),
     )
     qualification = bank.create_qualification(
         "Certificate",
         6,
         uuid.UUID(ids["university"]),
-        Requirements(Decimal("6"), (CategoryMinimum("major", Decimal("3")),)),
+        Requirements(
+            total_credits=Decimal("6"),
+            minimum_by_category=(CategoryMinimum(category="major", credits=Decimal("3")),),
+        ),
     )
     people: list[tuple[str, str]] = []
     for n in range(learners):

@@ -233,9 +233,9 @@ class Values:
         return self.maybe(
             st.builds(
                 OutcomeCriteria,
-                st.one_of(st.none(), self.institution()),
-                st.one_of(st.none(), self.maybe(st.sampled_from(OutcomeKind))),
-                st.one_of(st.none(), TEXT),
+                institution_id=st.one_of(st.none(), self.institution()),
+                kind=st.one_of(st.none(), self.maybe(st.sampled_from(OutcomeKind))),
+                standard_code=st.one_of(st.none(), TEXT),
             )
         )
 
@@ -243,12 +243,12 @@ class Values:
         return self.maybe(
             st.builds(
                 RecognitionTerms,
-                self.criteria(),
-                st.one_of(st.none(), self.decimal),
-                self.level,
-                TEXT,
-                st.one_of(st.none(), self.day),
-                st.one_of(st.none(), self.day),
+                criteria=self.criteria(),
+                credits=st.one_of(st.none(), self.decimal),
+                level=self.level,
+                category=TEXT,
+                valid_from=st.one_of(st.none(), self.day),
+                valid_until=st.one_of(st.none(), self.day),
             )
         )
 
@@ -256,14 +256,14 @@ class Values:
         return self.maybe(
             st.builds(
                 ConversionTerms,
-                self.criteria(),
-                self.institution(),
-                TEXT,
-                TEXT,
-                self.decimal,
-                st.one_of(st.none(), self.decimal),
-                st.one_of(st.none(), self.day),
-                st.one_of(st.none(), self.day),
+                criteria=self.criteria(),
+                target_institution_id=self.institution(),
+                target_code=TEXT,
+                target_category=TEXT,
+                ratio=self.decimal,
+                max_credits_per_learner=st.one_of(st.none(), self.decimal),
+                valid_from=st.one_of(st.none(), self.day),
+                valid_until=st.one_of(st.none(), self.day),
             )
         )
 
@@ -271,19 +271,23 @@ class Values:
         return self.maybe(
             st.builds(
                 Requirements,
-                self.decimal,
-                self.maybe(
-                    st.lists(st.builds(CategoryMinimum, TEXT, self.decimal), max_size=3).map(tuple)
+                total_credits=self.decimal,
+                minimum_by_category=self.maybe(
+                    st.lists(
+                        st.builds(CategoryMinimum, category=TEXT, credits=self.decimal),
+                        max_size=3,
+                    ).map(tuple)
                 ),
-                self.maybe(
-                    st.lists(st.builds(LevelMinimum, self.level, self.decimal), max_size=3).map(
-                        tuple
-                    )
+                minimum_at_level=self.maybe(
+                    st.lists(
+                        st.builds(LevelMinimum, level=self.level, credits=self.decimal),
+                        max_size=3,
+                    ).map(tuple)
                 ),
-                self.maybe(st.lists(TEXT, max_size=3).map(tuple)),
-                st.one_of(st.none(), self.decimal),
-                st.one_of(st.none(), self.decimal),
-                st.one_of(st.none(), self.decimal),
+                required_standards=self.maybe(st.lists(TEXT, max_size=3).map(tuple)),
+                max_converted_share=st.one_of(st.none(), self.decimal),
+                max_credits_per_institution=st.one_of(st.none(), self.decimal),
+                max_credits_per_year=st.one_of(st.none(), self.decimal),
             )
         )
 
@@ -544,7 +548,12 @@ def test_a_date_for_a_datetime_is_refused(fx: Fixture) -> None:
 def test_a_datetime_for_a_date_is_refused(fx: Fixture) -> None:
     """A datetime is a date in Python: comparing the window's bounds raised TypeError."""
     terms = RecognitionTerms(
-        OutcomeCriteria(_institution(fx)), None, 6, "major", datetime(2020, 1, 1), date(2030, 1, 1)
+        criteria=OutcomeCriteria(institution_id=_institution(fx)),
+        credits=None,
+        level=6,
+        category="major",
+        valid_from=datetime(2020, 1, 1),
+        valid_until=date(2030, 1, 1),
     )
     with pytest.raises(DomainError):
         fx.bank.create_recognition_rule("rule", RuleModel.FRAMEWORK, terms)

@@ -132,31 +132,48 @@ def world(bank: CreditBank) -> World:
     bank.retire_institution_key(uni.id, "old-key")
 
     rule_terms = RecognitionTerms(
-        OutcomeCriteria(uni.id, OutcomeKind.ACADEMIC_COURSE, MAJOR), None, 6, "major", None, None
+        criteria=OutcomeCriteria(
+            institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code=MAJOR
+        ),
+        credits=None,
+        level=6,
+        category="major",
+        valid_from=None,
+        valid_until=None,
     )
     rule = bank.create_recognition_rule("Hankuk major", RuleModel.FRAMEWORK, rule_terms)
-    college_rule = RecognitionTerms(OutcomeCriteria(college.id), None, 5, "major", None, None)
+    college_rule = RecognitionTerms(
+        criteria=OutcomeCriteria(institution_id=college.id),
+        credits=None,
+        level=5,
+        category="major",
+        valid_from=None,
+        valid_until=None,
+    )
     bank.create_recognition_rule("Seoul JC", RuleModel.FRAMEWORK, college_rule)
     retired_rule = bank.create_recognition_rule(
         "Old rule", RuleModel.FRAMEWORK, replace(rule_terms, category="old")
     )
     bank.retire_recognition_rule(retired_rule)
     conversion_terms = ConversionTerms(
-        OutcomeCriteria(institution_id=college.id),
-        uni.id,
-        "HK-TRANSFER",
-        "major",
-        D("0.8"),
-        D("12"),
-        None,
-        None,
+        criteria=OutcomeCriteria(institution_id=college.id),
+        target_institution_id=uni.id,
+        target_code="HK-TRANSFER",
+        target_category="major",
+        ratio=D("0.8"),
+        max_credits_per_learner=D("12"),
+        valid_from=None,
+        valid_until=None,
     )
     conversion = bank.create_conversion_rule("Transfer", RuleModel.AGREEMENT, conversion_terms)
     retired_conversion = bank.create_conversion_rule(
         "Old transfer", RuleModel.AGREEMENT, replace(conversion_terms, target_code="OLD")
     )
     bank.retire_conversion_rule(retired_conversion)
-    requirements = Requirements(D("140"), (CategoryMinimum("major", D("60")),))
+    requirements = Requirements(
+        total_credits=D("140"),
+        minimum_by_category=(CategoryMinimum(category="major", credits=D("60")),),
+    )
     qualification = bank.create_qualification("Bachelor", 6, uni.id, requirements)
     retired_qualification = bank.create_qualification("Old diploma", 5, uni.id, requirements)
     bank.retire_qualification(retired_qualification)
@@ -851,8 +868,8 @@ CASES = [
         "category-twice",
         qual(
             minimum_by_category=(
-                CategoryMinimum("major", D("30")),
-                CategoryMinimum("major", D("20")),
+                CategoryMinimum(category="major", credits=D("30")),
+                CategoryMinimum(category="major", credits=D("20")),
             )
         ),
         InvalidInput,
@@ -861,7 +878,7 @@ CASES = [
     case(
         "create_qualification",
         "minimum-at-level-above-framework",
-        qual(minimum_at_level=(LevelMinimum(9, D("30")),)),
+        qual(minimum_at_level=(LevelMinimum(level=9, credits=D("30")),)),
         InvalidInput,
         "INVALID_INPUT",
     ),

@@ -72,12 +72,14 @@ def test_data_integrity_credential_is_deposited_then_recognised_by_rule(world: W
         "Fudan mathematics",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
-            OutcomeCriteria(uni.id, OutcomeKind.ACADEMIC_COURSE, "MATH-101"),
-            None,
-            6,
-            "major",
-            None,
-            None,
+            criteria=OutcomeCriteria(
+                institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code="MATH-101"
+            ),
+            credits=None,
+            level=6,
+            category="major",
+            valid_from=None,
+            valid_until=None,
         ),
     )
     assert world.bank.apply_recognition_rules(kim.id) == 1

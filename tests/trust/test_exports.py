@@ -124,7 +124,12 @@ def transcripts(world: World) -> Transcripts:
         "PKU courses",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
-            OutcomeCriteria(uni.id, OutcomeKind.ACADEMIC_COURSE), None, 6, "major", None, None
+            criteria=OutcomeCriteria(institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE),
+            credits=None,
+            level=6,
+            category="major",
+            valid_from=None,
+            valid_until=None,
         ),
     )
     outcomes = [

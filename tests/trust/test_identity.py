@@ -27,7 +27,12 @@ def test_recognition_of_an_unverified_learner_is_refused(world: World) -> None:
         "Fudan courses",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
-            OutcomeCriteria(uni.id, OutcomeKind.ACADEMIC_COURSE), None, 6, "major", None, None
+            criteria=OutcomeCriteria(institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE),
+            credits=None,
+            level=6,
+            category="major",
+            valid_from=None,
+            valid_until=None,
         ),
     )
     outcome_id = bank.deposit_credential(kim.id, world.token(uni, kim, credits=5))

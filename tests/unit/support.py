@@ -145,12 +145,14 @@ def recognition_terms(
     valid_until: date | None = None,
 ) -> RecognitionTerms:
     return RecognitionTerms(
-        OutcomeCriteria(institution_id, kind, standard_code),
-        credits,
-        level,
-        category,
-        valid_from,
-        valid_until,
+        criteria=OutcomeCriteria(
+            institution_id=institution_id, kind=kind, standard_code=standard_code
+        ),
+        credits=credits,
+        level=level,
+        category=category,
+        valid_from=valid_from,
+        valid_until=valid_until,
     )
 
 
@@ -177,14 +179,16 @@ def conversion_terms(
     valid_until: date | None = None,
 ) -> ConversionTerms:
     return ConversionTerms(
-        OutcomeCriteria(institution_id, kind, standard_code),
-        target_institution_id or uuid4(),
-        target_code,
-        target_category,
-        ratio,  # type: ignore[arg-type]
-        cap,  # type: ignore[arg-type]
-        valid_from,
-        valid_until,
+        criteria=OutcomeCriteria(
+            institution_id=institution_id, kind=kind, standard_code=standard_code
+        ),
+        target_institution_id=target_institution_id or uuid4(),
+        target_code=target_code,
+        target_category=target_category,
+        ratio=ratio,  # type: ignore[arg-type]
+        max_credits_per_learner=cap,  # type: ignore[arg-type]
+        valid_from=valid_from,
+        valid_until=valid_until,
     )
 
 

@@ -135,32 +135,32 @@ class Model:
     def holdings(self) -> list[Holding]:
         held = [
             Holding(
-                i,
-                o.credits,
-                o.rec_level,
-                o.kind,
-                o.category or "",
-                o.issuer_id,
-                o.completed_on,
-                False,
-                frozenset({o.standard_code} - {None}),
-                o.spent,
+                id=i,
+                credits=o.credits,
+                level=o.rec_level,
+                kind=o.kind,
+                category=o.category or "",
+                institution_id=o.issuer_id,
+                completed_on=o.completed_on,
+                converted=False,
+                standard_codes=frozenset({o.standard_code} - {None}),
+                spent=o.spent,
             )
             for i, o in self.outcomes.items()
             if o.credits is not None and not o.revoked and o.conversion is None
         ]
         held += [
             Holding(
-                i,
-                c.credits,
-                c.level,
-                c.kind,
-                c.category,
-                c.institution_id,
-                c.completed_on,
-                True,
-                c.standard_codes,
-                c.spent,
+                id=i,
+                credits=c.credits,
+                level=c.level,
+                kind=c.kind,
+                category=c.category,
+                institution_id=c.institution_id,
+                completed_on=c.completed_on,
+                converted=True,
+                standard_codes=c.standard_codes,
+                spent=c.spent,
             )
             for i, c in self.conversions.items()
             if c.active
@@ -277,12 +277,12 @@ def recognition_rules() -> list[RuleVersion]:
         valid_until: date | None,
     ) -> RuleVersion:
         terms = RecognitionTerms(
-            criteria,
-            None if credits is None else Decimal(credits),
-            level,
-            category,
-            valid_from,
-            valid_until,
+            criteria=criteria,
+            credits=None if credits is None else Decimal(credits),
+            level=level,
+            category=category,
+            valid_from=valid_from,
+            valid_until=valid_until,
         )
         return RecognitionRule.create(
             name="r", model=RuleModel.FRAMEWORK, terms=terms, max_level=MAX_LEVEL
@@ -314,14 +314,14 @@ def conversion_rules() -> list[ConversionRule]:
         valid_until: date | None,
     ) -> ConversionRule:
         terms = ConversionTerms(
-            criteria,
-            TARGET,
-            "T-" + ratio,
-            category,
-            Decimal(ratio),
-            None if cap is None else Decimal(cap),
-            valid_from,
-            valid_until,
+            criteria=criteria,
+            target_institution_id=TARGET,
+            target_code="T-" + ratio,
+            target_category=category,
+            ratio=Decimal(ratio),
+            max_credits_per_learner=None if cap is None else Decimal(cap),
+            valid_from=valid_from,
+            valid_until=valid_until,
         )
         return ConversionRule.create(name="c", model=model, terms=terms)
 
@@ -358,27 +358,29 @@ def conversion_rules() -> list[ConversionRule]:
 
 
 QUALIFICATIONS: list[tuple[UUID, Requirements]] = [
-    (UUID(int=1001), Requirements(Decimal("5"))),
+    (UUID(int=1001), Requirements(total_credits=Decimal("5"))),
     (
         UUID(int=1002),
         Requirements(
-            Decimal("6"),
-            (CategoryMinimum("major", Decimal("3")),),
+            total_credits=Decimal("6"),
+            minimum_by_category=(CategoryMinimum(category="major", credits=Decimal("3")),),
             max_credits_per_year=Decimal("4"),
         ),
     ),
     (
         UUID(int=1003),
         Requirements(
-            Decimal("4"),
-            minimum_at_level=(LevelMinimum(5, Decimal(2)),),
+            total_credits=Decimal("4"),
+            minimum_at_level=(LevelMinimum(level=5, credits=Decimal(2)),),
             max_converted_share=Decimal("0.5"),
         ),
     ),
     (
         UUID(int=1004),
         Requirements(
-            Decimal("3"), required_standards=("S1",), max_credits_per_institution=Decimal("2")
+            total_credits=Decimal("3"),
+            required_standards=("S1",),
+            max_credits_per_institution=Decimal("2"),
         ),
     ),
 ]

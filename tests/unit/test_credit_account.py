@@ -73,7 +73,9 @@ def test_open_derives_the_id_from_the_learner() -> None:
     assert CreditAccount(learner_id=learner_id).id == account.id
     assert account.learner_id == learner_id
     assert names(account.collect_events()) == ["Opened"]
-    assert account.balance() == Balance(D(0), D(0), D(0), {}, {}, {})
+    assert account.balance() == Balance(
+        total=D(0), available=D(0), redeemed=D(0), by_level={}, by_kind={}, by_category={}
+    )
 
 
 # -- deposit --------------------------------------------------------------------------------------
@@ -554,7 +556,10 @@ def test_convert_refuses_outcomes_that_are_not_recognised() -> None:
     converted = recognized(account)
     account.convert([converted], conversion_rule().current(), uuid4(), NOW)
     redeemed = recognized(account, credits="1", category="x")
-    redeem(account, requirements("1", minimum_by_category=(CategoryMinimum("x", D(1)),)))
+    redeem(
+        account,
+        requirements("1", minimum_by_category=(CategoryMinimum(category="x", credits=D(1)),)),
+    )
     assert account.outcome(redeemed).status is OutcomeStatus.REDEEMED
     revoked = recognized(account)
     account.revoke(revoked, "forged", "officer-1")
@@ -619,7 +624,7 @@ def test_redeem_when_requirements_are_met() -> None:
     a = recognized(account, credits="4", category="major", completed_on=date(2025, 1, 1))
     b = recognized(account, credits="3", category="general", completed_on=date(2025, 2, 1))
     spare = recognized(account, credits="5", category="elective", completed_on=date(2025, 3, 1))
-    req = requirements("7", minimum_by_category=(CategoryMinimum("major", D(4)),))
+    req = requirements("7", minimum_by_category=(CategoryMinimum(category="major", credits=D(4)),))
     qid, rid = uuid4(), uuid4()
     fresh(account)
     redemption = account.redeem(qid, 3, req, rid, NOW, actor="learner")
@@ -644,8 +649,11 @@ def test_redeem_refuses_unmet_requirements_with_precise_messages() -> None:
     recognized(account, credits="2", category="general", level=6)
     req = requirements(
         "10",
-        minimum_by_category=(CategoryMinimum("major", D(5)), CategoryMinimum("general", D(2))),
-        minimum_at_level=(LevelMinimum(6, D(3)),),
+        minimum_by_category=(
+            CategoryMinimum(category="major", credits=D(5)),
+            CategoryMinimum(category="general", credits=D(2)),
+        ),
+        minimum_at_level=(LevelMinimum(level=6, credits=D(3)),),
         required_standards=("CS-101", "CS-102"),
     )
     fresh(account)
@@ -695,7 +703,7 @@ def test_redeem_a_conversion() -> None:
     account.convert(
         [a, b], conversion_rule(ratio="0.5", target_category="core").current(), cid, NOW
     )
-    req = requirements("3", minimum_by_category=(CategoryMinimum("core", D(3)),))
+    req = requirements("3", minimum_by_category=(CategoryMinimum(category="core", credits=D(3)),))
     redemption = redeem(account, req)
     assert redemption.allocations == {str(cid): D("3.00")}
     assert account.conversions[str(cid)].redemption_id == redemption.id
@@ -800,8 +808,14 @@ def test_revoke_flags_redemptions_that_relied_on_the_outcome() -> None:
     account = new_account()
     a, b = recognized(account, credits="3"), recognized(account, credits="3")
     other = recognized(account, credits="3", category="other")
-    r1 = redeem(account, requirements("6", minimum_by_category=(CategoryMinimum("major", D(6)),)))
-    r2 = redeem(account, requirements("3", minimum_by_category=(CategoryMinimum("other", D(3)),)))
+    r1 = redeem(
+        account,
+        requirements("6", minimum_by_category=(CategoryMinimum(category="major", credits=D(6)),)),
+    )
+    r2 = redeem(
+        account,
+        requirements("3", minimum_by_category=(CategoryMinimum(category="other", credits=D(3)),)),
+    )
     assert set(r1.allocations) == {str(a), str(b)}
     assert set(r2.allocations) == {str(other)}
     fresh(account)
@@ -820,7 +834,8 @@ def test_revoke_flags_redemptions_that_relied_on_a_cancelled_conversion() -> Non
     cid = uuid4()
     account.convert([a, b], conversion_rule(target_category="core").current(), cid, NOW)
     redemption = redeem(
-        account, requirements("6", minimum_by_category=(CategoryMinimum("core", D(6)),))
+        account,
+        requirements("6", minimum_by_category=(CategoryMinimum(category="core", credits=D(6)),)),
     )
     assert set(redemption.allocations) == {str(cid)}
     fresh(account)
@@ -859,7 +874,10 @@ def test_balance_by_level_kind_and_category() -> None:
         OutcomeKind.ENTERPRISE_TRAINING: D("1.50"),
     }
     assert balance.by_category == {"major": D("4.50"), "general": D("2.00")}
-    redeem(account, requirements("2", minimum_by_category=(CategoryMinimum("general", D(2)),)))
+    redeem(
+        account,
+        requirements("2", minimum_by_category=(CategoryMinimum(category="general", credits=D(2)),)),
+    )
     balance = account.balance()
     assert (balance.total, balance.available, balance.redeemed) == (D("6.5"), D("4.5"), D(2))
     assert balance.total == balance.available + balance.redeemed
@@ -921,7 +939,7 @@ def test_conversion_options_say_what_a_conversion_would_close() -> None:
     recognized(account, credits="4", category="elective")
     account.collect_events()
     rule = conversion_rule(target_category="core").current()
-    req = requirements("3", minimum_by_category=(CategoryMinimum("core", D(3)),))
+    req = requirements("3", minimum_by_category=(CategoryMinimum(category="core", credits=D(3)),))
     [option] = account.conversion_options([rule], req, NOW.date())
     assert option.rule_id == rule.rule_id
     assert option.credits > 0
@@ -939,7 +957,7 @@ def test_conversion_options_leave_out_no_ops_and_put_what_closes_most_first() ->
     same = conversion_rule(target_category="major").current()  # major -> major, 1:1: a no-op
     core = conversion_rule(target_category="core").current()  # closes the core minimum
     half = conversion_rule(target_category="core", ratio="0.5").current()  # progress only
-    req = requirements("3", minimum_by_category=(CategoryMinimum("core", D(3)),))
+    req = requirements("3", minimum_by_category=(CategoryMinimum(category="core", credits=D(3)),))
     options = account.conversion_options([same, half, core], req, NOW.date())
     assert [o.rule_id for o in options] == [core.rule_id, half.rule_id]
     assert options[0].closes == ("category core",)

@@ -119,7 +119,12 @@ def test_add_ed25519_key() -> None:
     institution = university()
     key = institution.add_key(jwk("ed-1"), NOW, NOW + timedelta(days=365))
     assert key == SigningKey(
-        "ed-1", "EdDSA", jwk("ed-1"), NOW, NOW + timedelta(days=365), retired_at=None
+        kid="ed-1",
+        algorithm="EdDSA",
+        public_jwk=jwk("ed-1"),
+        valid_from=NOW,
+        valid_until=NOW + timedelta(days=365),
+        retired_at=None,
     )
     assert institution.keys == {"ed-1": key}
     events = institution.collect_events()

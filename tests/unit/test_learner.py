@@ -97,7 +97,9 @@ def test_grant_consent_and_consent_for() -> None:
     person.grant_consent(employer, ConsentScope.TRAINING, expires, NOW)
     assert names(person.collect_events()) == ["ConsentGranted"]
     consent = person.consent_for(employer, TODAY)
-    assert consent == Consent(employer, ConsentScope.TRAINING, expires, NOW)
+    assert consent == Consent(
+        organization_id=employer, scope=ConsentScope.TRAINING, expires_on=expires, granted_at=NOW
+    )
     assert person.consent_for(employer, expires) == consent  # inclusive expiry
     assert person.consent_for(employer, expires + timedelta(days=1)) is None
     assert person.consent_for(uuid4(), TODAY) is None
@@ -132,7 +134,10 @@ def test_grant_consent_refuses_an_expiry_in_the_past() -> None:
     ],
 )
 def test_consent_covers_by_scope(scope: ConsentScope, kind: OutcomeKind, covered: bool) -> None:
-    assert Consent(uuid4(), scope, None, NOW).covers(kind) is covered
+    assert (
+        Consent(organization_id=uuid4(), scope=scope, expires_on=None, granted_at=NOW).covers(kind)
+        is covered
+    )
 
 
 def test_revoke_consent() -> None:

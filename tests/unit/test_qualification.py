@@ -40,16 +40,16 @@ def holding(
     id: UUID | None = None,
 ) -> Holding:
     return Holding(
-        id or uuid4(),
-        parse_credits(credits),
-        level,
-        OutcomeKind.ACADEMIC_COURSE,
-        category,
-        institution,
-        date(year, 1, day),
-        converted,
-        frozenset(standards),
-        spent,
+        id=id or uuid4(),
+        credits=parse_credits(credits),
+        level=level,
+        kind=OutcomeKind.ACADEMIC_COURSE,
+        category=category,
+        institution_id=institution,
+        completed_on=date(year, 1, day),
+        converted=converted,
+        standard_codes=frozenset(standards),
+        spent=spent,
     )
 
 
@@ -85,7 +85,11 @@ def test_spent_holdings_do_not_count() -> None:
 def test_category_minimums() -> None:
     major, general = holding("6", "major"), holding("2", "general")
     r = req(
-        "8", minimum_by_category=(CategoryMinimum("major", D(5)), CategoryMinimum("general", D(3)))
+        "8",
+        minimum_by_category=(
+            CategoryMinimum(category="major", credits=D(5)),
+            CategoryMinimum(category="general", credits=D(3)),
+        ),
     )
     result = assess(r, [major, general])
     assert result.unmet == ("category general: 2.00 of 3.00 credits (1.00 missing)",)
@@ -96,7 +100,7 @@ def test_category_minimum_is_filled_before_the_total() -> None:
     # Oldest first would pick the electives for the total; the major minimum is served first.
     electives = [holding("3", "elective", year=2020) for _ in range(3)]
     major = holding("3", "major", year=2024)
-    r = req("6", minimum_by_category=(CategoryMinimum("major", D(3)),))
+    r = req("6", minimum_by_category=(CategoryMinimum(category="major", credits=D(3)),))
     result = assess(r, [*electives, major])
     assert result.met
     assert result.allocations[major.id] == D("3.00")
@@ -108,10 +112,12 @@ def test_level_minimums() -> None:
     low = holding("4", level=4, year=2020)
     high = holding("2", level=7)
     unknown = holding("5", level=None)
-    r = req("6", minimum_at_level=(LevelMinimum(6, D(3)),))
+    r = req("6", minimum_at_level=(LevelMinimum(level=6, credits=D(3)),))
     result = assess(r, [low, high, unknown])
     assert result.unmet == ("level 6 or above: 2.00 of 3.00 credits (1.00 missing)",)
-    assert assess(replace(r, minimum_at_level=(LevelMinimum(7, D(2)),)), [low, high]).met
+    assert assess(
+        replace(r, minimum_at_level=(LevelMinimum(level=7, credits=D(2)),)), [low, high]
+    ).met
 
 
 def test_required_standards() -> None:
@@ -197,7 +203,7 @@ def test_capped_credits_are_noted_once() -> None:
     hs = [holding("3", "major", year=2024, day=1 + i) for i in range(20)]
     r = req(
         "140",
-        minimum_by_category=(CategoryMinimum("major", D(60)),),
+        minimum_by_category=(CategoryMinimum(category="major", credits=D(60)),),
         max_credits_per_year=D(42),
     )
     result = assess(r, hs)
@@ -212,7 +218,10 @@ def test_capped_credits_are_noted_once() -> None:
 # -- Korea's Academic Credit Bank System: bachelor ------------------------------------------------
 ACBS_BACHELOR = Requirements(
     total_credits=D(140),
-    minimum_by_category=(CategoryMinimum("major", D(60)), CategoryMinimum("general", D(30))),
+    minimum_by_category=(
+        CategoryMinimum(category="major", credits=D(60)),
+        CategoryMinimum(category="general", credits=D(30)),
+    ),
     max_credits_per_year=D(42),
 ).checked(MAX_LEVEL)
 
@@ -268,7 +277,9 @@ def test_allocation_is_deterministic_and_oldest_first() -> None:
         for i, c in enumerate(["major", "general", "elective"] * 8)
     ]
     r = req(
-        "30", minimum_by_category=(CategoryMinimum("general", D(6)),), max_credits_per_year=D(12)
+        "30",
+        minimum_by_category=(CategoryMinimum(category="general", credits=D(6)),),
+        max_credits_per_year=D(12),
     )
     expected = assess(r, hs)
     rng = random.Random(7)
@@ -288,15 +299,15 @@ def test_allocation_is_deterministic_and_oldest_first() -> None:
 def test_requirements_checked_normalises() -> None:
     r = Requirements(
         total_credits=D(140),
-        minimum_by_category=(CategoryMinimum(" major ", D(60)),),
-        minimum_at_level=(LevelMinimum(6, D(30)),),
+        minimum_by_category=(CategoryMinimum(category=" major ", credits=D(60)),),
+        minimum_at_level=(LevelMinimum(level=6, credits=D(30)),),
         required_standards=(" CS-101 ",),
         max_converted_share=D("0.5"),
         max_credits_per_institution=D(70),
         max_credits_per_year=D(42),
     ).checked(MAX_LEVEL)
     assert r.total_credits == D("140.00")
-    assert r.minimum_by_category == (CategoryMinimum("major", D("60.00")),)
+    assert r.minimum_by_category == (CategoryMinimum(category="major", credits=D("60.00")),)
     assert r.required_standards == ("CS-101",)
     assert r.max_converted_share == D("0.50")
 
@@ -306,12 +317,20 @@ def test_requirements_checked_normalises() -> None:
     [
         ({"total_credits": D(0)}, ("totalCredits",)),
         (
-            {"minimum_by_category": (CategoryMinimum("a", D(1)), CategoryMinimum(" a", D(2)))},
+            {
+                "minimum_by_category": (
+                    CategoryMinimum(category="a", credits=D(1)),
+                    CategoryMinimum(category=" a", credits=D(2)),
+                )
+            },
             ("minimumByCategory",),
         ),
-        ({"minimum_by_category": (CategoryMinimum("", D(1)),)}, ("category",)),
-        ({"minimum_at_level": (LevelMinimum(0, D(1)),)}, ("minimumAtLevel",)),
-        ({"minimum_at_level": (LevelMinimum(MAX_LEVEL + 1, D(1)),)}, ("minimumAtLevel",)),
+        ({"minimum_by_category": (CategoryMinimum(category="", credits=D(1)),)}, ("category",)),
+        ({"minimum_at_level": (LevelMinimum(level=0, credits=D(1)),)}, ("minimumAtLevel",)),
+        (
+            {"minimum_at_level": (LevelMinimum(level=MAX_LEVEL + 1, credits=D(1)),)},
+            ("minimumAtLevel",),
+        ),
         ({"max_converted_share": D("1.01")}, ("maxConvertedShare",)),
         ({"max_converted_share": D("-0.1")}, ("maxConvertedShare",)),
         ({"max_credits_per_institution": D(0)}, ("maxCreditsPerInstitution",)),

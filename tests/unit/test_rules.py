@@ -52,7 +52,9 @@ def test_create_recognition_rule_normalises_terms() -> None:
     assert rule.terms.criteria.standard_code == "CS-101"
     assert names(rule.collect_events()) == ["Created"]
     current = rule.current()
-    assert current == RuleVersion(rule.id, 1, "Python MOOC", RuleModel.FRAMEWORK, rule.terms)
+    assert current == RuleVersion(
+        rule_id=rule.id, version=1, name="Python MOOC", model=RuleModel.FRAMEWORK, terms=rule.terms
+    )
 
 
 def test_recognition_rule_may_keep_the_stated_credits() -> None:
@@ -286,7 +288,9 @@ def test_criteria_matching() -> None:
     assert not by_kind_and_code.matches(other, OutcomeKind.MOOC, None)
     assert by_kind_and_code.specificity == 2
 
-    exact = OutcomeCriteria(fudan, OutcomeKind.ACADEMIC_COURSE, "MATH-1")
+    exact = OutcomeCriteria(
+        institution_id=fudan, kind=OutcomeKind.ACADEMIC_COURSE, standard_code="MATH-1"
+    )
     assert exact.matches(fudan, OutcomeKind.ACADEMIC_COURSE, "MATH-1")
     assert not exact.matches(other, OutcomeKind.ACADEMIC_COURSE, "MATH-1")
     assert exact.specificity == 3
@@ -297,13 +301,17 @@ def test_specificity_orders_matching_rules() -> None:
     rules = [
         OutcomeCriteria(),
         OutcomeCriteria(kind=OutcomeKind.ACADEMIC_COURSE),
-        OutcomeCriteria(fudan, OutcomeKind.ACADEMIC_COURSE, "MATH-1"),
-        OutcomeCriteria(fudan, OutcomeKind.ACADEMIC_COURSE),
+        OutcomeCriteria(
+            institution_id=fudan, kind=OutcomeKind.ACADEMIC_COURSE, standard_code="MATH-1"
+        ),
+        OutcomeCriteria(institution_id=fudan, kind=OutcomeKind.ACADEMIC_COURSE),
         OutcomeCriteria(standard_code="MATH-2"),  # does not match
     ]
     matching = [c for c in rules if c.matches(fudan, OutcomeKind.ACADEMIC_COURSE, "MATH-1")]
     best = max(matching, key=lambda c: c.specificity)
-    assert best == OutcomeCriteria(fudan, OutcomeKind.ACADEMIC_COURSE, "MATH-1")
+    assert best == OutcomeCriteria(
+        institution_id=fudan, kind=OutcomeKind.ACADEMIC_COURSE, standard_code="MATH-1"
+    )
     assert sorted(c.specificity for c in matching) == [0, 1, 2, 3]
 
 

@@ -37,7 +37,9 @@ class RecognitionTermsFields:
     def terms(self) -> RecognitionTerms:
         issuer = input_id(self.issuer_id, "issuerId") if self.issuer_id else None
         return RecognitionTerms(
-            criteria=OutcomeCriteria(issuer, self.kind, self.standard_code),
+            criteria=OutcomeCriteria(
+                institution_id=issuer, kind=self.kind, standard_code=self.standard_code
+            ),
             credits=self.credits,
             level=self.level,
             category=self.category,
@@ -85,9 +87,9 @@ class ConversionTermsFields:
         source = self.source_institution_id
         return ConversionTerms(
             criteria=OutcomeCriteria(
-                input_id(source, "sourceInstitutionId") if source else None,
-                self.source_kind,
-                self.source_standard_code,
+                institution_id=input_id(source, "sourceInstitutionId") if source else None,
+                kind=self.source_kind,
+                standard_code=self.source_standard_code,
             ),
             target_institution_id=input_id(self.target_institution_id, "targetInstitutionId"),
             target_code=self.target_code,
@@ -143,10 +145,11 @@ class RequirementsFields:
         return Requirements(
             total_credits=self.total_credits,
             minimum_by_category=tuple(
-                CategoryMinimum(m.category, m.credits) for m in self.minimum_by_category or ()
+                CategoryMinimum(category=m.category, credits=m.credits)
+                for m in self.minimum_by_category or ()
             ),
             minimum_at_level=tuple(
-                LevelMinimum(m.level, m.credits) for m in self.minimum_at_level or ()
+                LevelMinimum(level=m.level, credits=m.credits) for m in self.minimum_at_level or ()
             ),
             required_standards=tuple(self.required_standards or ()),
             max_converted_share=self.max_converted_share,
