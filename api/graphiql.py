@@ -1,6 +1,6 @@
 """GraphiQL that works offline: strawberry's own page, its unpkg.com assets served by the bank.
 
-The files under api/static/graphiql are the exact npm files the page names (PROVENANCE.md), laid
+The files under api/vendor/graphiql are the exact npm files the page names (PROVENANCE.md), laid
 out as ``<name>@<version>/<path>``, so unpkg's ``https://unpkg.com/<name>@<version>/<path>`` maps
 onto them by replacing the origin alone. A strawberry upgrade that changes a version then points
 at a missing file, which tests/api/test_assets.py notices, rather than at some other version.
@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http.ides import get_graphql_ide_html
 
-STATIC_DIR = Path(__file__).parent / "static" / "graphiql"
+STATIC_DIR = Path(__file__).parent / "vendor" / "graphiql"
 MOUNT = "/static/graphiql"
 CDN = "https://unpkg.com/"
 

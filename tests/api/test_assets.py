@@ -1,6 +1,6 @@
 """GraphiQL at /graphql needs nothing from another host: the page names only same-origin assets,
 the bank serves each of them, the vendored files pull nothing further, and they are the exact
-npm files that api/static/graphiql/PROVENANCE.md records."""
+npm files that api/vendor/graphiql/PROVENANCE.md records."""
 
 from __future__ import annotations
 
