@@ -83,29 +83,30 @@ class TranscriptView:
     def _write_outcome(
         cur: Writes, t: Tables, learner_id: UUID, o: Outcome, seq: int | None
     ) -> None:
+        r = row_of(learner_id, o, seq or 0)
         row: dict[str, Any] = {
             "outcome_id": o.id,
             "learner_id": learner_id,
-            "credential_id": o.credential_id,
-            "title": o.title,
-            "kind": o.kind.value,
+            "credential_id": r.credential_id,
+            "title": r.title,
+            "kind": r.kind,
             "issuer_id": o.issuer_id,
-            "standard_code": o.standard_code,
-            "level": o.level,
-            "credits_cc": cc(o.credits_claimed),
-            "recognized_cc": cc(o.recognized_credits),
-            "recognized_level": o.recognized_level,
-            "category": o.category,
-            "status": o.status.value,
-            "hours_cc": cc(o.hours),
-            "completed_on": iso(o.completed_on),
-            "deposited_at": iso(o.deposited_at),
-            "rule_id": o.rule_id and str(o.rule_id),
-            "rule_version": o.rule_version,
-            "recognized_by": o.recognized_by,
-            "conversion_id": o.conversion_id and str(o.conversion_id),
-            "redemption_id": o.redemption_id and str(o.redemption_id),
-            "reason": o.revoked_reason or o.rejection_reason,
+            "standard_code": r.standard_code,
+            "level": r.level,
+            "credits_cc": cc(r.credits),
+            "recognized_cc": cc(r.recognized_credits),
+            "recognized_level": r.recognized_level,
+            "category": r.category,
+            "status": r.status,
+            "hours_cc": cc(r.hours),
+            "completed_on": iso(r.completed_on),
+            "deposited_at": iso(r.deposited_at),
+            "rule_id": r.rule_id,
+            "rule_version": r.rule_version,
+            "recognized_by": r.recognized_by,
+            "conversion_id": r.conversion_id,
+            "redemption_id": r.redemption_id,
+            "reason": r.reason,
         }
         if seq is not None:
             row["seq"] = seq
@@ -146,6 +147,36 @@ class TranscriptRow:
     conversion_id: str | None
     redemption_id: str | None
     reason: str | None  # why it was rejected or revoked
+
+
+def row_of(learner_id: UUID, o: Outcome, seq: int) -> TranscriptRow:
+    """The row the view keeps for an outcome (also how an account rebuilt from its events, at a
+    past version, shows its outcomes)."""
+    return TranscriptRow(
+        outcome_id=str(o.id),
+        learner_id=str(learner_id),
+        seq=seq,
+        credential_id=o.credential_id,
+        title=o.title,
+        kind=o.kind.value,
+        issuer_id=str(o.issuer_id),
+        standard_code=o.standard_code,
+        level=o.level,
+        credits=o.credits_claimed,
+        recognized_credits=o.recognized_credits,
+        recognized_level=o.recognized_level,
+        category=o.category,
+        status=o.status.value,
+        hours=o.hours,
+        completed_on=o.completed_on,
+        deposited_at=o.deposited_at,
+        rule_id=str(o.rule_id) if o.rule_id else None,
+        rule_version=o.rule_version,
+        recognized_by=o.recognized_by,
+        conversion_id=str(o.conversion_id) if o.conversion_id else None,
+        redemption_id=str(o.redemption_id) if o.redemption_id else None,
+        reason=o.revoked_reason or o.rejection_reason,
+    )
 
 
 COLUMNS = (

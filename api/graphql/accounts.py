@@ -305,7 +305,7 @@ async def _state_at(info: Info, learner_id: UUID, version: int) -> AccountState:
         version=account.version,
         at=account.modified_on,
         balance=Balance.of(account.balance()),
-        outcomes=[Outcome.of(o) for o in account.outcomes.values()],
+        outcomes=[Outcome.of(learner_id, o) for o in account.outcomes.values()],
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Self
 
 import strawberry
 from strawberry.scalars import JSON
@@ -158,19 +159,21 @@ class QualificationConnection:
     page_info: PageInfo
 
 
-@strawberry.type(description="Moves recognised credits into a target institution's scheme.")
-class ConversionRule(Node):
+@strawberry.interface(
+    description="A versioned rule of the catalogue: every decision cites a version."
+)
+class Rule(Node):
     id: strawberry.ID
     version: int
     name: str
     model: RuleModel  # type: ignore[valid-type]
     active: bool
     terms: JSON = strawberry.field(
-        description="criteria, target institution and code, ratio, cap, validity window"
+        description="criteria, value or target, ratio, cap and validity window, by the rule's kind"
     )
 
     @classmethod
-    def of(cls, e: CatalogueEntry) -> ConversionRule:
+    def of(cls, e: CatalogueEntry) -> Self:
         return cls(
             id=gid(e.id),
             version=e.version,
@@ -179,6 +182,11 @@ class ConversionRule(Node):
             active=e.active,
             terms=e.detail["terms"],
         )
+
+
+@strawberry.type(description="Moves recognised credits into a target institution's scheme.")
+class ConversionRule(Rule):
+    pass
 
 
 @strawberry.type
@@ -197,24 +205,8 @@ class ConversionRuleConnection:
     description="A recognition rule: which deposited outcomes it recognises automatically, and "
     "at what value on the framework."
 )
-class RecognitionRule(Node):
-    id: strawberry.ID
-    version: int
-    name: str
-    model: RuleModel  # type: ignore[valid-type]
-    active: bool
-    terms: JSON
-
-    @classmethod
-    def of(cls, e: CatalogueEntry) -> RecognitionRule:
-        return cls(
-            id=gid(e.id),
-            version=e.version,
-            name=e.name,
-            model=values.RuleModel(e.kind),
-            active=e.active,
-            terms=e.detail["terms"],
-        )
+class RecognitionRule(Rule):
+    pass
 
 
 @strawberry.type

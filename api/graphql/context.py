@@ -17,6 +17,7 @@ from api.auth import Principal, Role
 from api.freshness import Freshness
 from api.graphql.errors import ApiError
 from application.bank import CreditBank
+from application.export import Exporter
 from projections.base import Cursor
 
 T = TypeVar("T")
@@ -27,8 +28,8 @@ log = logging.getLogger("creditbank.api")
 class Context(BaseContext):
     bank: CreditBank
     principal: Principal
+    exporter: Exporter  # signs the bank's verifiable exports, verifies credentials
     freshness: Freshness | None = None
-    exporter: Any = None  # signs verifiable exports (None: not configured)
     request_id: str = ""
     loaders: dict[str, DataLoader[Any, Any]] = field(default_factory=dict)
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import strawberry
 
@@ -16,6 +17,7 @@ from api.graphql.context import Info
 from domain import values
 from domain.records import Balance as DomainBalance
 from domain.records import Outcome as DomainOutcome
+from projections import transcript
 from projections.balances import BalanceRow
 from projections.transcript import TranscriptRow
 
@@ -130,27 +132,9 @@ class Outcome(Node):
         )
 
     @classmethod
-    def of(cls, o: DomainOutcome) -> Outcome:
-        return cls(
-            id=gid(o.id),
-            credential_id=o.credential_id,
-            title=o.title,
-            kind=o.kind,
-            level=o.recognized_level or o.level,
-            credits=o.credits_claimed,
-            recognized_credits=o.recognized_credits,
-            category=o.category,
-            status=o.status,
-            completed_on=o.completed_on,
-            deposited_at=o.deposited_at,
-            standard_code=o.standard_code,
-            hours=o.hours,
-            rule_id=gid(o.rule_id) if o.rule_id else None,
-            rule_version=o.rule_version,
-            recognized_by=o.recognized_by,
-            reason=o.revoked_reason or o.rejection_reason,
-            issuer_id=str(o.issuer_id),
-        )
+    def of(cls, learner_id: UUID, o: DomainOutcome) -> Outcome:
+        """An outcome of an account rebuilt from its events, shown as the view shows it."""
+        return cls.of_row(transcript.row_of(learner_id, o, seq=0))
 
 
 @strawberry.type

@@ -266,10 +266,8 @@ class Query:
 
     @field(description="Auditors and officers: verify the tamper-evident history.")
     async def audit_report(self, info: Info) -> AuditReport:
-        bank, exporter = info.context.bank, info.context.exporter
-        if exporter is None:
-            raise ApiError("INVALID_INPUT", "the bank's signing key is not configured")
-        report = await info.context.run(audit.verify, bank.recorder, bank.database, exporter.keys)
+        bank, keys = info.context.bank, info.context.exporter.keys
+        report = await info.context.run(audit.verify, bank.recorder, bank.database, keys)
         return AuditReport(
             ok=report.ok,
             accounts=report.accounts,
@@ -284,13 +282,8 @@ class Query:
         "VC-JWT, or JSON with a Data Integrity proof (eddsa-rdfc-2022)."
     )
     async def verify_credential(self, info: Info, credential: str) -> VerificationResult:
-        exporter = info.context.exporter
         try:
-            if exporter is not None:
-                issuer, revoked = await info.context.run(exporter.verify, credential)
-            else:
-                verified = await info.context.run(info.context.bank.verify_credential, credential)
-                issuer, revoked = verified.issuer.issuer_uri, False
+            issuer, revoked = await info.context.run(info.context.exporter.verify, credential)
         except DomainError as exc:
             return VerificationResult(
                 valid=False, issuer=None, revoked=False, errors=[user_error(exc)]

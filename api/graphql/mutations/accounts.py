@@ -4,7 +4,6 @@ learner), revocation (the issuer or an officer)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 import strawberry
@@ -12,11 +11,10 @@ import strawberry
 from api.auth import Role
 from api.graphql.accounts import QualificationProgress
 from api.graphql.common import input_id
-from api.graphql.context import Info
+from api.graphql.context import Context, Info
 from api.graphql.errors import UserError
-from api.graphql.mutations.act import Back, Ids, mutate, mutation, outcome, outcomes, result
+from api.graphql.mutations.act import Back, command, outcome, outcomes, result
 from api.graphql.outcomes import Outcome
-from application.bank import CreditBank
 from projections import progress
 
 
@@ -113,75 +111,66 @@ SOURCES = Back("outcomes", outcomes, lambda ids, _: ids.outcome_ids)
 PROGRESS = Back("progress", _progress, lambda ids, _: (ids.learner_id, ids.qualification_id))
 
 
+def _issuer(c: Context) -> UUID | None:
+    """The depositing or revoking institution (its token's subject), for its own credentials."""
+    p = c.principal
+    return input_id(p.subject or "", "subject") if p.role is Role.INSTITUTION else None
+
+
 @strawberry.type
 class AccountMutations:
-    @mutation(description="An institution deposits a credential it issued.")
-    async def deposit_credential(
-        self, info: Info, input: DepositCredentialInput
-    ) -> DepositCredentialPayload:
-        p = info.context.principal
-
-        def command(bank: CreditBank, ids: Ids) -> UUID:
-            issuer = input_id(p.subject or "", "subject")
-            return bank.deposit_credential(ids.learner_id, input.credential, p.actor, issuer)
-
-        return await mutate(info, DepositCredentialPayload, input, command, NEW_OUTCOME)
-
-    @mutation(
-        description="Officers recognise an outcome: by the applicable rule when no values are "
-        "given, else with the credits, level and category given."
+    deposit_credential = command(
+        "An institution deposits a credential it issued.",
+        DepositCredentialInput,
+        DepositCredentialPayload,
+        lambda c, ids, i: c.bank.deposit_credential(
+            ids.learner_id, i.credential, c.principal.actor, _issuer(c)
+        ),
+        NEW_OUTCOME,
     )
-    async def recognize_outcome(
-        self, info: Info, input: RecognizeOutcomeInput
-    ) -> RecognizeOutcomePayload:
-        actor, i = info.context.principal.actor, input
-
-        def command(bank: CreditBank, ids: Ids) -> None:
-            values = (i.credits, i.level, i.category)
-            bank.recognize_outcome(ids.learner_id, ids.outcome_id, actor, *values)
-
-        return await mutate(info, RecognizeOutcomePayload, input, command, OUTCOME)
-
-    @mutation(description="Officers reject an outcome's recognition, with a reason.")
-    async def reject_outcome(self, info: Info, input: RejectOutcomeInput) -> RejectOutcomePayload:
-        actor = info.context.principal.actor
-
-        def command(bank: CreditBank, ids: Ids) -> None:
-            bank.reject_outcome(ids.learner_id, ids.outcome_id, input.reason, actor)
-
-        return await mutate(info, RejectOutcomePayload, input, command, OUTCOME)
-
-    @mutation(description="The learner (or an officer) converts outcomes under a rule.")
-    async def convert_credits(
-        self, info: Info, input: ConvertCreditsInput
-    ) -> ConvertCreditsPayload:
-        actor = info.context.principal.actor
-
-        def command(bank: CreditBank, ids: Ids) -> UUID:
-            rule = ids.conversion_rule_id
-            return bank.convert_credits(ids.learner_id, ids.outcome_ids, rule, actor)
-
-        return await mutate(info, ConvertCreditsPayload, input, command, SOURCES)
-
-    @mutation(description="The learner (or an officer) redeems credits for a qualification.")
-    async def redeem_qualification(
-        self, info: Info, input: RedeemQualificationInput
-    ) -> RedeemQualificationPayload:
-        actor = info.context.principal.actor
-
-        def command(bank: CreditBank, ids: Ids) -> UUID:
-            return bank.redeem_qualification(ids.learner_id, ids.qualification_id, actor)
-
-        return await mutate(info, RedeemQualificationPayload, input, command, PROGRESS)
-
-    @mutation(description="The issuer (or an officer) revokes an outcome.")
-    async def revoke_outcome(self, info: Info, input: RevokeOutcomeInput) -> RevokeOutcomePayload:
-        p = info.context.principal
-
-        def command(bank: CreditBank, ids: Ids) -> Any:
-            issuer = input_id(p.subject or "", "subject") if p.role is Role.INSTITUTION else None
-            return bank.revoke_outcome(
-                ids.learner_id, ids.outcome_id, input.reason, p.actor, issuer
-            )
-
-        return await mutate(info, RevokeOutcomePayload, input, command, OUTCOME)
+    recognize_outcome = command(
+        "Officers recognise an outcome: by the applicable rule when no values are given, else "
+        "with the credits, level and category given.",
+        RecognizeOutcomeInput,
+        RecognizeOutcomePayload,
+        lambda c, ids, i: c.bank.recognize_outcome(
+            ids.learner_id, ids.outcome_id, c.principal.actor, i.credits, i.level, i.category
+        ),
+        OUTCOME,
+    )
+    reject_outcome = command(
+        "Officers reject an outcome's recognition, with a reason.",
+        RejectOutcomeInput,
+        RejectOutcomePayload,
+        lambda c, ids, i: c.bank.reject_outcome(
+            ids.learner_id, ids.outcome_id, i.reason, c.principal.actor
+        ),
+        OUTCOME,
+    )
+    convert_credits = command(
+        "The learner (or an officer) converts outcomes under a rule.",
+        ConvertCreditsInput,
+        ConvertCreditsPayload,
+        lambda c, ids, i: c.bank.convert_credits(
+            ids.learner_id, ids.outcome_ids, ids.conversion_rule_id, c.principal.actor
+        ),
+        SOURCES,
+    )
+    redeem_qualification = command(
+        "The learner (or an officer) redeems credits for a qualification.",
+        RedeemQualificationInput,
+        RedeemQualificationPayload,
+        lambda c, ids, i: c.bank.redeem_qualification(
+            ids.learner_id, ids.qualification_id, c.principal.actor
+        ),
+        PROGRESS,
+    )
+    revoke_outcome = command(
+        "The issuer (or an officer) revokes an outcome.",
+        RevokeOutcomeInput,
+        RevokeOutcomePayload,
+        lambda c, ids, i: c.bank.revoke_outcome(
+            ids.learner_id, ids.outcome_id, i.reason, c.principal.actor, _issuer(c)
+        ),
+        OUTCOME,
+    )

@@ -14,7 +14,7 @@ import strawberry
 
 from api.graphql.authz import ALLOWED
 from api.graphql.common import input_id
-from api.graphql.context import Info
+from api.graphql.context import Context, Info
 from api.graphql.errors import user_error
 from api.graphql.outcomes import Outcome
 from application.bank import CreditBank
@@ -78,6 +78,25 @@ async def mutate(
     except DomainError as exc:
         return payload(errors=[user_error(exc)])
     return payload(errors=[], **fields)
+
+
+Decide = Callable[[Context, Ids, Any], Any]
+
+
+def command(
+    description: str, input_type: type[Any], payload: type[P], decide: Decide, *back: Back
+) -> Any:
+    """A mutation field that runs ``decide(context, ids, input)`` (the bank, the caller and the
+    exporter are the context's) and answers ``payload`` with ``back`` read from the views."""
+
+    async def resolve(self: Any, info: Info, input: Any) -> Any:
+        def run(bank: CreditBank, ids: Ids) -> Any:
+            return decide(info.context, ids, input)
+
+        return await mutate(info, payload, input, run, *back)
+
+    resolve.__annotations__ = {"info": Info, "input": input_type, "return": payload}
+    return mutation(description=description)(resolve)
 
 
 def shown_as(graphql_type: Any) -> Reader:

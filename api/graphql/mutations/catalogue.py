@@ -13,10 +13,9 @@ from api.auth import Role
 from api.graphql import authz
 from api.graphql.catalogue import ConversionRule, OutcomeStandard, Qualification, RecognitionRule
 from api.graphql.common import OutcomeKind, RuleModel, input_id
-from api.graphql.context import Info
+from api.graphql.context import Context
 from api.graphql.errors import UserError
-from api.graphql.mutations.act import Back, Ids, mutate, mutation, result, shown_as
-from application.bank import CreditBank
+from api.graphql.mutations.act import Back, Ids, command, result, shown_as
 from domain import values
 from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
@@ -246,104 +245,87 @@ NEW_QUALIFICATION = Back("qualification", shown_as(Qualification), result)
 QUALIFICATION = Back("qualification", shown_as(Qualification), lambda ids, _: ids.qualification_id)
 
 
+def _create_conversion_rule(c: Context, ids: Ids, i: CreateConversionRuleInput) -> UUID:
+    if c.principal.role is Role.INSTITUTION and i.model is not values.RuleModel.AGREEMENT:
+        # who may do what: a GraphQL error, like every other refusal of the caller
+        raise authz.forbid("institutions publish agreement rules into their own scheme")
+    return c.bank.create_conversion_rule(i.name, i.model, i.terms())
+
+
 @strawberry.type
 class CatalogueMutations:
-    @mutation(description="Officers add a learning-outcome standard to the catalogue.")
-    async def define_standard(
-        self, info: Info, input: DefineStandardInput
-    ) -> DefineStandardPayload:
-        def command(bank: CreditBank, ids: Ids) -> UUID:
-            i = input
-            kinds = tuple(i.accepted_kinds)
-            return bank.define_standard(i.code, i.title, i.level, i.credits, kinds)
-
-        return await mutate(info, DefineStandardPayload, input, command, NEW_STANDARD)
-
-    @mutation(description="Officers create a recognition rule (version 1).")
-    async def create_recognition_rule(
-        self, info: Info, input: CreateRecognitionRuleInput
-    ) -> CreateRecognitionRulePayload:
-        def command(bank: CreditBank, ids: Ids) -> UUID:
-            return bank.create_recognition_rule(input.name, input.model, input.terms())
-
-        return await mutate(info, CreateRecognitionRulePayload, input, command, NEW_RECOGNITION)
-
-    @mutation(description="Officers amend a recognition rule: a new version.")
-    async def amend_recognition_rule(
-        self, info: Info, input: AmendRecognitionRuleInput
-    ) -> RecognitionRulePayload:
-        def command(bank: CreditBank, ids: Ids) -> int:
-            return bank.amend_recognition_rule(ids.rule_id, input.terms())
-
-        return await mutate(info, RecognitionRulePayload, input, command, RECOGNITION)
-
-    @mutation(description="Officers retire a recognition rule.")
-    async def retire_recognition_rule(
-        self, info: Info, input: RetireRuleInput
-    ) -> RecognitionRulePayload:
-        def command(bank: CreditBank, ids: Ids) -> None:
-            bank.retire_recognition_rule(ids.rule_id)
-
-        return await mutate(info, RecognitionRulePayload, input, command, RECOGNITION)
-
-    @mutation(
-        description="Officers create conversion rules; an institution may publish an agreement "
-        "rule into its own scheme."
+    define_standard = command(
+        "Officers add a learning-outcome standard to the catalogue.",
+        DefineStandardInput,
+        DefineStandardPayload,
+        lambda c, ids, i: c.bank.define_standard(
+            i.code, i.title, i.level, i.credits, tuple(i.accepted_kinds)
+        ),
+        NEW_STANDARD,
     )
-    async def create_conversion_rule(
-        self, info: Info, input: CreateConversionRuleInput
-    ) -> CreateConversionRulePayload:
-        p = info.context.principal
-        if p.role is Role.INSTITUTION and input.model is not values.RuleModel.AGREEMENT:
-            raise authz.forbid("institutions publish agreement rules into their own scheme")
-
-        def command(bank: CreditBank, ids: Ids) -> UUID:
-            return bank.create_conversion_rule(input.name, input.model, input.terms())
-
-        return await mutate(info, CreateConversionRulePayload, input, command, NEW_CONVERSION)
-
-    @mutation(description="Officers amend a conversion rule: a new version.")
-    async def amend_conversion_rule(
-        self, info: Info, input: AmendConversionRuleInput
-    ) -> ConversionRulePayload:
-        def command(bank: CreditBank, ids: Ids) -> int:
-            return bank.amend_conversion_rule(ids.rule_id, input.terms())
-
-        return await mutate(info, ConversionRulePayload, input, command, CONVERSION)
-
-    @mutation(description="Officers retire a conversion rule.")
-    async def retire_conversion_rule(
-        self, info: Info, input: RetireRuleInput
-    ) -> ConversionRulePayload:
-        def command(bank: CreditBank, ids: Ids) -> None:
-            bank.retire_conversion_rule(ids.rule_id)
-
-        return await mutate(info, ConversionRulePayload, input, command, CONVERSION)
-
-    @mutation(description="Officers create a qualification and its requirements.")
-    async def create_qualification(
-        self, info: Info, input: CreateQualificationInput
-    ) -> CreateQualificationPayload:
-        def command(bank: CreditBank, ids: Ids) -> UUID:
-            i, awarding = input, ids.awarding_institution_id
-            return bank.create_qualification(i.name, i.level, awarding, i.requirements())
-
-        return await mutate(info, CreateQualificationPayload, input, command, NEW_QUALIFICATION)
-
-    @mutation(description="Officers amend a qualification's requirements: a new version.")
-    async def amend_qualification(
-        self, info: Info, input: AmendQualificationInput
-    ) -> QualificationPayload:
-        def command(bank: CreditBank, ids: Ids) -> int:
-            return bank.amend_qualification(ids.qualification_id, input.requirements())
-
-        return await mutate(info, QualificationPayload, input, command, QUALIFICATION)
-
-    @mutation(description="Officers retire a qualification.")
-    async def retire_qualification(
-        self, info: Info, input: RetireQualificationInput
-    ) -> QualificationPayload:
-        def command(bank: CreditBank, ids: Ids) -> None:
-            bank.retire_qualification(ids.qualification_id)
-
-        return await mutate(info, QualificationPayload, input, command, QUALIFICATION)
+    create_recognition_rule = command(
+        "Officers create a recognition rule (version 1).",
+        CreateRecognitionRuleInput,
+        CreateRecognitionRulePayload,
+        lambda c, ids, i: c.bank.create_recognition_rule(i.name, i.model, i.terms()),
+        NEW_RECOGNITION,
+    )
+    amend_recognition_rule = command(
+        "Officers amend a recognition rule: a new version.",
+        AmendRecognitionRuleInput,
+        RecognitionRulePayload,
+        lambda c, ids, i: c.bank.amend_recognition_rule(ids.rule_id, i.terms()),
+        RECOGNITION,
+    )
+    retire_recognition_rule = command(
+        "Officers retire a recognition rule.",
+        RetireRuleInput,
+        RecognitionRulePayload,
+        lambda c, ids, i: c.bank.retire_recognition_rule(ids.rule_id),
+        RECOGNITION,
+    )
+    create_conversion_rule = command(
+        "Officers create conversion rules; an institution may publish an agreement rule into "
+        "its own scheme.",
+        CreateConversionRuleInput,
+        CreateConversionRulePayload,
+        _create_conversion_rule,
+        NEW_CONVERSION,
+    )
+    amend_conversion_rule = command(
+        "Officers amend a conversion rule: a new version.",
+        AmendConversionRuleInput,
+        ConversionRulePayload,
+        lambda c, ids, i: c.bank.amend_conversion_rule(ids.rule_id, i.terms()),
+        CONVERSION,
+    )
+    retire_conversion_rule = command(
+        "Officers retire a conversion rule.",
+        RetireRuleInput,
+        ConversionRulePayload,
+        lambda c, ids, i: c.bank.retire_conversion_rule(ids.rule_id),
+        CONVERSION,
+    )
+    create_qualification = command(
+        "Officers create a qualification and its requirements.",
+        CreateQualificationInput,
+        CreateQualificationPayload,
+        lambda c, ids, i: c.bank.create_qualification(
+            i.name, i.level, ids.awarding_institution_id, i.requirements()
+        ),
+        NEW_QUALIFICATION,
+    )
+    amend_qualification = command(
+        "Officers amend a qualification's requirements: a new version.",
+        AmendQualificationInput,
+        QualificationPayload,
+        lambda c, ids, i: c.bank.amend_qualification(ids.qualification_id, i.requirements()),
+        QUALIFICATION,
+    )
+    retire_qualification = command(
+        "Officers retire a qualification.",
+        RetireQualificationInput,
+        QualificationPayload,
+        lambda c, ids, i: c.bank.retire_qualification(ids.qualification_id),
+        QUALIFICATION,
+    )

@@ -6,10 +6,8 @@ from datetime import date
 
 import strawberry
 
-from api.graphql.context import Info
 from api.graphql.errors import UserError
-from api.graphql.mutations.act import Ids, mutate, mutation
-from application.bank import CreditBank
+from api.graphql.mutations.act import command
 from domain.values import ConsentScope, parse_enum
 
 
@@ -43,17 +41,20 @@ class RevokeConsentPayload:
 
 @strawberry.type
 class ConsentMutations:
-    @mutation(description="The learner lets an enterprise see their training.")
-    async def grant_consent(self, info: Info, input: GrantConsentInput) -> GrantConsentPayload:
-        def command(bank: CreditBank, ids: Ids) -> None:
-            scope = parse_enum(ConsentScope, input.scope, "scope")
-            bank.grant_consent(ids.learner_id, ids.organization_id, scope, input.expires_on)
-
-        return await mutate(info, GrantConsentPayload, input, command)
-
-    @mutation(description="The learner withdraws an enterprise's consent.")
-    async def revoke_consent(self, info: Info, input: RevokeConsentInput) -> RevokeConsentPayload:
-        def command(bank: CreditBank, ids: Ids) -> None:
-            bank.revoke_consent(ids.learner_id, ids.organization_id)
-
-        return await mutate(info, RevokeConsentPayload, input, command)
+    grant_consent = command(
+        "The learner lets an enterprise see their training.",
+        GrantConsentInput,
+        GrantConsentPayload,
+        lambda c, ids, i: c.bank.grant_consent(
+            ids.learner_id,
+            ids.organization_id,
+            parse_enum(ConsentScope, i.scope, "scope"),
+            i.expires_on,
+        ),
+    )
+    revoke_consent = command(
+        "The learner withdraws an enterprise's consent.",
+        RevokeConsentInput,
+        RevokeConsentPayload,
+        lambda c, ids, i: c.bank.revoke_consent(ids.learner_id, ids.organization_id),
+    )

@@ -7,10 +7,7 @@ import strawberry
 
 from api.graphql.context import Info
 from api.graphql.errors import UserError
-from api.graphql.mutations.act import Back, Ids, mutate, mutation
-from application.bank import CreditBank
-from application.export import Exporter
-from domain.errors import InvalidInput
+from api.graphql.mutations.act import Back, command
 
 
 @strawberry.input
@@ -39,31 +36,19 @@ async def _credential(info: Info, token: str) -> str:
 SIGNED = Back("credential", _credential, lambda _, token: token)
 
 
-def _exporter(info: Info) -> Exporter:
-    exporter: Exporter | None = info.context.exporter
-    if exporter is None:
-        raise InvalidInput("export is not configured on this service")
-    return exporter
-
-
 @strawberry.type
 class ExportMutations:
-    @mutation(description="The learner exports their record as a signed CLR 2.0 credential.")
-    async def export_transcript(
-        self, info: Info, input: ExportTranscriptInput
-    ) -> ExportTranscriptPayload:
-        def command(bank: CreditBank, ids: Ids) -> str:
-            return _exporter(info).export_transcript(ids.learner_id)
-
-        return await mutate(info, ExportTranscriptPayload, input, command, SIGNED)
-
-    @mutation(
-        description="The learner exports one recognised outcome as an OB 3.0 AchievementCredential."
+    export_transcript = command(
+        "The learner exports their record as a signed CLR 2.0 credential.",
+        ExportTranscriptInput,
+        ExportTranscriptPayload,
+        lambda c, ids, i: c.exporter.export_transcript(ids.learner_id),
+        SIGNED,
     )
-    async def export_outcome(
-        self, info: Info, input: ExportOutcomeInput
-    ) -> ExportTranscriptPayload:
-        def command(bank: CreditBank, ids: Ids) -> str:
-            return _exporter(info).export_outcome(ids.learner_id, ids.outcome_id)
-
-        return await mutate(info, ExportTranscriptPayload, input, command, SIGNED)
+    export_outcome = command(
+        "The learner exports one recognised outcome as an OB 3.0 AchievementCredential.",
+        ExportOutcomeInput,
+        ExportTranscriptPayload,
+        lambda c, ids, i: c.exporter.export_outcome(ids.learner_id, ids.outcome_id),
+        SIGNED,
+    )

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-from uuid import UUID
 
 import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql.catalogue import Institution
 from api.graphql.common import InstitutionKind
-from api.graphql.context import Info
 from api.graphql.errors import UserError
-from api.graphql.mutations.act import Back, Ids, mutate, mutation, result, shown_as
-from application.bank import CreditBank
+from api.graphql.mutations.act import Back, command, result, shown_as
 
 
 @strawberry.input
@@ -80,52 +76,42 @@ INSTITUTION = Back("institution", shown_as(Institution), lambda ids, _: ids.inst
 
 @strawberry.type
 class InstitutionMutations:
-    @mutation(description="Admins register an institution with its first signing key.")
-    async def register_institution(
-        self, info: Info, input: RegisterInstitutionInput
-    ) -> RegisterInstitutionPayload:
-        def command(bank: CreditBank, ids: Ids) -> UUID:
-            i = input
-            jwk: Any = i.public_key_jwk  # a JSON object: the domain checks its shape
-            since, until = i.key_valid_from, i.key_valid_until
-            return bank.register_institution(i.name, i.kind, jwk, i.issuer_uri, since, until)
-
-        return await mutate(info, RegisterInstitutionPayload, input, command, NEW)
-
-    @mutation(description="Admins add a signing key (key rotation).")
-    async def add_institution_key(
-        self, info: Info, input: AddInstitutionKeyInput
-    ) -> InstitutionPayload:
-        def command(bank: CreditBank, ids: Ids) -> str:
-            i = input
-            jwk: Any = i.public_key_jwk  # a JSON object: the domain checks its shape
-            return bank.add_institution_key(ids.institution_id, jwk, i.valid_from, i.valid_until)
-
-        return await mutate(info, InstitutionPayload, input, command, INSTITUTION)
-
-    @mutation(description="Admins retire a key: credentials it signed later fail.")
-    async def retire_institution_key(
-        self, info: Info, input: RetireInstitutionKeyInput
-    ) -> InstitutionPayload:
-        def command(bank: CreditBank, ids: Ids) -> None:
-            bank.retire_institution_key(ids.institution_id, input.kid)
-
-        return await mutate(info, InstitutionPayload, input, command, INSTITUTION)
-
-    @mutation(description="Admins suspend an institution: it can no longer deposit.")
-    async def suspend_institution(
-        self, info: Info, input: SuspendInstitutionInput
-    ) -> InstitutionPayload:
-        def command(bank: CreditBank, ids: Ids) -> None:
-            bank.suspend_institution(ids.institution_id, input.reason)
-
-        return await mutate(info, InstitutionPayload, input, command, INSTITUTION)
-
-    @mutation(description="Admins reactivate a suspended institution.")
-    async def reactivate_institution(
-        self, info: Info, input: ReactivateInstitutionInput
-    ) -> InstitutionPayload:
-        def command(bank: CreditBank, ids: Ids) -> None:
-            bank.reactivate_institution(ids.institution_id)
-
-        return await mutate(info, InstitutionPayload, input, command, INSTITUTION)
+    register_institution = command(
+        "Admins register an institution with its first signing key.",
+        RegisterInstitutionInput,
+        RegisterInstitutionPayload,
+        lambda c, ids, i: c.bank.register_institution(
+            i.name, i.kind, i.public_key_jwk, i.issuer_uri, i.key_valid_from, i.key_valid_until
+        ),
+        NEW,
+    )
+    add_institution_key = command(
+        "Admins add a signing key (key rotation).",
+        AddInstitutionKeyInput,
+        InstitutionPayload,
+        lambda c, ids, i: c.bank.add_institution_key(
+            ids.institution_id, i.public_key_jwk, i.valid_from, i.valid_until
+        ),
+        INSTITUTION,
+    )
+    retire_institution_key = command(
+        "Admins retire a key: credentials it signed later fail.",
+        RetireInstitutionKeyInput,
+        InstitutionPayload,
+        lambda c, ids, i: c.bank.retire_institution_key(ids.institution_id, i.kid),
+        INSTITUTION,
+    )
+    suspend_institution = command(
+        "Admins suspend an institution: it can no longer deposit.",
+        SuspendInstitutionInput,
+        InstitutionPayload,
+        lambda c, ids, i: c.bank.suspend_institution(ids.institution_id, i.reason),
+        INSTITUTION,
+    )
+    reactivate_institution = command(
+        "Admins reactivate a suspended institution.",
+        ReactivateInstitutionInput,
+        InstitutionPayload,
+        lambda c, ids, i: c.bank.reactivate_institution(ids.institution_id),
+        INSTITUTION,
+    )

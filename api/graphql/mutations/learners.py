@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from uuid import UUID
 
 import strawberry
 
 from api.graphql.common import IdentityVerification
-from api.graphql.context import Info
 from api.graphql.errors import UserError
 from api.graphql.learners import Learner
-from api.graphql.mutations.act import Back, Ids, mutate, mutation, result, shown_as
-from application.bank import CreditBank
+from api.graphql.mutations.act import Back, command, result, shown_as
 from domain.learner import DOCUMENT_TYPES
 
 
@@ -62,33 +59,27 @@ LEARNER = Back("learner", shown_as(Learner), lambda ids, _: ids.learner_id)
 
 @strawberry.type
 class LearnerMutations:
-    @mutation(description="Officers open a learner's account.")
-    async def register_learner(
-        self, info: Info, input: RegisterLearnerInput
-    ) -> RegisterLearnerPayload:
-        def command(bank: CreditBank, ids: Ids) -> UUID:
-            i = input
-            number = i.identity_document_number
-            return bank.register_learner(i.name, i.identity_document_type, number, i.birth_date)
-
-        return await mutate(info, RegisterLearnerPayload, input, command, NEW)
-
-    @mutation(description="Officers record how a learner's identity was verified.")
-    async def verify_learner_identity(
-        self, info: Info, input: VerifyLearnerIdentityInput
-    ) -> VerifyLearnerIdentityPayload:
-        actor = info.context.principal.actor
-
-        def command(bank: CreditBank, ids: Ids) -> None:
-            bank.verify_learner_identity(ids.learner_id, input.method, actor)
-
-        return await mutate(info, VerifyLearnerIdentityPayload, input, command, LEARNER)
-
-    @mutation(description="Officers erase a learner's personal data (crypto-shredding).")
-    async def erase_learner(self, info: Info, input: EraseLearnerInput) -> EraseLearnerPayload:
-        actor = info.context.principal.actor
-
-        def command(bank: CreditBank, ids: Ids) -> None:
-            bank.erase_learner(ids.learner_id, actor)
-
-        return await mutate(info, EraseLearnerPayload, input, command)
+    register_learner = command(
+        "Officers open a learner's account.",
+        RegisterLearnerInput,
+        RegisterLearnerPayload,
+        lambda c, ids, i: c.bank.register_learner(
+            i.name, i.identity_document_type, i.identity_document_number, i.birth_date
+        ),
+        NEW,
+    )
+    verify_learner_identity = command(
+        "Officers record how a learner's identity was verified.",
+        VerifyLearnerIdentityInput,
+        VerifyLearnerIdentityPayload,
+        lambda c, ids, i: c.bank.verify_learner_identity(
+            ids.learner_id, i.method, c.principal.actor
+        ),
+        LEARNER,
+    )
+    erase_learner = command(
+        "Officers erase a learner's personal data (crypto-shredding).",
+        EraseLearnerInput,
+        EraseLearnerPayload,
+        lambda c, ids, i: c.bank.erase_learner(ids.learner_id, c.principal.actor),
+    )
