@@ -144,6 +144,46 @@ def _deposits() -> list[Deposit]:
     ]
 
 
+def recognition(
+    issuer: UUID | None,
+    kind: OutcomeKind,
+    code: str | None,
+    *,
+    level: int,
+    category: str,
+    credits: int | None = None,
+) -> RecognitionTerms:
+    return RecognitionTerms(
+        criteria=OutcomeCriteria(institution_id=issuer, kind=kind, standard_code=code),
+        credits=None if credits is None else Decimal(credits),
+        level=level,
+        category=category,
+        valid_from=None,
+        valid_until=None,
+    )
+
+
+def conversion(
+    source: tuple[UUID, OutcomeKind, str | None],
+    target: tuple[UUID, str, str],
+    ratio: str,
+    cap: int,
+    since: date | None,
+) -> ConversionTerms:
+    """From (issuer, kind, standard) to (institution, course code, category), in force since."""
+    (issuer, kind, code), (institution, course, category) = source, target
+    return ConversionTerms(
+        criteria=OutcomeCriteria(institution_id=issuer, kind=kind, standard_code=code),
+        target_institution_id=institution,
+        target_code=course,
+        target_category=category,
+        ratio=Decimal(ratio),
+        max_credits_per_learner=Decimal(cap),
+        valid_from=since,
+        valid_until=None,
+    )
+
+
 class DemoLoader:
     def __init__(self, bank: CreditBank, data_dir: Path) -> None:
         self.bank = bank
@@ -266,100 +306,50 @@ def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
         "4",
         (OutcomeKind.VOCATIONAL_CERTIFICATE,),
     )
+    course, certified, trained = (
+        OutcomeKind.ACADEMIC_COURSE,
+        OutcomeKind.VOCATIONAL_CERTIFICATE,
+        OutcomeKind.ENTERPRISE_TRAINING,
+    )
     rules = {
         "university courses": demo.recognition_rule(
             "Huadong University courses: major credits at EQF 6",
-            RecognitionTerms(
-                criteria=OutcomeCriteria(institution_id=uni, kind=OutcomeKind.ACADEMIC_COURSE),
-                credits=None,
-                level=6,
-                category="major",
-                valid_from=None,
-                valid_until=None,
-            ),
+            recognition(uni, course, None, level=6, category="major"),
         ),
         "college courses": demo.recognition_rule(
             "Pudong Junior College courses: general credits at EQF 5",
-            RecognitionTerms(
-                criteria=OutcomeCriteria(institution_id=college, kind=OutcomeKind.ACADEMIC_COURSE),
-                credits=None,
-                level=5,
-                category="general",
-                valid_from=None,
-                valid_until=None,
-            ),
+            recognition(college, course, None, level=5, category="general"),
         ),
         "network certificate": demo.recognition_rule(
             "Network Engineer certificate: 4 credits at EQF 4",
-            RecognitionTerms(
-                criteria=OutcomeCriteria(
-                    institution_id=centre,
-                    kind=OutcomeKind.VOCATIONAL_CERTIFICATE,
-                    standard_code="VC-NET-4",
-                ),
-                credits=Decimal(4),
-                level=4,
-                category="elective",
-                valid_from=None,
-                valid_until=None,
-            ),
+            recognition(centre, certified, "VC-NET-4", level=4, category="elective", credits=4),
         ),
         "enterprise training": demo.recognition_rule(
             "Enterprise training: elective credits at EQF 4",
-            RecognitionTerms(
-                criteria=OutcomeCriteria(institution_id=None, kind=OutcomeKind.ENTERPRISE_TRAINING),
-                credits=None,
-                level=4,
-                category="elective",
-                valid_from=None,
-                valid_until=None,
-            ),
+            recognition(None, trained, None, level=4, category="elective"),
         ),
     }
     agreement = demo.conversion_rule(
         "Network Engineer certificate → Huadong CS-NET-201 Computer Networks",
         RuleModel.AGREEMENT,
-        ConversionTerms(
-            criteria=OutcomeCriteria(
-                institution_id=centre,
-                kind=OutcomeKind.VOCATIONAL_CERTIFICATE,
-                standard_code="VC-NET-4",
-            ),
-            target_institution_id=uni,
-            target_code="CS-NET-201",
-            target_category="major",
-            ratio=Decimal("0.75"),
-            max_credits_per_learner=Decimal(3),
-            valid_from=date(2020, 1, 1),
-            valid_until=None,
+        conversion(
+            (centre, certified, "VC-NET-4"),
+            (uni, "CS-NET-201", "major"),
+            "0.75",
+            3,
+            date(2020, 1, 1),
         ),
     )
     framework_rule = demo.conversion_rule(
         "Junior college general education → university general credits",
         RuleModel.FRAMEWORK,
-        ConversionTerms(
-            criteria=OutcomeCriteria(institution_id=college, kind=OutcomeKind.ACADEMIC_COURSE),
-            target_institution_id=uni,
-            target_code="GEN-TRANSFER",
-            target_category="general",
-            ratio=Decimal("1"),
-            max_credits_per_learner=Decimal(30),
-            valid_from=None,
-            valid_until=None,
-        ),
+        conversion((college, course, None), (uni, "GEN-TRANSFER", "general"), "1", 30, None),
     )
-    training = demo.conversion_rule(
+    training_rule = demo.conversion_rule(
         "Lianhua cloud training → Huadong CS-CLOUD-210 Cloud Computing (major)",
         RuleModel.AGREEMENT,
-        ConversionTerms(
-            criteria=OutcomeCriteria(institution_id=lianhua, kind=OutcomeKind.ENTERPRISE_TRAINING),
-            target_institution_id=uni,
-            target_code="CS-CLOUD-210",
-            target_category="major",
-            ratio=Decimal("0.75"),
-            max_credits_per_learner=Decimal(3),
-            valid_from=date(2024, 1, 1),
-            valid_until=None,
+        conversion(
+            (lianhua, trained, None), (uni, "CS-CLOUD-210", "major"), "0.75", 3, date(2024, 1, 1)
         ),
     )
     bachelor = demo.qualification(
@@ -401,7 +391,7 @@ def load_demo(bank: CreditBank, data_dir: Path) -> dict[str, Any]:
         "conversionRules": {
             "agreement": str(agreement),
             "framework": str(framework_rule),
-            "training": str(training),
+            "training": str(training_rule),
         },
         "qualifications": {"bachelor": str(bachelor)},
         "signingKeys": str(demo.keys_dir),
