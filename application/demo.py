@@ -158,8 +158,6 @@ def recognition(
         credits=None if credits is None else Decimal(credits),
         level=level,
         category=category,
-        valid_from=None,
-        valid_until=None,
     )
 
 
@@ -180,7 +178,6 @@ def conversion(
         ratio=Decimal(ratio),
         max_credits_per_learner=Decimal(cap),
         valid_from=since,
-        valid_until=None,
     )
 
 

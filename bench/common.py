@@ -425,11 +425,8 @@ def create_issuer(bank: CreditBank, slug: str = "bench-university") -> Issuer:
             criteria=OutcomeCriteria(
                 institution_id=institution_id, kind=OutcomeKind.ACADEMIC_COURSE
             ),
-            credits=None,
             level=6,
             category="major",
-            valid_from=None,
-            valid_until=None,
         ),
     )
     pem = private.private_bytes(

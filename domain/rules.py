@@ -53,11 +53,11 @@ class OutcomeCriteria:
 @dataclass(frozen=True, kw_only=True)
 class RecognitionTerms:
     criteria: OutcomeCriteria
-    credits: Decimal | None  # None: the credits the credential states
     level: int
     category: str
-    valid_from: date | None
-    valid_until: date | None
+    credits: Decimal | None = None  # None: the credits the credential states
+    valid_from: date | None = None
+    valid_until: date | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,9 +67,9 @@ class ConversionTerms:
     target_code: str
     target_category: str
     ratio: Decimal
-    max_credits_per_learner: Decimal | None
-    valid_from: date | None
-    valid_until: date | None
+    max_credits_per_learner: Decimal | None = None  # None: no cap
+    valid_from: date | None = None
+    valid_until: date | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

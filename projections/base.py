@@ -29,9 +29,9 @@ class Cursor(Protocol):
 
 
 class Dialect(Protocol):
-    """What views, the runner and rebuilds need of an engine (application/dialects.py)."""
+    """What views, the runner and rebuilds need of an engine (application.dialects)."""
 
-    lock_rows: str
+    lock_rows: str  # appended to a SELECT that must hold its rows until commit
 
     def insert_rows(
         self, cur: Cursor, table: str, columns: Sequence[str], rows: list[list[Any]], suffix: str

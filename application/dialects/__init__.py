@@ -8,13 +8,16 @@ PostgreSQL is the server (a pool, row locks, LISTEN/NOTIFY, JSON recordsets for 
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 from application.availability import Availability
+from projections.base import Cursor
+from projections.base import Dialect as ViewDialect
+
+__all__ = ["Cursor", "Dialect", "dialect_for"]
 
 # Seconds a call waits for a pooled connection, and for a new connection to open. Short, so a
 # request fails within seconds of an outage beginning instead of hanging (the availability probe
@@ -31,15 +34,11 @@ SETUP_LOCK = 0x43726564697442  # "CreditB"
 MAX_PARAMETERS = 16000
 
 
-class Cursor(Protocol):
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
-    def fetchone(self) -> Any: ...
-    def fetchall(self) -> list[Any]: ...
+class Dialect(ViewDialect, Protocol):
+    """All the bank asks of an engine: what the views ask (projections.base.Dialect), and how to
+    connect, set up the event store, lock and migrate."""
 
-
-class Dialect(Protocol):
     name: str
-    lock_rows: str  # appended to a SELECT that must hold its rows until commit
     migrations: str  # the engine's folder of migrations/
     availability: Availability
 
@@ -50,15 +49,6 @@ class Dialect(Protocol):
     def problem(self) -> str | None: ...
     def migration_uri(self) -> str: ...
     def key(self, value: UUID) -> Any: ...
-    def insert_rows(
-        self, cur: Cursor, table: str, columns: Sequence[str], rows: list[list[Any]], suffix: str
-    ) -> None: ...
-    def delete_any(self, cur: Cursor, table: str, column: str, keys: list[Any]) -> None: ...
-    def notify(self, cur: Cursor, channel: str) -> None: ...
-    def listen(self, channel: str, wake: threading.Event, stop: threading.Event) -> None: ...
-    def clone_table(self, cur: Cursor, table: str, clone: str) -> list[str]: ...
-    def replace_table(self, cur: Cursor, table: str, replacement: str) -> list[str]: ...
-    def lock_tables(self, cur: Cursor, tables: Sequence[str], timeout_ms: int) -> None: ...
     def close(self) -> None: ...
 
 

@@ -70,11 +70,8 @@ def test_four_processes_deposit_into_one_account(
         RuleModel.FRAMEWORK,
         RecognitionTerms(
             criteria=OutcomeCriteria(institution_id=uni.id),
-            credits=None,
             level=6,
             category="major",
-            valid_from=None,
-            valid_until=None,
         ),
     )
     kim = _verified_learner(bank, "Kim", "M10000001")

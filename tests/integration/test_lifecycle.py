@@ -57,22 +57,16 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
             criteria=OutcomeCriteria(
                 institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code=MAJOR
             ),
-            credits=None,
             level=6,
             category="major",
-            valid_from=None,
-            valid_until=None,
         ),
     )
     general_terms = RecognitionTerms(
         criteria=OutcomeCriteria(
             institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code=GENERAL
         ),
-        credits=None,
         level=6,
         category="general",
-        valid_from=None,
-        valid_until=None,
     )
     general_rule = bank.create_recognition_rule(
         "Hankuk general education", RuleModel.FRAMEWORK, general_terms
@@ -82,7 +76,6 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
         RuleModel.FRAMEWORK,
         RecognitionTerms(
             criteria=OutcomeCriteria(institution_id=college.id, kind=OutcomeKind.ACADEMIC_COURSE),
-            credits=None,
             level=5,
             category="major",
             valid_from=date(2020, 1, 1),
@@ -99,8 +92,6 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
             target_category="major",
             ratio=D("0.8"),
             max_credits_per_learner=D("12"),
-            valid_from=None,
-            valid_until=None,
         ),
     )
     major_standard = bank.define_standard(
@@ -178,11 +169,9 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
         general_rule,
         RecognitionTerms(
             criteria=general_terms.criteria,
-            credits=None,
             level=6,
             category="general",
             valid_from=date(2020, 1, 1),
-            valid_until=None,
         ),
     )
     assert general_v2 == 2

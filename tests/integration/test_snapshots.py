@@ -37,11 +37,8 @@ def _busy_account(bank: CreditBank) -> tuple[UUID, UUID, UUID]:
         RuleModel.FRAMEWORK,
         RecognitionTerms(
             criteria=OutcomeCriteria(institution_id=uni.id),
-            credits=None,
             level=6,
             category="major",
-            valid_from=None,
-            valid_until=None,
         ),
     )
     bank.create_recognition_rule(
@@ -49,11 +46,8 @@ def _busy_account(bank: CreditBank) -> tuple[UUID, UUID, UUID]:
         RuleModel.FRAMEWORK,
         RecognitionTerms(
             criteria=OutcomeCriteria(institution_id=college.id),
-            credits=None,
             level=5,
             category="general",
-            valid_from=None,
-            valid_until=None,
         ),
     )
     transfer = bank.create_conversion_rule(
@@ -66,8 +60,6 @@ def _busy_account(bank: CreditBank) -> tuple[UUID, UUID, UUID]:
             target_category="general",
             ratio=D("0.5"),
             max_credits_per_learner=D("20"),
-            valid_from=None,
-            valid_until=None,
         ),
     )
     qualification = bank.create_qualification(

@@ -33,11 +33,8 @@ def test_versions_and_history_follow_the_clock(
         RuleModel.FRAMEWORK,
         RecognitionTerms(
             criteria=OutcomeCriteria(institution_id=uni.id),
-            credits=None,
             level=6,
             category="major",
-            valid_from=None,
-            valid_until=None,
         ),
     )
     kim = bank.register_learner("Kim", "RESIDENT_ID", "900307-1777777", date(1990, 3, 7))

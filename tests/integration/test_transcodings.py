@@ -86,7 +86,6 @@ def test_events_and_snapshots_round_trip_every_value_type(
         ratio=D("1.5"),
         max_credits_per_learner=D("30.5"),
         valid_from=date(2021, 1, 1),
-        valid_until=None,
     )
     conversion = bank.create_conversion_rule("Certs -> OU", RuleModel.AGREEMENT, conversion_terms)
     requirements = Requirements(

@@ -227,11 +227,8 @@ def build_world(bank: CreditBank) -> World:
             RuleModel.FRAMEWORK,
             RecognitionTerms(
                 criteria=OutcomeCriteria(institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE),
-                credits=None,
                 level=6,
                 category="major",
-                valid_from=None,
-                valid_until=None,
             ),
         ),
         bank.create_recognition_rule(
@@ -242,7 +239,6 @@ def build_world(bank: CreditBank) -> World:
                 credits=D("4"),
                 level=5,
                 category="general",
-                valid_from=None,
                 valid_until=date(2026, 3, 20),
             ),
         ),
@@ -251,11 +247,9 @@ def build_world(bank: CreditBank) -> World:
             RuleModel.FRAMEWORK,
             RecognitionTerms(
                 criteria=OutcomeCriteria(institution_id=college.id),
-                credits=None,
                 level=5,
                 category="major",
                 valid_from=date(2020, 1, 1),
-                valid_until=None,
             ),
         ),
         bank.create_recognition_rule(
@@ -266,8 +260,6 @@ def build_world(bank: CreditBank) -> World:
                 credits=D("1.5"),
                 level=4,
                 category="elective",
-                valid_from=None,
-                valid_until=None,
             ),
         ),
     ]
@@ -282,8 +274,6 @@ def build_world(bank: CreditBank) -> World:
                 target_category="major",
                 ratio=D("0.8"),
                 max_credits_per_learner=D("5"),
-                valid_from=None,
-                valid_until=None,
             ),
         ),
         bank.create_conversion_rule(
@@ -296,8 +286,6 @@ def build_world(bank: CreditBank) -> World:
                 target_category="general",
                 ratio=D("1.5"),
                 max_credits_per_learner=D("4"),
-                valid_from=None,
-                valid_until=None,
             ),
         ),
         bank.create_conversion_rule(
@@ -309,8 +297,6 @@ def build_world(bank: CreditBank) -> World:
                 target_code="JC-IN",
                 target_category="elective",
                 ratio=D("0.5"),
-                max_credits_per_learner=None,
-                valid_from=None,
                 valid_until=date(2026, 4, 1),
             ),
         ),

@@ -88,11 +88,8 @@ def build_bank_world(bank: CreditBank, learners: int = 3) -> BankWorld:
                     criteria=OutcomeCriteria(
                         institution_id=uuid.UUID(ids[issuer]), kind=OutcomeKind.ACADEMIC_COURSE
                     ),
-                    credits=None,
                     level=level,
                     category=category,
-                    valid_from=None,
-                    valid_until=None,
                 ),
             )
         )
@@ -110,8 +107,6 @@ def build_bank_world(bank: CreditBank, learners: int = 3) -> BankWorld:
             target_category="general",
             ratio=Decimal("0.5"),
             max_credits_per_learner=Decimal("10"),
-            valid_from=None,
-            valid_until=None,
         ),
     )
     qualification = bank.create_qualification(

@@ -549,7 +549,6 @@ def test_a_datetime_for_a_date_is_refused(fx: Fixture) -> None:
     """A datetime is a date in Python: comparing the window's bounds raised TypeError."""
     terms = RecognitionTerms(
         criteria=OutcomeCriteria(institution_id=_institution(fx)),
-        credits=None,
         level=6,
         category="major",
         valid_from=datetime(2020, 1, 1),

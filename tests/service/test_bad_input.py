@@ -135,20 +135,14 @@ def world(bank: CreditBank) -> World:
         criteria=OutcomeCriteria(
             institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code=MAJOR
         ),
-        credits=None,
         level=6,
         category="major",
-        valid_from=None,
-        valid_until=None,
     )
     rule = bank.create_recognition_rule("Hankuk major", RuleModel.FRAMEWORK, rule_terms)
     college_rule = RecognitionTerms(
         criteria=OutcomeCriteria(institution_id=college.id),
-        credits=None,
         level=5,
         category="major",
-        valid_from=None,
-        valid_until=None,
     )
     bank.create_recognition_rule("Seoul JC", RuleModel.FRAMEWORK, college_rule)
     retired_rule = bank.create_recognition_rule(
@@ -162,8 +156,6 @@ def world(bank: CreditBank) -> World:
         target_category="major",
         ratio=D("0.8"),
         max_credits_per_learner=D("12"),
-        valid_from=None,
-        valid_until=None,
     )
     conversion = bank.create_conversion_rule("Transfer", RuleModel.AGREEMENT, conversion_terms)
     retired_conversion = bank.create_conversion_rule(

@@ -75,11 +75,8 @@ def test_data_integrity_credential_is_deposited_then_recognised_by_rule(world: W
             criteria=OutcomeCriteria(
                 institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code="MATH-101"
             ),
-            credits=None,
             level=6,
             category="major",
-            valid_from=None,
-            valid_until=None,
         ),
     )
     assert world.bank.apply_recognition_rules(kim.id) == 1

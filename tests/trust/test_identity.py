@@ -28,11 +28,8 @@ def test_recognition_of_an_unverified_learner_is_refused(world: World) -> None:
         RuleModel.FRAMEWORK,
         RecognitionTerms(
             criteria=OutcomeCriteria(institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE),
-            credits=None,
             level=6,
             category="major",
-            valid_from=None,
-            valid_until=None,
         ),
     )
     outcome_id = bank.deposit_credential(kim.id, world.token(uni, kim, credits=5))
