@@ -11,6 +11,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 from uuid import UUID
 
+from domain.errors import RuleNotApplicable
 from domain.qualification import Holding, Requirements, assess
 from domain.records import Outcome
 from domain.rules import ConversionTerms, RuleVersion
@@ -44,6 +45,30 @@ class ConversionPlan:
             completed_on=max(o.completed_on for o in sources),
             standard_codes=tuple(sorted(codes)),
         )
+
+    @classmethod
+    def checked(
+        cls, sources: Sequence[Outcome], rule: RuleVersion, converted_before: Decimal
+    ) -> ConversionPlan:
+        """The plan for converting exactly these sources under the rule, refused
+        (RuleNotApplicable) when one of them is not convertible or the cap leaves nothing."""
+        terms = rule.terms
+        assert isinstance(terms, ConversionTerms)
+        for o in sources:
+            if o.status is not OutcomeStatus.RECOGNIZED:
+                raise RuleNotApplicable(
+                    f"outcome {o.id} is {o.status.value}; only recognised, unspent outcomes "
+                    "can be converted"
+                )
+            if not terms.criteria.matches(o.issuer_id, o.kind, o.standard_code):
+                raise RuleNotApplicable(f"rule {rule.name!r} does not apply to outcome {o.id}")
+        plan = cls.of(sources, terms, converted_before)
+        if plan.credits <= 0:
+            raise RuleNotApplicable(
+                f"rule {rule.name!r} allows no more credits for this learner "
+                f"(cap {terms.max_credits_per_learner})"
+            )
+        return plan
 
     def holding(self, holding_id: UUID, terms: ConversionTerms) -> Holding:
         """The converted credits as a qualification would count them."""
@@ -85,6 +110,12 @@ class ConversionOption:
         return self.unmet_after == self.unmet_before and self.counted_change == 0
 
 
+def convertible(outcome: Outcome, terms: ConversionTerms) -> bool:
+    return outcome.status is OutcomeStatus.RECOGNIZED and terms.criteria.matches(
+        outcome.issuer_id, outcome.kind, outcome.standard_code
+    )
+
+
 def _requirement(unmet: str) -> str:
     return unmet.split(":", 1)[0]
 
@@ -105,12 +136,7 @@ def conversion_options(
             on, terms.valid_from, terms.valid_until
         ):
             continue
-        sources = [
-            o
-            for o in account.outcomes.values()
-            if o.status is OutcomeStatus.RECOGNIZED
-            and terms.criteria.matches(o.issuer_id, o.kind, o.standard_code)
-        ]
+        sources = [o for o in account.outcomes.values() if convertible(o, terms)]
         if not sources:
             continue
         plan = ConversionPlan.of(sources, terms, account.converted_under(rule.rule_id))

@@ -38,12 +38,10 @@ from domain.records import (
 )
 from domain.rules import ConversionTerms, RecognitionTerms, RuleVersion
 from domain.values import (
-    MAX_HOURS,
     ZERO,
     OutcomeKind,
     OutcomeStatus,
     parse_credits,
-    parse_enum,
     parse_level,
     parse_text,
     utc,
@@ -74,36 +72,29 @@ class CreditAccount(Aggregate):
     ) -> Outcome:
         at = utc(at)
         self._check_new_id(outcome_id, "outcomeId")
-        credential_id = parse_text(outcome.credential_id, "credentialId", max_length=500)
+        outcome = outcome.checked(max_level)
         if any(
-            o.issuer_id == outcome.issuer_id and o.credential_id == credential_id
+            o.issuer_id == outcome.issuer_id and o.credential_id == outcome.credential_id
             for o in self.outcomes.values()
         ):
-            raise DuplicateCredential(f"credential {credential_id!r} is already in this account")
+            raise DuplicateCredential(
+                f"credential {outcome.credential_id!r} is already in this account"
+            )
         if outcome.completed_on > at.date():
             raise InvalidInput("completedOn is in the future", ("completedOn",))
-        kind = parse_enum(OutcomeKind, outcome.kind, "kind")
-        level = None if outcome.level is None else parse_level(outcome.level, max_level)
-        digest = parse_text(outcome.evidence_digest, "evidenceDigest", max_length=200)
         self._outcome_deposited(
             outcome_id=outcome_id,
             issuer_id=outcome.issuer_id,
-            credential_id=credential_id,
-            kind=kind,
-            title=parse_text(outcome.title, "title", max_length=300),
-            standard_code=None
-            if outcome.standard_code is None
-            else parse_text(outcome.standard_code, "standardCode", max_length=50),
-            level=level,
-            credits=parse_credits(outcome.credits),
-            hours=None
-            if outcome.hours is None
-            else parse_credits(outcome.hours, "hours", maximum=MAX_HOURS),
-            result=None
-            if outcome.result is None
-            else parse_text(outcome.result, "result", max_length=50),
+            credential_id=outcome.credential_id,
+            kind=outcome.kind,
+            title=outcome.title,
+            standard_code=outcome.standard_code,
+            level=outcome.level,
+            credits=outcome.credits,
+            hours=outcome.hours,
+            result=outcome.result,
             completed_on=outcome.completed_on,
-            evidence_digest=digest,
+            evidence_digest=outcome.evidence_digest,
             key_id=outcome.key_id,
             deposited_at=at,
             actor=actor,
@@ -263,20 +254,7 @@ class CreditAccount(Aggregate):
             raise InvalidInput("an outcome is listed twice", ("outcomeIds",))
         rule.check_applicable(utc(at).date())
         sources = [self.outcome(i) for i in outcome_ids]
-        for o in sources:
-            if o.status is not OutcomeStatus.RECOGNIZED:
-                raise RuleNotApplicable(
-                    f"outcome {o.id} is {o.status.value}; only recognised, unspent outcomes "
-                    "can be converted"
-                )
-            if not terms.criteria.matches(o.issuer_id, o.kind, o.standard_code):
-                raise RuleNotApplicable(f"rule {rule.name!r} does not apply to outcome {o.id}")
-        plan = ConversionPlan.of(sources, terms, self.converted_under(rule.rule_id))
-        if plan.credits <= 0:
-            raise RuleNotApplicable(
-                f"rule {rule.name!r} allows no more credits for this learner "
-                f"(cap {terms.max_credits_per_learner})"
-            )
+        plan = ConversionPlan.checked(sources, rule, self.converted_under(rule.rule_id))
         self._credits_converted(
             conversion_id=conversion_id,
             outcome_ids=tuple(outcome_ids),

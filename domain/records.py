@@ -4,14 +4,24 @@ state, folded from the account's events), what a deposit states, and the balance
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from domain.qualification import Holding
-from domain.values import ZERO, OutcomeKind, OutcomeStatus
+from domain.values import (
+    MAX_HOURS,
+    ZERO,
+    OutcomeKind,
+    OutcomeStatus,
+    parse_credits,
+    parse_enum,
+    parse_level,
+    parse_text,
+)
 
 
 @dataclass(kw_only=True)
@@ -119,6 +129,29 @@ class DepositedOutcome:
     result: str | None = None
     key_id: str | None = None
     issued_at: datetime | None = None
+
+    def checked(self, max_level: int) -> DepositedOutcome:
+        """The same statement with every field parsed and bounded (InvalidInput names the first
+        one that is not)."""
+        return DepositedOutcome(
+            issuer_id=self.issuer_id,
+            credential_id=parse_text(self.credential_id, "credentialId", max_length=500),
+            kind=parse_enum(OutcomeKind, self.kind, "kind"),
+            title=parse_text(self.title, "title", max_length=300),
+            credits=parse_credits(self.credits),
+            completed_on=self.completed_on,
+            evidence_digest=parse_text(self.evidence_digest, "evidenceDigest", max_length=200),
+            standard_code=_optional(self.standard_code, parse_text, "standardCode", max_length=50),
+            level=None if self.level is None else parse_level(self.level, max_level),
+            hours=_optional(self.hours, parse_credits, "hours", maximum=MAX_HOURS),
+            result=_optional(self.result, parse_text, "result", max_length=50),
+            key_id=self.key_id,
+            issued_at=self.issued_at,
+        )
+
+
+def _optional(value: Any, parse: Callable[..., Any], field: str, **bounds: Any) -> Any:
+    return None if value is None else parse(value, field, **bounds)
 
 
 def holdings(outcomes: Iterable[Outcome], conversions: Iterable[Conversion]) -> list[Holding]:
