@@ -5,13 +5,16 @@ owns, plus ``raw <benchmark> <key> <value> <unit>`` lines with what it measured.
 
 Adding a benchmark: write ``bench/<module>.py`` with a function ``run(ctx: Context) -> None`` that
 reports through ``ctx.report`` (see ``bench/history.py`` for a small one), then add a
-``Benchmark`` entry to ``BENCHMARKS`` below. ``bench/common.py`` has the shared pieces: fresh
-databases, a bank on them, synthetic learners and deposits, raw INSERT+COMMIT baselines, timing,
-a multi-process worker pool, set-ups shared by several benchmarks of a run (``shared``) and
-profiling (one thread, or every thread of a process: ``ThreadProfiles``). ``bench/served.py``
-serves the bank (``creditbank serve``) and the bare baseline app (``bench/bare_app.py``) in
-subprocesses; ``bench/serve_app.py`` is the launcher used when the served bank is profiled or
-has a lever moved.
+``Benchmark`` entry to ``BENCHMARKS`` below. The shared pieces: ``bench/report.py`` (the report
+and the context a benchmark gets), ``bench/timing.py``, ``bench/world.py`` (fresh databases, a
+bank on them, set-ups shared by several benchmarks of a run: ``shared``), ``bench/synthetic.py``
+(issuers, learners and deposits), ``bench/raw.py`` (raw INSERT+COMMIT baselines),
+``bench/workers.py`` (a multi-process worker pool) and ``bench/profiling.py`` (one thread, or
+every thread of a process: ``ThreadProfiles``). ``bench/served.py`` serves the bank
+(``creditbank serve``) and the bare baseline app (``bench/bare_app.py``) in subprocesses;
+``bench/serve_app.py`` is the launcher used when the served bank is profiled or has a lever
+moved. ``bench/api.py`` and ``bench/scale.py`` keep their helpers in ``bench/api_*.py`` and
+``bench/scale_population.py``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ class Benchmark:
     module: str  # bench.<module> with ``run(ctx)``; imported only when selected
     function: str
     summary: str
-    shares: str = ""  # key of a bench.common.shared set-up it uses with others
+    shares: str = ""  # key of a bench.world.shared set-up it uses with others
 
 
 BENCHMARKS: tuple[Benchmark, ...] = (

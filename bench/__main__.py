@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import BENCHMARKS, Benchmark
-from bench.common import Context, Report, close_shared, dump_json, machine, release_shared
+from bench.report import Context, Report, dump_json, machine
+from bench.world import close_shared, release_shared
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -6,7 +6,7 @@ JSON handler), FastAPI, synchronous work in the threadpool, a psycopg pool of th
 same database. Each request does the least it can:
 
 - ``POST /insert`` (JSON ``{"credential": ...}``): one INSERT + COMMIT of the posted bytes into
-  the raw table (``bench.common.RAW_TABLE``) — what ``depositCredential`` is compared with;
+  the raw table (``bench.raw.RAW_TABLE``) — what ``depositCredential`` is compared with;
 - ``GET /transcript/{learner_id}``: the 50 rows of a transcript page and their issuer's name from
   one SELECT (``transcript_entries`` joined with ``catalogue_entries``), answered as JSON in the
   same shape as the GraphQL response — what the transcript query is compared with.
@@ -28,7 +28,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from psycopg_pool import ConnectionPool
 
-# Not imported from bench.common: that would load the whole bank into the baseline's process.
+# Not imported from bench.raw: that would load the whole bank into the baseline's process.
 RAW_TABLE = "bench_raw_inserts"
 INSERT_SQL = (
     f"INSERT INTO {RAW_TABLE} (originator_id, originator_version, topic, state) "

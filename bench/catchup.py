@@ -30,20 +30,10 @@ from uuid import UUID, uuid4
 
 from application.bank import CreditBank
 from application.settings import Settings
-from bench.common import (
-    Context,
-    Issuer,
-    OutcomeFactory,
-    Report,
-    bank_settings,
-    create_issuer,
-    fresh_postgres,
-    open_bank,
-    profile,
-    register_learners,
-    temp_dir,
-    where,
-)
+from bench.profiling import profile, where
+from bench.report import Context, Report
+from bench.synthetic import Issuer, OutcomeFactory, create_issuer, register_learners
+from bench.world import bank_settings, fresh_postgres, open_bank, temp_dir
 from domain.indexes import CredentialIndex
 from projections.base import Transactions
 from projections.runner import EventSource, ProjectionRunner, all_views

@@ -18,20 +18,11 @@ import time
 from uuid import UUID
 
 from application.bank import CreditBank
-from bench.common import (
-    Context,
-    OutcomeFactory,
-    Report,
-    ThreadProfiles,
-    bank_settings,
-    create_issuer,
-    fresh_postgres,
-    open_bank,
-    percentile,
-    register_learners,
-    temp_dir,
-    where,
-)
+from bench.profiling import ThreadProfiles, where
+from bench.report import Context, Report
+from bench.synthetic import OutcomeFactory, create_issuer, register_learners
+from bench.timing import percentile
+from bench.world import bank_settings, fresh_postgres, open_bank, temp_dir
 from projections.runner import EventSource, ProjectionRunner, all_views
 
 GOAL = 0.2

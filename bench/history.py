@@ -22,24 +22,11 @@ from statistics import median
 from uuid import UUID, uuid4
 
 from application.bank import CreditBank
-from bench.common import (
-    Context,
-    Issuer,
-    Op,
-    OutcomeFactory,
-    Report,
-    bank_settings,
-    check_no_aggregate_cache,
-    create_issuer,
-    fresh_postgres,
-    open_bank,
-    percentile,
-    profile,
-    register_learners,
-    temp_dir,
-    time_calls,
-    where,
-)
+from bench.profiling import profile, where
+from bench.report import Context, Report
+from bench.synthetic import Issuer, OutcomeFactory, create_issuer, register_learners
+from bench.timing import Op, percentile, time_calls
+from bench.world import bank_settings, check_no_aggregate_cache, fresh_postgres, open_bank, temp_dir
 from domain.credit_account import CreditAccount
 from domain.indexes import CredentialIndex
 

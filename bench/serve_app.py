@@ -4,7 +4,7 @@
 ``python -c "from api.cli import main; main()" serve --port P``, plus:
 
 - the ``--es-env`` overrides of the run (JSON in ``BENCH_ES_ENV``), applied to the server's bank
-  the way ``bench.common.open_bank`` applies them to the benchmarks' own banks;
+  the way ``bench.world.open_bank`` applies them to the benchmarks' own banks;
 - ``BENCH_GC_LOG=FILE`` (levers): every garbage collection, its generation and pause; then
   SIGUSR2 calls ``gc.freeze()``;
 - ``BENCH_GRAPHQL_CACHES=1`` (a lever): strawberry's ParserCache and ValidationCache added to
@@ -25,7 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.common import ThreadProfiles, _eventsourcing_env
+from bench.profiling import ThreadProfiles
+from bench.world import _eventsourcing_env
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import SECRET_KEY
+from bench.world import SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_COMMAND = ("-c", "from api.cli import main; main()")

@@ -25,29 +25,13 @@ from uuid import UUID
 
 from application.bank import CreditBank
 from application.settings import Settings
-from bench.common import (
-    Context,
-    Issuer,
-    Op,
-    OutcomeFactory,
-    Profile,
-    Report,
-    Run,
-    WorkerPool,
-    bank_settings,
-    create_issuer,
-    create_raw_table,
-    fresh_postgres,
-    median_run,
-    open_bank,
-    percentile,
-    profile,
-    raw_inserter,
-    register_learners,
-    temp_dir,
-    time_calls,
-    where,
-)
+from bench.profiling import Profile, profile, where
+from bench.raw import create_raw_table, raw_inserter
+from bench.report import Context, Report
+from bench.synthetic import Issuer, OutcomeFactory, create_issuer, register_learners
+from bench.timing import Op, Run, median_run, percentile, time_calls
+from bench.workers import WorkerPool
+from bench.world import bank_settings, fresh_postgres, open_bank, temp_dir
 from domain.values import OutcomeStatus
 
 GOAL = 0.7
@@ -194,8 +178,8 @@ def report_deposit_profile(report: Report, engine: str, result: Profile) -> None
     per, calls = result.seconds_per_op, result.calls_per_op
     es = "eventsourcing/"
     figures: list[tuple[str, float, str]] = [
-        ("deposit", 1000 * per(where("bench/common.py", "deposit")), "ms"),
-        ("evidence_signing", 1000 * per(where("bench/common.py", "evidence")), "ms"),
+        ("deposit", 1000 * per(where("bench/synthetic.py", "deposit")), "ms"),
+        ("evidence_signing", 1000 * per(where("bench/synthetic.py", "evidence")), "ms"),
         ("aggregate_loads", calls(where(es + "application.py", "_reconstruct_aggregate")), "/op"),
         (
             "aggregate_loads",
