@@ -133,6 +133,10 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         return max(candidates, key=lambda c: c.terms.criteria.specificity)
 
     def _auto_recognize(self, account: CreditAccount, outcome: Outcome) -> bool:
+        """Recognition without an officer: only while the issuer is active (a suspended
+        issuer's outcomes wait for an officer's decision)."""
+        if not self.institution(outcome.issuer_id).active:
+            return False
         rule = self._matching_rule(outcome, self.now().date())
         if rule is None:
             return False
