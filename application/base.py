@@ -104,8 +104,10 @@ class BankBase(Application[UUID]):
         snapshot_interval: int = 100,
         aggregate_cache_size: int = 0,
         standards: Standards | None = None,
+        country: str = "CN",
     ) -> None:
         self.database = database
+        self.country = country  # the default issuing country of identity documents
         # Not ``self.standards``: that name is the catalogue query ``standards()``.
         self.standards_material = standards or Standards()
         self.framework = framework

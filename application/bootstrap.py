@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from application.bank import CreditBank
 from application.base import Clock, system_clock
+from application.countries import parse_country
 from application.database import Database
 from application.dialects import MEMORY_URL
 from application.export import Exporter
@@ -70,6 +71,7 @@ def bootstrap(
         snapshot_interval=settings.snapshot_interval,
         aggregate_cache_size=settings.aggregate_cache_size,
         standards=Standards(settings.standards_dir),
+        country=parse_country(settings.country, "country"),
     )
     keys = BankKeys.load_or_create(settings.data_dir)
     return Services(

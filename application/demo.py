@@ -214,7 +214,7 @@ class DemoLoader:
     def learner(
         self, name: str, doc_type: str, number: str, born: date, verified: str | None
     ) -> UUID:
-        learner_id = self.bank.find_learner(doc_type, number)
+        learner_id = self.bank.find_learner(number)
         if learner_id is None:
             learner_id = self.bank.register_learner(name, doc_type, number, born)
         if verified and not self.bank.learner(learner_id).identity_verified:

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import tempfile
 
+from application.countries import parse_country
 from application.database import Database
 from application.settings import Settings, StartupError, redact
 from application.standards import Standards
@@ -27,6 +28,10 @@ def check_settings(settings: Settings) -> None:
         preset(settings.framework)
     except DomainError as exc:
         raise StartupError(f"{exc.message} (CREDITBANK_FRAMEWORK)") from None
+    try:
+        parse_country(settings.country, "country")
+    except DomainError as exc:
+        raise StartupError(f"{exc.message} (CREDITBANK_COUNTRY)") from None
     _check_writable(settings)
     try:
         Standards(settings.standards_dir).check()

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         description="postgresql://user@host:port/dbname selects PostgreSQL; default: SQLite",
     )
     framework: str = Field(default="eqf", description="active qualifications framework preset")
+    country: str = Field(
+        default="CN",
+        description="ISO 3166-1 alpha-2 country whose identity documents most learners hold: "
+        "the default identityDocumentCountry (a learner's identity is country + number)",
+    )
     secret_key: str | None = Field(
         default=None,
         description="master secret for personal-data keys and identity hashes; "

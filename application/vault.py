@@ -2,7 +2,8 @@
 
 Each learner's personal data is sealed with the learner's own AES-256-GCM key; that key is stored
 wrapped by the bank's master key in ``learner_keys``, outside the event store. Erasure deletes
-the key (crypto-shredding): the sealed data in the events can then never be read again.
+the key (crypto-shredding): the sealed data in the events can then never be read again. The same
+is done for the link from an identity document to its account (keyed by the claim's id).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ from application.database import Database
 
 def _derive(master: bytes, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(master)
+
+
+# The document types of generation 1, whose identity keys included the type.
+LEGACY_DOCUMENT_TYPES = frozenset({"RESIDENT_ID", "PASSPORT", "RESIDENCE_PERMIT", "NATIONAL_ID"})
 
 
 def normalize_document_number(number: str) -> str:
@@ -107,9 +112,18 @@ class PersonalDataVault:
         self._hash_key = _derive(master_secret, b"creditbank identity-document hash")
         self._wrap = AESGCM(_derive(master_secret, b"creditbank learner-key wrapping"))
 
-    def document_hash(self, document_type: str, document_number: str) -> str:
-        message = f"{document_type}:{normalize_document_number(document_number)}".encode()
-        return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()
+    def identity_hash(self, country: str, document_number: str) -> str:
+        """A person's identity key: the document's issuing country and normalised number."""
+        return self._hash(f"identity:{country}:{normalize_document_number(document_number)}")
+
+    def legacy_hashes(self, document_number: str) -> list[str]:
+        """The keys generation 1 used (document type and number, no country), one per type the
+        bank accepted then: a learner registered then is found by any of them."""
+        number = normalize_document_number(document_number)
+        return [self._hash(f"{kind}:{number}") for kind in sorted(LEGACY_DOCUMENT_TYPES)]
+
+    def _hash(self, message: str) -> str:
+        return hmac.new(self._hash_key, message.encode(), hashlib.sha256).hexdigest()
 
     def seal(self, learner_id: UUID, data: dict[str, Any]) -> str:
         """Creates the learner's key and returns the data sealed with it."""

@@ -7,9 +7,12 @@ aggregate it guards.
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidInput
 
 
 class CredentialIndex(Aggregate):
@@ -26,15 +29,80 @@ class CredentialIndex(Aggregate):
 
 
 class IdentityIndex(Aggregate):
-    """An identity document (by its keyed hash) opens at most one learner."""
+    """One person holds at most one learner account at a time. The index is keyed by the keyed
+    hash of the identity document: its issuing country and normalised number (the document's
+    type is not part of it, so one citizen number cannot open two accounts).
+
+    Who holds it is sealed under a key of the claim's own (``claim_id``, in the vault, outside
+    the event store). Erasure shreds that key and releases the index: nothing then links the
+    document to the erased account, and the person may open a new one. Claims written before
+    this version (generation 1) name the learner in clear and were keyed by document type and
+    number; the bank still honours them (application/commands/learners.py).
+    """
 
     @staticmethod
     def create_id(document_hash: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"creditbank:/identities/{document_hash}")
 
-    @event("Claimed")
-    def __init__(self, document_hash: str, learner_id: UUID):
-        self.learner_id = learner_id
+    class Claimed(Aggregate.Created):
+        class_version = 2
+        document_hash: str
+        learner_id: UUID | None
+        claim_id: UUID | None
+        sealed_holder: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Version 1 named the learner in clear (learner_id), with the hash beside it.
+            state["claim_id"] = None
+            state["sealed_holder"] = None
+
+    @event(Claimed)
+    def __init__(
+        self,
+        document_hash: str,
+        learner_id: UUID | None,
+        claim_id: UUID | None,
+        sealed_holder: str | None,
+    ) -> None:
+        self.learner_id = learner_id  # generation 1 only
+        self.claim_id = claim_id
+        self.sealed_holder = sealed_holder
+        self.released = False
+
+    @classmethod
+    def claim(cls, *, id: UUID, claim_id: UUID, sealed_holder: str) -> IdentityIndex:
+        return cls._create(
+            cls.Claimed,
+            id=id,
+            document_hash="",
+            learner_id=None,
+            claim_id=claim_id,
+            sealed_holder=sealed_holder,
+        )
+
+    def release(self) -> None:
+        if self.released:
+            raise InvalidInput("the identity document is not held by an account")
+        self._released()
+
+    @event("Released")
+    def _released(self) -> None:
+        self.released = True
+        self.learner_id = None
+        self.sealed_holder = None
+
+    def reclaim(self, claim_id: UUID, sealed_holder: str) -> None:
+        """A released document opens an account again (or is handed to another account of the
+        same person, when two are merged)."""
+        self._reclaimed(claim_id=claim_id, sealed_holder=sealed_holder)
+
+    @event("Reclaimed")
+    def _reclaimed(self, claim_id: UUID, sealed_holder: str) -> None:
+        self.released = False
+        self.learner_id = None
+        self.claim_id = claim_id
+        self.sealed_holder = sealed_holder
 
 
 class IssuerIndex(Aggregate):

@@ -305,6 +305,20 @@ def test_register_learner_refusals_store_nothing(gql: GraphQL, world: World) -> 
         "INVALID_INPUT",
         LEARNER,
     )
+    refuse(
+        gql,
+        "registerLearner",
+        {**fresh, "identityDocumentCountry": "ZZ"},
+        world.officer,
+        "INVALID_INPUT",
+        LEARNER,
+    )
+    # Another country's document with the same number is another person.
+    abroad = gql.mutate(
+        "registerLearner", {**base, "identityDocumentCountry": "SG"}, world.officer, LEARNER
+    )
+    assert abroad["errors"] == []
+    assert abroad["learner"]["identityVerification"] == "UNVERIFIED"
     deny(gql, "registerLearner", fresh, world.admin, selection=LEARNER)
     deny(
         gql, "registerLearner", fresh, world.institution_token(world.university), selection=LEARNER

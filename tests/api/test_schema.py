@@ -150,7 +150,6 @@ def test_the_comparison_notices_a_broken_contract(gql: GraphQL) -> None:
 CONTRACT_2_PENDING: set[str] = {
     # issue 11, recognition integrity
     "input field RegisterInstitutionInput.hoursPerCredit is missing",
-    "input field RegisterLearnerInput.identityDocumentCountry is missing",
     # issue 13, qualifications and awards
     "field CreditAccount.awards is missing",
     "field Mutation.exportAward is missing",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -22,6 +23,7 @@ from application.bank import CreditBank
 from application.bootstrap import build_bank, database_for
 from application.settings import Settings
 from application.signing import BankKeys
+from domain.errors import DuplicateIdentity
 from projections.runner import EventSource, ProjectionRunner
 from projections.transcript import row_of
 from tests.builders import RawStore, replay, snapshots_table, state
@@ -167,3 +169,22 @@ def test_the_erased_learner_stays_erased_and_the_others_readable(written: Any) -
     assert bank.personal_data(lee)["identityDocumentType"] == "PASSPORT"
     assert bank.personal_data(gone) is None
     assert bank.learner(gone).erased
+
+
+def test_identities_claimed_by_generation_1_still_hold_and_release(written: Any) -> None:
+    """Generation 1 keyed identities by document type and number; they count as documents of
+    the bank's own country, under any type (issue 11, finding 5)."""
+    data, bank, _ = written
+    kim, lee, gone = (UUID(i) for i in data["ids"]["learners"])
+    born = date(1990, 3, 7)
+    assert bank.find_learner("900307-1777777") == kim
+    assert bank.find_learner("M12345678") == lee
+    with pytest.raises(DuplicateIdentity):
+        bank.register_learner("Kim again", "NATIONAL_ID", "9003071777777", born)
+    # Erased under generation 1: the person may return.
+    back = bank.register_learner("Park Soo", "NATIONAL_ID", "750101-1234567", born)
+    assert bank.find_learner("750101-1234567") == back != gone
+    # Erased now: the old claim is released too.
+    bank.erase_learner(lee, "officer-1")
+    assert bank.find_learner("M12345678") is None
+    assert bank.register_learner("Lee Jun", "PASSPORT", "M12345678", born) != lee

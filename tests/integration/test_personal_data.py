@@ -85,6 +85,7 @@ def test_personal_data_is_sealed_and_erasable(
         "name": NAME,
         "identityDocumentType": "RESIDENT_ID",
         "identityDocumentNumber": DOCUMENT.strip(),
+        "identityDocumentCountry": "CN",
         "birthDate": BIRTH.isoformat(),
     }
     fresh = reopen()
@@ -98,7 +99,7 @@ def test_personal_data_is_sealed_and_erasable(
     assert learner_key_exists(bank, kim)
     bank.erase_learner(kim, "dpo@creditbank")
     assert not learner_key_exists(bank, kim)
-    assert learner_key_count(bank) == keys_before - 1
+    assert learner_key_count(bank) == keys_before - 2  # the learner's and the identity claim's
     assert learner_key_exists(bank, lee)
 
     fresh = reopen()
@@ -111,6 +112,7 @@ def test_personal_data_is_sealed_and_erasable(
         "name": "Lee Seoyeon",
         "identityDocumentType": "PASSPORT",
         "identityDocumentNumber": "M12345678",
+        "identityDocumentCountry": "CN",
         "birthDate": "1995-05-05",
     }
     # The credit history stays: every event, every credit, at every version.

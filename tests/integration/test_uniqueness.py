@@ -95,14 +95,60 @@ def test_same_identity_document_opens_one_learner(
         bank.register_learner("Someone Else", "resident_id", second, date(1991, 1, 1))
     assert err.value.code == "DUPLICATE_IDENTITY"
     assert bank.recorder.max_notification_id() == before
-    assert learner_key_count(bank) == keys == 1
+    assert learner_key_count(bank) == keys == 2  # the learner's and the identity claim's
     assert reopen().learner_ids() == [kim]
 
 
-def test_same_number_under_another_document_type_is_another_document(bank: CreditBank) -> None:
-    bank.register_learner("Kim", "RESIDENT_ID", "M12345678", date(1990, 3, 7))
-    bank.register_learner("Lee", "PASSPORT", "M12345678", date(1995, 5, 5))
-    assert len(bank.learner_ids()) == 2
+# -- identity: country + number (issue 11, finding 5) --------------------------------------------
+def test_one_citizen_number_under_two_document_types_opens_one_account(
+    bank: CreditBank, reopen: Callable[[], CreditBank]
+) -> None:
+    kim = bank.register_learner("Kim", "RESIDENT_ID", "110105199003077777", date(1990, 3, 7))
+    before, keys = bank.recorder.max_notification_id(), learner_key_count(bank)
+    with pytest.raises(DuplicateIdentity):
+        bank.register_learner("Kim", "NATIONAL_ID", "110105199003077777", date(1990, 3, 7))
+    assert (bank.recorder.max_notification_id(), learner_key_count(bank)) == (before, keys)
+    assert reopen().find_learner("110105-19900307-7777") == kim
+
+
+def test_the_same_passport_number_from_two_countries_is_two_people(bank: CreditBank) -> None:
+    lee = bank.register_learner("Lee", "PASSPORT", "M12345678", date(1995, 5, 5), "KR")
+    tan = bank.register_learner("Tan", "PASSPORT", "m1234-5678", date(1992, 2, 2), "SG")
+    assert lee != tan
+    assert (bank.find_learner("M12345678", "kr"), bank.find_learner("M12345678", "SG")) == (
+        lee,
+        tan,
+    )
+    assert bank.find_learner("M12345678") is None  # not a Chinese document
+    assert bank.personal_data(tan)["identityDocumentCountry"] == "SG"
+    with pytest.raises(DuplicateIdentity):
+        bank.register_learner("Lee", "RESIDENCE_PERMIT", "M12345678", date(1995, 5, 5), "KR")
+
+
+@pytest.mark.parametrize("country", ["XX", "china", "", "C1", 86])
+def test_an_unknown_country_is_refused_and_nothing_is_written(
+    bank: CreditBank, country: object
+) -> None:
+    before, keys = bank.recorder.max_notification_id(), learner_key_count(bank)
+    with pytest.raises(InvalidInput) as err:
+        bank.register_learner("Kim", "PASSPORT", "M1", date(1990, 1, 1), country)  # type: ignore[arg-type]
+    assert err.value.field == ("identityDocumentCountry",)
+    assert (bank.recorder.max_notification_id(), learner_key_count(bank)) == (before, keys)
+
+
+def test_erasure_cuts_the_identity_link_and_the_person_may_return(
+    bank: CreditBank, reopen: Callable[[], CreditBank]
+) -> None:
+    first = bank.register_learner("Kim", "RESIDENT_ID", "110105199003077777", date(1990, 3, 7))
+    bank.erase_learner(first, "officer-1")
+    fresh = reopen()
+    assert fresh.find_learner("110105199003077777") is None
+    assert learner_key_count(fresh) == 0  # nothing left that could open the link
+    again = fresh.register_learner("Kim", "NATIONAL_ID", "110105199003077777", date(1990, 3, 7))
+    assert again != first
+    assert reopen().find_learner("110105199003077777") == again
+    with pytest.raises(DuplicateIdentity):
+        fresh.register_learner("Kim", "RESIDENT_ID", "110105199003077777", date(1990, 3, 7))
 
 
 def test_issuer_uri_reused(bank: CreditBank, reopen: Callable[[], CreditBank]) -> None:

@@ -353,7 +353,7 @@ def lost(bank: Any, acks: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """The acknowledged mutations the event store does not hold (should be none)."""
     from uuid import UUID
 
-    from domain.indexes import CredentialIndex, IdentityIndex
+    from domain.indexes import CredentialIndex
 
     def events(aggregate_id: UUID) -> list[Any]:
         return list(bank.events.get(aggregate_id))
@@ -369,8 +369,7 @@ def lost(bank: Any, acks: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     for ack in acks:
         kind, *args = ack
         if kind == "register":
-            index = IdentityIndex.create_id(bank.vault.document_hash("NATIONAL_ID", args[0]))
-            ok = bank._exists(index)
+            ok = bank.find_learner(args[0]) is not None
         elif kind == "verify":
             ok = bank.learner(UUID(args[0])).identity_verified
         elif kind == "deposit":

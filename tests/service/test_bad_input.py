@@ -261,10 +261,14 @@ def reg_inst(
 
 
 def reg_learner(
-    name: Any = "Choi", doc_type: Any = "PASSPORT", number: Any = "C7777777", born: Any = None
+    name: Any = "Choi",
+    doc_type: Any = "PASSPORT",
+    number: Any = "C7777777",
+    born: Any = None,
+    country: Any = None,
 ) -> Call:
     birth = date(1999, 9, 9) if born is None else born
-    return lambda bank, w: bank.register_learner(name, doc_type, number, birth)
+    return lambda bank, w: bank.register_learner(name, doc_type, number, birth, country)
 
 
 def rec_rule(**changes: Any) -> Call:
@@ -471,6 +475,27 @@ CASES = [
         reg_learner(number=" -- "),
         InvalidInput,
         "INVALID_INPUT",
+    ),
+    case(
+        "register_learner",
+        "unknown-country",
+        reg_learner(country="ZZ"),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "register_learner",
+        "country-not-text",
+        reg_learner(country=156),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "register_learner",
+        "same-number-under-another-type",
+        reg_learner(doc_type="NATIONAL_ID", number="900307-1777777"),
+        DuplicateIdentity,
+        "DUPLICATE_IDENTITY",
     ),
     case(
         "register_learner",

@@ -70,9 +70,28 @@ def test_index_ids_are_derived_from_the_unique_value() -> None:
     assert (claim.account_id, claim.outcome_id) == (account, outcome)
     assert CredentialIndex.create_id(issuer, "urn:c:2") != claim.id
     assert CredentialIndex.create_id(uuid4(), "urn:c:1") != claim.id
-    assert IdentityIndex(document_hash="h", learner_id=account).id == IdentityIndex.create_id("h")
+    identity = IdentityIndex.claim(
+        id=IdentityIndex.create_id("h"), claim_id=outcome, sealed_holder="sealed"
+    )
+    assert (identity.learner_id, identity.claim_id, identity.released) == (None, outcome, False)
     assert IssuerIndex(issuer_uri="did:web:x", institution_id=issuer).id == (
         IssuerIndex.create_id("did:web:x")
     )
     # Different kinds of index never share an id for the same text.
+    assert IdentityIndex.create_id("h") != IdentityIndex.create_id("i")
     assert len({IdentityIndex.create_id("x"), IssuerIndex.create_id("x")}) == 2
+
+
+def test_an_identity_is_released_once_and_claimed_again() -> None:
+    identity = IdentityIndex.claim(id=uuid4(), claim_id=uuid4(), sealed_holder="first")
+    identity.release()
+    assert (identity.released, identity.sealed_holder) == (True, None)
+    with refused(identity, InvalidInput, "INVALID_INPUT"):
+        identity.release()
+    second = uuid4()
+    identity.reclaim(second, "second")
+    assert (identity.released, identity.claim_id, identity.sealed_holder) == (
+        False,
+        second,
+        "second",
+    )

@@ -23,6 +23,11 @@ class RegisterLearnerInput:
         description="as printed; compared without spaces, dashes or case"
     )
     birth_date: date
+    identity_document_country: str | None = strawberry.field(
+        default=None,
+        description="ISO 3166-1 alpha-2 country that issued the document; default: the bank's "
+        "configured country",
+    )
 
 
 @strawberry.type
@@ -64,7 +69,11 @@ class LearnerMutations:
         RegisterLearnerInput,
         RegisterLearnerPayload,
         lambda c, ids, i: c.bank.register_learner(
-            i.name, i.identity_document_type, i.identity_document_number, i.birth_date
+            i.name,
+            i.identity_document_type,
+            i.identity_document_number,
+            i.birth_date,
+            i.identity_document_country,
         ),
         NEW,
     )
