@@ -143,12 +143,15 @@ class Achievement:
     issuer_uri: str
     document_number: str
     title: str
-    credits: Decimal | int | float | str
+    credits: Decimal | int | float | str | None  # None: hours alone (work experience)
     achievement_type: str = "Course"
     human_code: str | None = None
     eqf_level: int | None = None
     hours: Decimal | int | float | str | None = None
     result: str | None = None
+    result_status: str | None = None  # OB 3.0 ResultStatusType: Completed, Failed, ...
+    completed_on: date | None = None  # when the learning ended (activityEndDate)
+    term: str | None = None  # the term it was taken in, as the issuer writes it
     issuer_name: str = "Issuer"
     credential_id: str = field(default_factory=lambda: f"urn:uuid:{uuid.uuid4()}")
     valid_from: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
@@ -177,8 +180,9 @@ def achievement_credential(a: Achievement) -> dict[str, Any]:
         "name": a.title,
         "description": f"{a.title} (assessed)",
         "criteria": {"narrative": "Passed the final assessment."},
-        "creditsAvailable": _number(a.credits),
     }
+    if a.credits is not None:
+        achievement["creditsAvailable"] = _number(a.credits)
     if a.human_code:
         achievement["humanCode"] = a.human_code
     alignments: list[dict[str, Any]] = []
@@ -208,11 +212,21 @@ def achievement_credential(a: Achievement) -> dict[str, Any]:
         "id": a.subject_id,
         "type": ["AchievementSubject"],
         "identifier": [identity_object(a.document_number, a.salt)],
-        "creditsEarned": _number(a.credits),
         "achievement": achievement,
     }
-    if a.result is not None:
-        subject["result"] = [{"type": ["Result"], "value": a.result}]
+    if a.credits is not None:
+        subject["creditsEarned"] = _number(a.credits)
+    if a.completed_on is not None:
+        subject["activityEndDate"] = f"{a.completed_on.isoformat()}T00:00:00Z"
+    if a.term is not None:
+        subject["term"] = a.term
+    if a.result is not None or a.result_status is not None:
+        result: dict[str, Any] = {"type": ["Result"]}
+        if a.result is not None:
+            result["value"] = a.result
+        if a.result_status is not None:
+            result["status"] = a.result_status
+        subject["result"] = [result]
     credential: dict[str, Any] = {
         "@context": list(OB3_CONTEXTS),
         "id": a.credential_id,
@@ -234,8 +248,11 @@ DESCRIPTION_FIELDS = {
     "validFrom": "when it is issued, ISO 8601 with a timezone (default: now)",
     "validUntil": "expiry, ISO 8601 with a timezone (optional)",
     "recipient": "{identityNumber (required), id, salt}",
-    "achievement": "{name (required), credits (required), type, code, eqfLevel, hours}",
+    "achievement": "{name (required), credits (or hours), type, code, eqfLevel, hours}",
     "result": "the grade or result, e.g. 'A' or 'pass' (optional)",
+    "resultStatus": "Completed, Failed, Withdrew, ... (OB 3.0 ResultStatusType; optional)",
+    "completedOn": "when the learning ended, an ISO date (default: validFrom's date)",
+    "term": "the term it was taken in, e.g. '2023-2024 第一学期' or 'Fall 2024' (optional)",
 }
 
 
@@ -276,10 +293,17 @@ def from_description(description: Any, issuer_uri: str, now: datetime) -> dict[s
     achievement = description.get("achievement")
     if not isinstance(recipient, dict) or not isinstance(achievement, dict):
         raise InvalidInput("recipient and achievement are JSON objects", ("file",))
+    credits: Decimal | None = None
+    if achievement.get("credits") is not None or achievement.get("hours") is None:
+        try:
+            credits = Decimal(str(_required(achievement, "credits", "achievement")))
+        except InvalidOperation:
+            raise InvalidInput("achievement.credits is not a number", ("achievement",)) from None
+    completed = description.get("completedOn")
     try:
-        credits = Decimal(str(_required(achievement, "credits", "achievement")))
-    except InvalidOperation:
-        raise InvalidInput("achievement.credits is not a number", ("achievement",)) from None
+        completed_on = None if completed is None else date.fromisoformat(str(completed))
+    except ValueError:
+        raise InvalidInput("completedOn is not an ISO date", ("completedOn",)) from None
     level = achievement.get("eqfLevel")
     if level is not None and (not isinstance(level, int) or isinstance(level, bool)):
         raise InvalidInput("achievement.eqfLevel is a whole number", ("achievement",))
@@ -298,6 +322,9 @@ def from_description(description: Any, issuer_uri: str, now: datetime) -> dict[s
             eqf_level=level,
             hours=achievement.get("hours"),
             result=None if result is None else str(result),
+            result_status=description.get("resultStatus"),
+            completed_on=completed_on,
+            term=description.get("term"),
             credential_id=str(description.get("id") or f"urn:uuid:{uuid.uuid4()}"),
             valid_from=_moment(description["validFrom"], "validFrom")
             if description.get("validFrom")

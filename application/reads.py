@@ -64,7 +64,7 @@ class AccountReads(AccountCommands):
 
     def assess(self, learner_id: UUID, qualification_id: UUID) -> Assessment:
         qualification = self.qualification(qualification_id)
-        return self.account(learner_id).assess(qualification.requirements)
+        return self.account(learner_id).assess(qualification.requirements, self.now().date())
 
     def conversion_options(
         self, learner_id: UUID, qualification_id: UUID

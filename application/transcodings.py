@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from domain import institution, learner, qualification, records, rules
+from domain import credit_schemes, institution, learner, qualification, records, rules
 from domain.values import ENUM_TYPES
 
 
@@ -59,6 +59,8 @@ class DataclassAsDict(Transcoding):
 
 STATE_DATACLASSES: tuple[type[Any], ...] = (
     institution.SigningKey,
+    credit_schemes.CreditScheme,
+    credit_schemes.CreditEquivalence,
     learner.Consent,
     records.Outcome,
     records.Conversion,

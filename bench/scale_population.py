@@ -126,6 +126,10 @@ def generate(chunk: Chunk) -> tuple[list[str], dict[str, str], dict[str, int]]:
                         None,
                         None,
                         None,
+                        credits,  # framework credits: the claim (no scheme declared)
+                        "2024-07-01T09:00:00+00:00",  # issued
+                        None,  # never expires
+                        1,  # passed
                     )
                 )
             )

@@ -126,6 +126,8 @@ class OutcomeFactory:
             hours=Decimal(80),
             result="pass",
             key_id=self.issuer.kid,
+            # What the bank sets on deposit (the catch-up population writes aggregates directly).
+            framework_credits=Decimal(3) if n % 2 else Decimal("2.5"),
         )
 
     def evidence(self, outcome: DepositedOutcome, learner_id: UUID) -> bytes:

@@ -48,7 +48,7 @@ class ConversionPlan:
 
     @classmethod
     def checked(
-        cls, sources: Sequence[Outcome], rule: RuleVersion, converted_before: Decimal
+        cls, sources: Sequence[Outcome], rule: RuleVersion, converted_before: Decimal, on: date
     ) -> ConversionPlan:
         """The plan for converting exactly these sources under the rule, refused
         (RuleNotApplicable) when one of them is not convertible or the cap leaves nothing."""
@@ -62,6 +62,8 @@ class ConversionPlan:
                 )
             if not terms.criteria.matches(o.issuer_id, o.kind, o.standard_code):
                 raise RuleNotApplicable(f"rule {rule.name!r} does not apply to outcome {o.id}")
+            if o.expired_on(on):
+                raise RuleNotApplicable(f"outcome {o.id}'s credential has expired")
         plan = cls.of(sources, terms, converted_before)
         if plan.credits <= 0:
             raise RuleNotApplicable(
@@ -110,9 +112,11 @@ class ConversionOption:
         return self.unmet_after == self.unmet_before and self.counted_change == 0
 
 
-def convertible(outcome: Outcome, terms: ConversionTerms) -> bool:
-    return outcome.status is OutcomeStatus.RECOGNIZED and terms.criteria.matches(
-        outcome.issuer_id, outcome.kind, outcome.standard_code
+def convertible(outcome: Outcome, terms: ConversionTerms, on: date) -> bool:
+    return (
+        outcome.status is OutcomeStatus.RECOGNIZED
+        and not outcome.expired_on(on)
+        and terms.criteria.matches(outcome.issuer_id, outcome.kind, outcome.standard_code)
     )
 
 
@@ -128,7 +132,7 @@ def conversion_options(
     requirements still unmet after it. Options that would change nothing (the same unmet
     requirements, the same credits counted) are left out; best first: most requirements
     closed, then fewest unmet, then most credits counted."""
-    current = assess(requirements, account.holdings())
+    current = assess(requirements, account.holdings(on))
     options: list[ConversionOption] = []
     for rule in rules:
         terms = rule.terms
@@ -136,7 +140,7 @@ def conversion_options(
             on, terms.valid_from, terms.valid_until
         ):
             continue
-        sources = [o for o in account.outcomes.values() if convertible(o, terms)]
+        sources = [o for o in account.outcomes.values() if convertible(o, terms, on)]
         if not sources:
             continue
         plan = ConversionPlan.of(sources, terms, account.converted_under(rule.rule_id))
@@ -146,7 +150,7 @@ def conversion_options(
         converted = plan.holding(rule.rule_id, terms)
         after = assess(
             requirements,
-            [h for h in account.holdings() if h.id not in source_ids] + [converted],
+            [h for h in account.holdings(on) if h.id not in source_ids] + [converted],
         )
         options.append(
             ConversionOption(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -49,6 +50,15 @@ from domain.values import (
 
 
 class CreditAccount(Aggregate):
+    # 2: outcomes know when their credential was issued and expires, whether it records a pass,
+    # and their framework credits (snapshots of version 1: the claim, as it was then taken).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        for o in state["outcomes"].values():
+            o.framework_credits = o.credits_claimed
+
     @staticmethod
     def create_id(learner_id: UUID) -> UUID:
         return uuid5(NAMESPACE_URL, f"creditbank:/accounts/{learner_id}")
@@ -98,10 +108,43 @@ class CreditAccount(Aggregate):
             key_id=outcome.key_id,
             deposited_at=at,
             actor=actor,
+            issued_at=outcome.issued_at,
+            expires_at=outcome.expires_at,
+            passed=outcome.passed,
+            framework_credits=outcome.framework_credits,
         )
         return self.outcomes[str(outcome_id)]
 
-    @event("OutcomeDeposited")
+    class OutcomeDeposited(Aggregate.Event):
+        class_version = 2
+        outcome_id: UUID
+        issuer_id: UUID
+        credential_id: str
+        kind: OutcomeKind
+        title: str
+        standard_code: str | None
+        level: int | None
+        credits: Decimal
+        hours: Decimal | None
+        result: str | None
+        completed_on: date
+        evidence_digest: str
+        key_id: str | None
+        deposited_at: datetime
+        actor: str | None
+        issued_at: datetime | None
+        expires_at: datetime | None
+        passed: bool | None
+        framework_credits: Decimal | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Version 1 kept none of what the credential says of itself, and took the claimed
+            # credits as framework credits.
+            state.update(issued_at=None, expires_at=None, passed=None)
+            state["framework_credits"] = state["credits"]
+
+    @event(OutcomeDeposited)
     def _outcome_deposited(
         self,
         outcome_id: UUID,
@@ -119,6 +162,10 @@ class CreditAccount(Aggregate):
         key_id: str | None,
         deposited_at: datetime,
         actor: str | None,
+        issued_at: datetime | None,
+        expires_at: datetime | None,
+        passed: bool | None,
+        framework_credits: Decimal | None,
     ) -> None:
         self.outcomes[str(outcome_id)] = Outcome(
             id=outcome_id,
@@ -135,6 +182,10 @@ class CreditAccount(Aggregate):
             evidence_digest=evidence_digest,
             key_id=key_id,
             deposited_at=deposited_at,
+            issued_at=issued_at,
+            expires_at=expires_at,
+            passed=passed,
+            framework_credits=framework_credits,
         )
 
     def _check_new_id(self, new_id: UUID, field: str) -> None:
@@ -154,15 +205,23 @@ class CreditAccount(Aggregate):
     def recognize_by_rule(
         self, outcome_id: UUID, rule: RuleVersion, on: date, identity_verified: bool
     ) -> None:
-        outcome = self._recognizable(outcome_id, identity_verified)
+        outcome = self._recognizable(outcome_id, identity_verified, on)
         terms = rule.terms
         assert isinstance(terms, RecognitionTerms)
         if not terms.criteria.matches(outcome.issuer_id, outcome.kind, outcome.standard_code):
             raise RuleNotApplicable(f"rule {rule.name!r} does not apply to this outcome")
         rule.check_applicable(on)
+        credits = outcome.framework_credits if terms.credits is None else terms.credits
+        if credits is None or credits <= 0:
+            raise RuleNotApplicable(
+                "the outcome's credits cannot be placed on the framework (the issuer's credit "
+                "scheme has no value for them); an officer decides"
+            )
+        if terms.max_credits is not None:
+            credits = min(credits, terms.max_credits)
         self._outcome_recognized(
             outcome_id=outcome_id,
-            credits=outcome.credits_claimed if terms.credits is None else terms.credits,
+            credits=credits,
             level=terms.level,
             category=terms.category,
             rule_id=rule.rule_id,
@@ -180,12 +239,19 @@ class CreditAccount(Aggregate):
         officer: str,
         max_level: int,
         identity_verified: bool,
+        on: date,
     ) -> None:
-        outcome = self._recognizable(outcome_id, identity_verified)
+        outcome = self._recognizable(outcome_id, identity_verified, on)
         level = parse_level(outcome.level if level is None else level, max_level)
+        value = outcome.framework_credits if credits is None else parse_credits(credits)
+        if not value:
+            raise InvalidInput(
+                "the outcome's credits cannot be placed on the framework: give the credits",
+                ("credits",),
+            )
         self._outcome_recognized(
             outcome_id=outcome_id,
-            credits=outcome.credits_claimed if credits is None else parse_credits(credits),
+            credits=value,
             level=level,
             category=parse_text(category, "category", max_length=50),
             rule_id=None,
@@ -193,7 +259,7 @@ class CreditAccount(Aggregate):
             actor=officer,
         )
 
-    def _recognizable(self, outcome_id: UUID, identity_verified: bool) -> Outcome:
+    def _recognizable(self, outcome_id: UUID, identity_verified: bool, on: date) -> Outcome:
         outcome = self.outcome(outcome_id)
         if outcome.status not in (OutcomeStatus.DEPOSITED, OutcomeStatus.REJECTED):
             raise InvalidInput(
@@ -203,6 +269,13 @@ class CreditAccount(Aggregate):
             )
         if not identity_verified:
             raise IdentityNotVerified("the learner's identity must be verified before recognition")
+        if outcome.passed is False:
+            raise RuleNotApplicable(
+                f"the credential records no pass (result {outcome.result!r}): it is not credit"
+            )
+        if outcome.expired_on(on):
+            assert outcome.expires_at is not None
+            raise RuleNotApplicable(f"the credential expired on {outcome.expires_at.date()}")
         return outcome
 
     @event("OutcomeRecognized")
@@ -254,7 +327,9 @@ class CreditAccount(Aggregate):
             raise InvalidInput("an outcome is listed twice", ("outcomeIds",))
         rule.check_applicable(utc(at).date())
         sources = [self.outcome(i) for i in outcome_ids]
-        plan = ConversionPlan.checked(sources, rule, self.converted_under(rule.rule_id))
+        plan = ConversionPlan.checked(
+            sources, rule, self.converted_under(rule.rule_id), utc(at).date()
+        )
         self._credits_converted(
             conversion_id=conversion_id,
             outcome_ids=tuple(outcome_ids),
@@ -322,14 +397,15 @@ class CreditAccount(Aggregate):
         )
 
     # -- holdings, balance, requirements -------------------------------------------------------
-    def holdings(self) -> list[Holding]:
-        return holdings(self.outcomes.values(), self.conversions.values())
+    def holdings(self, on: date | None = None) -> list[Holding]:
+        """What counts (on a day: without credentials expired by then)."""
+        return holdings(self.outcomes.values(), self.conversions.values(), on)
 
     def balance(self) -> Balance:
         return balance(self.holdings())
 
-    def assess(self, requirements: Requirements) -> Assessment:
-        return assess(requirements, self.holdings())
+    def assess(self, requirements: Requirements, on: date | None = None) -> Assessment:
+        return assess(requirements, self.holdings(on))
 
     def conversion_options(
         self, rules: list[RuleVersion], requirements: Requirements, on: date
@@ -349,7 +425,7 @@ class CreditAccount(Aggregate):
         self._check_new_id(redemption_id, "redemptionId")
         if any(r.qualification_id == qualification_id for r in self.redemptions.values()):
             raise InvalidInput("this qualification was already redeemed", ("qualificationId",))
-        result = assess(requirements, self.holdings())
+        result = assess(requirements, self.holdings(utc(at).date()))
         if not result.met:
             raise RequirementsNotMet(list(result.unmet))
         self._credits_redeemed(

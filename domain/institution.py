@@ -9,12 +9,13 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.credit_schemes import CreditScheme, parse_scheme, scheme_on
 from domain.errors import InvalidInput, KeyNotValid, UnknownIssuer
 from domain.values import InstitutionKind, parse_enum, parse_text, utc
 
@@ -102,6 +103,14 @@ def _flat(jwk: dict[str, Any], algorithm: str) -> str:
 
 
 class Institution(Aggregate):
+    # 2: credit schemes (snapshots of version 1 have none: the institution counted in framework
+    # credits).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["credit_schemes"] = []
+
     @event("Registered")
     def __init__(
         self, name: str, kind: InstitutionKind, issuer_uri: str, registered_at: datetime
@@ -111,6 +120,7 @@ class Institution(Aggregate):
         self.issuer_uri = issuer_uri
         self.active = True
         self.keys: dict[str, SigningKey] = {}
+        self.credit_schemes: list[CreditScheme] = []
 
     @classmethod
     def register(
@@ -195,6 +205,23 @@ class Institution(Aggregate):
         if not key.valid_at(utc(issued_at)):
             raise KeyNotValid(f"key {kid!r} of {self.name} was not valid at {issued_at}")
         return key
+
+    # -- credit scheme ------------------------------------------------------------------------
+    def declare_credit_scheme(self, scheme: object) -> CreditScheme:
+        """How this institution's credits compare with the framework's, from a date (default:
+        for all its learning)."""
+        scheme = parse_scheme(scheme)
+        if self.credit_schemes and self.credit_schemes[-1] == scheme:
+            raise InvalidInput("the credit scheme is already declared")
+        self._credit_scheme_declared(scheme=scheme)
+        return scheme
+
+    @event("CreditSchemeDeclared")
+    def _credit_scheme_declared(self, scheme: CreditScheme) -> None:
+        self.credit_schemes.append(scheme)
+
+    def credit_scheme_on(self, day: date) -> CreditScheme:
+        return scheme_on(self.credit_schemes, day)
 
     # -- status -------------------------------------------------------------------------------
     def suspend(self, reason: object) -> None:

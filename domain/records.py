@@ -18,9 +18,12 @@ from domain.values import (
     OutcomeKind,
     OutcomeStatus,
     parse_credits,
+    parse_day,
     parse_enum,
+    parse_flag,
     parse_level,
     parse_text,
+    utc,
 )
 
 
@@ -40,6 +43,13 @@ class Outcome:
     evidence_digest: str
     key_id: str | None
     deposited_at: datetime
+    # What the credential says of itself (None in outcomes deposited before generation 2).
+    issued_at: datetime | None = None  # its validFrom: which of two versions is the later
+    expires_at: datetime | None = None  # its validUntil: no credit after it
+    passed: bool | None = None  # False: a failed or unfinished result; None: not stated
+    # Claimed credits through the issuer's scheme (None: no value the scheme can place; outcomes
+    # of generation 1 are upcast to their claim, as it was then taken).
+    framework_credits: Decimal | None = None
     recognized_credits: Decimal | None = None
     recognized_level: int | None = None
     category: str | None = None
@@ -50,6 +60,9 @@ class Outcome:
     conversion_id: UUID | None = None
     redemption_id: UUID | None = None
     revoked_reason: str | None = None
+
+    def expired_on(self, day: date) -> bool:
+        return self.expires_at is not None and self.expires_at.date() < day
 
     @property
     def status(self) -> OutcomeStatus:
@@ -129,6 +142,9 @@ class DepositedOutcome:
     result: str | None = None
     key_id: str | None = None
     issued_at: datetime | None = None
+    expires_at: datetime | None = None
+    passed: bool | None = None
+    framework_credits: Decimal | None = None  # set by the bank from the issuer's scheme
 
     def checked(self, max_level: int) -> DepositedOutcome:
         """The same statement with every field parsed and bounded (InvalidInput names the first
@@ -138,15 +154,21 @@ class DepositedOutcome:
             credential_id=parse_text(self.credential_id, "credentialId", max_length=500),
             kind=parse_enum(OutcomeKind, self.kind, "kind"),
             title=parse_text(self.title, "title", max_length=300),
-            credits=parse_credits(self.credits),
-            completed_on=self.completed_on,
+            # Hours alone (work experience, training) may claim no credits of their own.
+            credits=parse_credits(self.credits, allow_zero=self.hours is not None),
+            completed_on=parse_day(self.completed_on, "completedOn"),
             evidence_digest=parse_text(self.evidence_digest, "evidenceDigest", max_length=200),
             standard_code=_optional(self.standard_code, parse_text, "standardCode", max_length=50),
             level=None if self.level is None else parse_level(self.level, max_level),
             hours=_optional(self.hours, parse_credits, "hours", maximum=MAX_HOURS),
             result=_optional(self.result, parse_text, "result", max_length=50),
             key_id=self.key_id,
-            issued_at=self.issued_at,
+            issued_at=_optional(self.issued_at, utc, "issuedAt"),
+            expires_at=_optional(self.expires_at, utc, "expiresAt"),
+            passed=_optional(self.passed, parse_flag, "passed"),
+            framework_credits=_optional(
+                self.framework_credits, parse_credits, "frameworkCredits", allow_zero=True
+            ),
         )
 
 
@@ -154,9 +176,11 @@ def _optional(value: Any, parse: Callable[..., Any], field: str, **bounds: Any) 
     return None if value is None else parse(value, field, **bounds)
 
 
-def holdings(outcomes: Iterable[Outcome], conversions: Iterable[Conversion]) -> list[Holding]:
+def holdings(
+    outcomes: Iterable[Outcome], conversions: Iterable[Conversion], on: date | None = None
+) -> list[Holding]:
     """What counts toward qualifications: recognised (or redeemed) outcomes and active
-    conversions."""
+    conversions; on a given day, not the unspent credits of a credential expired by then."""
     held = [
         Holding(
             id=o.id,
@@ -172,7 +196,10 @@ def holdings(outcomes: Iterable[Outcome], conversions: Iterable[Conversion]) -> 
         )
         for o in outcomes
         if o.recognized_credits is not None
-        and o.status in (OutcomeStatus.RECOGNIZED, OutcomeStatus.REDEEMED)
+        and (
+            o.status is OutcomeStatus.REDEEMED
+            or (o.status is OutcomeStatus.RECOGNIZED and (on is None or not o.expired_on(on)))
+        )
     ]
     held += [
         Holding(

@@ -55,7 +55,8 @@ class RecognitionTerms:
     criteria: OutcomeCriteria
     level: int
     category: str
-    credits: Decimal | None = None  # None: the credits the credential states
+    credits: Decimal | None = None  # None: the outcome's framework credits
+    max_credits: Decimal | None = None  # at most this many (hours-based learning, say)
     valid_from: date | None = None
     valid_until: date | None = None
 
@@ -97,6 +98,9 @@ def check_recognition_terms(terms: object, max_level: int) -> RecognitionTerms:
     return replace(
         terms,
         credits=None if terms.credits is None else parse_credits(terms.credits),
+        max_credits=None
+        if terms.max_credits is None
+        else parse_credits(terms.max_credits, "maxCredits"),
         category=parse_text(terms.category, "category", max_length=50),
         criteria=_check_criteria(terms.criteria),
     )

@@ -164,6 +164,12 @@ def parse_items(values: object, cls: type[T], field: str) -> tuple[T, ...]:
     return tuple(parse_instance(v, cls, field) for v in values)
 
 
+def parse_flag(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{field} must be true or false", (field,))
+    return value
+
+
 def parse_day(value: object, field: str) -> date:
     """A calendar date (not a date-time, not text)."""
     if not isinstance(value, date) or isinstance(value, datetime):

@@ -29,7 +29,11 @@ def describe(aggregate: Any) -> tuple[str, str | None, int, bool, dict[str, Any]
     detail: dict[str, Any]
     if isinstance(aggregate, Institution):
         keys = [plain(k) for k in aggregate.keys.values()]
-        detail = {"issuerUri": aggregate.issuer_uri, "keys": keys}
+        detail = {
+            "issuerUri": aggregate.issuer_uri,
+            "keys": keys,
+            "creditSchemes": plain(aggregate.credit_schemes),
+        }
         return aggregate.name, aggregate.kind.value, aggregate.version, aggregate.active, detail
     if isinstance(aggregate, Learner):
         detail = {

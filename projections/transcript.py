@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,7 +13,7 @@ from domain.credit_account import CreditAccount
 from domain.records import Outcome
 from projections.base import Batch, Cursor, Tables, Writes, cc, credits, from_cc, iso
 
-DEPOSITED: type[Any] = CreditAccount.OutcomeDeposited  # type: ignore[attr-defined]  # made by @event
+DEPOSITED: type[Any] = CreditAccount.OutcomeDeposited
 
 
 def touched_outcomes(event: Any, account: CreditAccount) -> set[str]:
@@ -83,40 +84,16 @@ class TranscriptView:
     def _write_outcome(
         cur: Writes, t: Tables, learner_id: UUID, o: Outcome, seq: int | None
     ) -> None:
-        r = row_of(learner_id, o, seq or 0)
-        row: dict[str, Any] = {
-            "outcome_id": o.id,
-            "learner_id": learner_id,
-            "credential_id": r.credential_id,
-            "title": r.title,
-            "kind": r.kind,
-            "issuer_id": o.issuer_id,
-            "standard_code": r.standard_code,
-            "level": r.level,
-            "credits_cc": cc(r.credits),
-            "recognized_cc": cc(r.recognized_credits),
-            "recognized_level": r.recognized_level,
-            "category": r.category,
-            "status": r.status,
-            "hours_cc": cc(r.hours),
-            "completed_on": iso(r.completed_on),
-            "deposited_at": iso(r.deposited_at),
-            "rule_id": r.rule_id,
-            "rule_version": r.rule_version,
-            "recognized_by": r.recognized_by,
-            "conversion_id": r.conversion_id,
-            "redemption_id": r.redemption_id,
-            "reason": r.reason,
-        }
+        row = to_columns(row_of(learner_id, o, seq or 0))
         if seq is not None:
-            row["seq"] = seq
             cur.upsert(t("transcript_entries"), ("outcome_id",), row)
             return
+        del row["seq"]  # a later event keeps the deposit's place
         sets = ", ".join(f"{k} = ?" for k in row if k != "outcome_id")
         values = [v for k, v in row.items() if k != "outcome_id"]
         cur.execute(
             f"UPDATE {t('transcript_entries')} SET {sets} WHERE outcome_id = ?",  # noqa: S608
-            [str(v) if isinstance(v, UUID) else v for v in values] + [str(o.id)],
+            [*values, str(o.id)],
         )
 
 
@@ -147,6 +124,10 @@ class TranscriptRow:
     conversion_id: str | None
     redemption_id: str | None
     reason: str | None  # why it was rejected or revoked
+    framework_credits: Decimal | None  # the claim through the issuer's credit scheme
+    issued_at: datetime | None
+    expires_at: datetime | None
+    passed: bool | None
 
 
 def row_of(learner_id: UUID, o: Outcome, seq: int) -> TranscriptRow:
@@ -176,42 +157,60 @@ def row_of(learner_id: UUID, o: Outcome, seq: int) -> TranscriptRow:
         conversion_id=str(o.conversion_id) if o.conversion_id else None,
         redemption_id=str(o.redemption_id) if o.redemption_id else None,
         reason=o.revoked_reason or o.rejection_reason,
+        framework_credits=o.framework_credits,
+        issued_at=o.issued_at,
+        expires_at=o.expires_at,
+        passed=o.passed,
     )
 
 
-COLUMNS = (
-    "outcome_id, learner_id, seq, credential_id, title, kind, issuer_id, standard_code, level, "
-    "credits_cc, recognized_cc, recognized_level, category, status, hours_cc, completed_on, "
-    "deposited_at, rule_id, rule_version, recognized_by, conversion_id, redemption_id, reason"
+def _same(value: Any) -> Any:
+    return value
+
+
+def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else parse(value)
+
+
+# The view's columns: (the row's field, the column, to the database, from the database).
+_MAPPING: tuple[tuple[str, str, Callable[[Any], Any], Callable[[Any], Any]], ...] = (
+    ("outcome_id", "outcome_id", _same, str),
+    ("learner_id", "learner_id", _same, str),
+    ("seq", "seq", _same, int),
+    ("credential_id", "credential_id", _same, _same),
+    ("title", "title", _same, _same),
+    ("kind", "kind", _same, _same),
+    ("issuer_id", "issuer_id", _same, str),
+    ("standard_code", "standard_code", _same, _same),
+    ("level", "level", _same, _same),
+    ("credits", "credits_cc", cc, credits),
+    ("recognized_credits", "recognized_cc", cc, from_cc),
+    ("recognized_level", "recognized_level", _same, _same),
+    ("category", "category", _same, _same),
+    ("status", "status", _same, _same),
+    ("hours", "hours_cc", cc, from_cc),
+    ("completed_on", "completed_on", iso, date.fromisoformat),
+    ("deposited_at", "deposited_at", iso, datetime.fromisoformat),
+    ("rule_id", "rule_id", _same, _same),
+    ("rule_version", "rule_version", _same, _same),
+    ("recognized_by", "recognized_by", _same, _same),
+    ("conversion_id", "conversion_id", _same, _same),
+    ("redemption_id", "redemption_id", _same, _same),
+    ("reason", "reason", _same, _same),
+    ("framework_credits", "framework_cc", cc, from_cc),
+    ("issued_at", "issued_at", iso, _optional(datetime.fromisoformat)),
+    ("expires_at", "expires_at", iso, _optional(datetime.fromisoformat)),
+    ("passed", "passed", _optional(int), _optional(bool)),
 )
+COLUMNS = ", ".join(column for _, column, _, _ in _MAPPING)
+
+
+def to_columns(row: TranscriptRow) -> dict[str, Any]:
+    return {column: put(getattr(row, name)) for name, column, put, _ in _MAPPING}
 
 
 def _row(r: Any) -> TranscriptRow:
-    return TranscriptRow(
-        outcome_id=str(r[0]),
-        learner_id=str(r[1]),
-        seq=int(r[2]),
-        credential_id=r[3],
-        title=r[4],
-        kind=r[5],
-        issuer_id=str(r[6]),
-        standard_code=r[7],
-        level=r[8],
-        credits=credits(r[9]),
-        recognized_credits=from_cc(r[10]),
-        recognized_level=r[11],
-        category=r[12],
-        status=r[13],
-        hours=from_cc(r[14]),
-        completed_on=date.fromisoformat(r[15]),
-        deposited_at=datetime.fromisoformat(r[16]),
-        rule_id=r[17],
-        rule_version=r[18],
-        recognized_by=r[19],
-        conversion_id=r[20],
-        redemption_id=r[21],
-        reason=r[22],
-    )
+    return TranscriptRow(**{name: get(v) for (name, _, _, get), v in zip(_MAPPING, r, strict=True)})
 
 
 def read_page(

@@ -91,11 +91,17 @@ class World:
         keys: IssuerKey | None = None,
         kind: InstitutionKind = InstitutionKind.UNIVERSITY,
         uri: str | None = None,
+        hours_per_credit: str | None = None,
     ) -> Issuer:
         keys = keys or IssuerKey.ed25519()
         uri = uri or f"https://{uuid.uuid4().hex[:10]}.example.edu/issuer"
         institution_id = self.bank.register_institution(
-            name, kind, keys.jwk, issuer_uri=uri, key_valid_from=KEYS_VALID_FROM
+            name,
+            kind,
+            keys.jwk,
+            issuer_uri=uri,
+            key_valid_from=KEYS_VALID_FROM,
+            hours_per_credit=None if hours_per_credit is None else Decimal(hours_per_credit),
         )
         return Issuer(institution_id, uri, keys, name)
 
@@ -512,10 +518,15 @@ class CredentialSpec:
     issuer_uri: str
     document_number: str
     title: str = "Computer Networks"
-    credits: str | float = 3
+    credits: str | float | None = 3
     achievement_type: str = "Course"
     human_code: str | None = None
     eqf_level: int | None = 6
+    hours: str | int | None = None
+    result: str | None = None
+    result_status: str | None = None
+    completed_on: date | None = None
+    term: str | None = None
     credential_id: str = field(default_factory=lambda: f"urn:uuid:{uuid.uuid4()}")
     valid_from: datetime = field(
         default_factory=lambda: datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)
@@ -535,6 +546,11 @@ def achievement_credential(spec: CredentialSpec) -> dict[str, Any]:
             achievement_type=spec.achievement_type,
             human_code=spec.human_code,
             eqf_level=spec.eqf_level,
+            hours=spec.hours,
+            result=spec.result,
+            result_status=spec.result_status,
+            completed_on=spec.completed_on,
+            term=spec.term,
             credential_id=spec.credential_id,
             valid_from=spec.valid_from,
             valid_until=spec.valid_until,

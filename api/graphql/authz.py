@@ -88,6 +88,7 @@ POLICY: dict[str, Policy] = {
     "Mutation.retireInstitutionKey": only(ADMIN),
     "Mutation.suspendInstitution": only(ADMIN),
     "Mutation.reactivateInstitution": only(ADMIN),
+    "Mutation.declareCreditScheme": only(OFFICER),
     "Mutation.registerLearner": only(OFFICER),
     "Mutation.verifyLearnerIdentity": only(OFFICER),
     "Mutation.eraseLearner": only(OFFICER),

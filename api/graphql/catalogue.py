@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
-from typing import Self
+from typing import Any, Self
 
 import strawberry
 from strawberry.scalars import JSON
@@ -69,6 +70,37 @@ class SigningKey:
     retired_at: str | None
 
 
+@strawberry.type(description="A row of a credit table: native credits and their framework value.")
+class CreditEquivalence:
+    native: Decimal
+    framework: Decimal
+
+
+@strawberry.type(
+    description="How an institution's credits compare with the framework's, for the learning "
+    "completed from effectiveFrom (null: all of it) until a later declaration takes over."
+)
+class CreditScheme:
+    hours_per_credit: Decimal | None
+    table: list[CreditEquivalence]
+    effective_from: date | None
+
+    @classmethod
+    def of(cls, s: dict[str, Any]) -> CreditScheme:
+        return cls(
+            hours_per_credit=None
+            if s["hours_per_credit"] is None
+            else Decimal(s["hours_per_credit"]),
+            table=[
+                CreditEquivalence(native=Decimal(r["native"]), framework=Decimal(r["framework"]))
+                for r in s["table"]
+            ],
+            effective_from=None
+            if s["effective_from"] is None
+            else date.fromisoformat(s["effective_from"]),
+        )
+
+
 @strawberry.type(description="An issuing or accepting institution, or an enterprise.")
 class Institution(Node):
     id: strawberry.ID
@@ -77,6 +109,10 @@ class Institution(Node):
     active: bool
     issuer_uri: str
     keys: list[SigningKey] = strawberry.field(description="Registered public keys, with validity.")
+    credit_schemes: list[CreditScheme] = strawberry.field(
+        description="Its credit schemes as declared, oldest first (none: it counts framework "
+        "credits)."
+    )
 
     @classmethod
     def of(cls, e: CatalogueEntry) -> Institution:
@@ -98,6 +134,7 @@ class Institution(Node):
             active=e.active,
             issuer_uri=e.detail["issuerUri"],
             keys=keys,
+            credit_schemes=[CreditScheme.of(s) for s in e.detail.get("creditSchemes", [])],
         )
 
 

@@ -102,11 +102,27 @@ class Outcome(Node):
     rule_version: int | None
     recognized_by: str | None
     reason: str | None = strawberry.field(description="why it was rejected or revoked")
+    framework_credits: Decimal | None = strawberry.field(
+        description="the claimed credits through the issuer's credit scheme (what they are worth "
+        "on the framework before any rule); null: no value the scheme can place"
+    )
+    issued_at: datetime | None = strawberry.field(description="the credential's validFrom")
+    valid_until: datetime | None = strawberry.field(
+        description="the credential's expiry: after it, its unspent credits no longer count"
+    )
+    passed: bool | None = strawberry.field(
+        description="whether the credential records a pass (false: failed or unfinished, never "
+        "credit); null: it does not say"
+    )
     issuer_id: strawberry.Private[str]
 
     @strawberry.field
     async def issuer(self, info: Info) -> Institution:
         return await load_institution(info, self.issuer_id)
+
+    @strawberry.field(description="validUntil has passed (by the bank's clock)")
+    def expired(self, info: Info) -> bool:
+        return self.valid_until is not None and self.valid_until < info.context.bank.now()
 
     @classmethod
     def of_row(cls, r: TranscriptRow) -> Outcome:
@@ -128,6 +144,10 @@ class Outcome(Node):
             rule_version=r.rule_version,
             recognized_by=r.recognized_by,
             reason=r.reason,
+            framework_credits=r.framework_credits,
+            issued_at=r.issued_at,
+            valid_until=r.expires_at,
+            passed=r.passed,
             issuer_id=r.issuer_id,
         )
 

@@ -14,6 +14,7 @@ from application.commands.catalogue import CatalogueCommands
 from application.commands.learners import LearnerCommands
 from application.credentials import VerifiedCredential, identity_matches, to_outcome, verify
 from domain.credit_account import CreditAccount
+from domain.credit_schemes import framework_credits
 from domain.errors import (
     DuplicateCredential,
     Forbidden,
@@ -59,6 +60,14 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         outcome = replace(outcome, evidence_digest="sha256:" + hashlib.sha256(evidence).hexdigest())
         issuer = self._get(Institution, outcome.issuer_id, "issuer")
         self.verifier.check(issuer, outcome, evidence, self.now())
+        outcome = outcome.checked(self.framework.max_level)
+        scheme = issuer.credit_scheme_on(outcome.completed_on)
+        outcome = replace(
+            outcome,
+            framework_credits=framework_credits(
+                outcome.credits, outcome.hours, scheme, self.framework
+            ),
+        )
         index_id = CredentialIndex.create_id(outcome.issuer_id, outcome.credential_id)
         outcome_id = uuid4()
 
@@ -140,7 +149,10 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         rule = self._matching_rule(outcome, self.now().date())
         if rule is None:
             return False
-        account.recognize_by_rule(outcome.id, rule, self.now().date(), identity_verified=True)
+        try:
+            account.recognize_by_rule(outcome.id, rule, self.now().date(), identity_verified=True)
+        except RuleNotApplicable:
+            return False  # the rule cannot decide this one (no pass, expired, no value): officer
         return True
 
     def apply_recognition_rules(self, learner_id: UUID) -> int:
@@ -194,6 +206,7 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
                     officer=officer,
                     max_level=self.framework.max_level,
                     identity_verified=learner.identity_verified,
+                    on=self.now().date(),
                 )
             return None, (account,)
 

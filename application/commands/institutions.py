@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
 from application.base import BankBase, Pending
 from application.credentials import verifying_key
+from domain.credit_schemes import CreditScheme
 from domain.errors import InvalidInput, NotFound
 from domain.indexes import IssuerIndex
 from domain.institution import Institution
@@ -23,7 +25,10 @@ class InstitutionCommands(BankBase):
         issuer_uri: str | None = None,
         key_valid_from: datetime | None = None,
         key_valid_until: datetime | None = None,
+        hours_per_credit: Decimal | None = None,
     ) -> UUID:
+        """Registers an issuer (or an accepting institution, or an enterprise) with its first
+        key and, if given, its credit scheme (notional hours per one of its credits)."""
         institution_id = uuid4()
 
         def decide() -> tuple[UUID, Pending]:
@@ -32,6 +37,8 @@ class InstitutionCommands(BankBase):
                 id=institution_id, name=name, kind=kind, issuer_uri=issuer_uri, at=now
             )
             _add_usable_key(institution, public_key_jwk, key_valid_from or now, key_valid_until)
+            if hours_per_credit is not None:
+                institution.declare_credit_scheme(CreditScheme(hours_per_credit=hours_per_credit))
             index_id = IssuerIndex.create_id(institution.issuer_uri)
             if self._exists(index_id):
                 raise InvalidInput(
@@ -74,6 +81,13 @@ class InstitutionCommands(BankBase):
     def retire_institution_key(self, institution_id: UUID, kid: str) -> None:
         self._update(
             Institution, institution_id, "institution", lambda i: i.retire_key(kid, self.now())
+        )
+
+    def declare_credit_scheme(self, institution_id: UUID, scheme: CreditScheme) -> None:
+        """How the institution's credits compare with the framework's, for the learning
+        completed from the scheme's effective date (default: all its learning)."""
+        self._update(
+            Institution, institution_id, "institution", lambda i: i.declare_credit_scheme(scheme)
         )
 
     def suspend_institution(self, institution_id: UUID, reason: str) -> None:

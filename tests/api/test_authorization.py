@@ -288,6 +288,10 @@ CASES: dict[str, Case] = {
     "Mutation.reactivateInstitution": mutation(
         "reactivateInstitution", lambda c: {"institutionId": c.target.id}
     ),
+    "Mutation.declareCreditScheme": mutation(
+        "declareCreditScheme",
+        lambda c: {"institutionId": c.target.id, "hoursPerCredit": str(10 + uuid.uuid4().int % 50)},
+    ),
     "Mutation.registerLearner": mutation(
         "registerLearner",
         lambda c: {

@@ -1291,3 +1291,128 @@ def test_decimal_inputs_that_are_not_credits_are_refused(
     else:
         codes = [e["code"] for e in reply.data["createQualification"]["errors"]]
         assert codes == ["INVALID_INPUT"], reply.data
+
+
+# -- credit schemes and what a credential says of itself (issue 11) -------------------------------
+SCHEMES = (
+    "institution { id creditSchemes { hoursPerCredit table { native framework } effectiveFrom } }"
+)
+FACTS = (
+    "outcome { id credits frameworkCredits recognizedCredits completedOn issuedAt validUntil "
+    "expired passed status }"
+)
+
+
+def test_a_credit_scheme_normalises_and_outcomes_show_what_the_credential_says(
+    gql: GraphQL, world: World
+) -> None:
+    payload = gql.mutate(
+        "registerInstitution",
+        {
+            "name": "Hankuk University",
+            "kind": "UNIVERSITY",
+            "publicKeyJwk": (keys := IssuerKey.ed25519()).jwk,
+            "issuerUri": "https://hankuk.example.ac.kr/issuer",
+            "keyValidFrom": "2015-01-01T00:00:00Z",
+            "hoursPerCredit": "15",
+        },
+        world.admin,
+        SCHEMES,
+    )
+    assert payload["errors"] == []
+    hankuk = Issuer(
+        payload["institution"]["id"],
+        "Hankuk",
+        "UNIVERSITY",
+        keys,
+        "https://hankuk.example.ac.kr/issuer",
+    )
+    assert payload["institution"]["creditSchemes"] == [
+        {"hoursPerCredit": "15.00", "table": [], "effectiveFrom": None}
+    ]
+    rule = gql.mutate(
+        "createRecognitionRule",
+        {
+            "name": "Hankuk courses",
+            "model": "FRAMEWORK",
+            "issuerId": hankuk.id,
+            "level": 6,
+            "category": "major",
+            "validFrom": "2000-01-01",
+        },
+        world.officer,
+        "rule { id }",
+    )
+    assert rule["errors"] == []
+    learner = world.learner()
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(days=400)
+    deposited = gql.mutate(
+        "depositCredential",
+        {
+            "learnerId": learner.id,
+            "credential": world.credential(
+                learner,
+                hankuk,
+                credits=3,
+                result="A",
+                result_status="Completed",
+                term="2023-2024学年第一学期",
+                valid_until=until,
+            ),
+        },
+        world.institution_token(hankuk),
+        FACTS,
+    )
+    assert deposited["errors"] == [], deposited
+    o = deposited["outcome"]
+    assert (o["credits"], o["frameworkCredits"], o["recognizedCredits"]) == ("3.00", "1.50", "1.50")
+    assert (o["completedOn"], o["passed"], o["expired"], o["status"]) == (
+        "2024-01-31",
+        True,
+        False,
+        "RECOGNIZED",
+    )
+    assert datetime.fromisoformat(o["validUntil"]) == until
+    # A later declaration, as a table, from a date; refusals store nothing.
+    declared = gql.mutate(
+        "declareCreditScheme",
+        {
+            "institutionId": hankuk.id,
+            "table": [{"native": "3", "framework": "2"}, {"native": "1", "framework": "0.5"}],
+            "effectiveFrom": "2025-03-01",
+        },
+        world.officer,
+        SCHEMES,
+    )
+    assert declared["errors"] == []
+    assert declared["institution"]["creditSchemes"][1] == {
+        "hoursPerCredit": None,
+        "table": [
+            {"native": "1.00", "framework": "0.50"},
+            {"native": "3.00", "framework": "2.00"},
+        ],
+        "effectiveFrom": "2025-03-01",
+    }
+    both = {
+        "institutionId": hankuk.id,
+        "hoursPerCredit": "15",
+        "table": [{"native": "3", "framework": "2"}],
+    }
+    refuse(gql, "declareCreditScheme", both, world.officer, "INVALID_INPUT", SCHEMES)
+    refuse(
+        gql,
+        "declareCreditScheme",
+        {"institutionId": hankuk.id},
+        world.officer,
+        "INVALID_INPUT",
+        SCHEMES,
+    )
+    refuse(
+        gql,
+        "declareCreditScheme",
+        {"institutionId": MISSING, "hoursPerCredit": "15"},
+        world.officer,
+        "NOT_FOUND",
+        SCHEMES,
+    )
+    deny(gql, "declareCreditScheme", both, world.institution_token(hankuk), selection=SCHEMES)

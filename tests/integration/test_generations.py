@@ -188,3 +188,15 @@ def test_identities_claimed_by_generation_1_still_hold_and_release(written: Any)
     bank.erase_learner(lee, "officer-1")
     assert bank.find_learner("M12345678") is None
     assert bank.register_learner("Lee Jun", "PASSPORT", "M12345678", born) != lee
+
+
+def test_what_generation_1_did_not_record_is_upcast_to_what_it_meant(written: Any) -> None:
+    """Outcomes took their claim as framework credits and said nothing of issue, expiry or
+    pass; institutions counted framework credits (events and snapshots alike)."""
+    data, bank, _ = written
+    for learner in data["ids"]["learners"]:
+        for o in bank.account(UUID(learner)).outcomes.values():
+            assert o.framework_credits == o.credits_claimed
+            assert (o.issued_at, o.expires_at, o.passed) == (None, None, None)
+    for institution in bank.institutions():
+        assert institution.credit_schemes == []

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.application import Application
 
 from application.bank import CreditBank
+from domain.credit_schemes import CreditEquivalence, CreditScheme
 from domain.errors import (
     AlreadyRevoked,
     DomainError,
@@ -298,6 +299,13 @@ CASES = [
     case("register_institution", "name-not-text", reg_inst(name=42), InvalidInput, "INVALID_INPUT"),
     case(
         "register_institution",
+        "zero-hours-per-credit",
+        reg_inst(hours_per_credit=D("0")),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "register_institution",
         "private-ed25519-jwk",
         reg_inst(jwk=ed25519_private_jwk("k1")),
         InvalidInput,
@@ -401,6 +409,79 @@ CASES = [
         "retire_institution_key",
         "unknown-institution",
         lambda b, w: b.retire_institution_key(uuid4(), "k1"),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
+        "declare_credit_scheme",
+        "neither-hours-nor-table",
+        lambda b, w: b.declare_credit_scheme(w.uni.id, CreditScheme()),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "declare_credit_scheme",
+        "hours-and-table",
+        lambda b, w: b.declare_credit_scheme(
+            w.uni.id,
+            CreditScheme(
+                hours_per_credit=D("15"),
+                table=(CreditEquivalence(native=D("3"), framework=D("2")),),
+            ),
+        ),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "declare_credit_scheme",
+        "zero-hours",
+        lambda b, w: b.declare_credit_scheme(w.uni.id, CreditScheme(hours_per_credit=D("0"))),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "declare_credit_scheme",
+        "absurd-hours",
+        lambda b, w: b.declare_credit_scheme(w.uni.id, CreditScheme(hours_per_credit=D("5000"))),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "declare_credit_scheme",
+        "a-value-twice-in-the-table",
+        lambda b, w: b.declare_credit_scheme(
+            w.uni.id,
+            CreditScheme(
+                table=(
+                    CreditEquivalence(native=D("3"), framework=D("2")),
+                    CreditEquivalence(native=D("3.00"), framework=D("1")),
+                )
+            ),
+        ),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "declare_credit_scheme",
+        "effective-from-as-text",
+        lambda b, w: b.declare_credit_scheme(
+            w.uni.id,
+            CreditScheme(hours_per_credit=D("15"), effective_from="2020-01-01"),  # type: ignore[arg-type]
+        ),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "declare_credit_scheme",
+        "not-a-scheme",
+        lambda b, w: b.declare_credit_scheme(w.uni.id, {"hoursPerCredit": 15}),  # type: ignore[arg-type]
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "declare_credit_scheme",
+        "unknown-institution",
+        lambda b, w: b.declare_credit_scheme(uuid4(), CreditScheme(hours_per_credit=D("15"))),
         NotFound,
         "NOT_FOUND",
     ),

@@ -97,7 +97,17 @@ def credential(
         hours=hours,  # type: ignore[arg-type]
         result=result,
         key_id=key_id,
+        framework_credits=_as_framework(credits),
     )
+
+
+def _as_framework(credits: object) -> Decimal | None:
+    """What the bank would normalise the claim to for an issuer with no declared scheme (the
+    claim itself), when the claim is a number at all (bad-input tests pass anything)."""
+    try:
+        return Decimal(str(credits))
+    except ArithmeticError:
+        return None
 
 
 def new_account() -> CreditAccount:
@@ -128,6 +138,7 @@ def recognized(
         officer="officer-1",
         max_level=MAX_LEVEL,
         identity_verified=True,
+        on=TODAY,
     )
     return outcome_id
 

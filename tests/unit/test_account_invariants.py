@@ -473,6 +473,7 @@ class AccountMachine(RuleBasedStateMachine):
                     officer="officer",
                     max_level=MAX_LEVEL,
                     identity_verified=self.verified,
+                    on=self.today,
                 ),
             )
 
@@ -547,6 +548,7 @@ class AccountMachine(RuleBasedStateMachine):
             evidence_digest="sha256:0",
             standard_code=standard,
             level=level,
+            framework_credits=amount,
         )
         outcome_id = self.new_id()
         self.attempt(
@@ -636,6 +638,7 @@ class AccountMachine(RuleBasedStateMachine):
                 officer="officer",
                 max_level=MAX_LEVEL,
                 identity_verified=self.verified,
+                on=self.today,
             ),
         )
 

@@ -52,6 +52,7 @@ def officer_recognize(account: CreditAccount, outcome_id: UUID, **kwargs: Any) -
         "officer": "officer-1",
         "max_level": MAX_LEVEL,
         "identity_verified": True,
+        "on": TODAY,
     }
     args.update(kwargs)
     account.recognize_by_officer(outcome_id, **args)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,6 +12,7 @@ from api.graphql.catalogue import Institution
 from api.graphql.common import InstitutionKind
 from api.graphql.errors import UserError
 from api.graphql.mutations.act import Back, command, result, shown_as
+from domain.credit_schemes import CreditEquivalence, CreditScheme
 
 
 @strawberry.input
@@ -31,6 +33,11 @@ class RegisterInstitutionInput:
         "credentials behind it); default: now",
     )
     key_valid_until: datetime | None = None
+    hours_per_credit: Decimal | None = strawberry.field(
+        default=None,
+        description="the institution's credit scheme: notional learning hours per one of its "
+        "own credits (normalises claimed credits); default: it counts framework credits",
+    )
 
 
 @strawberry.type
@@ -51,6 +58,24 @@ class AddInstitutionKeyInput:
 class RetireInstitutionKeyInput:
     institution_id: strawberry.ID
     kid: str
+
+
+@strawberry.input
+class CreditEquivalenceInput:
+    native: Decimal = strawberry.field(description="a credit value the institution awards")
+    framework: Decimal = strawberry.field(description="what it is worth on the framework")
+
+
+@strawberry.input(
+    description="How an institution's credits compare with the framework's: hours per credit, "
+    "or a table (for schemes that are not proportional), for the learning completed from "
+    "effectiveFrom (default: all of it). A later declaration takes over from its date."
+)
+class DeclareCreditSchemeInput:
+    institution_id: strawberry.ID
+    hours_per_credit: Decimal | None = None
+    table: list[CreditEquivalenceInput] | None = None
+    effective_from: date | None = None
 
 
 @strawberry.input
@@ -81,9 +106,31 @@ class InstitutionMutations:
         RegisterInstitutionInput,
         RegisterInstitutionPayload,
         lambda c, ids, i: c.bank.register_institution(
-            i.name, i.kind, i.public_key_jwk, i.issuer_uri, i.key_valid_from, i.key_valid_until
+            i.name,
+            i.kind,
+            i.public_key_jwk,
+            i.issuer_uri,
+            i.key_valid_from,
+            i.key_valid_until,
+            i.hours_per_credit,
         ),
         NEW,
+    )
+    declare_credit_scheme = command(
+        "Officers record an institution's credit scheme (normalises the credits it claims).",
+        DeclareCreditSchemeInput,
+        InstitutionPayload,
+        lambda c, ids, i: c.bank.declare_credit_scheme(
+            ids.institution_id,
+            CreditScheme(
+                hours_per_credit=i.hours_per_credit,
+                table=tuple(
+                    CreditEquivalence(native=r.native, framework=r.framework) for r in i.table or ()
+                ),
+                effective_from=i.effective_from,
+            ),
+        ),
+        INSTITUTION,
     )
     add_institution_key = command(
         "Admins add a signing key (key rotation).",
