@@ -9,7 +9,15 @@ from typing import Any, cast
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from domain import credit_schemes, institution, learner, qualification, records, rules
+from domain import (
+    credit_schemes,
+    institution,
+    learner,
+    qualification,
+    records,
+    rules,
+    standard,
+)
 from domain.values import ENUM_TYPES
 
 
@@ -66,6 +74,9 @@ STATE_DATACLASSES: tuple[type[Any], ...] = (
     records.Conversion,
     records.Redemption,
     rules.OutcomeCriteria,
+    standard.PassMark,
+    standard.StandardTerms,
+    standard.StandardVersion,
     rules.RecognitionTerms,
     rules.ConversionTerms,
     qualification.CategoryMinimum,

@@ -130,6 +130,8 @@ def generate(chunk: Chunk) -> tuple[list[str], dict[str, str], dict[str, int]]:
                         "2024-07-01T09:00:00+00:00",  # issued
                         None,  # never expires
                         1,  # passed
+                        None,  # recognised against no standard (an issuer's course rule)
+                        None,
                     )
                 )
             )

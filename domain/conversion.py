@@ -36,7 +36,9 @@ class ConversionPlan:
         if terms.max_credits_per_learner is not None:
             amount = min(amount, terms.max_credits_per_learner - converted_before)
         levels = [o.recognized_level for o in sources if o.recognized_level is not None]
-        codes = {terms.target_code} | {o.standard_code for o in sources if o.standard_code}
+        codes = {terms.target_code} | {
+            o.recognized_standard for o in sources if o.recognized_standard
+        }
         return cls(
             source_credits=source_credits,
             credits=amount,

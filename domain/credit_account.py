@@ -38,10 +38,13 @@ from domain.records import (
     holdings,
 )
 from domain.rules import ConversionTerms, RecognitionTerms, RuleVersion
+from domain.standard import OutcomeStandard
 from domain.values import (
     ZERO,
+    InstitutionKind,
     OutcomeKind,
     OutcomeStatus,
+    RuleModel,
     parse_credits,
     parse_level,
     parse_text,
@@ -52,12 +55,20 @@ from domain.values import (
 class CreditAccount(Aggregate):
     # 2: outcomes know when their credential was issued and expires, whether it records a pass,
     # and their framework credits (snapshots of version 1: the claim, as it was then taken).
-    class_version = 2
+    # 3: outcomes know the standard they were recognised against (before: the code they
+    # claimed counted, for the decisions made then).
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         for o in state["outcomes"].values():
             o.framework_credits = o.credits_claimed
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        for o in state["outcomes"].values():
+            if o.recognized_credits is not None:
+                o.recognized_standard = o.standard_code
 
     @staticmethod
     def create_id(learner_id: UUID) -> UUID:
@@ -203,8 +214,18 @@ class CreditAccount(Aggregate):
 
     # -- recognition --------------------------------------------------------------------------
     def recognize_by_rule(
-        self, outcome_id: UUID, rule: RuleVersion, on: date, identity_verified: bool
+        self,
+        outcome_id: UUID,
+        rule: RuleVersion,
+        on: date,
+        identity_verified: bool,
+        *,
+        standard: OutcomeStandard | None = None,
+        issuer_kind: InstitutionKind | None = None,
     ) -> None:
+        """By a rule's terms; a rule that cites a standard recognises only what meets the
+        standard (``standard``: that catalogue entry; ``issuer_kind``: the outcome's issuer's),
+        and never more credits or a higher level than it."""
         outcome = self._recognizable(outcome_id, identity_verified, on)
         terms = rule.terms
         assert isinstance(terms, RecognitionTerms)
@@ -219,14 +240,28 @@ class CreditAccount(Aggregate):
             )
         if terms.max_credits is not None:
             credits = min(credits, terms.max_credits)
+        level, version = terms.level, None
+        code = terms.criteria.standard_code
+        if standard is None and code is not None and rule.model is RuleModel.FRAMEWORK:
+            # A framework rule measures against the catalogue; an agreement's code may be the
+            # issuer's own course.
+            raise RuleNotApplicable(f"rule {rule.name!r} cites {code}, not in the catalogue")
+        if standard is not None:
+            if standard.code != code or issuer_kind is None:
+                raise ValueError("judge by the standard the rule cites, knowing the issuer's kind")
+            version = standard.judge(outcome, issuer_kind)
+            credits, level = version.bound(credits, level)
         self._outcome_recognized(
             outcome_id=outcome_id,
             credits=credits,
-            level=terms.level,
+            level=level,
             category=terms.category,
             rule_id=rule.rule_id,
             rule_version=rule.version,
             actor="rule",
+            standard_code=None if version is None else code,
+            standard_version=None if version is None else version.version,
+            claimed_code_counts=False,
         )
 
     def recognize_by_officer(
@@ -240,7 +275,10 @@ class CreditAccount(Aggregate):
         max_level: int,
         identity_verified: bool,
         on: date,
+        standard: OutcomeStandard | None = None,
     ) -> None:
+        """An officer's decision, with its own values; against ``standard`` when given (the
+        officer attests the outcome meets it: it must have been in force at completion)."""
         outcome = self._recognizable(outcome_id, identity_verified, on)
         level = parse_level(outcome.level if level is None else level, max_level)
         value = outcome.framework_credits if credits is None else parse_credits(credits)
@@ -249,6 +287,14 @@ class CreditAccount(Aggregate):
                 "the outcome's credits cannot be placed on the framework: give the credits",
                 ("credits",),
             )
+        version = None
+        if standard is not None:
+            version = standard.version_on(outcome.completed_on)
+            if version is None:
+                raise RuleNotApplicable(
+                    f"standard {standard.code} was not in force for learning completed on "
+                    f"{outcome.completed_on}"
+                )
         self._outcome_recognized(
             outcome_id=outcome_id,
             credits=value,
@@ -257,6 +303,9 @@ class CreditAccount(Aggregate):
             rule_id=None,
             rule_version=None,
             actor=officer,
+            standard_code=None if standard is None else standard.code,
+            standard_version=None if version is None else version.version,
+            claimed_code_counts=False,
         )
 
     def _recognizable(self, outcome_id: UUID, identity_verified: bool, on: date) -> Outcome:
@@ -278,7 +327,26 @@ class CreditAccount(Aggregate):
             raise RuleNotApplicable(f"the credential expired on {outcome.expires_at.date()}")
         return outcome
 
-    @event("OutcomeRecognized")
+    class OutcomeRecognized(Aggregate.Event):
+        class_version = 2
+        outcome_id: UUID
+        credits: Decimal
+        level: int
+        category: str
+        rule_id: UUID | None
+        rule_version: int | None
+        actor: str | None
+        standard_code: str | None
+        standard_version: int | None
+        claimed_code_counts: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Version 1 recognised against no standard, and a qualification's required standard
+            # counted the code the credential claimed: those decisions keep what they counted.
+            state.update(standard_code=None, standard_version=None, claimed_code_counts=True)
+
+    @event(OutcomeRecognized)
     def _outcome_recognized(
         self,
         outcome_id: UUID,
@@ -288,10 +356,15 @@ class CreditAccount(Aggregate):
         rule_id: UUID | None,
         rule_version: int | None,
         actor: str | None,
+        standard_code: str | None,
+        standard_version: int | None,
+        claimed_code_counts: bool,
     ) -> None:
         o = self.outcomes[str(outcome_id)]
         o.recognized_credits, o.recognized_level, o.category = credits, level, category
         o.rule_id, o.rule_version, o.recognized_by = rule_id, rule_version, actor
+        o.recognized_standard = o.standard_code if claimed_code_counts else standard_code
+        o.standard_version = standard_version
         o.rejection_reason = None
 
     def reject(self, outcome_id: UUID, reason: object, officer: str) -> None:

@@ -53,6 +53,8 @@ class Outcome:
     recognized_credits: Decimal | None = None
     recognized_level: int | None = None
     category: str | None = None
+    recognized_standard: str | None = None  # the standard it was recognised against
+    standard_version: int | None = None
     rule_id: UUID | None = None
     rule_version: int | None = None
     recognized_by: str | None = None
@@ -191,7 +193,8 @@ def holdings(
             institution_id=o.issuer_id,
             completed_on=o.completed_on,
             converted=False,
-            standard_codes=frozenset({o.standard_code} if o.standard_code else ()),
+            # Only a standard it was recognised against, never one it merely claims.
+            standard_codes=frozenset({o.recognized_standard} if o.recognized_standard else ()),
             spent=o.redemption_id is not None,
         )
         for o in outcomes

@@ -64,6 +64,8 @@ def describe(aggregate: Any) -> tuple[str, str | None, int, bool, dict[str, Any]
         "level": aggregate.level,
         "credits": str(aggregate.credits),
         "acceptedKinds": [k.value for k in aggregate.accepted_kinds],
+        "versions": plain(aggregate.versions),
+        "withdrawnOn": plain(aggregate.withdrawn_on),
     }
     return aggregate.title, aggregate.code, aggregate.version, not aggregate.withdrawn, detail
 

@@ -128,6 +128,8 @@ class TranscriptRow:
     issued_at: datetime | None
     expires_at: datetime | None
     passed: bool | None
+    recognized_standard: str | None  # the standard it was recognised against (and its version)
+    standard_version: int | None
 
 
 def row_of(learner_id: UUID, o: Outcome, seq: int) -> TranscriptRow:
@@ -161,6 +163,8 @@ def row_of(learner_id: UUID, o: Outcome, seq: int) -> TranscriptRow:
         issued_at=o.issued_at,
         expires_at=o.expires_at,
         passed=o.passed,
+        recognized_standard=o.recognized_standard,
+        standard_version=o.standard_version,
     )
 
 
@@ -201,6 +205,8 @@ _MAPPING: tuple[tuple[str, str, Callable[[Any], Any], Callable[[Any], Any]], ...
     ("issued_at", "issued_at", iso, _optional(datetime.fromisoformat)),
     ("expires_at", "expires_at", iso, _optional(datetime.fromisoformat)),
     ("passed", "passed", _optional(int), _optional(bool)),
+    ("recognized_standard", "recognized_standard", _same, _same),
+    ("standard_version", "standard_version", _same, _same),
 )
 COLUMNS = ", ".join(column for _, column, _, _ in _MAPPING)
 

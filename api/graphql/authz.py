@@ -105,6 +105,8 @@ POLICY: dict[str, Policy] = {
     "Mutation.exportTranscript": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
     "Mutation.exportOutcome": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
     "Mutation.defineStandard": only(OFFICER),
+    "Mutation.amendStandard": only(OFFICER),
+    "Mutation.withdrawStandard": only(OFFICER),
     "Mutation.createRecognitionRule": only(OFFICER),
     "Mutation.amendRecognitionRule": only(OFFICER),
     "Mutation.retireRecognitionRule": only(OFFICER),

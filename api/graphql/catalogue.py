@@ -269,9 +269,26 @@ class OutcomeStandard(Node):
     credits: Decimal
     accepted_kinds: list[OutcomeKind]  # type: ignore[valid-type]
     active: bool
+    version: int = strawberry.field(description="The current version's number.")
+    accepted_issuer_ids: list[strawberry.ID] = strawberry.field(
+        description="The current version accepts only these issuers (empty: any)."
+    )
+    accepted_issuer_kinds: list[InstitutionKind] = strawberry.field(  # type: ignore[valid-type]
+        description="The current version accepts only issuers of these kinds (empty: any)."
+    )
+    pass_mark: PassMark | None = strawberry.field(
+        description="What counts as a pass (null: any result the credential does not mark failed)."
+    )
+    withdrawn_on: date | None = strawberry.field(
+        description="Nothing completed on or after this day is recognised against it."
+    )
+    versions: list[StandardVersion]
 
     @classmethod
     def of(cls, e: CatalogueEntry) -> OutcomeStandard:
+        versions = [StandardVersion.of(v) for v in e.detail.get("versions", [])]
+        current = versions[-1] if versions else None
+        withdrawn = e.detail.get("withdrawnOn")
         return cls(
             id=gid(e.id),
             code=str(e.kind),
@@ -280,6 +297,58 @@ class OutcomeStandard(Node):
             credits=Decimal(e.detail["credits"]),
             accepted_kinds=[values.OutcomeKind(k) for k in e.detail["acceptedKinds"]],
             active=e.active,
+            version=current.version if current else 1,
+            accepted_issuer_ids=current.accepted_issuer_ids if current else [],
+            accepted_issuer_kinds=current.accepted_issuer_kinds if current else [],
+            pass_mark=current.pass_mark if current else None,
+            withdrawn_on=None if withdrawn is None else date.fromisoformat(withdrawn),
+            versions=versions,
+        )
+
+
+@strawberry.type(description="What counts as a pass: one of the results, or a score of at least.")
+class PassMark:
+    passing_results: list[str]
+    minimum_score: Decimal | None
+
+
+@strawberry.type(
+    description="A version of a standard: it measures the learning completed from effectiveFrom "
+    "(null: all of it) until a later version takes over."
+)
+class StandardVersion:
+    version: int
+    effective_from: date | None
+    title: str
+    level: int
+    credits: Decimal
+    accepted_kinds: list[OutcomeKind]  # type: ignore[valid-type]
+    accepted_issuer_ids: list[strawberry.ID]
+    accepted_issuer_kinds: list[InstitutionKind]  # type: ignore[valid-type]
+    pass_mark: PassMark | None
+
+    @classmethod
+    def of(cls, v: dict[str, Any]) -> StandardVersion:
+        t, mark = v["terms"], v["terms"]["pass_mark"]
+        return cls(
+            version=int(v["version"]),
+            effective_from=None
+            if v["effective_from"] is None
+            else date.fromisoformat(v["effective_from"]),
+            title=t["title"],
+            level=int(t["level"]),
+            credits=Decimal(t["credits"]),
+            accepted_kinds=[values.OutcomeKind(k) for k in t["accepted_kinds"]],
+            accepted_issuer_ids=[gid(i) for i in t["accepted_issuers"]],
+            accepted_issuer_kinds=[values.InstitutionKind(k) for k in t["accepted_issuer_kinds"]],
+            pass_mark=None
+            if mark is None
+            else PassMark(
+                passing_results=list(mark["results"]),
+                minimum_score=None
+                if mark["minimum_score"] is None
+                else Decimal(mark["minimum_score"]),
+            ),
         )
 
 

@@ -114,6 +114,13 @@ class Outcome(Node):
         description="whether the credential records a pass (false: failed or unfinished, never "
         "credit); null: it does not say"
     )
+    recognized_standard: str | None = strawberry.field(
+        description="the catalogue standard it was recognised against (only this meets a "
+        "qualification's required standard; standardCode is what the credential claims)"
+    )
+    standard_version: int | None = strawberry.field(
+        description="the version of that standard the decision applied"
+    )
     issuer_id: strawberry.Private[str]
 
     @strawberry.field
@@ -148,6 +155,8 @@ class Outcome(Node):
             issued_at=r.issued_at,
             valid_until=r.expires_at,
             passed=r.passed,
+            recognized_standard=r.recognized_standard,
+            standard_version=r.standard_version,
             issuer_id=r.issuer_id,
         )
 

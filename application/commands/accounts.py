@@ -21,6 +21,7 @@ from domain.errors import (
     IdentityMismatch,
     InvalidCredential,
     InvalidInput,
+    NotFound,
     RuleNotApplicable,
 )
 from domain.indexes import CredentialIndex
@@ -28,7 +29,7 @@ from domain.institution import Institution
 from domain.learner import Learner
 from domain.records import DepositedOutcome, Outcome
 from domain.rules import RuleVersion
-from domain.values import IdentityVerification, OutcomeStatus, parse_whole
+from domain.values import IdentityVerification, OutcomeStatus, parse_text, parse_whole
 
 
 class AccountCommands(LearnerCommands, CatalogueCommands):
@@ -150,10 +151,24 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         if rule is None:
             return False
         try:
-            account.recognize_by_rule(outcome.id, rule, self.now().date(), identity_verified=True)
+            self._recognize_by(account, outcome, rule, identity_verified=True)
         except RuleNotApplicable:
             return False  # the rule cannot decide this one (no pass, expired, no value): officer
         return True
+
+    def _recognize_by(
+        self, account: CreditAccount, outcome: Outcome, rule: RuleVersion, identity_verified: bool
+    ) -> None:
+        """The rule decides, measured against the standard it cites (if any)."""
+        code = rule.terms.criteria.standard_code
+        account.recognize_by_rule(
+            outcome.id,
+            rule,
+            self.now().date(),
+            identity_verified,
+            standard=None if code is None else self.standard_by_code(code),
+            issuer_kind=self.institution(outcome.issuer_id).kind,
+        )
 
     def apply_recognition_rules(self, learner_id: UUID) -> int:
         """Recognises every deposited outcome that a rule decides; returns how many."""
@@ -177,24 +192,31 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         credits: Decimal | None = None,
         level: int | None = None,
         category: str | None = None,
+        standard_code: str | None = None,
     ) -> None:
-        """By rule when no values are given, else an officer's decision with those values."""
+        """By rule when no values are given, else an officer's decision with those values
+        (against ``standard_code``, a standard of the catalogue, when given)."""
+        standard = None
+        if standard_code is not None:
+            standard = self.standard_by_code(
+                parse_text(standard_code, "standardCode", max_length=50)
+            )
+            if standard is None:
+                raise NotFound(f"no standard {standard_code} in the catalogue", ("standardCode",))
 
         def decide() -> tuple[None, Pending]:
             learner = self.learner(learner_id)
             self._check_active(learner)
             account = self.account(learner_id)
             outcome = account.outcome(outcome_id)
-            if credits is None and level is None and category is None:
+            if credits is None and level is None and category is None and standard is None:
                 rule = self._matching_rule(outcome, self.now().date())
                 if rule is None:
                     raise RuleNotApplicable(
                         "no recognition rule applies to this outcome; give credits, level and "
                         "category to recognise it as an officer"
                     )
-                account.recognize_by_rule(
-                    outcome_id, rule, self.now().date(), learner.identity_verified
-                )
+                self._recognize_by(account, outcome, rule, learner.identity_verified)
             else:
                 if category is None:
                     raise InvalidInput("an officer's recognition names a category", ("category",))
@@ -207,6 +229,7 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
                     max_level=self.framework.max_level,
                     identity_verified=learner.identity_verified,
                     on=self.now().date(),
+                    standard=standard,
                 )
             return None, (account,)
 

@@ -3,16 +3,17 @@ Each is a versioned record; every decision cites the version it applied."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
 from application.base import Pending
 from application.commands.institutions import InstitutionCommands
-from domain.errors import InvalidInput, RuleNotApplicable
+from domain.errors import InvalidInput, NotFound, RuleNotApplicable
 from domain.qualification import Qualification, Requirements
 from domain.rules import ConversionRule, ConversionTerms, RecognitionRule, RecognitionTerms
-from domain.standard import OutcomeStandard
-from domain.values import OutcomeKind, RuleModel
+from domain.standard import OutcomeStandard, PassMark, StandardTerms
+from domain.values import InstitutionKind, OutcomeKind, RuleModel
 
 
 class CatalogueCommands(InstitutionCommands):
@@ -24,24 +25,74 @@ class CatalogueCommands(InstitutionCommands):
         level: int,
         credits: Decimal,
         accepted_kinds: tuple[OutcomeKind, ...],
+        *,
+        accepted_issuers: tuple[UUID, ...] = (),
+        accepted_issuer_kinds: tuple[InstitutionKind, ...] = (),
+        pass_mark: PassMark | None = None,
+        effective_from: date | None = None,
     ) -> UUID:
+        """Adds a standard to the catalogue (version 1, for the learning completed from
+        ``effective_from``; default: all of it)."""
+        terms = StandardTerms(
+            title=title,
+            level=level,
+            credits=credits,
+            accepted_kinds=accepted_kinds,
+            accepted_issuers=accepted_issuers,
+            accepted_issuer_kinds=accepted_issuer_kinds,
+            pass_mark=pass_mark,
+        )
+
         def decide() -> tuple[UUID, Pending]:
             standard = OutcomeStandard.define(
                 code=code,
-                title=title,
-                level=level,
-                credits=credits,
-                accepted_kinds=accepted_kinds,
+                terms=terms,
                 max_level=self.framework.max_level,
+                effective_from=effective_from,
             )
             if self._exists(standard.id):
                 raise InvalidInput(f"standard {standard.code} exists", ("code",))
+            self._check_accepted_issuers(standard.current.terms)
             return standard.id, (standard, self._listed("standards", standard.id))
 
         return self._command(decide)
 
+    def amend_standard(
+        self, standard_id: UUID, terms: StandardTerms, effective_from: date | None = None
+    ) -> int:
+        """A new version of the standard for the learning completed from ``effective_from``
+        (default: today); returns its number."""
+
+        def amend(standard: OutcomeStandard) -> int:
+            version = standard.amend(
+                terms, self.framework.max_level, effective_from, self.now().date()
+            )
+            self._check_accepted_issuers(standard.current.terms)
+            return version
+
+        return self._update(OutcomeStandard, standard_id, "standard", amend)
+
+    def withdraw_standard(self, standard_id: UUID, effective_on: date | None = None) -> None:
+        """Nothing completed from ``effective_on`` (default: today) is recognised against it."""
+        self._update(
+            OutcomeStandard,
+            standard_id,
+            "standard",
+            lambda s: s.withdraw(effective_on, self.now().date()),
+        )
+
+    def standard(self, standard_id: UUID) -> OutcomeStandard:
+        return self._get(OutcomeStandard, standard_id, "standard")
+
+    def standard_by_code(self, code: str) -> OutcomeStandard | None:
+        return self._find(OutcomeStandard, OutcomeStandard.create_id(code))
+
     def standards(self) -> list[OutcomeStandard]:
         return self._list("standards", OutcomeStandard)
+
+    def _check_accepted_issuers(self, terms: StandardTerms) -> None:
+        for issuer in terms.accepted_issuers:
+            self._check_institution(issuer, "acceptedIssuerIds")
 
     # -- recognition rules ----------------------------------------------------------------------
     def create_recognition_rule(self, name: str, model: RuleModel, terms: RecognitionTerms) -> UUID:
@@ -72,8 +123,17 @@ class CatalogueCommands(InstitutionCommands):
         return self._list("recognition-rules", RecognitionRule)
 
     def _check_recognition_parties(self, rule: RecognitionRule) -> None:
-        """The terms the domain validated name only registered institutions."""
+        """The terms the domain validated name only registered institutions; a framework rule's
+        code names a standard of the catalogue, one not withdrawn (an agreement's code may be a
+        course of the issuer's own)."""
         self._check_institution(rule.terms.criteria.institution_id, "issuerId")
+        code = rule.terms.criteria.standard_code
+        if code is not None and rule.model is RuleModel.FRAMEWORK:
+            standard = self.standard_by_code(code)
+            if standard is None:
+                raise NotFound(f"no standard {code} in the catalogue", ("standardCode",))
+            if standard.withdrawn:
+                raise RuleNotApplicable(f"standard {code} is withdrawn")
 
     # -- conversion rules -----------------------------------------------------------------------
     def _check_conversion_parties(self, rule: ConversionRule) -> None:

@@ -124,6 +124,7 @@ class Cast:
     recognition_rule: str
     conversion_rule: str
     qualification: str
+    standard: str  # for amendStandard
     serial: Any
 
     def token(self, principal: str) -> str | None:
@@ -159,7 +160,7 @@ def cast(gql: GraphQL, world: World) -> Cast:
         "createRecognitionRule",
         {
             "name": "to amend",
-            "model": "FRAMEWORK",
+            "model": "AGREEMENT",
             "standardCode": "NO-MATCH",
             "level": 3,
             "category": "x",
@@ -188,6 +189,18 @@ def cast(gql: GraphQL, world: World) -> Cast:
         world.officer,
         "qualification { id }",
     )["qualification"]["id"]
+    standard = gql.mutate(
+        "defineStandard",
+        {
+            "code": "MX-AMEND",
+            "title": "to amend",
+            "level": 4,
+            "credits": "3",
+            "acceptedKinds": ["MOOC"],
+        },
+        world.officer,
+        "standard { id }",
+    )["standard"]["id"]
     return Cast(
         world,
         learner,
@@ -200,6 +213,7 @@ def cast(gql: GraphQL, world: World) -> Cast:
         rule,
         conversion,
         qualification,
+        standard,
         itertools.count(1),
     )
 
@@ -241,6 +255,23 @@ def mutation(
 
 def fresh_learner(c: Cast, verified: bool) -> str:
     return c.world.learner(verified=verified).id
+
+
+def fresh_standard(c: Cast) -> str:
+    """A standard of its own for each call that may withdraw it."""
+    defined = c.world.gql.mutate(
+        "defineStandard",
+        {
+            "code": f"MX-W-{c.n()}",
+            "title": "to withdraw",
+            "level": 4,
+            "credits": "3",
+            "acceptedKinds": ["MOOC"],
+        },
+        c.world.officer,
+        "standard { id }",
+    )
+    return str(defined["standard"]["id"])
 
 
 CASES: dict[str, Case] = {
@@ -413,6 +444,19 @@ CASES: dict[str, Case] = {
             "credits": "3",
             "acceptedKinds": ["MOOC"],
         },
+    ),
+    "Mutation.amendStandard": mutation(
+        "amendStandard",
+        lambda c: {
+            "standardId": c.standard,
+            "title": f"matrix standard, version {c.n()}",
+            "level": 4,
+            "credits": "3",
+            "acceptedKinds": ["MOOC"],
+        },
+    ),
+    "Mutation.withdrawStandard": mutation(
+        "withdrawStandard", lambda c: {"standardId": fresh_standard(c)}
     ),
     "Mutation.createQualification": mutation(
         "createQualification",

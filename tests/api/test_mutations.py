@@ -525,6 +525,13 @@ def test_recognize_outcome_as_an_officer_and_by_a_new_rule(gql: GraphQL, world: 
     # A rule created after the deposit decides when the officer gives no values.
     code = "ML-" + learner.id[:8]
     by_rule = world.deposit(learner, world.mooc, title="ML Ops", credits=3, human_code=code)
+    defined = gql.mutate(
+        "defineStandard",
+        {"code": code, "title": "ML Ops", "level": 4, "credits": "2", "acceptedKinds": ["MOOC"]},
+        world.officer,
+        "standard { id }",
+    )
+    assert defined["errors"] == []
     rule = gql.mutate(
         "createRecognitionRule",
         {
@@ -548,6 +555,7 @@ def test_recognize_outcome_as_an_officer_and_by_a_new_rule(gql: GraphQL, world: 
     )
     assert payload["errors"] == []
     assert payload["outcome"]["recognizedCredits"] == "2.00"
+    assert payload["outcome"]["recognizedStandard"] == code
     state = account(gql, learner)
     assert state["balance"]["total"] == "4.50"
     last = state["events"][-1]

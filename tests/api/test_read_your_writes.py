@@ -98,7 +98,7 @@ def test_one_hundred_mutations_are_each_visible_to_the_next_query(
             "createRecognitionRule",
             {
                 "name": f"ryw {i}",
-                "model": "FRAMEWORK",
+                "model": "AGREEMENT",
                 "standardCode": f"RYW-{i}",
                 "level": 3,
                 "category": "c",

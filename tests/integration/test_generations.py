@@ -198,5 +198,21 @@ def test_what_generation_1_did_not_record_is_upcast_to_what_it_meant(written: An
         for o in bank.account(UUID(learner)).outcomes.values():
             assert o.framework_credits == o.credits_claimed
             assert (o.issued_at, o.expires_at, o.passed) == (None, None, None)
+            # Its recognitions counted the code claimed: they keep counting it.
+            recognised = o.recognized_credits is not None
+            assert o.recognized_standard == (o.standard_code if recognised else None)
+            assert o.standard_version is None
     for institution in bank.institutions():
         assert institution.credit_schemes == []
+    for standard in bank.standards():  # for all learning, any issuer, any result not failed
+        assert [(v.version, v.effective_from) for v in standard.versions] == [(1, None)]
+        first = standard.versions[0].terms
+        assert (first.accepted_issuers, first.accepted_issuer_kinds, first.pass_mark) == (
+            (),
+            (),
+            None,
+        )
+    old = bank.standards()[1]  # withdrawn by generation 1: from the day it was withdrawn
+    last = list(bank.events.get(old.id))[-1]
+    assert old.withdrawn_on == last.timestamp.date()
+    assert old.version_on(last.timestamp.date()) is None

@@ -50,6 +50,13 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
     mooc = register_issuer(bank, "K-MOOC", InstitutionKind.MOOC_PLATFORM)
     corp = register_issuer(bank, "Hanbit Corp", InstitutionKind.ENTERPRISE)
 
+    # The standards the framework rules cite come first: a rule measures against them.
+    major_standard = bank.define_standard(
+        MAJOR, "Hankuk major block (a semester)", 6, D("18"), (OutcomeKind.ACADEMIC_COURSE,)
+    )
+    bank.define_standard(
+        GENERAL, "Hankuk general education", 6, D("9"), (OutcomeKind.ACADEMIC_COURSE,)
+    )
     major_rule = bank.create_recognition_rule(
         "Hankuk major courses",
         RuleModel.FRAMEWORK,
@@ -93,12 +100,6 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
             ratio=D("0.8"),
             max_credits_per_learner=D("12"),
         ),
-    )
-    major_standard = bank.define_standard(
-        MAJOR, "Hankuk major course", 6, D("3"), (OutcomeKind.ACADEMIC_COURSE,)
-    )
-    bank.define_standard(
-        GENERAL, "Hankuk general education", 6, D("3"), (OutcomeKind.ACADEMIC_COURSE,)
     )
     bachelor = bank.create_qualification(
         "Bachelor of Business Administration",

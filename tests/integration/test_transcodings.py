@@ -21,6 +21,7 @@ from domain.learner import Consent
 from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
 from domain.records import Conversion, Outcome, Redemption
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
+from domain.standard import PassMark, StandardTerms, StandardVersion
 from domain.values import (
     ENUM_TYPES,
     ConsentScope,
@@ -66,6 +67,28 @@ def test_events_and_snapshots_round_trip_every_value_type(
         bank.add_institution_key(open_u, ed25519_jwk(f"ou-key-{n + 2}"))
     issuer = register_issuer(bank, "Open U (issuer)", InstitutionKind.CERTIFICATION_BODY)
     enterprise = register_issuer(bank, "Hanbit Corp", InstitutionKind.ENTERPRISE).id
+    standard = bank.define_standard(
+        "VC-1",
+        "Vocational certificate",
+        4,
+        D("4"),
+        (OutcomeKind.VOCATIONAL_CERTIFICATE,),
+        accepted_issuers=(issuer.id,),
+        accepted_issuer_kinds=(InstitutionKind.CERTIFICATION_BODY,),
+        pass_mark=PassMark(results=("Pass",), minimum_score=D("60")),
+        effective_from=date(2015, 1, 1),
+    )
+    bank.amend_standard(
+        standard,
+        StandardTerms(
+            title="Vocational certificate (2024)",
+            level=4,
+            credits=D("3.5"),
+            accepted_kinds=(OutcomeKind.VOCATIONAL_CERTIFICATE,),
+            pass_mark=PassMark(results=("Pass", "Merit")),
+        ),
+        effective_from=date(2024, 1, 1),
+    )
     criteria = OutcomeCriteria(
         institution_id=issuer.id, kind=OutcomeKind.VOCATIONAL_CERTIFICATE, standard_code="VC-1"
     )
@@ -152,6 +175,23 @@ def test_events_and_snapshots_round_trip_every_value_type(
     assert conversion_created.terms == dataclasses.replace(
         conversion_terms, ratio=D("1.50"), max_credits_per_learner=D("30.50")
     )
+    standard_events = _events(fresh, standard)
+    defined = standard_events["Defined"]
+    assert defined.pass_mark == PassMark(results=("Pass",), minimum_score=D("60"))
+    assert type(defined.pass_mark.minimum_score) is Decimal
+    assert tuple(defined.accepted_issuers) == (issuer.id,)  # JSON: a list until the aggregate
+    assert tuple(defined.accepted_issuer_kinds) == (InstitutionKind.CERTIFICATION_BODY,)
+    assert type(defined.effective_from) is date
+    amended = standard_events["Amended"].terms
+    assert type(amended) is StandardTerms
+    assert type(amended.pass_mark) is PassMark
+    assert amended.accepted_kinds == (OutcomeKind.VOCATIONAL_CERTIFICATE,)
+    versions = fresh.standard(standard).versions
+    assert all(type(v) is StandardVersion for v in versions)
+    assert [(v.version, v.effective_from) for v in versions] == [
+        (1, date(2015, 1, 1)),
+        (2, date(2024, 1, 1)),
+    ]
     stored_requirements = _events(fresh, qualification)["Created"].requirements
     assert type(stored_requirements) is Requirements
     assert type(stored_requirements.minimum_by_category) is tuple

@@ -45,6 +45,7 @@ from domain.errors import (
 )
 from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
+from domain.standard import PassMark, StandardTerms
 from domain.values import (
     ConsentScope,
     IdentityVerification,
@@ -81,6 +82,8 @@ QUERIES = frozenset(
         "find_learner",
         "personal_data",
         "standards",
+        "standard",
+        "standard_by_code",
         "recognition_rule",
         "recognition_rules",
         "conversion_rule",
@@ -132,6 +135,7 @@ def world(bank: CreditBank) -> World:
     bank.add_institution_key(uni.id, ed25519_jwk("old-key"))
     bank.retire_institution_key(uni.id, "old-key")
 
+    bank.define_standard(MAJOR, "Hankuk major course", 6, D("3"), (OutcomeKind.ACADEMIC_COURSE,))
     rule_terms = RecognitionTerms(
         criteria=OutcomeCriteria(
             institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code=MAJOR
@@ -171,6 +175,8 @@ def world(bank: CreditBank) -> World:
     retired_qualification = bank.create_qualification("Old diploma", 5, uni.id, requirements)
     bank.retire_qualification(retired_qualification)
     bank.define_standard("STD-1", "Accounting I", 5, D("3"), (OutcomeKind.ACADEMIC_COURSE,))
+    old_standard = bank.define_standard("STD-OLD", "Bookkeeping", 4, D("2"), (OutcomeKind.MOOC,))
+    bank.withdraw_standard(old_standard)
 
     learner = bank.register_learner("Kim", "RESIDENT_ID", "900307-1777777", date(1990, 3, 7))
     bank.verify_learner_identity(learner, IdentityVerification.ELECTRONIC_ID, "officer")
@@ -270,6 +276,23 @@ def reg_learner(
 ) -> Call:
     birth = date(1999, 9, 9) if born is None else born
     return lambda bank, w: bank.register_learner(name, doc_type, number, birth, country)
+
+
+def std_terms(**changes: Any) -> StandardTerms:
+    """STD-1's terms (Accounting I, level 5, 3 credits), with ``changes``."""
+    fields: dict[str, Any] = dict(
+        title="Accounting I (2026)",
+        level=5,
+        credits=D("3"),
+        accepted_kinds=(OutcomeKind.ACADEMIC_COURSE,),
+    )
+    return StandardTerms(**{**fields, **changes})
+
+
+def std_1(bank: CreditBank, code: str = "STD-1") -> UUID:
+    standard = bank.standard_by_code(code)
+    assert standard is not None
+    return standard.id
 
 
 def rec_rule(**changes: Any) -> Call:
@@ -739,6 +762,87 @@ CASES = [
         "define_standard",
         "empty-code",
         lambda b, w: b.define_standard("", "T", 3, D("3"), (OutcomeKind.MOOC,)),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "define_standard",
+        "unknown-accepted-issuer",
+        lambda b, w: b.define_standard(
+            "STD-2", "T", 3, D("3"), (OutcomeKind.MOOC,), accepted_issuers=(uuid4(),)
+        ),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
+        "define_standard",
+        "empty-pass-mark",
+        lambda b, w: b.define_standard(
+            "STD-2", "T", 3, D("3"), (OutcomeKind.MOOC,), pass_mark=PassMark()
+        ),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "define_standard",
+        "effective-from-as-text",
+        lambda b, w: b.define_standard(
+            "STD-2",
+            "T",
+            3,
+            D("3"),
+            (OutcomeKind.MOOC,),
+            effective_from="soon",  # type: ignore[arg-type]
+        ),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "amend_standard",
+        "unknown-standard",
+        lambda b, w: b.amend_standard(uuid4(), std_terms()),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
+        "amend_standard",
+        "changes-nothing",
+        lambda b, w: b.amend_standard(std_1(b), std_terms(title="Accounting I", level=5)),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "amend_standard",
+        "level-above-framework",
+        lambda b, w: b.amend_standard(std_1(b), std_terms(level=9)),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "amend_standard",
+        "withdrawn",
+        lambda b, w: b.amend_standard(std_1(b, "STD-OLD"), std_terms()),
+        RuleNotApplicable,
+        "RULE_NOT_APPLICABLE",
+    ),
+    case(
+        "withdraw_standard",
+        "unknown-standard",
+        lambda b, w: b.withdraw_standard(uuid4()),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
+        "withdraw_standard",
+        "twice",
+        lambda b, w: b.withdraw_standard(std_1(b, "STD-OLD")),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "withdraw_standard",
+        "date-as-text",
+        lambda b, w: b.withdraw_standard(std_1(b), "tomorrow"),  # type: ignore[arg-type]
         InvalidInput,
         "INVALID_INPUT",
     ),

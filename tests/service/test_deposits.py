@@ -68,6 +68,9 @@ def test_data_integrity_credential_is_deposited_then_recognised_by_rule(world: W
     )
     assert o.evidence_digest == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
+    world.bank.define_standard(
+        "MATH-101", "Mathematics I", 6, Decimal("6"), (OutcomeKind.ACADEMIC_COURSE,)
+    )
     rule_id = world.bank.create_recognition_rule(
         "Fudan mathematics",
         RuleModel.FRAMEWORK,
@@ -84,6 +87,7 @@ def test_data_integrity_credential_is_deposited_then_recognised_by_rule(world: W
     assert o.status is OutcomeStatus.RECOGNIZED
     assert (o.recognized_credits, o.recognized_level, o.category) == (Decimal("6"), 6, "major")
     assert (o.rule_id, o.rule_version) == (rule_id, 1)
+    assert (o.recognized_standard, o.standard_version) == ("MATH-101", 1)
     world.refused("DUPLICATE_CREDENTIAL", kim, text)
 
 

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from domain.credit_schemes import CreditEquivalence, CreditScheme
-from domain.errors import InvalidInput, RequirementsNotMet, RuleNotApplicable
+from domain.errors import InvalidInput, NotFound, RequirementsNotMet, RuleNotApplicable
 from domain.qualification import Requirements
 from domain.records import Outcome
 from domain.rules import OutcomeCriteria, RecognitionTerms
+from domain.standard import PassMark, StandardTerms
 from domain.values import (
     IdentityVerification,
     InstitutionKind,
@@ -33,7 +34,10 @@ def rule_for(world: World, issuer_id: object = None, **terms: object) -> object:
         "courses",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
-            criteria=OutcomeCriteria(institution_id=issuer_id),  # type: ignore[arg-type]
+            criteria=OutcomeCriteria(
+                institution_id=issuer_id,  # type: ignore[arg-type]
+                standard_code=terms.pop("standard_code", None),  # type: ignore[arg-type]
+            ),
             level=terms.pop("level", 6),  # type: ignore[arg-type]
             category=terms.pop("category", "major"),  # type: ignore[arg-type]
             valid_from=terms.pop("valid_from", date(2000, 1, 1)),  # type: ignore[arg-type]
@@ -230,3 +234,110 @@ def test_a_failed_or_unfinished_result_is_not_credit(world: World, result: dict[
         world.bank.recognize_outcome(kim.id, failed.id, "officer-1", Decimal(3), 6, "major")
     passed = deposited(world, uni, kim, result="A", result_status="Completed")
     assert (passed.passed, passed.status) == (True, OutcomeStatus.RECOGNIZED)
+
+
+# -- 1. standards are the yardstick ---------------------------------------------------------------
+def cs101(world: World, **changes: Any) -> object:
+    fields: dict[str, Any] = {
+        "accepted_issuer_kinds": (InstitutionKind.UNIVERSITY,),
+        "pass_mark": PassMark(results=("A", "B", "C", "D"), minimum_score=Decimal(60)),
+    }
+    fields.update(changes)
+    return world.bank.define_standard(
+        "CS101", "Programming 1", 6, Decimal(3), (OutcomeKind.ACADEMIC_COURSE,), **fields
+    )
+
+
+def test_a_rule_measures_against_the_standard_it_cites(world: World) -> None:
+    """The audit's case: a level-2 MOOC claiming CS101 for 30 credits at level 6."""
+    cs101(world)
+    uni, mooc, kim = (
+        world.issuer(),
+        world.issuer("K-MOOC", kind=InstitutionKind.MOOC_PLATFORM),
+        (world.learner()),
+    )
+    rule_for(world, standard_code="CS101", credits=None)
+    claimed = deposited(world, mooc, kim, human_code="CS101", credits=30, eqf_level=2, result="A")
+    assert claimed.status is OutcomeStatus.DEPOSITED  # waits for an officer
+    with pytest.raises(RuleNotApplicable, match="does not accept"):
+        world.bank.recognize_outcome(kim.id, claimed.id, "officer-1")
+    below = deposited(world, uni, kim, human_code="CS101", credits=3, eqf_level=5, result="A")
+    assert below.status is OutcomeStatus.DEPOSITED  # level 5 does not meet a level-6 standard
+    inflated = deposited(world, uni, kim, human_code="CS101", credits=30, result="78")
+    assert inflated.status is OutcomeStatus.RECOGNIZED
+    assert (inflated.recognized_credits, inflated.recognized_level) == (Decimal(3), 6)
+    assert (inflated.recognized_standard, inflated.standard_version) == ("CS101", 1)
+    failed = deposited(world, uni, kim, human_code="CS101", credits=3, result="45")
+    assert failed.status is OutcomeStatus.DEPOSITED  # 45 is below the pass mark of 60
+
+
+def test_a_rule_cites_only_a_standard_of_the_catalogue(world: World) -> None:
+    with pytest.raises(NotFound):
+        rule_for(world, standard_code="CS999")
+    withdrawn = cs101(world)
+    world.bank.withdraw_standard(withdrawn)  # type: ignore[arg-type]
+    with pytest.raises(RuleNotApplicable, match="withdrawn"):
+        rule_for(world, standard_code="CS101")
+
+
+def test_a_withdrawn_standard_recognises_only_what_was_completed_before(world: World) -> None:
+    standard = cs101(world)
+    uni, kim = world.issuer(), world.learner()
+    rule_for(world, standard_code="CS101")
+    world.bank.withdraw_standard(standard, date(2025, 9, 1))  # type: ignore[arg-type]
+    before = deposited(
+        world, uni, kim, human_code="CS101", result="B", completed_on=date(2025, 6, 30)
+    )
+    after = deposited(
+        world, uni, kim, human_code="CS101", result="B", completed_on=date(2025, 12, 20)
+    )
+    assert before.status is OutcomeStatus.RECOGNIZED  # learners keep what they earned
+    assert after.status is OutcomeStatus.DEPOSITED
+    with pytest.raises(RuleNotApplicable, match="not in force"):
+        world.bank.recognize_outcome(kim.id, after.id, "officer-1")
+
+
+def test_each_decision_cites_the_version_in_force_when_the_learning_ended(world: World) -> None:
+    standard = cs101(world)
+    world.bank.amend_standard(
+        standard,  # type: ignore[arg-type]
+        StandardTerms(
+            title="Programming 1 (2025)",
+            level=6,
+            credits=Decimal(4),
+            accepted_kinds=(OutcomeKind.ACADEMIC_COURSE,),
+        ),
+        date(2025, 3, 1),
+    )
+    uni, kim = world.issuer(), world.learner()
+    rule_for(world, standard_code="CS101")
+    old = deposited(
+        world, uni, kim, human_code="CS101", credits=5, result="A", completed_on=date(2024, 12, 20)
+    )
+    new = deposited(
+        world, uni, kim, human_code="CS101", credits=5, result="P", completed_on=date(2025, 6, 30)
+    )
+    assert (old.recognized_credits, old.standard_version) == (Decimal(3), 1)
+    assert (new.recognized_credits, new.standard_version) == (Decimal(4), 2)  # no pass mark in v2
+
+
+def test_a_required_standard_is_met_only_by_outcomes_recognised_against_it(world: World) -> None:
+    cs101(world)
+    uni, kim = world.issuer(), world.learner()
+    rule_for(world, uni.id)  # the issuer's courses, no standard
+    claimed = deposited(world, uni, kim, human_code="CS101", result="A")
+    assert (claimed.status, claimed.recognized_standard) == (OutcomeStatus.RECOGNIZED, None)
+    qualification = world.bank.create_qualification(
+        "Certificate in programming",
+        6,
+        uni.id,
+        Requirements(total_credits=Decimal(3), required_standards=("CS101",)),
+    )
+    assessment = world.bank.assess(kim.id, qualification)
+    assert not assessment.met
+    assert any("CS101" in u for u in assessment.unmet)
+    measured = deposited(
+        world, world.issuer("Seoul University"), kim, human_code="CS101", result="A"
+    )
+    world.bank.recognize_outcome(kim.id, measured.id, "officer-1", None, 6, "major", "CS101")
+    assert world.bank.assess(kim.id, qualification).met

@@ -25,6 +25,7 @@ from domain.rules import (
     RecognitionTerms,
     RuleVersion,
 )
+from domain.standard import OutcomeStandard, StandardTerms
 from domain.values import OutcomeKind, RuleModel
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -128,8 +129,10 @@ def recognized(
     category: str = "major",
     **kwargs: Any,
 ) -> UUID:
-    """Deposits and recognises by an officer, at the stated credits."""
+    """Deposits and recognises by an officer, at the stated credits (against the catalogue
+    standard of its ``standard_code``, if it claims one)."""
     outcome_id = deposit(account, credits=credits, level=level, **kwargs)
+    code = kwargs.get("standard_code")
     account.recognize_by_officer(
         outcome_id,
         credits=None,
@@ -139,8 +142,22 @@ def recognized(
         max_level=MAX_LEVEL,
         identity_verified=True,
         on=TODAY,
+        standard=None if code is None else standard(code),
     )
     return outcome_id
+
+
+def standard(code: str, **changes: Any) -> OutcomeStandard:
+    """A catalogue standard: level 6, 10 credits, every outcome kind, any issuer and result."""
+    fields: dict[str, Any] = {
+        "title": f"Standard {code}",
+        "level": 6,
+        "credits": D("10"),
+        "accepted_kinds": tuple(OutcomeKind),
+    }
+    return OutcomeStandard.define(
+        code=code, terms=StandardTerms(**{**fields, **changes}), max_level=MAX_LEVEL
+    )
 
 
 # -- rules ---------------------------------------------------------------------------------------

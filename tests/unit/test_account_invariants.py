@@ -60,7 +60,8 @@ from domain.rules import (
     RecognitionTerms,
     RuleVersion,
 )
-from domain.values import OutcomeKind, OutcomeStatus, RuleModel
+from domain.standard import OutcomeStandard, StandardTerms
+from domain.values import InstitutionKind, OutcomeKind, OutcomeStatus, RuleModel
 from tests.unit.support import MAX_LEVEL
 
 ZERO = Decimal(0)
@@ -70,6 +71,17 @@ ISSUERS = (UUID(int=1), UUID(int=2), UUID(int=3))
 TARGET = UUID(int=100)
 KINDS = (OutcomeKind.ACADEMIC_COURSE, OutcomeKind.MOOC, OutcomeKind.ENTERPRISE_TRAINING)
 STANDARDS = (None, "S1", "S2")
+# The catalogue the rule citing S1 measures against: level 3, at most 2.5 credits, any kind.
+STANDARD_CATALOGUE = {
+    code: OutcomeStandard.define(
+        code=code,
+        terms=StandardTerms(
+            title=code, level=3, credits=Decimal("2.5"), accepted_kinds=tuple(OutcomeKind)
+        ),
+        max_level=MAX_LEVEL,
+    )
+    for code in ("S1", "S2")
+}
 CATEGORIES = ("major", "general", "elective")
 
 
@@ -90,6 +102,7 @@ class MOutcome:
     conversion: UUID | None = None
     spent: bool = False
     revoked: bool = False
+    recognized_standard: str | None = None
 
     @property
     def status(self) -> OutcomeStatus:
@@ -143,7 +156,7 @@ class Model:
                 institution_id=o.issuer_id,
                 completed_on=o.completed_on,
                 converted=False,
-                standard_codes=frozenset({o.standard_code} - {None}),
+                standard_codes=frozenset({o.recognized_standard} - {None}),
                 spent=o.spent,
             )
             for i, o in self.outcomes.items()
@@ -208,6 +221,7 @@ def fold(events: list[Any]) -> Model:
         elif name == "OutcomeRecognized":
             o = m.outcomes[e.outcome_id]
             o.credits, o.rec_level, o.category, o.rejected = e.credits, e.level, e.category, False
+            o.recognized_standard = o.standard_code if e.claimed_code_counts else e.standard_code
             if e.rule_id is not None:
                 m.recognitions_by_rule.append((e.outcome_id, e.rule_id, e.rule_version))
         elif name == "RecognitionRejected":
@@ -596,16 +610,33 @@ class AccountMachine(RuleBasedStateMachine):
             and in_window(self.today, terms)
         ):
             expected = RuleNotApplicable
+        code = terms.criteria.standard_code
+        standard = None if code is None else STANDARD_CATALOGUE[code]
+        if standard is not None and o.level is not None and o.level < standard.level:
+            expected = expected or RuleNotApplicable  # below the standard's level
         day = self.today
         self.attempt(
             "recognize by rule",
             expected,
-            lambda: self.account.recognize_by_rule(oid, version, day, self.verified),
+            lambda: self.account.recognize_by_rule(
+                oid,
+                version,
+                day,
+                self.verified,
+                standard=standard,
+                issuer_kind=InstitutionKind.UNIVERSITY,
+            ),
         )
         if expected is None:
             self.recognized_on[oid] = day
             got = self.model().outcomes[oid]
-            assert got.credits == (o.claimed if terms.credits is None else terms.credits)
+            granted = o.claimed if terms.credits is None else terms.credits
+            if standard is not None:  # never more than the standard
+                granted = min(granted, standard.credits)
+                assert got.recognized_standard == code
+                assert got.rec_level is not None
+                assert got.rec_level <= standard.level
+            assert got.credits == granted
 
     @precondition(has(OutcomeStatus.DEPOSITED, OutcomeStatus.REJECTED))
     @rule(

@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import uuid4
 
 import pytest
 
 from domain.errors import InvalidInput
 from domain.indexes import CredentialIndex, IdentityIndex, IssuerIndex
-from domain.standard import OutcomeStandard
+from domain.standard import OutcomeStandard, StandardTerms
 from domain.values import OutcomeKind
 from tests.unit.support import MAX_LEVEL, D, names, refused
 
+D_DAY = date(2026, 6, 1)
+
 
 def define(**kwargs: object) -> OutcomeStandard:
-    args: dict[str, object] = {
-        "code": " CS-101 ",
+    fields: dict[str, object] = {
         "title": "Programming fundamentals",
         "level": 5,
         "credits": "4",
         "accepted_kinds": (OutcomeKind.ACADEMIC_COURSE, OutcomeKind.MOOC, OutcomeKind.MOOC),
-        "max_level": MAX_LEVEL,
     }
-    args.update(kwargs)
-    return OutcomeStandard.define(**args)  # type: ignore[arg-type]
+    code = kwargs.pop("code", " CS-101 ")
+    fields.update(kwargs)
+    return OutcomeStandard.define(
+        code=code,
+        terms=StandardTerms(**fields),  # type: ignore[arg-type]
+        max_level=MAX_LEVEL,
+    )
 
 
 def test_define_standard() -> None:
@@ -54,11 +60,11 @@ def test_define_refuses(kwargs: dict[str, object], field: tuple[str]) -> None:
 
 def test_withdraw_once() -> None:
     standard = define()
-    standard.withdraw()
+    standard.withdraw(today=D_DAY)
     assert standard.withdrawn
     standard.collect_events()
     with refused(standard, InvalidInput, "INVALID_INPUT"):
-        standard.withdraw()
+        standard.withdraw(today=D_DAY)
 
 
 def test_index_ids_are_derived_from_the_unique_value() -> None:

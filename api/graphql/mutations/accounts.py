@@ -40,6 +40,11 @@ class RecognizeOutcomeInput:
     credits: Decimal | None = None
     level: int | None = None
     category: str | None = None
+    standard_code: str | None = strawberry.field(
+        default=None,
+        description="The catalogue standard the officer recognises the outcome against: only "
+        "then does it meet a qualification's required standard.",
+    )
 
 
 @strawberry.type
@@ -130,11 +135,17 @@ class AccountMutations:
     )
     recognize_outcome = command(
         "Officers recognise an outcome: by the applicable rule when no values are given, else "
-        "with the credits, level and category given.",
+        "with the credits, level and category given (against standardCode, when given).",
         RecognizeOutcomeInput,
         RecognizeOutcomePayload,
         lambda c, ids, i: c.bank.recognize_outcome(
-            ids.learner_id, ids.outcome_id, c.principal.actor, i.credits, i.level, i.category
+            ids.learner_id,
+            ids.outcome_id,
+            c.principal.actor,
+            i.credits,
+            i.level,
+            i.category,
+            i.standard_code,
         ),
         OUTCOME,
     )

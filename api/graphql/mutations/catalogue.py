@@ -12,13 +12,14 @@ import strawberry
 from api.auth import Role
 from api.graphql import authz
 from api.graphql.catalogue import ConversionRule, OutcomeStandard, Qualification, RecognitionRule
-from api.graphql.common import OutcomeKind, RuleModel, input_id
+from api.graphql.common import InstitutionKind, OutcomeKind, RuleModel, input_id
 from api.graphql.context import Context
 from api.graphql.errors import UserError
 from api.graphql.mutations.act import Back, Ids, command, result, shown_as
 from domain import values
 from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
+from domain.standard import PassMark, StandardTerms
 
 
 # -- inputs: the terms are one set of fields, shared by create and amend ------------------------
@@ -32,6 +33,10 @@ class RecognitionTermsFields:
     category: str
     valid_from: date | None = None
     valid_until: date | None = None
+    max_credits: Decimal | None = strawberry.field(
+        default=None,
+        description="The most one outcome is recognised for (hours-only learning, notably).",
+    )
 
     def terms(self) -> RecognitionTerms:
         issuer = input_id(self.issuer_id, "issuerId") if self.issuer_id else None
@@ -44,6 +49,7 @@ class RecognitionTermsFields:
             category=self.category,
             valid_from=self.valid_from,
             valid_until=self.valid_until,
+            max_credits=self.max_credits,
         )
 
 
@@ -185,17 +191,77 @@ class RetireQualificationInput(QualificationFields):
 
 
 @strawberry.input
-class DefineStandardInput:
-    code: str
+class StandardTermsFields:
     title: str
     level: int
     credits: Decimal
     accepted_kinds: list[OutcomeKind]  # type: ignore[valid-type]
+    accepted_issuer_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Only these issuers' outcomes meet it (none: any issuer)."
+    )
+    accepted_issuer_kinds: list[InstitutionKind] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Only outcomes of issuers of these kinds (none: any kind)."
+    )
+    passing_results: list[str] | None = strawberry.field(
+        default=None, description='Results that count as a pass ("P", "Pass", "A"...).'
+    )
+    minimum_score: Decimal | None = strawberry.field(
+        default=None, description="A numeric result of at least this is a pass."
+    )
+    effective_from: date | None = strawberry.field(
+        default=None,
+        description="For the learning completed from this day (define: null for all of it; "
+        "amend: null for today, earlier for an explicit retroactive amendment).",
+    )
+
+    def terms(self) -> StandardTerms:
+        mark = None
+        if self.passing_results is not None or self.minimum_score is not None:
+            mark = PassMark(
+                results=tuple(self.passing_results or ()), minimum_score=self.minimum_score
+            )
+        return StandardTerms(
+            title=self.title,
+            level=self.level,
+            credits=self.credits,
+            accepted_kinds=tuple(self.accepted_kinds),
+            accepted_issuers=tuple(
+                input_id(i, "acceptedIssuerIds") for i in self.accepted_issuer_ids or ()
+            ),
+            accepted_issuer_kinds=tuple(self.accepted_issuer_kinds or ()),
+            pass_mark=mark,
+        )
+
+
+@strawberry.input
+class DefineStandardInput(StandardTermsFields):
+    code: str
+
+
+@strawberry.input
+class AmendStandardInput(StandardTermsFields):
+    standard_id: strawberry.ID
+
+
+@strawberry.input
+class WithdrawStandardInput:
+    standard_id: strawberry.ID
+    effective_on: date | None = strawberry.field(
+        default=None,
+        description="Nothing completed from this day (null: today) is recognised against it; "
+        "what was completed before keeps counting.",
+    )
 
 
 # -- payloads -------------------------------------------------------------------------------------
 @strawberry.type
 class DefineStandardPayload:
+    standard: OutcomeStandard | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class StandardPayload:
     standard: OutcomeStandard | None = None
     errors: list[UserError]
 
@@ -237,6 +303,7 @@ class QualificationPayload:
 
 
 NEW_STANDARD = Back("standard", shown_as(OutcomeStandard), result)
+STANDARD = Back("standard", shown_as(OutcomeStandard), lambda ids, _: ids.standard_id)
 NEW_RECOGNITION = Back("rule", shown_as(RecognitionRule), result)
 RECOGNITION = Back("rule", shown_as(RecognitionRule), lambda ids, _: ids.rule_id)
 NEW_CONVERSION = Back("rule", shown_as(ConversionRule), result)
@@ -252,16 +319,45 @@ def _create_conversion_rule(c: Context, ids: Ids, i: CreateConversionRuleInput) 
     return c.bank.create_conversion_rule(i.name, i.model, i.terms())
 
 
+def _define_standard(c: Context, ids: Ids, i: DefineStandardInput) -> UUID:
+    t = i.terms()
+    return c.bank.define_standard(
+        i.code,
+        t.title,
+        t.level,
+        t.credits,
+        t.accepted_kinds,
+        accepted_issuers=t.accepted_issuers,
+        accepted_issuer_kinds=t.accepted_issuer_kinds,
+        pass_mark=t.pass_mark,
+        effective_from=i.effective_from,
+    )
+
+
 @strawberry.type
 class CatalogueMutations:
     define_standard = command(
         "Officers add a learning-outcome standard to the catalogue.",
         DefineStandardInput,
         DefineStandardPayload,
-        lambda c, ids, i: c.bank.define_standard(
-            i.code, i.title, i.level, i.credits, tuple(i.accepted_kinds)
-        ),
+        _define_standard,
         NEW_STANDARD,
+    )
+    amend_standard = command(
+        "Officers amend a standard: a new version, for the learning completed from its "
+        "effectiveFrom.",
+        AmendStandardInput,
+        StandardPayload,
+        lambda c, ids, i: c.bank.amend_standard(ids.standard_id, i.terms(), i.effective_from),
+        STANDARD,
+    )
+    withdraw_standard = command(
+        "Officers withdraw a standard: nothing completed from effectiveOn is recognised "
+        "against it.",
+        WithdrawStandardInput,
+        StandardPayload,
+        lambda c, ids, i: c.bank.withdraw_standard(ids.standard_id, i.effective_on),
+        STANDARD,
     )
     create_recognition_rule = command(
         "Officers create a recognition rule (version 1).",
