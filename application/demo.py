@@ -144,6 +144,11 @@ def _deposits() -> list[Deposit]:
     ]
 
 
+# The demo's rules govern the learning its issuers recorded since 2010 (a rule without a
+# validFrom would govern only what is completed from the day it is created).
+RULES_REACH_BACK_TO = date(2010, 1, 1)
+
+
 def recognition(
     issuer: UUID | None,
     kind: OutcomeKind,
@@ -158,6 +163,7 @@ def recognition(
         credits=None if credits is None else Decimal(credits),
         level=level,
         category=category,
+        valid_from=RULES_REACH_BACK_TO,
     )
 
 

@@ -78,6 +78,7 @@ STATE_DATACLASSES: tuple[type[Any], ...] = (
     standard.StandardTerms,
     standard.StandardVersion,
     rules.RecognitionTerms,
+    rules.TermsVersion,
     rules.ConversionTerms,
     qualification.CategoryMinimum,
     qualification.LevelMinimum,

@@ -58,6 +58,7 @@ def create_issuer(bank: CreditBank, slug: str = "bench-university") -> Issuer:
             ),
             level=6,
             category="major",
+            valid_from=date(2000, 1, 1),  # governs the years of learning it is given
         ),
     )
     pem = private.private_bytes(

@@ -231,7 +231,8 @@ class CreditAccount(Aggregate):
         assert isinstance(terms, RecognitionTerms)
         if not terms.criteria.matches(outcome.issuer_id, outcome.kind, outcome.standard_code):
             raise RuleNotApplicable(f"rule {rule.name!r} does not apply to this outcome")
-        rule.check_applicable(on)
+        # Judged by when the learning happened, not when it is decided.
+        rule.check_applicable(outcome.completed_on)
         credits = outcome.framework_credits if terms.credits is None else terms.credits
         if credits is None or credits <= 0:
             raise RuleNotApplicable(

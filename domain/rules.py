@@ -20,6 +20,7 @@ from domain.values import (
     RuleModel,
     check_window,
     parse_credits,
+    parse_day,
     parse_enum,
     parse_instance,
     parse_level,
@@ -88,7 +89,10 @@ class RuleVersion:
 
     def check_applicable(self, on: date) -> None:
         if not self.applies_on(on):
-            raise RuleNotApplicable(f"rule {self.name!r} v{self.version} is not valid on {on}")
+            raise RuleNotApplicable(
+                f"rule {self.name!r} v{self.version} does not cover {on} (its window: "
+                f"{self.terms.valid_from or '…'} to {self.terms.valid_until or '…'})"
+            )
 
 
 def check_recognition_terms(terms: object, max_level: int) -> RecognitionTerms:
@@ -135,11 +139,35 @@ def _check_criteria(criteria: object) -> OutcomeCriteria:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class TermsVersion:
+    """A version of a rule's terms and the learning it governs: completed from
+    ``effective_from`` (None: from the start of its terms' window) until a later version's."""
+
+    version: int
+    effective_from: date | None
+    terms: Any
+
+
 class _VersionedRule(Aggregate):
     """Shared life cycle of both kinds of rule: created, amended (new version), retired.
 
+    Learning is judged under the version in force when it was completed: an amendment takes
+    effect from a date (default: the day it is made; an earlier one is an explicit, retroactive
+    amendment), and the versions before it keep governing what was completed before.
+
     (No class-level annotations here: the library would read them as constructor fields; the
     ones below exist for the type checker only.)"""
+
+    # 2: the versions of the terms are kept with the day each takes effect (snapshots of
+    # version 1 kept only the current terms, which then governed all learning).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["versions"] = [
+            TermsVersion(version=state["rule_version"], effective_from=None, terms=state["terms"])
+        ]
 
     if TYPE_CHECKING:
         name: str
@@ -147,18 +175,48 @@ class _VersionedRule(Aggregate):
         terms: Any
         rule_version: int
         retired: bool
+        versions: list[TermsVersion]
 
-    def _amend(self, terms: Any) -> None:
+    def _first_version(self, terms: Any) -> None:
+        self.versions = [TermsVersion(version=1, effective_from=None, terms=terms)]
+
+    def _amend(self, terms: Any, effective_from: date | None = None) -> None:
         if self.retired:
             raise RuleNotApplicable(f"rule {self.name!r} is retired")
         if terms == self.terms:
             raise InvalidInput("the amendment changes nothing")
-        self._amended(terms=terms)
+        self._amended(terms=terms, effective_from=effective_from)
 
-    @event("Amended")
-    def _amended(self, terms: Any) -> None:
+    class Amended(Aggregate.Event):
+        class_version = 2
+        terms: Any
+        effective_from: date | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Version 1 applied the newest terms to all learning, whenever completed.
+            state["effective_from"] = None
+
+    @event(Amended)
+    def _amended(self, terms: Any, effective_from: date | None) -> None:
         self.terms = terms
         self.rule_version += 1
+        self.versions.append(
+            TermsVersion(version=self.rule_version, effective_from=effective_from, terms=terms)
+        )
+
+    def version_on(self, day: date) -> RuleVersion | None:
+        """The version governing learning completed on ``day`` (None: retired, or no version
+        was in force then); its terms' window still has to admit the day."""
+        if self.retired:
+            return None
+        in_force = [v for v in self.versions if v.effective_from is None or v.effective_from <= day]
+        if not in_force:
+            return None
+        v = in_force[-1]
+        return RuleVersion(
+            rule_id=self.id, version=v.version, name=self.name, model=self.model, terms=v.terms
+        )
 
     def retire(self) -> None:
         if self.retired:
@@ -191,19 +249,41 @@ class RecognitionRule(_VersionedRule):
         self.terms: RecognitionTerms = terms
         self.rule_version = 1
         self.retired = False
+        self._first_version(terms)
 
     @classmethod
     def create(
-        cls, *, name: object, model: RuleModel, terms: RecognitionTerms, max_level: int
+        cls,
+        *,
+        name: object,
+        model: RuleModel,
+        terms: RecognitionTerms,
+        max_level: int,
+        today: date,
     ) -> RecognitionRule:
+        """A new rule reaches back only as far as its terms say: without ``valid_from`` it
+        governs the learning completed from ``today``."""
+        checked = check_recognition_terms(terms, max_level)
+        if checked.valid_from is None:
+            checked = replace(checked, valid_from=today)
+            check_window(checked.valid_from, checked.valid_until)
         return cls(
             name=parse_text(name, "name", max_length=200),
             model=parse_enum(RuleModel, model, "model"),
-            terms=check_recognition_terms(terms, max_level),
+            terms=checked,
         )
 
-    def amend(self, terms: RecognitionTerms, max_level: int) -> None:
-        self._amend(check_recognition_terms(terms, max_level))
+    def amend(
+        self,
+        terms: RecognitionTerms,
+        max_level: int,
+        effective_from: object = None,
+        today: date | None = None,
+    ) -> None:
+        """A new version for the learning completed from ``effective_from`` (default:
+        ``today``)."""
+        effective = None if effective_from is None else parse_day(effective_from, "effectiveFrom")
+        self._amend(check_recognition_terms(terms, max_level), effective or today)
 
 
 class ConversionRule(_VersionedRule):
@@ -216,6 +296,7 @@ class ConversionRule(_VersionedRule):
         self.terms: ConversionTerms = terms
         self.rule_version = 1
         self.retired = False
+        self._first_version(terms)
 
     @classmethod
     def create(cls, *, name: object, model: RuleModel, terms: ConversionTerms) -> ConversionRule:

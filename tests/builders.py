@@ -45,6 +45,10 @@ from domain.values import IdentityVerification, InstitutionKind, OutcomeKind
 KEYS_VALID_FROM = datetime(2015, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # the clock fixture's moment
 
+# Rules reach back only as far as their terms say (a rule without validFrom governs the learning
+# completed from the day it is created); tests that decide years-old learning say so with this.
+SINCE = date(2000, 1, 1)
+
 
 @lru_cache(maxsize=1)
 def standards() -> Standards:

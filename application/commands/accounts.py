@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from datetime import date
 from decimal import Decimal
 from uuid import UUID, uuid4
 
@@ -129,14 +128,17 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         )
         self.apply_recognition_rules(learner_id)
 
-    def _matching_rule(self, outcome: Outcome, on: date) -> RuleVersion | None:
+    def _matching_rule(self, outcome: Outcome) -> RuleVersion | None:
+        """The rule version that governs the outcome: of each rule, the version in force when
+        the learning was completed, if its window covers that day and its criteria match."""
+        day = outcome.completed_on
         candidates = [
-            rule.current()
-            for rule in self.recognition_rules()
-            if not rule.retired
-            and rule.terms.criteria.matches(outcome.issuer_id, outcome.kind, outcome.standard_code)
+            v
+            for v in (rule.version_on(day) for rule in self.recognition_rules())
+            if v is not None
+            and v.applies_on(day)
+            and v.terms.criteria.matches(outcome.issuer_id, outcome.kind, outcome.standard_code)
         ]
-        candidates = [c for c in candidates if c.applies_on(on)]
         if not candidates:
             return None
         # The most specific rule decides; among equals, the oldest (listing order).
@@ -147,7 +149,7 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         issuer's outcomes wait for an officer's decision)."""
         if not self.institution(outcome.issuer_id).active:
             return False
-        rule = self._matching_rule(outcome, self.now().date())
+        rule = self._matching_rule(outcome)
         if rule is None:
             return False
         try:
@@ -210,7 +212,7 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
             account = self.account(learner_id)
             outcome = account.outcome(outcome_id)
             if credits is None and level is None and category is None and standard is None:
-                rule = self._matching_rule(outcome, self.now().date())
+                rule = self._matching_rule(outcome)
                 if rule is None:
                     raise RuleNotApplicable(
                         "no recognition rule applies to this outcome; give credits, level and "

@@ -98,16 +98,25 @@ class CatalogueCommands(InstitutionCommands):
     def create_recognition_rule(self, name: str, model: RuleModel, terms: RecognitionTerms) -> UUID:
         def decide() -> tuple[UUID, Pending]:
             rule = RecognitionRule.create(
-                name=name, model=model, terms=terms, max_level=self.framework.max_level
+                name=name,
+                model=model,
+                terms=terms,
+                max_level=self.framework.max_level,
+                today=self.now().date(),
             )
             self._check_recognition_parties(rule)
             return rule.id, (rule, self._listed("recognition-rules", rule.id))
 
         return self._command(decide)
 
-    def amend_recognition_rule(self, rule_id: UUID, terms: RecognitionTerms) -> int:
+    def amend_recognition_rule(
+        self, rule_id: UUID, terms: RecognitionTerms, effective_from: date | None = None
+    ) -> int:
+        """A new version, for the learning completed from ``effective_from`` (default: today;
+        earlier: an explicit retroactive amendment); returns its number."""
+
         def amend(rule: RecognitionRule) -> int:
-            rule.amend(terms, self.framework.max_level)
+            rule.amend(terms, self.framework.max_level, effective_from, self.now().date())
             self._check_recognition_parties(rule)
             return rule.rule_version
 

@@ -453,6 +453,7 @@ def build_world(served: Served) -> World:
                 "kind": "ACADEMIC_COURSE",
                 "level": level,
                 "category": category,
+                "validFrom": "2000-01-01",
             },
             officer,
             "rule { id version name model }",

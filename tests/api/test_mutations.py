@@ -543,6 +543,7 @@ def test_recognize_outcome_as_an_officer_and_by_a_new_rule(gql: GraphQL, world: 
             "credits": "2",
             "level": 4,
             "category": "elective",
+            "validFrom": "2000-01-01",  # reaches back to the learning deposited before it
         },
         world.officer,
         "rule { id version }",

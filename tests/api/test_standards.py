@@ -34,6 +34,7 @@ def framework_rule(gql: GraphQL, world: World, issuer: Issuer, code: str) -> dic
             "standardCode": code,
             "level": 6,
             "category": "major",
+            "validFrom": "2000-01-01",
         },
         world.officer,
         "rule { id }",

@@ -27,7 +27,7 @@ from application.settings import Settings
 from domain.indexes import CredentialIndex
 from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.values import IdentityVerification, OutcomeStatus, RuleModel
-from tests.builders import register_issuer, replay, settings_kwargs, state
+from tests.builders import SINCE, register_issuer, replay, settings_kwargs, state
 from tests.integration import workers
 
 pytestmark = pytest.mark.slow
@@ -69,6 +69,7 @@ def test_four_processes_deposit_into_one_account(
         "Hankuk courses",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
+            valid_from=SINCE,
             criteria=OutcomeCriteria(institution_id=uni.id),
             level=6,
             category="major",

@@ -212,6 +212,10 @@ def test_what_generation_1_did_not_record_is_upcast_to_what_it_meant(written: An
             (),
             None,
         )
+    for rule in [*bank.recognition_rules(), *bank.conversion_rules()]:
+        # Generation 1 applied the newest terms to all learning: so do its versions now.
+        assert all(v.effective_from is None for v in rule.versions)
+        assert rule.versions[-1].version == rule.rule_version
     old = bank.standards()[1]  # withdrawn by generation 1: from the day it was withdrawn
     last = list(bank.events.get(old.id))[-1]
     assert old.withdrawn_on == last.timestamp.date()

@@ -35,7 +35,7 @@ from domain.values import (
     OutcomeStatus,
     RuleModel,
 )
-from tests.builders import Issuer, deposit, outcome, register_issuer
+from tests.builders import SINCE, Issuer, deposit, outcome, register_issuer
 
 D = Decimal
 MAJOR, GENERAL = "HK-MAJOR", "HK-GEN"
@@ -61,6 +61,7 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
         "Hankuk major courses",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
+            valid_from=SINCE,
             criteria=OutcomeCriteria(
                 institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code=MAJOR
             ),
@@ -69,6 +70,7 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
         ),
     )
     general_terms = RecognitionTerms(
+        valid_from=SINCE,
         criteria=OutcomeCriteria(
             institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code=GENERAL
         ),
@@ -165,7 +167,8 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
     knitting = dep(mooc, "kmooc-knit", "5", date(2024, 3, 1), kind=OutcomeKind.MOOC)
     bank.reject_outcome(kim, knitting, "not at degree level", "officer-park")
 
-    # A new version of the general-education rule: later decisions cite version 2.
+    # A new version of the general-education rule, for the learning completed from 2025: that
+    # learning cites version 2, what was completed before keeps version 1.
     general_v2 = bank.amend_recognition_rule(
         general_rule,
         RecognitionTerms(
@@ -174,6 +177,7 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
             category="general",
             valid_from=date(2020, 1, 1),
         ),
+        effective_from=date(2025, 1, 1),
     )
     assert general_v2 == 2
     dep(uni, "hk-2025-maj", "18", date(2025, 6, 30), standard_code=MAJOR)

@@ -16,6 +16,7 @@ from domain.qualification import Requirements
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import ConsentScope, IdentityVerification, InstitutionKind, RuleModel
 from tests.builders import (
+    SINCE,
     deposit,
     ed25519_jwk,
     outcome,
@@ -36,6 +37,7 @@ def _busy_account(bank: CreditBank) -> tuple[UUID, UUID, UUID]:
         "Hankuk",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
+            valid_from=SINCE,
             criteria=OutcomeCriteria(institution_id=uni.id),
             level=6,
             category="major",
@@ -45,6 +47,7 @@ def _busy_account(bank: CreditBank) -> tuple[UUID, UUID, UUID]:
         "Seoul JC",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
+            valid_from=SINCE,
             criteria=OutcomeCriteria(institution_id=college.id),
             level=5,
             category="general",

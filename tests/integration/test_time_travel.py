@@ -13,7 +13,7 @@ from application.bank import CreditBank
 from domain.errors import InvalidInput
 from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.values import IdentityVerification, OutcomeStatus, RuleModel
-from tests.builders import deposit, outcome, register_issuer
+from tests.builders import SINCE, deposit, outcome, register_issuer
 from tests.conftest import Clock
 
 KST = timezone(timedelta(hours=9))
@@ -32,6 +32,7 @@ def test_versions_and_history_follow_the_clock(
         "Hankuk courses",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
+            valid_from=SINCE,
             criteria=OutcomeCriteria(institution_id=uni.id),
             level=6,
             category="major",

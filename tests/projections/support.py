@@ -34,7 +34,7 @@ from domain.values import (
 from projections.base import Batch, Cursor, Tables, Transactions, View, cc, iso
 from projections.catalogue import describe
 from projections.runner import all_views
-from tests.builders import ed25519_jwk
+from tests.builders import SINCE, ed25519_jwk
 
 D = Decimal
 KEYS_VALID_FROM = datetime(2015, 1, 1, tzinfo=UTC)
@@ -226,6 +226,7 @@ def build_world(bank: CreditBank) -> World:
             "Hankuk courses",
             RuleModel.FRAMEWORK,
             RecognitionTerms(
+                valid_from=SINCE,
                 criteria=OutcomeCriteria(institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE),
                 level=6,
                 category="major",
@@ -235,6 +236,7 @@ def build_world(bank: CreditBank) -> World:
             "General writing",
             RuleModel.FRAMEWORK,
             RecognitionTerms(
+                valid_from=SINCE,
                 criteria=OutcomeCriteria(standard_code="GEN-1"),
                 credits=D("4"),
                 level=5,
@@ -256,6 +258,7 @@ def build_world(bank: CreditBank) -> World:
             "MOOCs",
             RuleModel.FRAMEWORK,
             RecognitionTerms(
+                valid_from=SINCE,
                 criteria=OutcomeCriteria(kind=OutcomeKind.MOOC),
                 credits=D("1.5"),
                 level=4,

@@ -16,7 +16,7 @@ from domain.qualification import CategoryMinimum, Requirements
 from domain.records import DepositedOutcome
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import IdentityVerification, InstitutionKind, OutcomeKind, RuleModel
-from tests.builders import CredentialSpec, achievement_credential
+from tests.builders import SINCE, CredentialSpec, achievement_credential
 
 KEYS_SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 ISSUERS = {
@@ -85,6 +85,7 @@ def build_bank_world(bank: CreditBank, learners: int = 3) -> BankWorld:
                 f"{issuer} courses",
                 RuleModel.FRAMEWORK,
                 RecognitionTerms(
+                    valid_from=SINCE,
                     criteria=OutcomeCriteria(
                         institution_id=uuid.UUID(ids[issuer]), kind=OutcomeKind.ACADEMIC_COURSE
                     ),

@@ -54,6 +54,7 @@ from domain.values import (
     RuleModel,
 )
 from tests.builders import (
+    SINCE,
     Issuer,
     deposit,
     ed25519_jwk,
@@ -137,6 +138,7 @@ def world(bank: CreditBank) -> World:
 
     bank.define_standard(MAJOR, "Hankuk major course", 6, D("3"), (OutcomeKind.ACADEMIC_COURSE,))
     rule_terms = RecognitionTerms(
+        valid_from=SINCE,
         criteria=OutcomeCriteria(
             institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code=MAJOR
         ),
@@ -145,6 +147,7 @@ def world(bank: CreditBank) -> World:
     )
     rule = bank.create_recognition_rule("Hankuk major", RuleModel.FRAMEWORK, rule_terms)
     college_rule = RecognitionTerms(
+        valid_from=SINCE,
         criteria=OutcomeCriteria(institution_id=college.id),
         level=5,
         category="major",
@@ -762,6 +765,17 @@ CASES = [
         "define_standard",
         "empty-code",
         lambda b, w: b.define_standard("", "T", 3, D("3"), (OutcomeKind.MOOC,)),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "amend_recognition_rule",
+        "effective-from-as-text",
+        lambda b, w: b.amend_recognition_rule(
+            w.rule,
+            replace(w.rule_terms, category="other"),
+            "2025-01-01",  # type: ignore[arg-type]
+        ),
         InvalidInput,
         "INVALID_INPUT",
     ),

@@ -17,7 +17,7 @@ from application.issuing import IssuerKey, sign_vc_jwt
 from application.signing import multikey
 from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.values import OutcomeKind, OutcomeStatus, RuleModel
-from tests.builders import World, standards
+from tests.builders import SINCE, World, standards
 
 
 @pytest.mark.parametrize("algorithm", ["EdDSA", "RS256"])
@@ -75,6 +75,7 @@ def test_data_integrity_credential_is_deposited_then_recognised_by_rule(world: W
         "Fudan mathematics",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
+            valid_from=SINCE,
             criteria=OutcomeCriteria(
                 institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code="MATH-101"
             ),

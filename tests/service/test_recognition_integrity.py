@@ -204,6 +204,62 @@ def test_completion_is_when_the_learning_ended(
     assert o.completed_on == (expected or signed.date())
 
 
+def test_an_agreement_covers_the_learning_done_under_it_whenever_deposited(world: World) -> None:
+    """A 2025 course under a 2020–2025 rule, deposited in 2026, is recognised; a 2016 course
+    is not recognised by a rule valid from 2020."""
+    uni, kim = world.issuer(), world.learner()
+    rule_for(world, uni.id, valid_from=date(2020, 1, 1), valid_until=date(2025, 12, 31))
+    assert world.clock.now.year == 2026
+    in_2025 = deposited(world, uni, kim, completed_on=date(2025, 12, 20))
+    in_2016 = deposited(world, uni, kim, completed_on=date(2016, 6, 30))
+    assert in_2025.status is OutcomeStatus.RECOGNIZED
+    assert in_2016.status is OutcomeStatus.DEPOSITED
+    with pytest.raises(RuleNotApplicable):
+        world.bank.recognize_outcome(kim.id, in_2016.id, "officer-1")
+
+
+def test_a_new_rule_does_not_reach_back_unless_it_says_so(world: World) -> None:
+    uni, kim = world.issuer(), world.learner()
+    world.bank.create_recognition_rule(
+        "from today",
+        RuleModel.FRAMEWORK,
+        RecognitionTerms(criteria=OutcomeCriteria(institution_id=uni.id), level=6, category="m"),
+    )
+    assert world.bank.recognition_rules()[-1].terms.valid_from == world.clock.now.date()
+    last_year = deposited(world, uni, kim, completed_on=date(2025, 6, 30))
+    now = world.clock.now
+    today = deposited(world, uni, kim, completed_on=now.date(), valid_from=now)
+    assert (last_year.status, today.status) == (OutcomeStatus.DEPOSITED, OutcomeStatus.RECOGNIZED)
+
+
+def test_an_amendment_governs_the_learning_completed_from_its_effective_date(
+    world: World,
+) -> None:
+    uni, kim = world.issuer(), world.learner()
+    rule = rule_for(world, uni.id, credits=Decimal(2))
+    world.bank.amend_recognition_rule(
+        rule,  # type: ignore[arg-type]
+        RecognitionTerms(
+            criteria=OutcomeCriteria(institution_id=uni.id),
+            credits=Decimal(4),
+            level=6,
+            category="major",
+            valid_from=date(2000, 1, 1),
+        ),
+    )  # effective today (2026-03-01)
+    under_v1 = deposited(world, uni, kim, completed_on=date(2025, 6, 30))
+    now = world.clock.now
+    under_v2 = deposited(world, uni, kim, completed_on=now.date(), valid_from=now)
+    assert (under_v1.rule_version, under_v1.recognized_credits) == (1, Decimal(2))
+    assert (under_v2.rule_version, under_v2.recognized_credits) == (2, Decimal(4))
+    with pytest.raises(InvalidInput):
+        world.bank.amend_recognition_rule(
+            rule,  # type: ignore[arg-type]
+            RecognitionTerms(criteria=OutcomeCriteria(), level=5, category="m"),
+            "2025-01-01",  # type: ignore[arg-type]
+        )
+
+
 def test_a_completion_after_the_signing_is_refused(world: World) -> None:
     uni, kim = world.issuer(), world.learner()
     signed = world.clock.now - timedelta(days=30)

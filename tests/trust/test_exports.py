@@ -30,7 +30,7 @@ from domain.errors import DomainError
 from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.values import OutcomeKind, OutcomeStatus, RuleModel
 from projections.runner import EventSource, ProjectionRunner
-from tests.builders import STANDARDS, Issuer, Learner, World, segment
+from tests.builders import SINCE, STANDARDS, Issuer, Learner, World, segment
 
 PUBLIC_URL = "http://bank.example"
 JWT_CLAIMS = ("iss", "jti", "nbf", "sub", "exp", "iat", "aud")
@@ -124,6 +124,7 @@ def transcripts(world: World) -> Transcripts:
         "PKU courses",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
+            valid_from=SINCE,
             criteria=OutcomeCriteria(institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE),
             level=6,
             category="major",

@@ -11,7 +11,7 @@ import pytest
 from domain.errors import DomainError
 from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.values import IdentityVerification, OutcomeKind, OutcomeStatus, RuleModel
-from tests.builders import World
+from tests.builders import SINCE, World
 
 
 def _learner_keys(world: World) -> int:
@@ -27,6 +27,7 @@ def test_recognition_of_an_unverified_learner_is_refused(world: World) -> None:
         "Fudan courses",
         RuleModel.FRAMEWORK,
         RecognitionTerms(
+            valid_from=SINCE,
             criteria=OutcomeCriteria(institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE),
             level=6,
             category="major",

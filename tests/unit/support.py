@@ -30,6 +30,9 @@ from domain.values import OutcomeKind, RuleModel
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 TODAY = NOW.date()
+# Rules in these tests reach back explicitly (a rule's window starts on its creation day unless
+# it says otherwise), so that the learning of years past is theirs to decide.
+SINCE = date(2000, 1, 1)
 MAX_LEVEL = EQF.max_level
 
 
@@ -169,7 +172,7 @@ def recognition_terms(
     credits: Decimal | None = None,
     level: int = 6,
     category: str = "major",
-    valid_from: date | None = None,
+    valid_from: date | None = SINCE,
     valid_until: date | None = None,
 ) -> RecognitionTerms:
     return RecognitionTerms(
@@ -184,8 +187,9 @@ def recognition_terms(
     )
 
 
-def recognition_rule(**kwargs: Any) -> RecognitionRule:
+def recognition_rule(today: date = TODAY, **kwargs: Any) -> RecognitionRule:
     return RecognitionRule.create(
+        today=today,
         name="Course recognition",
         model=RuleModel.FRAMEWORK,
         terms=recognition_terms(**kwargs),

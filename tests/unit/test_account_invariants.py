@@ -299,7 +299,7 @@ def recognition_rules() -> list[RuleVersion]:
             valid_until=valid_until,
         )
         return RecognitionRule.create(
-            name="r", model=RuleModel.FRAMEWORK, terms=terms, max_level=MAX_LEVEL
+            name="r", model=RuleModel.FRAMEWORK, terms=terms, max_level=MAX_LEVEL, today=START
         ).current()
 
     return [
@@ -431,7 +431,6 @@ class AccountMachine(RuleBasedStateMachine):
         self.versions: dict[tuple[UUID, int], RuleVersion] = {
             (v.rule_id, v.version): v for v in [*self.recognition, *self.conversion]
         }
-        self.recognized_on: dict[UUID, date] = {}  # outcome -> day its rule was applied
         self.steps = STEPS
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -607,7 +606,7 @@ class AccountMachine(RuleBasedStateMachine):
             expected = IdentityNotVerified
         elif not (
             terms.criteria.matches(o.issuer_id, o.kind, o.standard_code)
-            and in_window(self.today, terms)
+            and in_window(o.completed_on, terms)  # when the learning happened
         ):
             expected = RuleNotApplicable
         code = terms.criteria.standard_code
@@ -628,7 +627,6 @@ class AccountMachine(RuleBasedStateMachine):
             ),
         )
         if expected is None:
-            self.recognized_on[oid] = day
             got = self.model().outcomes[oid]
             granted = o.claimed if terms.credits is None else terms.credits
             if standard is not None:  # never more than the standard
@@ -899,7 +897,8 @@ class AccountMachine(RuleBasedStateMachine):
         m = self.model()
         for oid, rule_id, rule_version in m.recognitions_by_rule:
             terms = self.versions[(rule_id, rule_version)].terms
-            assert in_window(self.recognized_on[oid], terms)
+            # Recognition judges the learning by when it was completed, not decided.
+            assert in_window(m.outcomes[oid].completed_on, terms)
         for c in m.conversions.values():
             assert in_window(c.converted_on, self.versions[(c.rule_id, c.rule_version)].terms)
 

@@ -270,17 +270,22 @@ def test_recognize_by_rule_refuses_when_criteria_do_not_match(criteria: dict[str
 
 
 def test_recognize_by_rule_only_within_the_validity_window() -> None:
-    start, end = date(2026, 1, 1), date(2026, 6, 30)
+    """The window is about when the learning was completed, whenever it is decided."""
+    start, end = date(2020, 1, 1), date(2025, 12, 31)
     rule = recognition_rule(valid_from=start, valid_until=end).current()
     account = new_account()
-    before, first, last, after = (deposit(account) for _ in range(4))
+    before, first, last, after = (
+        deposit(account, completed_on=day)
+        for day in (start - timedelta(days=1), start, end, end + timedelta(days=1))
+    )
     fresh(account)
+    decided = date(2026, 6, 1)  # after the agreement ended: what it covered is still its own
     with refused(account, RuleNotApplicable, "RULE_NOT_APPLICABLE"):
-        account.recognize_by_rule(before, rule, start - timedelta(days=1), identity_verified=True)
+        account.recognize_by_rule(before, rule, decided, identity_verified=True)
     with refused(account, RuleNotApplicable, "RULE_NOT_APPLICABLE"):
-        account.recognize_by_rule(after, rule, end + timedelta(days=1), identity_verified=True)
-    account.recognize_by_rule(first, rule, start, identity_verified=True)
-    account.recognize_by_rule(last, rule, end, identity_verified=True)
+        account.recognize_by_rule(after, rule, decided, identity_verified=True)
+    account.recognize_by_rule(first, rule, decided, identity_verified=True)
+    account.recognize_by_rule(last, rule, decided, identity_verified=True)
     assert names(account.collect_events()) == ["OutcomeRecognized", "OutcomeRecognized"]
 
 

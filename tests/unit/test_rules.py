@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
@@ -19,6 +19,7 @@ from domain.rules import (
 from domain.values import OutcomeKind, RuleModel
 from tests.unit.support import (
     MAX_LEVEL,
+    TODAY,
     conversion_rule,
     names,
     recognition_rule,
@@ -43,6 +44,7 @@ def test_create_recognition_rule_normalises_terms() -> None:
             level=5,
         ),
         max_level=MAX_LEVEL,
+        today=TODAY,
     )
     assert rule.name == "Python MOOC"
     assert rule.rule_version == 1
@@ -81,6 +83,7 @@ def test_create_recognition_rule_refuses_bad_terms(terms: object, field: tuple[s
             model=RuleModel.FRAMEWORK,
             terms=terms,
             max_level=MAX_LEVEL,  # type: ignore[arg-type]
+            today=TODAY,
         )
     assert info.value.code == "INVALID_INPUT"
     assert info.value.field == field
@@ -89,7 +92,11 @@ def test_create_recognition_rule_refuses_bad_terms(terms: object, field: tuple[s
 def test_create_recognition_rule_refuses_a_bad_name() -> None:
     with pytest.raises(InvalidInput) as info:
         RecognitionRule.create(
-            name="", model=RuleModel.FRAMEWORK, terms=recognition_terms(), max_level=MAX_LEVEL
+            name="",
+            model=RuleModel.FRAMEWORK,
+            terms=recognition_terms(),
+            max_level=MAX_LEVEL,
+            today=TODAY,
         )
     assert info.value.field == ("name",)
 
@@ -255,11 +262,51 @@ def test_check_applicable_inclusive_window(day: date, applies: bool) -> None:
             assert str(day) in info.value.message
 
 
-def test_check_applicable_open_ended() -> None:
-    recognition_rule().current().check_applicable(date(1990, 1, 1))
+def test_a_new_rule_reaches_back_only_as_far_as_it_says() -> None:
+    """Without validFrom a rule governs the learning completed from the day it is created."""
+    created = recognition_rule(valid_from=None, today=TODAY).current()
+    assert created.terms.valid_from == TODAY
+    created.check_applicable(TODAY)
+    with pytest.raises(RuleNotApplicable, match="does not cover"):
+        created.check_applicable(TODAY - timedelta(days=1))
+    recognition_rule(valid_from=date(1990, 1, 1)).current().check_applicable(date(1990, 1, 1))
     recognition_rule(valid_from=FROM).current().check_applicable(date(2999, 1, 1))
     with pytest.raises(RuleNotApplicable):
         recognition_rule(valid_until=UNTIL).current().check_applicable(date(2999, 1, 1))
+    with pytest.raises(InvalidInput):  # created today, ending before today: say when it starts
+        recognition_rule(valid_from=None, valid_until=TODAY - timedelta(days=1))
+
+
+def test_each_version_governs_the_learning_completed_while_it_was_in_force() -> None:
+    rule = recognition_rule(valid_from=date(2020, 1, 1), credits=Decimal(3))
+    rule.amend(
+        recognition_terms(valid_from=date(2020, 1, 1), credits=Decimal(4)), MAX_LEVEL, None, FROM
+    )
+    versions = {d: rule.version_on(d) for d in (date(2019, 6, 1), date(2025, 8, 31), FROM)}
+    assert {d: v and (v.version, v.terms.credits) for d, v in versions.items()} == {
+        date(2019, 6, 1): (1, Decimal(3)),  # version 1's window still has to admit the day
+        date(2025, 8, 31): (1, Decimal(3)),
+        FROM: (2, Decimal(4)),
+    }
+    # An explicit retroactive amendment reaches back as far as it says.
+    rule.amend(
+        recognition_terms(valid_from=date(2020, 1, 1), credits=Decimal(5)),
+        MAX_LEVEL,
+        date(2024, 1, 1),
+        TODAY,
+    )
+    assert [rule.version_on(d).version for d in (date(2023, 1, 1), date(2024, 1, 1), TODAY)] == [  # type: ignore[union-attr]
+        1,
+        3,
+        3,
+    ]
+    assert [(v.version, v.effective_from) for v in rule.versions] == [
+        (1, None),
+        (2, FROM),
+        (3, date(2024, 1, 1)),
+    ]
+    rule.retire()
+    assert rule.version_on(TODAY) is None
 
 
 def test_one_day_window() -> None:

@@ -31,8 +31,14 @@ class RecognitionTermsFields:
     credits: Decimal | None = None
     level: int
     category: str
-    valid_from: date | None = None
-    valid_until: date | None = None
+    valid_from: date | None = strawberry.field(
+        default=None,
+        description="The earliest completion date it governs; null on creation: the day it is "
+        "created (a rule reaches back only as far as it says)",
+    )
+    valid_until: date | None = strawberry.field(
+        default=None, description="The latest completion date it governs"
+    )
     max_credits: Decimal | None = strawberry.field(
         default=None,
         description="The most one outcome is recognised for (hours-only learning, notably).",
@@ -72,7 +78,12 @@ class CreateRecognitionRuleInput(NewRuleFields, RecognitionTermsFields):
 
 @strawberry.input
 class AmendRecognitionRuleInput(RuleFields, RecognitionTermsFields):
-    pass
+    effective_from: date | None = strawberry.field(
+        default=None,
+        description="The new version governs the learning completed from this day (null: "
+        "today; earlier: an explicit retroactive amendment); earlier learning keeps the "
+        "version in force when it was completed.",
+    )
 
 
 @strawberry.input
@@ -370,7 +381,7 @@ class CatalogueMutations:
         "Officers amend a recognition rule: a new version.",
         AmendRecognitionRuleInput,
         RecognitionRulePayload,
-        lambda c, ids, i: c.bank.amend_recognition_rule(ids.rule_id, i.terms()),
+        lambda c, ids, i: c.bank.amend_recognition_rule(ids.rule_id, i.terms(), i.effective_from),
         RECOGNITION,
     )
     retire_recognition_rule = command(
