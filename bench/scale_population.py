@@ -132,6 +132,7 @@ def generate(chunk: Chunk) -> tuple[list[str], dict[str, str], dict[str, int]]:
                         1,  # passed
                         None,  # recognised against no standard (an issuer's course rule)
                         None,
+                        None,  # never superseded
                     )
                 )
             )

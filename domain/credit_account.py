@@ -36,6 +36,7 @@ from domain.records import (
     Redemption,
     balance,
     holdings,
+    learning_key,
 )
 from domain.rules import ConversionTerms, RecognitionTerms, RuleVersion
 from domain.standard import OutcomeStandard
@@ -94,13 +95,7 @@ class CreditAccount(Aggregate):
         at = utc(at)
         self._check_new_id(outcome_id, "outcomeId")
         outcome = outcome.checked(max_level)
-        if any(
-            o.issuer_id == outcome.issuer_id and o.credential_id == outcome.credential_id
-            for o in self.outcomes.values()
-        ):
-            raise DuplicateCredential(
-                f"credential {outcome.credential_id!r} is already in this account"
-            )
+        earlier = self._earlier_version(outcome)
         if outcome.completed_on > at.date():
             raise InvalidInput("completedOn is in the future", ("completedOn",))
         self._outcome_deposited(
@@ -124,7 +119,30 @@ class CreditAccount(Aggregate):
             passed=outcome.passed,
             framework_credits=outcome.framework_credits,
         )
+        if earlier is not None:
+            self._supersede(earlier, outcome_id, "updated credential", actor)
         return self.outcomes[str(outcome_id)]
+
+    def _earlier_version(self, outcome: DepositedOutcome) -> Outcome | None:
+        """The version an updated credential supersedes (OB 3.0: the same id from the same
+        issuer, signed later); any other repeat of a credential id is a duplicate."""
+        same = [
+            o
+            for o in self.outcomes.values()
+            if o.issuer_id == outcome.issuer_id and o.credential_id == outcome.credential_id
+        ]
+        if not same:
+            return None
+        latest = max(same, key=lambda o: o.deposited_at)
+        if (
+            latest.status in (OutcomeStatus.REVOKED, OutcomeStatus.SUPERSEDED)
+            or outcome.issued_at is None
+            or latest.issued_at is None
+            or outcome.issued_at <= latest.issued_at
+        ):
+            # (An update of it would be signed later than the version it replaces.)
+            raise DuplicateCredential("this credential was already deposited")
+        return latest
 
     class OutcomeDeposited(Aggregate.Event):
         class_version = 2
@@ -252,6 +270,7 @@ class CreditAccount(Aggregate):
                 raise ValueError("judge by the standard the rule cites, knowing the issuer's kind")
             version = standard.judge(outcome, issuer_kind)
             credits, level = version.bound(credits, level)
+        replaced = self._counted_once(outcome, None if version is None else code)
         self._outcome_recognized(
             outcome_id=outcome_id,
             credits=credits,
@@ -264,6 +283,8 @@ class CreditAccount(Aggregate):
             standard_version=None if version is None else version.version,
             claimed_code_counts=False,
         )
+        for earlier in replaced:
+            self._supersede(earlier, outcome_id, "retake", "rule")
 
     def recognize_by_officer(
         self,
@@ -296,6 +317,7 @@ class CreditAccount(Aggregate):
                     f"standard {standard.code} was not in force for learning completed on "
                     f"{outcome.completed_on}"
                 )
+        replaced = self._counted_once(outcome, None if standard is None else standard.code)
         self._outcome_recognized(
             outcome_id=outcome_id,
             credits=value,
@@ -308,6 +330,35 @@ class CreditAccount(Aggregate):
             standard_version=None if version is None else version.version,
             claimed_code_counts=False,
         )
+        for earlier in replaced:
+            self._supersede(earlier, outcome_id, "retake", officer)
+
+    def _counted_once(self, outcome: Outcome, standard: str | None) -> list[Outcome]:
+        """The same learning counts once: recognising ``outcome`` (against ``standard``)
+        replaces an earlier attempt that still only counts (a retake replaces); it is refused
+        while an attempt already converted or spent counts, or a later one does."""
+        key = learning_key(outcome, standard)
+        if key is None:
+            return []
+        counted = [
+            o
+            for o in self.outcomes.values()
+            if o.id != outcome.id
+            and o.status
+            in (OutcomeStatus.RECOGNIZED, OutcomeStatus.CONVERTED, OutcomeStatus.REDEEMED)
+            and learning_key(o, o.recognized_standard) == key
+        ]
+        for o in counted:
+            if o.status is not OutcomeStatus.RECOGNIZED:
+                raise RuleNotApplicable(
+                    f"the same learning already counts ({o.title!r}, {o.status.value.lower()})"
+                )
+            if o.completed_on > outcome.completed_on:
+                raise RuleNotApplicable(
+                    f"a later attempt at the same learning already counts ({o.title!r}, "
+                    f"completed {o.completed_on})"
+                )
+        return counted
 
     def _recognizable(self, outcome_id: UUID, identity_verified: bool, on: date) -> Outcome:
         outcome = self.outcome(outcome_id)
@@ -538,27 +589,68 @@ class CreditAccount(Aggregate):
             else:
                 self.conversions[str(holding_id)].redemption_id = redemption_id
 
-    # -- revocation ---------------------------------------------------------------------------
-    def revoke(self, outcome_id: UUID, reason: object, actor: str) -> tuple[UUID, ...]:
-        """Revokes an outcome; returns the redemptions flagged for review."""
-        outcome = self.outcome(outcome_id)
-        if outcome.status is OutcomeStatus.REVOKED:
-            raise AlreadyRevoked("the outcome is already revoked", ("outcomeId",))
+    # -- revocation and supersession -----------------------------------------------------------
+    def _relying_on(self, outcome_id: UUID) -> tuple[tuple[UUID, ...], tuple[UUID, ...]]:
+        """The active conversions of an outcome that stops counting (cancelled: their other
+        sources return) and the redemptions that relied on it (flagged for review)."""
         cancelled = tuple(
             c.id for c in self.conversions.values() if c.active and outcome_id in c.source_ids
         )
         relied_on = {str(outcome_id), *map(str, cancelled)}
         flagged = tuple(r.id for r in self.redemptions.values() if relied_on & r.allocations.keys())
+        return cancelled, flagged
+
+    def revoke(self, outcome_id: UUID, reason: object, actor: str) -> tuple[UUID, ...]:
+        """Revokes an outcome; returns the redemptions flagged for review. An earlier attempt
+        at the same learning that this one replaced counts again."""
+        outcome = self.outcome(outcome_id)
+        if outcome.status is OutcomeStatus.REVOKED:
+            raise AlreadyRevoked("the outcome is already revoked", ("outcomeId",))
+        cancelled, flagged = self._relying_on(outcome_id)
         self._outcome_revoked(
             outcome_id=outcome_id,
             reason=parse_text(reason, "reason"),
             cancelled_conversions=cancelled,
             flagged_redemptions=flagged,
             actor=actor,
+            restored=self._set_aside_for(outcome),
         )
         return flagged
 
-    @event("OutcomeRevoked")
+    def _set_aside_for(self, outcome: Outcome) -> tuple[UUID, ...]:
+        """The earlier attempt ``outcome`` replaced as a retake, if nothing else counts for that
+        learning now: revoking the retake makes it count again."""
+        key = learning_key(outcome, outcome.recognized_standard)
+        others = [
+            o
+            for o in self.outcomes.values()
+            if o.id != outcome.id
+            and key is not None
+            and o.status
+            in (OutcomeStatus.RECOGNIZED, OutcomeStatus.CONVERTED, OutcomeStatus.REDEEMED)
+            and learning_key(o, o.recognized_standard) == key
+        ]
+        set_aside = [
+            o
+            for o in self.outcomes.values()
+            if o.superseded_by == outcome.id and o.superseded_because == "retake"
+        ]
+        return () if others else tuple(o.id for o in set_aside)
+
+    class OutcomeRevoked(Aggregate.Event):
+        class_version = 2
+        outcome_id: UUID
+        reason: str
+        cancelled_conversions: tuple[UUID, ...]
+        flagged_redemptions: tuple[UUID, ...]
+        actor: str | None
+        restored: tuple[UUID, ...]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["restored"] = ()  # nothing was ever set aside before version 2
+
+    @event(OutcomeRevoked)
     def _outcome_revoked(
         self,
         outcome_id: UUID,
@@ -566,8 +658,47 @@ class CreditAccount(Aggregate):
         cancelled_conversions: tuple[UUID, ...],
         flagged_redemptions: tuple[UUID, ...],
         actor: str | None,
+        restored: tuple[UUID, ...],
     ) -> None:
         self.outcomes[str(outcome_id)].revoked_reason = reason
+        self._release(outcome_id, f"revoked: {reason}", cancelled_conversions, flagged_redemptions)
+        for rid in restored:
+            self.outcomes[str(rid)].superseded_by = None
+            self.outcomes[str(rid)].superseded_because = None
+
+    def _supersede(self, earlier: Outcome, by: UUID, because: str, actor: str | None) -> None:
+        cancelled, flagged = self._relying_on(earlier.id)
+        self._outcome_superseded(
+            outcome_id=earlier.id,
+            superseded_by=by,
+            because=because,
+            cancelled_conversions=cancelled,
+            flagged_redemptions=flagged,
+            actor=actor,
+        )
+
+    @event("OutcomeSuperseded")
+    def _outcome_superseded(
+        self,
+        outcome_id: UUID,
+        superseded_by: UUID,
+        because: str,
+        cancelled_conversions: tuple[UUID, ...],
+        flagged_redemptions: tuple[UUID, ...],
+        actor: str | None,
+    ) -> None:
+        o = self.outcomes[str(outcome_id)]
+        o.superseded_by, o.superseded_because = superseded_by, because
+        note = f"superseded by {superseded_by} ({because})"
+        self._release(outcome_id, note, cancelled_conversions, flagged_redemptions)
+
+    def _release(
+        self,
+        outcome_id: UUID,
+        note: str,
+        cancelled_conversions: tuple[UUID, ...],
+        flagged_redemptions: tuple[UUID, ...],
+    ) -> None:
         for cid in cancelled_conversions:
             conversion = self.conversions[str(cid)]
             conversion.cancelled_because = outcome_id
@@ -580,4 +711,4 @@ class CreditAccount(Aggregate):
                 if conversion.redemption_id is not None and source.redemption_id is None:
                     source.redemption_id = conversion.redemption_id
         for rid in flagged_redemptions:
-            self.redemptions[str(rid)].flags.append(f"outcome {outcome_id} revoked: {reason}")
+            self.redemptions[str(rid)].flags.append(f"outcome {outcome_id} {note}")

@@ -27,6 +27,11 @@ class CredentialIndex(Aggregate):
         self.account_id = account_id
         self.outcome_id = outcome_id
 
+    @event("Updated")
+    def updated(self, outcome_id: UUID) -> None:
+        """An updated version of the credential (same account) is now the outcome it names."""
+        self.outcome_id = outcome_id
+
 
 class IdentityIndex(Aggregate):
     """One person holds at most one learner account at a time. The index is keyed by the keyed

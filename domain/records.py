@@ -62,6 +62,8 @@ class Outcome:
     conversion_id: UUID | None = None
     redemption_id: UUID | None = None
     revoked_reason: str | None = None
+    superseded_by: UUID | None = None  # the outcome that counts instead (kept in history)
+    superseded_because: str | None = None  # "updated credential" or "retake"
 
     def expired_on(self, day: date) -> bool:
         return self.expires_at is not None and self.expires_at.date() < day
@@ -70,6 +72,8 @@ class Outcome:
     def status(self) -> OutcomeStatus:
         if self.revoked_reason is not None:
             return OutcomeStatus.REVOKED
+        if self.superseded_by is not None:
+            return OutcomeStatus.SUPERSEDED
         if self.redemption_id is not None:
             return OutcomeStatus.REDEEMED
         if self.conversion_id is not None:
@@ -176,6 +180,16 @@ class DepositedOutcome:
 
 def _optional(value: Any, parse: Callable[..., Any], field: str, **bounds: Any) -> Any:
     return None if value is None else parse(value, field, **bounds)
+
+
+def learning_key(o: Outcome, standard: str | None) -> tuple[str, ...] | None:
+    """What makes two outcomes the same learning, which counts once: the standard recognised
+    against, else the issuer's own course code (None: nothing says they are the same)."""
+    if standard is not None:
+        return ("standard", standard)
+    if o.standard_code is not None:
+        return ("course", str(o.issuer_id), o.standard_code)
+    return None
 
 
 def holdings(

@@ -46,6 +46,7 @@ class OutcomeStatus(Enum):
     CONVERTED = "CONVERTED"
     REDEEMED = "REDEEMED"
     REVOKED = "REVOKED"
+    SUPERSEDED = "SUPERSEDED"  # an updated credential, or a retake of the same learning, counts
 
 
 class IdentityVerification(Enum):

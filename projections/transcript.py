@@ -24,6 +24,8 @@ def touched_outcomes(event: Any, account: CreditAccount) -> set[str]:
             ids.add(str(getattr(event, name)))
     for oid in getattr(event, "outcome_ids", ()):
         ids.add(str(oid))
+    for oid in getattr(event, "restored", ()):  # set aside, counting again
+        ids.add(str(oid))
     for holding_id in getattr(event, "allocations", {}):
         ids.add(str(holding_id))
     for cid in getattr(event, "cancelled_conversions", ()):
@@ -130,6 +132,7 @@ class TranscriptRow:
     passed: bool | None
     recognized_standard: str | None  # the standard it was recognised against (and its version)
     standard_version: int | None
+    superseded_by: str | None  # the outcome that counts instead
 
 
 def row_of(learner_id: UUID, o: Outcome, seq: int) -> TranscriptRow:
@@ -165,6 +168,7 @@ def row_of(learner_id: UUID, o: Outcome, seq: int) -> TranscriptRow:
         passed=o.passed,
         recognized_standard=o.recognized_standard,
         standard_version=o.standard_version,
+        superseded_by=str(o.superseded_by) if o.superseded_by else None,
     )
 
 
@@ -207,6 +211,7 @@ _MAPPING: tuple[tuple[str, str, Callable[[Any], Any], Callable[[Any], Any]], ...
     ("passed", "passed", _optional(int), _optional(bool)),
     ("recognized_standard", "recognized_standard", _same, _same),
     ("standard_version", "standard_version", _same, _same),
+    ("superseded_by", "superseded_by", _same, _same),
 )
 COLUMNS = ", ".join(column for _, column, _, _ in _MAPPING)
 

@@ -121,6 +121,10 @@ class Outcome(Node):
     standard_version: int | None = strawberry.field(
         description="the version of that standard the decision applied"
     )
+    superseded_by: strawberry.ID | None = strawberry.field(
+        description="the outcome that counts instead (status SUPERSEDED): an updated version of "
+        "the credential, or a retake of the same learning"
+    )
     issuer_id: strawberry.Private[str]
 
     @strawberry.field
@@ -157,6 +161,7 @@ class Outcome(Node):
             passed=r.passed,
             recognized_standard=r.recognized_standard,
             standard_version=r.standard_version,
+            superseded_by=gid(r.superseded_by) if r.superseded_by else None,
             issuer_id=r.issuer_id,
         )
 

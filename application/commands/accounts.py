@@ -72,18 +72,23 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         outcome_id = uuid4()
 
         def decide() -> tuple[UUID, Pending]:
-            if self._exists(index_id):
-                raise DuplicateCredential("this credential was already deposited")
             learner = self.learner(learner_id)
+            index: CredentialIndex | None = self._find(CredentialIndex, index_id)
+            if index is not None and index.account_id != self.account_id(learner_id):
+                raise DuplicateCredential("this credential was already deposited")
             self._check_active(learner)
             account = self.account(learner_id)
+            # The account refuses a repeat, and lets an update (signed later) supersede.
             account.deposit(outcome, outcome_id, self.now(), self.framework.max_level, actor=actor)
-            index = CredentialIndex(
-                issuer_id=outcome.issuer_id,
-                credential_id=outcome.credential_id,
-                account_id=account.id,
-                outcome_id=outcome_id,
-            )
+            if index is None:
+                index = CredentialIndex(
+                    issuer_id=outcome.issuer_id,
+                    credential_id=outcome.credential_id,
+                    account_id=account.id,
+                    outcome_id=outcome_id,
+                )
+            else:
+                index.updated(outcome_id)
             if learner.identity_verified:
                 self._auto_recognize(account, account.outcome(outcome_id))
             return outcome_id, (account, index)

@@ -404,7 +404,7 @@ class World:
 
 OUTCOME_FIELDS = (
     "id credentialId title kind level credits recognizedCredits category status completedOn "
-    "depositedAt recognizedStandard standardVersion issuer { id name }"
+    "depositedAt recognizedStandard standardVersion supersededBy issuer { id name }"
 )
 
 

@@ -62,18 +62,14 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
         RuleModel.FRAMEWORK,
         RecognitionTerms(
             valid_from=SINCE,
-            criteria=OutcomeCriteria(
-                institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code=MAJOR
-            ),
+            criteria=OutcomeCriteria(institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE),
             level=6,
             category="major",
         ),
     )
     general_terms = RecognitionTerms(
         valid_from=SINCE,
-        criteria=OutcomeCriteria(
-            institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE, standard_code=GENERAL
-        ),
+        criteria=OutcomeCriteria(institution_id=uni.id, kind=OutcomeKind.NON_DEGREE_COURSE),
         level=6,
         category="general",
     )
@@ -124,9 +120,13 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
     def dep(issuer: Issuer, cid: str, credits: str, on: date, **kw: Any) -> UUID:
         return deposit(bank, kim, outcome(issuer, cid, credits=credits, completed_on=on, **kw))
 
-    maj22 = dep(uni, "hk-2022-maj", "18", date(2022, 6, 30), standard_code=MAJOR)
+    def general(year: str) -> dict[str, Any]:
+        # Each year's block is its own course (the same course would count once).
+        return {"kind": OutcomeKind.NON_DEGREE_COURSE, "standard_code": f"HK-GEN-{year}"}
+
+    maj22 = dep(uni, "hk-2022-maj", "18", date(2022, 6, 30), standard_code="HK-MAJ-2022")
     mooc22 = dep(mooc, "kmooc-2022", "12", date(2022, 8, 31), kind=OutcomeKind.MOOC)
-    gen22 = dep(uni, "hk-2022-gen", "9", date(2022, 12, 15), standard_code=GENERAL)
+    gen22 = dep(uni, "hk-2022-gen", "9", date(2022, 12, 15), **general("2022"))
     account = bank.account(kim)
     assert {o.status for o in account.outcomes.values()} == {OutcomeStatus.DEPOSITED}
     assert account.balance().total == 0
@@ -147,8 +147,8 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
     bank.recognize_outcome(kim, mooc22, "officer-park", level=5, category="elective")
 
     # -- later deposits are recognised on arrival --------------------------------------------
-    dep(uni, "hk-2023-maj", "18", date(2023, 6, 30), standard_code=MAJOR)
-    gen23 = dep(uni, "hk-2023-gen", "9", date(2023, 12, 15), standard_code=GENERAL)
+    dep(uni, "hk-2023-maj", "18", date(2023, 6, 30), standard_code="HK-MAJ-2023")
+    gen23 = dep(uni, "hk-2023-gen", "9", date(2023, 12, 15), **general("2023"))
     jc_a = dep(college, "sjc-a", "10", date(2023, 2, 28))
     jc_b = dep(college, "sjc-b", "10", date(2023, 7, 15))
     assert bank.account(kim).outcome(jc_a).recognized_level == 5
@@ -162,8 +162,8 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
         bank.convert_credits(kim, [jc_c], transfer)
     assert capped.value.code == "RULE_NOT_APPLICABLE"
 
-    maj24 = dep(uni, "hk-2024-maj", "12", date(2024, 6, 30), standard_code=MAJOR)
-    dep(uni, "hk-2024-gen", "3", date(2024, 12, 15), standard_code=GENERAL)
+    maj24 = dep(uni, "hk-2024-maj", "12", date(2024, 6, 30), standard_code="HK-MAJ-2024")
+    dep(uni, "hk-2024-gen", "3", date(2024, 12, 15), **general("2024"))
     knitting = dep(mooc, "kmooc-knit", "5", date(2024, 3, 1), kind=OutcomeKind.MOOC)
     bank.reject_outcome(kim, knitting, "not at degree level", "officer-park")
 
@@ -180,8 +180,8 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
         effective_from=date(2025, 1, 1),
     )
     assert general_v2 == 2
-    dep(uni, "hk-2025-maj", "18", date(2025, 6, 30), standard_code=MAJOR)
-    gen25 = dep(uni, "hk-2025-gen", "6", date(2025, 12, 15), standard_code=GENERAL)
+    dep(uni, "hk-2025-maj", "18", date(2025, 6, 30), standard_code="HK-MAJ-2025")
+    gen25 = dep(uni, "hk-2025-gen", "6", date(2025, 12, 15), **general("2025"))
     training = dep(
         corp, "hanbit-2025", "24", date(2025, 9, 30), kind=OutcomeKind.ENTERPRISE_TRAINING
     )
@@ -199,8 +199,8 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
     assert not_met.value.code == "REQUIREMENTS_NOT_MET"
     assert len(not_met.value.unmet) == 2
 
-    gen26 = dep(uni, "hk-2026-gen", "3", date(2026, 2, 20), standard_code=GENERAL)
-    maj26 = dep(uni, "hk-2026-maj", "3", date(2026, 2, 25), standard_code=MAJOR)
+    gen26 = dep(uni, "hk-2026-gen", "3", date(2026, 2, 20), **general("2026"))
+    maj26 = dep(uni, "hk-2026-maj", "3", date(2026, 2, 25), standard_code="HK-MAJ-2026")
     redemption = bank.redeem_qualification(kim, bachelor, actor="learner")
 
     # -- the issuer revokes a converted course ------------------------------------------------

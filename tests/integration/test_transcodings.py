@@ -89,9 +89,7 @@ def test_events_and_snapshots_round_trip_every_value_type(
         ),
         effective_from=date(2024, 1, 1),
     )
-    criteria = OutcomeCriteria(
-        institution_id=issuer.id, kind=OutcomeKind.VOCATIONAL_CERTIFICATE, standard_code="VC-1"
-    )
+    criteria = OutcomeCriteria(institution_id=issuer.id, kind=OutcomeKind.VOCATIONAL_CERTIFICATE)
     recognition_terms = RecognitionTerms(
         criteria=criteria,
         credits=D("2.50"),
@@ -139,8 +137,13 @@ def test_events_and_snapshots_round_trip_every_value_type(
         completed_on=date(2025, 6, 30),
     )
     first = deposit(bank, kim, deposited)
-    second = deposit(bank, kim, dataclasses.replace(deposited, credential_id="vc-2"))
-    third = deposit(bank, kim, dataclasses.replace(deposited, credential_id="vc-3"))
+    # Three different certificates (one certificate twice would count once).
+    second = deposit(
+        bank, kim, dataclasses.replace(deposited, credential_id="vc-2", standard_code="VC-2")
+    )
+    third = deposit(
+        bank, kim, dataclasses.replace(deposited, credential_id="vc-3", standard_code="VC-3")
+    )
     converted = bank.convert_credits(kim, [first, second], conversion)
     redemption = bank.redeem_qualification(kim, qualification)
 

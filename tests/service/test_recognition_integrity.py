@@ -14,10 +14,16 @@ from typing import Any
 import pytest
 
 from domain.credit_schemes import CreditEquivalence, CreditScheme
-from domain.errors import InvalidInput, NotFound, RequirementsNotMet, RuleNotApplicable
+from domain.errors import (
+    DuplicateCredential,
+    InvalidInput,
+    NotFound,
+    RequirementsNotMet,
+    RuleNotApplicable,
+)
 from domain.qualification import Requirements
 from domain.records import Outcome
-from domain.rules import OutcomeCriteria, RecognitionTerms
+from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.standard import PassMark, StandardTerms
 from domain.values import (
     IdentityVerification,
@@ -397,3 +403,76 @@ def test_a_required_standard_is_met_only_by_outcomes_recognised_against_it(world
     )
     world.bank.recognize_outcome(kim.id, measured.id, "officer-1", None, 6, "major", "CS101")
     assert world.bank.assess(kim.id, qualification).met
+
+
+# -- 4. the same learning counts once -------------------------------------------------------------
+def test_an_updated_credential_supersedes_the_version_before(world: World) -> None:
+    """OB 3.0's update: the same id from the same issuer, signed later."""
+    uni, kim = world.issuer(), world.learner()
+    rule_for(world, uni.id)
+    signed = world.clock.now - timedelta(days=30)
+    first = deposited(world, uni, kim, credential_id="urn:x:1", credits=3, valid_from=signed)
+    for repeat in (signed, signed - timedelta(days=1)):  # a replay, an older version
+        with pytest.raises(DuplicateCredential):
+            deposited(world, uni, kim, credential_id="urn:x:1", credits=4, valid_from=repeat)
+    with pytest.raises(DuplicateCredential):  # another learner's account: never
+        deposited(world, uni, world.learner(), credential_id="urn:x:1", valid_from=world.clock.now)
+    update = deposited(
+        world, uni, kim, credential_id="urn:x:1", credits=4, valid_from=signed + timedelta(days=2)
+    )
+    account = world.bank.account(kim.id)
+    old = account.outcome(first.id)
+    assert (old.status, old.superseded_by, old.superseded_because) == (
+        OutcomeStatus.SUPERSEDED,
+        update.id,
+        "updated credential",
+    )
+    assert (update.status, update.recognized_credits) == (OutcomeStatus.RECOGNIZED, Decimal(4))
+    assert account.balance().total == Decimal(4)  # both kept, one counts
+
+
+def test_the_same_standard_counts_once_and_a_retake_replaces(world: World) -> None:
+    world.bank.define_standard(
+        "CS101", "Programming 1", 6, Decimal(3), (OutcomeKind.ACADEMIC_COURSE,)
+    )
+    rule_for(world, standard_code="CS101")
+    fudan, seoul, kim = world.issuer(), world.issuer("Seoul University"), world.learner()
+    first = deposited(world, fudan, kim, human_code="CS101", completed_on=date(2024, 6, 30))
+    retake = deposited(world, seoul, kim, human_code="CS101", completed_on=date(2025, 6, 30))
+    account = world.bank.account(kim.id)
+    assert account.outcome(first.id).status is OutcomeStatus.SUPERSEDED
+    assert account.outcome(first.id).superseded_by == retake.id
+    assert account.balance().total == Decimal(3)
+    # An attempt older than the one that counts does not count as well.
+    older = deposited(world, fudan, kim, human_code="CS101", completed_on=date(2023, 6, 30))
+    assert older.status is OutcomeStatus.DEPOSITED
+    with pytest.raises(RuleNotApplicable, match="later attempt"):
+        world.bank.recognize_outcome(kim.id, older.id, "officer-1")
+    # Revoking the retake: the first attempt counts again (nothing earned is lost).
+    world.bank.revoke_outcome(kim.id, retake.id, "issued in error", "officer-1")
+    account = world.bank.account(kim.id)
+    assert account.outcome(first.id).status is OutcomeStatus.RECOGNIZED
+    assert account.balance().total == Decimal(3)
+
+
+def test_a_course_already_converted_is_not_counted_again(world: World) -> None:
+    uni, kim = world.issuer(), world.learner()
+    rule_for(world, uni.id)
+    target = world.issuer("Target College")
+    conversion = world.bank.create_conversion_rule(
+        "transfer",
+        RuleModel.AGREEMENT,
+        ConversionTerms(
+            criteria=OutcomeCriteria(institution_id=uni.id),
+            target_institution_id=target.id,
+            target_code="T-1",
+            target_category="major",
+            ratio=Decimal(1),
+        ),
+    )
+    first = deposited(world, uni, kim, human_code="ECON-1", completed_on=date(2024, 6, 30))
+    world.bank.convert_credits(kim.id, [first.id], conversion)
+    again = deposited(world, uni, kim, human_code="ECON-1", completed_on=date(2025, 6, 30))
+    assert again.status is OutcomeStatus.DEPOSITED  # the converted credit stays; no second count
+    with pytest.raises(RuleNotApplicable, match="already counts"):
+        world.bank.recognize_outcome(kim.id, again.id, "officer-1", Decimal(3), 6, "major")

@@ -103,11 +103,15 @@ class MOutcome:
     spent: bool = False
     revoked: bool = False
     recognized_standard: str | None = None
+    superseded_by: UUID | None = None
+    superseded_because: str | None = None
 
     @property
     def status(self) -> OutcomeStatus:
         if self.revoked:
             return OutcomeStatus.REVOKED
+        if self.superseded_by is not None:
+            return OutcomeStatus.SUPERSEDED
         if self.spent:
             return OutcomeStatus.REDEEMED
         if self.conversion is not None:
@@ -160,7 +164,10 @@ class Model:
                 spent=o.spent,
             )
             for i, o in self.outcomes.items()
-            if o.credits is not None and not o.revoked and o.conversion is None
+            if o.credits is not None
+            and not o.revoked
+            and o.superseded_by is None
+            and o.conversion is None
         ]
         held += [
             Holding(
@@ -253,8 +260,14 @@ def fold(events: list[Any]) -> Model:
                     m.outcomes[hid].spent = True
                 else:
                     m.conversions[hid].spent = True
-        elif name == "OutcomeRevoked":
-            m.outcomes[e.outcome_id].revoked = True
+        elif name in ("OutcomeRevoked", "OutcomeSuperseded"):
+            if name == "OutcomeRevoked":
+                m.outcomes[e.outcome_id].revoked = True
+                for rid in e.restored:
+                    m.outcomes[rid].superseded_by = m.outcomes[rid].superseded_because = None
+            else:
+                m.outcomes[e.outcome_id].superseded_by = e.superseded_by
+                m.outcomes[e.outcome_id].superseded_because = e.because
             for cid in e.cancelled_conversions:
                 m.conversions[cid].active = False
                 for s in m.conversions[cid].sources:
@@ -272,6 +285,29 @@ def replay(events: list[Any]) -> CreditAccount:
         agg = e.mutate(agg)
     assert isinstance(agg, CreditAccount)
     return agg
+
+
+COUNTED = (OutcomeStatus.RECOGNIZED, OutcomeStatus.CONVERTED, OutcomeStatus.REDEEMED)
+
+
+def key_of(o: MOutcome, standard: str | None) -> tuple[str, ...] | None:
+    """What makes two outcomes the same learning: the standard, else the issuer's code."""
+    if standard is not None:
+        return ("standard", standard)
+    return None if o.standard_code is None else ("course", str(o.issuer_id), o.standard_code)
+
+
+def counted_elsewhere(m: Model, oid: UUID, standard: str | None) -> bool:
+    """Recognising ``oid`` would count the same learning twice: another attempt counts that is
+    converted, spent, or completed later (a still-recognised earlier one is replaced)."""
+    o, key = m.outcomes[oid], key_of(m.outcomes[oid], standard)
+    return key is not None and any(
+        i != oid
+        and x.status in COUNTED
+        and key_of(x, x.recognized_standard) == key
+        and (x.status is not OutcomeStatus.RECOGNIZED or x.completed_on > o.completed_on)
+        for i, x in m.outcomes.items()
+    )
 
 
 def in_window(day: date, terms: Any) -> bool:
@@ -475,9 +511,14 @@ class AccountMachine(RuleBasedStateMachine):
             if deposit_only:
                 continue
             oid = list(self.account.outcomes.values())[-1].id
+            expected: type[DomainError] | None = None
+            if not self.verified:
+                expected = IdentityNotVerified
+            elif counted_elsewhere(self.model(), oid, None):
+                expected = RuleNotApplicable
             self.attempt(
                 "recognize by officer",
-                None if self.verified else IdentityNotVerified,
+                expected,
                 lambda oid=oid, category=category: self.account.recognize_by_officer(
                     oid,
                     credits=None,
@@ -519,8 +560,9 @@ class AccountMachine(RuleBasedStateMachine):
             return None
         assert expected_error is None, f"{name} should have raised {expected_error.__name__}"
         new = list(self.account.collect_events())
-        assert len(new) == 1, new
-        assert self.account.version == version + 1
+        # One event, or a recognition followed by the earlier attempts it replaces.
+        assert len(new) == 1 or all(type(e).__name__ == "OutcomeSuperseded" for e in new[1:]), new
+        assert self.account.version == version + len(new)
         self.events += new
         self.steps[name] += 1
         return result
@@ -613,6 +655,8 @@ class AccountMachine(RuleBasedStateMachine):
         standard = None if code is None else STANDARD_CATALOGUE[code]
         if standard is not None and o.level is not None and o.level < standard.level:
             expected = expected or RuleNotApplicable  # below the standard's level
+        if counted_elsewhere(m, oid, code if standard is not None else None):
+            expected = expected or RuleNotApplicable
         day = self.today
         self.attempt(
             "recognize by rule",
@@ -656,6 +700,8 @@ class AccountMachine(RuleBasedStateMachine):
             expected = IdentityNotVerified
         elif level is None and o.level is None:
             expected = InvalidInput
+        elif counted_elsewhere(m, oid, None):
+            expected = RuleNotApplicable
         self.attempt(
             "recognize by officer",
             expected,
@@ -834,6 +880,15 @@ class AccountMachine(RuleBasedStateMachine):
         assert rebuilt.redemptions == self.account.redemptions
         for oid, o in m.outcomes.items():
             assert self.account.outcome(oid).status is o.status
+
+    @invariant()
+    def the_same_learning_counts_once(self) -> None:
+        m = self.model()
+        keys = [
+            key_of(o, o.recognized_standard) for o in m.outcomes.values() if o.status in COUNTED
+        ]
+        known = [k for k in keys if k is not None]
+        assert len(known) == len(set(known)), known
 
     @invariant()
     def nothing_is_counted_twice(self) -> None:
