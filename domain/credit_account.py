@@ -52,6 +52,9 @@ from domain.values import (
     utc,
 )
 
+# The statuses of an outcome whose credit counts (recognised, or moved on by conversion or spent).
+COUNTING = (OutcomeStatus.RECOGNIZED, OutcomeStatus.CONVERTED, OutcomeStatus.REDEEMED)
+
 
 class CreditAccount(Aggregate):
     # 2: outcomes know when their credential was issued and expires, whether it records a pass,
@@ -333,21 +336,23 @@ class CreditAccount(Aggregate):
         for earlier in replaced:
             self._supersede(earlier, outcome_id, "retake", officer)
 
+    def _counting(self, key: tuple[str, ...] | None, besides: UUID) -> list[Outcome]:
+        """The outcomes (other than ``besides``) that count for the learning ``key`` names."""
+        if key is None:
+            return []
+        return [
+            o
+            for o in self.outcomes.values()
+            if o.id != besides
+            and o.status in COUNTING
+            and learning_key(o, o.recognized_standard) == key
+        ]
+
     def _counted_once(self, outcome: Outcome, standard: str | None) -> list[Outcome]:
         """The same learning counts once: recognising ``outcome`` (against ``standard``)
         replaces an earlier attempt that still only counts (a retake replaces); it is refused
         while an attempt already converted or spent counts, or a later one does."""
-        key = learning_key(outcome, standard)
-        if key is None:
-            return []
-        counted = [
-            o
-            for o in self.outcomes.values()
-            if o.id != outcome.id
-            and o.status
-            in (OutcomeStatus.RECOGNIZED, OutcomeStatus.CONVERTED, OutcomeStatus.REDEEMED)
-            and learning_key(o, o.recognized_standard) == key
-        ]
+        counted = self._counting(learning_key(outcome, standard), outcome.id)
         for o in counted:
             if o.status is not OutcomeStatus.RECOGNIZED:
                 raise RuleNotApplicable(
@@ -620,16 +625,7 @@ class CreditAccount(Aggregate):
     def _set_aside_for(self, outcome: Outcome) -> tuple[UUID, ...]:
         """The earlier attempt ``outcome`` replaced as a retake, if nothing else counts for that
         learning now: revoking the retake makes it count again."""
-        key = learning_key(outcome, outcome.recognized_standard)
-        others = [
-            o
-            for o in self.outcomes.values()
-            if o.id != outcome.id
-            and key is not None
-            and o.status
-            in (OutcomeStatus.RECOGNIZED, OutcomeStatus.CONVERTED, OutcomeStatus.REDEEMED)
-            and learning_key(o, o.recognized_standard) == key
-        ]
+        others = self._counting(learning_key(outcome, outcome.recognized_standard), outcome.id)
         set_aside = [
             o
             for o in self.outcomes.values()
