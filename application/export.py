@@ -22,7 +22,6 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.bank import CreditBank
 from application.signing import BankKeys
-from domain.credit_account import CreditAccount
 from domain.errors import InvalidCredential, InvalidSignature, NotFound
 from domain.indexes import CredentialIndex
 from domain.records import Outcome
@@ -277,5 +276,5 @@ class Exporter:
             )
         except AggregateNotFoundError:  # never deposited: not revoked by the bank
             return False
-        account: CreditAccount = self.bank.repository.get(index.account_id)
+        account = self.bank.credential_account(index)  # where it is now, after any merge
         return bool(account.outcome(index.outcome_id).status is OutcomeStatus.REVOKED)

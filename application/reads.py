@@ -12,7 +12,7 @@ from uuid import UUID
 from eventsourcing.domain import DomainEvent
 
 from application.chain import stored_hash
-from application.commands.accounts import AccountCommands
+from application.commands.merges import MergeCommands
 from domain.conversion import ConversionOption
 from domain.qualification import Assessment
 from domain.values import parse_whole, utc
@@ -30,7 +30,7 @@ class AccountEvent:
     hash: str  # this event's link in the account's hash chain
 
 
-class AccountReads(AccountCommands):
+class AccountReads(MergeCommands):
     def account_version_at(self, learner_id: UUID, at: datetime) -> int:
         """The account's version as it stood at a moment (0: not yet opened)."""
         at = utc(at)

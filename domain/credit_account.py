@@ -10,6 +10,7 @@ conversion would give is planned in ``domain.conversion``.
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -61,7 +62,7 @@ class CreditAccount(Aggregate):
     # and their framework credits (snapshots of version 1: the claim, as it was then taken).
     # 3: outcomes know the standard they were recognised against (before: the code they
     # claimed counted, for the decisions made then).
-    class_version = 3
+    class_version = 4
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -75,6 +76,11 @@ class CreditAccount(Aggregate):
                 o.recognized_standard = o.standard_code
 
     @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        # 4: an account may be merged into another, or take over others' records.
+        state.update(merged_into=None, absorbed_from=[])
+
+    @staticmethod
     def create_id(learner_id: UUID) -> UUID:
         return uuid5(NAMESPACE_URL, f"creditbank:/accounts/{learner_id}")
 
@@ -85,6 +91,8 @@ class CreditAccount(Aggregate):
         self.outcomes: dict[str, Outcome] = {}
         self.conversions: dict[str, Conversion] = {}
         self.redemptions: dict[str, Redemption] = {}
+        self.merged_into: UUID | None = None  # the learner whose account took this one's records
+        self.absorbed_from: list[UUID] = []  # the learners whose records this account took over
 
     # -- deposit ------------------------------------------------------------------------------
     def deposit(
@@ -593,6 +601,72 @@ class CreditAccount(Aggregate):
                 self.outcomes[str(holding_id)].redemption_id = redemption_id
             else:
                 self.conversions[str(holding_id)].redemption_id = redemption_id
+
+    # -- merging two accounts of one person ----------------------------------------------------
+    def take_over(self, duplicate: CreditAccount, actor: str) -> None:
+        """Takes the records of the same person's other account, each outcome by an event of its
+        own (its place in this transcript); then the same learning counts once: of two attempts
+        that only count as recognised credit, the later completed replaces the earlier (what is
+        converted or spent stays as it is, for an officer to review)."""
+        if duplicate.merged_into is not None or self.merged_into is not None:
+            raise InvalidInput("a merged account takes over nothing", ("duplicateId",))
+        for o in duplicate.outcomes.values():
+            self._check_new_id(o.id, "duplicateId")
+            self._outcome_transferred(
+                outcome_id=o.id,
+                record=deepcopy(o),  # the event keeps the record as it was taken over
+                from_learner_id=duplicate.learner_id,
+                actor=actor,
+            )
+        if duplicate.conversions or duplicate.redemptions:
+            self._records_transferred(
+                from_learner_id=duplicate.learner_id,
+                conversions=deepcopy(list(duplicate.conversions.values())),
+                redemptions=deepcopy(list(duplicate.redemptions.values())),
+                actor=actor,
+            )
+        for o in list(self.outcomes.values()):
+            if o.status is not OutcomeStatus.RECOGNIZED:
+                continue
+            later = [
+                x
+                for x in self._counting(learning_key(o, o.recognized_standard), o.id)
+                if x.completed_on >= o.completed_on and x.status is OutcomeStatus.RECOGNIZED
+            ]
+            if later and o.status is OutcomeStatus.RECOGNIZED:
+                self._supersede(o, max(later, key=lambda x: x.completed_on).id, "retake", actor)
+
+    @event("OutcomeTransferred")
+    def _outcome_transferred(
+        self, outcome_id: UUID, record: Outcome, from_learner_id: UUID, actor: str | None
+    ) -> None:
+        self.outcomes[str(outcome_id)] = deepcopy(record)
+        if from_learner_id not in self.absorbed_from:
+            self.absorbed_from.append(from_learner_id)
+
+    @event("RecordsTransferred")
+    def _records_transferred(
+        self,
+        from_learner_id: UUID,
+        conversions: list[Conversion],
+        redemptions: list[Redemption],
+        actor: str | None,
+    ) -> None:
+        self.conversions.update({str(c.id): deepcopy(c) for c in conversions})
+        self.redemptions.update({str(r.id): deepcopy(r) for r in redemptions})
+        if from_learner_id not in self.absorbed_from:
+            self.absorbed_from.append(from_learner_id)
+
+    def hand_over(self, survivor_id: UUID) -> None:
+        """Gives every record to the account of ``survivor_id`` (its history stays here)."""
+        if self.merged_into is not None:
+            raise InvalidInput("the account was already merged", ("duplicateId",))
+        self._handed_over(survivor_learner_id=survivor_id)
+
+    @event("HandedOver")
+    def _handed_over(self, survivor_learner_id: UUID) -> None:
+        self.outcomes, self.conversions, self.redemptions = {}, {}, {}
+        self.merged_into = survivor_learner_id
 
     # -- revocation and supersession -----------------------------------------------------------
     def _relying_on(self, outcome_id: UUID) -> tuple[tuple[UUID, ...], tuple[UUID, ...]]:

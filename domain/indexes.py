@@ -28,9 +28,10 @@ class CredentialIndex(Aggregate):
         self.outcome_id = outcome_id
 
     @event("Updated")
-    def updated(self, outcome_id: UUID) -> None:
-        """An updated version of the credential (same account) is now the outcome it names."""
-        self.outcome_id = outcome_id
+    def updated(self, outcome_id: UUID, account_id: UUID) -> None:
+        """An updated version of the credential is now the outcome it names, in the account
+        that holds it (the same person's, after a merge)."""
+        self.outcome_id, self.account_id = outcome_id, account_id
 
 
 class IdentityIndex(Aggregate):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -46,7 +47,19 @@ class LearnerErased(InvalidInput):
     """The learner's personal data was erased; the account only serves audits now."""
 
 
+class LearnerMerged(InvalidInput):
+    """The account was merged into another of the same person's: that one takes everything."""
+
+
 class Learner(Aggregate):
+    # 2: a learner may be merged into another account of the same person (snapshots of version
+    # 1: never merged).
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.update(merged_into=None, absorbed=[])
+
     @event("Registered")
     def __init__(self, document_hash: str, sealed_personal_data: str, registered_at: datetime):
         # Generation 1 kept the identity key here; since, the link lives only in the identity
@@ -58,6 +71,8 @@ class Learner(Aggregate):
         self.verified_at: datetime | None = None
         self.consents: dict[str, Consent] = {}  # keyed by str(organisation id)
         self.erased_at: datetime | None = None
+        self.merged_into: UUID | None = None  # the account that took this one's place
+        self.absorbed: list[UUID] = []  # the accounts of the same person merged into this one
 
     @classmethod
     def register(
@@ -150,6 +165,31 @@ class Learner(Aggregate):
     def consent_for(self, organization_id: UUID, on: date) -> Consent | None:
         consent = self.consents.get(str(organization_id))
         return consent if consent is not None and consent.in_force(on) else None
+
+    # -- merging two accounts of one person ---------------------------------------------------
+    def _check_mergeable(self) -> None:
+        self._check_not_erased()
+        if self.merged_into is not None:
+            raise LearnerMerged(f"the account was merged into {self.merged_into}")
+
+    def merge_into(self, survivor_id: UUID, reason: str, by: str, at: datetime) -> None:
+        """This account gives way to ``survivor_id`` (the same person's): it stays, for audits."""
+        self._check_mergeable()
+        if survivor_id == self.id:
+            raise InvalidInput("an account is not merged into itself", ("duplicateId",))
+        self._merged_into(survivor_id=survivor_id, reason=reason, merged_by=by, at=utc(at))
+
+    @event("MergedInto")
+    def _merged_into(self, survivor_id: UUID, reason: str, merged_by: str, at: datetime) -> None:
+        self.merged_into = survivor_id
+
+    def absorb(self, duplicate_id: UUID, reason: str, by: str, at: datetime) -> None:
+        self._check_mergeable()
+        self._absorbed(duplicate_id=duplicate_id, reason=reason, merged_by=by, at=utc(at))
+
+    @event("Absorbed")
+    def _absorbed(self, duplicate_id: UUID, reason: str, merged_by: str, at: datetime) -> None:
+        self.absorbed.append(duplicate_id)
 
     # -- erasure ------------------------------------------------------------------------------
     def erase(self, by: str, at: datetime) -> None:

@@ -40,6 +40,7 @@ def describe(aggregate: Any) -> tuple[str, str | None, int, bool, dict[str, Any]
             "verification": aggregate.verification.value,
             "verifiedBy": aggregate.verified_by,
             "erased": aggregate.erased,
+            "mergedInto": plain(aggregate.merged_into),
         }
         return "", aggregate.verification.value, aggregate.version, not aggregate.erased, detail
     if isinstance(aggregate, (RecognitionRule, ConversionRule)):

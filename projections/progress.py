@@ -60,6 +60,8 @@ class ProgressView:
         changed_quals = {e.originator_id for _, e in batch.of(Qualification)}
         accounts = batch.accounts()
         for learner_id, account in accounts.items():
+            if account.absorbed_from:  # a merge moved holdings here, perhaps in another batch
+                self._release_moved(cur, t, learner_id, account)
             self._write_holdings(cur, t, learner_id, account)
             holdings = account.holdings()
             redemptions = {str(r.qualification_id): r for r in account.redemptions.values()}
@@ -121,6 +123,19 @@ class ProgressView:
             else:
                 found[str(q.id)] = (q.requirements_version, q.requirements)
         return found
+
+    @staticmethod
+    def _release_moved(cur: Writes, t: Tables, learner_id: UUID, account: CreditAccount) -> None:
+        """A merge moves holdings between accounts, perhaps in different batches: the rows of
+        the ids this account holds now leave the account that held them before."""
+        ids = [str(h.id) for h in account.holdings()]
+        if ids:
+            marks = ", ".join("?" for _ in ids)
+            cur.execute(
+                f"DELETE FROM {t('account_holdings')} WHERE learner_id <> ? "  # noqa: S608
+                f"AND holding_id IN ({marks})",
+                [str(learner_id), *ids],
+            )
 
     @staticmethod
     def _write_holdings(cur: Writes, t: Tables, learner_id: UUID, account: CreditAccount) -> None:

@@ -14,6 +14,9 @@ from domain.records import Outcome
 from projections.base import Batch, Cursor, Tables, Writes, cc, credits, from_cc, iso
 
 DEPOSITED: type[Any] = CreditAccount.OutcomeDeposited
+# Events that give an outcome its place in a transcript: its deposit, or its transfer into the
+# account it was merged into.
+PLACED = (DEPOSITED, CreditAccount.OutcomeTransferred)  # type: ignore[attr-defined]
 
 
 def touched_outcomes(event: Any, account: CreditAccount) -> set[str]:
@@ -37,6 +40,7 @@ def touched_outcomes(event: Any, account: CreditAccount) -> set[str]:
 
 def touched_conversions(event: Any, account: CreditAccount) -> set[str]:
     ids = {str(getattr(event, "conversion_id", ""))}
+    ids.update(str(c.id) for c in getattr(event, "conversions", ()))  # taken over in a merge
     ids.update(str(c) for c in getattr(event, "cancelled_conversions", ()))
     ids.update(str(h) for h in getattr(event, "allocations", {}))
     return {i for i in ids if i in account.conversions}
@@ -54,7 +58,7 @@ class TranscriptView:
             outcomes, conversions, seqs = changed.setdefault(account.learner_id, (set(), set(), {}))
             outcomes |= touched_outcomes(e, account)
             conversions |= touched_conversions(e, account)
-            if isinstance(e, DEPOSITED):
+            if isinstance(e, PLACED):
                 seqs[str(e.outcome_id)] = e.originator_version
         accounts = batch.accounts()
         for learner_id, (outcomes, conversions, seqs) in changed.items():

@@ -92,6 +92,7 @@ POLICY: dict[str, Policy] = {
     "Mutation.registerLearner": only(OFFICER),
     "Mutation.verifyLearnerIdentity": only(OFFICER),
     "Mutation.eraseLearner": only(OFFICER),
+    "Mutation.mergeLearners": only(OFFICER),
     "Mutation.depositCredential": own((INSTITUTION,), note="the credential's issuer (stored key)"),
     "Mutation.recognizeOutcome": only(OFFICER),
     "Mutation.rejectOutcome": only(OFFICER),

@@ -45,6 +45,11 @@ class Learner(Node):
     id: strawberry.ID
     identity_verification: IdentityVerification  # type: ignore[valid-type]
     erased: bool
+    merged_into: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The same person's account this one was merged into (it took every record; "
+        "this one serves audits)",
+    )
 
     @strawberry.field(description="The learner's name; null once erased.")
     async def display_name(self, info: Info) -> str | None:
@@ -73,6 +78,7 @@ class Learner(Node):
             id=gid(e.id),
             identity_verification=values.IdentityVerification(e.kind),
             erased=not e.active,
+            merged_into=None if not e.detail.get("mergedInto") else gid(e.detail["mergedInto"]),
         )
 
 

@@ -35,6 +35,13 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
     def account_id(self, learner_id: UUID) -> UUID:
         return CreditAccount.create_id(learner_id)
 
+    def credential_account(self, index: CredentialIndex) -> CreditAccount:
+        """The account that holds a deposited credential now (following merges)."""
+        account: CreditAccount = self._get(CreditAccount, index.account_id, "account")
+        if account.merged_into is None:
+            return account
+        return self.account(self.survivor_of(account.merged_into))
+
     def account(self, learner_id: UUID, version: int | None = None) -> CreditAccount:
         if version is not None:
             parse_whole(version, "version", minimum=1)
@@ -74,10 +81,10 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         def decide() -> tuple[UUID, Pending]:
             learner = self.learner(learner_id)
             index: CredentialIndex | None = self._find(CredentialIndex, index_id)
-            if index is not None and index.account_id != self.account_id(learner_id):
-                raise DuplicateCredential("this credential was already deposited")
             self._check_active(learner)
             account = self.account(learner_id)
+            if index is not None and self.credential_account(index).id != account.id:
+                raise DuplicateCredential("this credential was already deposited")
             # The account refuses a repeat, and lets an update (signed later) supersede.
             account.deposit(outcome, outcome_id, self.now(), self.framework.max_level, actor=actor)
             if index is None:
@@ -88,7 +95,7 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
                     outcome_id=outcome_id,
                 )
             else:
-                index.updated(outcome_id)
+                index.updated(outcome_id, account.id)
             if learner.identity_verified:
                 self._auto_recognize(account, account.outcome(outcome_id))
             return outcome_id, (account, index)
@@ -306,6 +313,6 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
                 raise Forbidden("only the issuer or an officer can revoke an outcome")
             return account.revoke(outcome_id, reason, actor)
 
-        return self._update(
-            CreditAccount, self.account_id(learner_id), "account for learner", revoke
-        )
+        # An issuer may name the account it deposited into, since merged into another.
+        account_id = self.account_id(self.survivor_of(learner_id))
+        return self._update(CreditAccount, account_id, "account for learner", revoke)

@@ -12,7 +12,7 @@ from application.countries import parse_country
 from domain.credit_account import CreditAccount
 from domain.errors import DuplicateIdentity, InvalidInput
 from domain.indexes import IdentityIndex
-from domain.learner import DOCUMENT_TYPES, Learner, LearnerErased
+from domain.learner import DOCUMENT_TYPES, Learner, LearnerErased, LearnerMerged
 from domain.values import ConsentScope, InstitutionKind, parse_text
 
 
@@ -99,7 +99,15 @@ class LearnerCommands(InstitutionCommands):
             self.country if identity_document_country is None else identity_document_country
         )
         index_id = IdentityIndex.create_id(self.vault.identity_hash(country, number))
-        return self._identity_holder(index_id, country, number)
+        holder = self._identity_holder(index_id, country, number)
+        return None if holder is None else self.survivor_of(holder)
+
+    def survivor_of(self, learner_id: UUID) -> UUID:
+        """The learner whose account holds ``learner_id``'s records now (itself, unless merged
+        into another account of the same person)."""
+        while (merged := self.learner(learner_id).merged_into) is not None:
+            learner_id = merged  # a merge refuses a merged account: no cycle
+        return learner_id
 
     def _identity_holder(self, index_id: UUID, country: str, number: str) -> UUID | None:
         """Who holds the document now: its claim, or a claim of generation 1 (keyed by type and
@@ -172,7 +180,11 @@ class LearnerCommands(InstitutionCommands):
 
     def erase_learner(self, learner_id: UUID, by: str) -> None:
         """Crypto-shreds the personal data and releases the identity document: afterwards nothing
-        links the document to this account, and the person may open a new one."""
+        links the document to this account, and the person may open a new one. The accounts
+        merged into this one are the same person's: they are erased first."""
+        for absorbed in self.learner(learner_id).absorbed:
+            if not self.learner(absorbed).erased:
+                self.erase_learner(absorbed, by)
 
         def decide() -> tuple[UUID | None, Pending]:
             learner = self.learner(learner_id)
@@ -192,6 +204,10 @@ class LearnerCommands(InstitutionCommands):
 
     @staticmethod
     def _check_active(learner: Learner) -> None:
-        """An erased learner's account serves audits (and revocations) only: nothing new."""
+        """An erased or merged learner's account serves audits (and revocations) only."""
         if learner.erased:
             raise LearnerErased("the learner was erased; the account only serves audits now")
+        if learner.merged_into is not None:
+            raise LearnerMerged(
+                f"the account was merged into {learner.merged_into}: use that one", ("learnerId",)
+            )

@@ -323,6 +323,14 @@ CASES: dict[str, Case] = {
         "declareCreditScheme",
         lambda c: {"institutionId": c.target.id, "hoursPerCredit": str(10 + uuid.uuid4().int % 50)},
     ),
+    "Mutation.mergeLearners": mutation(
+        "mergeLearners",
+        lambda c: {
+            "survivorId": fresh_learner(c, verified=True),
+            "duplicateId": fresh_learner(c, verified=False),
+            "reason": "one person, two accounts",
+        },
+    ),
     "Mutation.registerLearner": mutation(
         "registerLearner",
         lambda c: {

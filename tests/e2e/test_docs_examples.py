@@ -185,12 +185,14 @@ CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 def remember(answer: Any, names: dict[str, str]) -> None:
     """Names later examples may use: ``<Computer Networks outcome id>`` for an outcome an
-    answer showed, ``<CS-101 standard id>`` for a standard, ``<the time of version 3>`` for a
-    history event's moment."""
+    answer showed, ``<CS-101 standard id>`` for a standard, ``<Li Wei's id>`` for a learner,
+    ``<the time of version 3>`` for a history event's moment."""
     if isinstance(answer, dict):
         if isinstance(answer.get("title"), str) and isinstance(answer.get("id"), str):
             english = CJK.split(answer["title"], 1)[0].strip()
             names[f"{english} outcome id"] = answer["id"]
+        if isinstance(answer.get("displayName"), str) and isinstance(answer.get("id"), str):
+            names[f"{answer['displayName']}'s id"] = answer["id"]
         if isinstance(answer.get("code"), str) and isinstance(answer.get("id"), str):
             names[f"{answer['code']} standard id"] = answer["id"]
         if isinstance(answer.get("version"), int) and isinstance(answer.get("at"), str):

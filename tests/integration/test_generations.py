@@ -202,6 +202,12 @@ def test_what_generation_1_did_not_record_is_upcast_to_what_it_meant(written: An
             recognised = o.recognized_credits is not None
             assert o.recognized_standard == (o.standard_code if recognised else None)
             assert o.standard_version is None
+    for learner in data["ids"]["learners"]:  # nobody was merged
+        assert (bank.learner(UUID(learner)).merged_into, bank.learner(UUID(learner)).absorbed) == (
+            None,
+            [],
+        )
+        assert bank.account(UUID(learner)).merged_into is None
     for institution in bank.institutions():
         assert institution.credit_schemes == []
     for standard in bank.standards():  # for all learning, any issuer, any result not failed

@@ -346,6 +346,7 @@ OPS = (
     "grant",
     "revoke_consent",
     "erase",
+    "merge",
     "qual_create",
     "qual_amend",
     "tick",
@@ -525,6 +526,15 @@ class Workload:
         learner = self._learner(a)
         if learner is not None and b % 4 == 0:  # erasure is rare and final
             self.bank.erase_learner(learner, "officer-1")
+
+    def op_merge(self, a: int, b: int, c: int) -> None:
+        survivor, duplicate = self._learner(a), self._learner(b)
+        if survivor is None or duplicate is None or c % 3:  # merging is rare
+            return
+        self.bank.merge_learners(survivor, duplicate, "one person, two accounts", "officer-1")
+        with self.world.lock:  # later commands find the moved outcomes under the survivor
+            moved = self.world.outcomes.pop(duplicate, [])
+            self.world.outcomes.setdefault(survivor, []).extend(moved)
 
     def op_qual_create(self, a: int, b: int, c: int) -> None:
         uni = self.world.universities[0]
@@ -706,7 +716,8 @@ def expected_views(bank: CreditBank) -> Rows:
         seq = {
             str(e.outcome_id): e.originator_version
             for e in events
-            if type(e).__name__ == "OutcomeDeposited"
+            # its deposit, or its transfer into the account it was merged into
+            if type(e).__name__ in ("OutcomeDeposited", "OutcomeTransferred")
         }
         rows["account_time_index"] += [
             (lid, e.originator_version, iso(e.timestamp), type(e).__name__) for e in events

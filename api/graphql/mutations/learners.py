@@ -58,6 +58,19 @@ class EraseLearnerPayload:
     errors: list[UserError]
 
 
+@strawberry.input
+class MergeLearnersInput:
+    survivor_id: strawberry.ID
+    duplicate_id: strawberry.ID
+    reason: str
+
+
+@strawberry.type
+class MergeLearnersPayload:
+    learner: Learner | None = None
+    errors: list[UserError]
+
+
 NEW = Back("learner", shown_as(Learner), result)
 LEARNER = Back("learner", shown_as(Learner), lambda ids, _: ids.learner_id)
 
@@ -85,6 +98,16 @@ class LearnerMutations:
             ids.learner_id, i.method, c.principal.actor
         ),
         LEARNER,
+    )
+    merge_learners = command(
+        "Officers merge two accounts of one person: the survivor takes every record of the "
+        "duplicate (each event kept, the merge audited); the duplicate serves audits only.",
+        MergeLearnersInput,
+        MergeLearnersPayload,
+        lambda c, ids, i: c.bank.merge_learners(
+            ids.survivor_id, ids.duplicate_id, i.reason, c.principal.actor
+        ),
+        NEW,
     )
     erase_learner = command(
         "Officers erase a learner's personal data (crypto-shredding).",
