@@ -36,7 +36,7 @@ def generation(n: int) -> dict[str, Any]:
     return data
 
 
-@pytest.fixture(params=[1], ids=lambda n: f"v{n}")
+@pytest.fixture(params=[1, 2], ids=lambda n: f"v{n}")
 def written(
     request: pytest.FixtureRequest, tmp_path: Path, database_url: str | None
 ) -> Iterator[tuple[dict[str, Any], CreditBank, Settings]]:
@@ -164,18 +164,19 @@ def test_the_catalogue_lists_what_was_written(written: Any) -> None:
 
 def test_the_erased_learner_stays_erased_and_the_others_readable(written: Any) -> None:
     data, bank, _ = written
-    kim, lee, gone = (UUID(i) for i in data["ids"]["learners"])
+    kim, lee, gone = (UUID(i) for i in data["ids"]["learners"][:3])
     assert bank.personal_data(kim)["name"] == "Kim Minji"
     assert bank.personal_data(lee)["identityDocumentType"] == "PASSPORT"
     assert bank.personal_data(gone) is None
     assert bank.learner(gone).erased
 
 
-def test_identities_claimed_by_generation_1_still_hold_and_release(written: Any) -> None:
+def test_identities_claimed_by_earlier_generations_still_hold_and_release(written: Any) -> None:
     """Generation 1 keyed identities by document type and number; they count as documents of
-    the bank's own country, under any type (issue 11, finding 5)."""
+    the bank's own country, under any type (issue 11, finding 5). Generation 2's claims (by
+    country and number) hold and release the same way."""
     data, bank, _ = written
-    kim, lee, gone = (UUID(i) for i in data["ids"]["learners"])
+    kim, lee, gone = (UUID(i) for i in data["ids"]["learners"][:3])
     born = date(1990, 3, 7)
     assert bank.find_learner("900307-1777777") == kim
     assert bank.find_learner("M12345678") == lee
@@ -194,6 +195,8 @@ def test_what_generation_1_did_not_record_is_upcast_to_what_it_meant(written: An
     """Outcomes took their claim as framework credits and said nothing of issue, expiry or
     pass; institutions counted framework credits (events and snapshots alike)."""
     data, bank, _ = written
+    if data["generation"] != 1:
+        pytest.skip("what generation 1 did not record")
     for learner in data["ids"]["learners"]:
         for o in bank.account(UUID(learner)).outcomes.values():
             assert o.framework_credits == o.credits_claimed
@@ -226,3 +229,31 @@ def test_what_generation_1_did_not_record_is_upcast_to_what_it_meant(written: An
     last = list(bank.events.get(old.id))[-1]
     assert old.withdrawn_on == last.timestamp.date()
     assert old.version_on(last.timestamp.date()) is None
+
+
+def test_what_generation_2_recorded_reads_back(written: Any) -> None:
+    """Supersession, a retake restored by a revocation, dated and failed credentials, versioned
+    standards and rules, a credit scheme and a merge, as generation 2 wrote them."""
+    data, bank, _ = written
+    if data["generation"] != 2:
+        pytest.skip("generation 2's story")
+    _, lee, _, twin = (UUID(i) for i in data["ids"]["learners"])
+    o = {k: UUID(v) for k, v in data["ids"]["outcomes"].items()}
+    account = bank.account(lee)
+    assert account.outcome(o["u1"]).superseded_by == o["u2"]
+    assert account.outcome(o["p1"]).status.value == "RECOGNIZED"  # restored by the revocation
+    assert account.outcome(o["failed"]).passed is False
+    assert account.outcome(o["expired"]).expires_at is not None
+    assert str(o["w"]) in account.outcomes  # taken over from the merged account
+    assert bank.account(twin).merged_into == lee
+    assert bank.learner(twin).merged_into == lee
+    assert bank.find_learner("880211-1234567") == lee
+    standard = bank.standards()[0]
+    assert [v.version for v in standard.versions] == [1, 2]
+    assert bank.standards()[1].withdrawn_on == date(2025, 9, 1)
+    assert [v.effective_from for v in bank.recognition_rules()[0].versions] == [
+        None,
+        date(2024, 1, 1),
+    ]
+    college = bank.institutions()[1]
+    assert college.credit_schemes[0].hours_per_credit == 15
