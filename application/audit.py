@@ -19,7 +19,7 @@ from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder
 
-from application.chain import CHAINED_TOPIC_PREFIX, previous_of, stored_hash
+from application.chain import CHAINED_TOPIC_PREFIXES, previous_of, stored_hash
 from application.database import Database
 from application.signing import BankKeys
 
@@ -58,7 +58,7 @@ def read_chains(recorder: ApplicationRecorder) -> dict[str, list[ChainEvent]]:
         if not page:
             break
         for n in page:
-            if n.topic.startswith(CHAINED_TOPIC_PREFIX):
+            if n.topic.startswith(CHAINED_TOPIC_PREFIXES):
                 chains[str(n.originator_id)].append(
                     ChainEvent(n.originator_version, n.id, stored_hash(n), previous_of(n.state))
                 )

@@ -17,8 +17,13 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper, StoredEvent
+from eventsourcing.utils import get_topic
 
-CHAINED_TOPIC_PREFIX = "domain.credit_account:CreditAccount."
+from domain.credit_account import SPLIT_INTO
+
+# An account's events are chained: those of CreditAccount and of the classes its behaviour is
+# split into (recognition, merging, supersession), whose events carry their own topics.
+CHAINED_TOPIC_PREFIXES = tuple(f"{cls.__module__}:{cls.__qualname__}." for cls in SPLIT_INTO)
 PREV = "_prev_"
 
 
@@ -62,7 +67,7 @@ class ChainingMapper(Mapper[UUID]):
         self._local.pending = {}
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        if not type(domain_event).__qualname__.startswith("CreditAccount."):
+        if not get_topic(type(domain_event)).startswith(CHAINED_TOPIC_PREFIXES):
             return super().to_stored_event(domain_event)
         version = domain_event.originator_version
         prev = "" if version == 1 else self._hash_of(domain_event.originator_id, version - 1)

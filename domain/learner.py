@@ -194,7 +194,7 @@ class Learner(Aggregate):
     # -- erasure ------------------------------------------------------------------------------
     def erase(self, by: str, at: datetime) -> None:
         self._check_not_erased()
-        self._erased(erased_by=by, erased_at=utc(at))
+        self._erased(erased_by=parse_text(by, "by", max_length=200), erased_at=utc(at))
 
     @event("Erased")
     def _erased(self, erased_by: str, erased_at: datetime) -> None:

@@ -182,16 +182,6 @@ def _optional(value: Any, parse: Callable[..., Any], field: str, **bounds: Any) 
     return None if value is None else parse(value, field, **bounds)
 
 
-def learning_key(o: Outcome, standard: str | None) -> tuple[str, ...] | None:
-    """What makes two outcomes the same learning, which counts once: the standard recognised
-    against, else the issuer's own course code (None: nothing says they are the same)."""
-    if standard is not None:
-        return ("standard", standard)
-    if o.standard_code is not None:
-        return ("course", str(o.issuer_id), o.standard_code)
-    return None
-
-
 def holdings(
     outcomes: Iterable[Outcome], conversions: Iterable[Conversion], on: date | None = None
 ) -> list[Holding]:

@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any, Protocol
 from uuid import UUID
 
-from domain.credit_account import CreditAccount
+from domain.credit_account import SPLIT_INTO, CreditAccount
 
 
 class Cursor(Protocol):
@@ -89,16 +89,21 @@ class Batch:
         return self._states[aggregate_id]
 
     def of(self, aggregate_type: type[Any]) -> Iterator[tuple[int, Any]]:
-        """Events raised by aggregates of one type (by the event class's enclosing class)."""
-        prefix = aggregate_type.__qualname__ + "."
+        """Events raised by aggregates of one type (by the event class's enclosing class; an
+        account's also by the classes its behaviour is split into)."""
+        owners = SPLIT_INTO if aggregate_type is CreditAccount else (aggregate_type,)
+        prefixes = tuple(owner.__qualname__ + "." for owner in owners)
         for nid, e in self.events:
-            if type(e).__qualname__.startswith(prefix):
+            if type(e).__qualname__.startswith(prefixes):
                 yield nid, e
 
     def accounts(self) -> dict[UUID, CreditAccount]:
         """Touched accounts, keyed by learner id, at their state after the batch."""
         ids = dict.fromkeys(e.originator_id for _, e in self.of(CreditAccount))
-        accounts = (self.state(i) for i in ids)
+        accounts = [self.state(i) for i in ids]
+        # Accounts that took over a merged account's records come last: a batch may hold the
+        # merged account before its hand-over, still showing the records it gave away.
+        accounts.sort(key=lambda a: bool(a.absorbed_from))
         return {a.learner_id: a for a in accounts}
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from domain.account_merging import AccountMerging
 from domain.credit_account import CreditAccount
 from domain.records import Outcome
 from projections.base import Batch, Cursor, Tables, Writes, cc, credits, from_cc, iso
@@ -16,7 +17,7 @@ from projections.base import Batch, Cursor, Tables, Writes, cc, credits, from_cc
 DEPOSITED: type[Any] = CreditAccount.OutcomeDeposited
 # Events that give an outcome its place in a transcript: its deposit, or its transfer into the
 # account it was merged into.
-PLACED = (DEPOSITED, CreditAccount.OutcomeTransferred)  # type: ignore[attr-defined]
+PLACED = (DEPOSITED, AccountMerging.OutcomeTransferred)  # type: ignore[attr-defined]
 
 
 def touched_outcomes(event: Any, account: CreditAccount) -> set[str]:
@@ -60,8 +61,9 @@ class TranscriptView:
             conversions |= touched_conversions(e, account)
             if isinstance(e, PLACED):
                 seqs[str(e.outcome_id)] = e.originator_version
-        accounts = batch.accounts()
-        for learner_id, (outcomes, conversions, seqs) in changed.items():
+        accounts = batch.accounts()  # survivors of a merge last: their rows win
+        for learner_id in accounts:
+            outcomes, conversions, seqs = changed[learner_id]
             account = accounts[learner_id]
             for oid in outcomes:
                 self._write_outcome(cur, t, learner_id, account.outcomes[oid], seqs.get(oid))

@@ -122,7 +122,16 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         data = self.personal_data(learner_id)
         if data is None:
             raise IdentityMismatch("the learner's identity data was erased")
-        if not identity_matches(verified.credential, str(data["identityDocumentNumber"])):
+        # The person's documents: this account's, and those of the accounts merged into it.
+        documents = [data] + [
+            merged
+            for absorbed in self.learner(learner_id).absorbed
+            if (merged := self.personal_data(absorbed)) is not None
+        ]
+        if not any(
+            identity_matches(verified.credential, str(d["identityDocumentNumber"]))
+            for d in documents
+        ):
             raise IdentityMismatch("the credential's subject is not this learner")
         outcome = to_outcome(verified, self.framework)
         return self.deposit(learner_id, outcome, credential.strip().encode(), actor=actor)

@@ -11,7 +11,7 @@ import pytest
 from domain.errors import DuplicateIdentity
 from domain.indexes import CredentialIndex
 from domain.learner import LearnerMerged
-from domain.rules import OutcomeCriteria, RecognitionTerms
+from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import OutcomeStatus, RuleModel
 from tests.builders import SINCE, World
 
@@ -117,3 +117,41 @@ def test_erasing_the_survivor_erases_the_accounts_merged_into_it(world: World) -
     assert world.bank.find_learner(again.document_number) is None
     assert world.bank.find_learner(kim.document_number) is None
     world.bank.register_learner("Back", "RESIDENT_ID", again.document_number, date(1990, 3, 7))
+
+
+def test_a_credential_naming_the_merged_accounts_document_goes_to_the_survivor(
+    world: World,
+) -> None:
+    uni = world.issuer()
+    kim, again = world.learner(), world.learner()
+    world.bank.merge_learners(kim.id, again.id, "same person", "officer-1")
+    outcome = world.bank.deposit_credential(kim.id, world.token(uni, again))
+    assert str(outcome) in world.bank.account(kim.id).outcomes
+
+
+def test_a_merged_attempt_that_only_counts_gives_way_to_one_converted(world: World) -> None:
+    uni, target = world.issuer(), world.issuer("Target College")
+    courses_rule(world, uni.id)
+    conversion = world.bank.create_conversion_rule(
+        "transfer",
+        RuleModel.AGREEMENT,
+        ConversionTerms(
+            criteria=OutcomeCriteria(institution_id=uni.id),
+            target_institution_id=target.id,
+            target_code="T-1",
+            target_category="major",
+            ratio=Decimal(1),
+        ),
+    )
+    kim, again = world.learner(), world.learner()
+    converted = world.bank.deposit_credential(
+        again.id, world.token(uni, again, human_code="ECON-1", completed_on=date(2024, 6, 30))
+    )
+    world.bank.convert_credits(again.id, [converted], conversion)
+    later = world.bank.deposit_credential(
+        kim.id, world.token(uni, kim, human_code="ECON-1", completed_on=date(2025, 6, 30))
+    )
+    world.bank.merge_learners(kim.id, again.id, "same person", "officer-1")
+    account = world.bank.account(kim.id)
+    assert account.outcome(later).superseded_by == converted
+    assert account.balance().total == Decimal(3)  # the conversion, once

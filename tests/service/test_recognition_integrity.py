@@ -7,9 +7,10 @@ depends on storage on both engines.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -24,6 +25,7 @@ from domain.errors import (
 from domain.qualification import Requirements
 from domain.records import Outcome
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
+from domain.same_learning import learning_keys
 from domain.standard import PassMark, StandardTerms
 from domain.values import (
     IdentityVerification,
@@ -476,3 +478,71 @@ def test_a_course_already_converted_is_not_counted_again(world: World) -> None:
     assert again.status is OutcomeStatus.DEPOSITED  # the converted credit stays; no second count
     with pytest.raises(RuleNotApplicable, match="already counts"):
         world.bank.recognize_outcome(kim.id, again.id, "officer-1", Decimal(3), 6, "major")
+
+
+def test_an_update_of_a_spent_credential_waits_for_an_officer(world: World) -> None:
+    """An update would count spent credit again: the earlier version is revoked first."""
+    uni, kim = world.issuer(), world.learner()
+    rule_for(world, uni.id)
+    qualification = world.bank.create_qualification(
+        "Certificate", 6, uni.id, Requirements(total_credits=Decimal(3))
+    )
+    signed = world.clock.now - timedelta(days=30)
+    first = deposited(world, uni, kim, credential_id="urn:s:1", valid_from=signed)
+    world.bank.redeem_qualification(kim.id, qualification)
+    update = world.token(uni, kim, credential_id="urn:s:1", valid_from=signed + timedelta(days=1))
+    with pytest.raises(RuleNotApplicable, match="revokes it"):
+        world.bank.deposit_credential(kim.id, update)
+    assert world.bank.account(kim.id).outcome(first.id).status is OutcomeStatus.REDEEMED
+    # Revoked (its redemption flagged for review), the corrected version may come in.
+    world.bank.revoke_outcome(kim.id, first.id, "corrected by the issuer", "officer-1")
+    corrected = world.bank.deposit_credential(kim.id, update)
+    account = world.bank.account(kim.id)
+    assert account.outcome(corrected).status is OutcomeStatus.RECOGNIZED
+    assert account.outcome(first.id).status is OutcomeStatus.REVOKED
+
+
+def test_revoking_retakes_in_turn_brings_back_the_first_attempt(world: World) -> None:
+    uni, kim = world.issuer(), world.learner()
+    rule_for(world, uni.id)
+    attempts = [
+        deposited(world, uni, kim, human_code="ECON-1", completed_on=date(year, 6, 30))
+        for year in (2023, 2024, 2025)
+    ]
+    first, retake, last = (a.id for a in attempts)
+    world.bank.revoke_outcome(kim.id, retake, "graded in error", "officer-1")
+    assert world.bank.account(kim.id).outcome(first).status is OutcomeStatus.SUPERSEDED
+    world.bank.revoke_outcome(kim.id, last, "graded in error", "officer-1")
+    account = world.bank.account(kim.id)
+    assert account.outcome(first).status is OutcomeStatus.RECOGNIZED
+    assert account.balance().total == Decimal(3)
+
+
+def test_a_recognition_decided_before_standards_and_a_course_code_are_the_same_learning() -> None:
+    """Generation 1 recognitions count the code they claimed as a standard; a later attempt at
+    that course of the same issuer, recognised by a rule citing none, is the same learning."""
+    issuer = uuid4()
+    old = _outcome(issuer, "ECON-1", recognized_standard="ECON-1")
+    retake = _outcome(issuer, "ECON-1")
+    assert learning_keys(old, old.recognized_standard) & learning_keys(retake, None)
+    assert not learning_keys(_outcome(uuid4(), "ECON-1"), None) & learning_keys(retake, None)
+
+
+def _outcome(issuer: UUID, code: str, **recognised: Any) -> Outcome:
+    return Outcome(
+        id=uuid4(),
+        issuer_id=issuer,
+        credential_id=f"urn:{uuid4()}",
+        kind=OutcomeKind.ACADEMIC_COURSE,
+        title="Economics",
+        standard_code=code,
+        level=6,
+        credits_claimed=Decimal(3),
+        hours=None,
+        result=None,
+        completed_on=date(2024, 6, 30),
+        evidence_digest="",
+        key_id=None,
+        deposited_at=datetime(2024, 7, 1, tzinfo=UTC),
+        **recognised,
+    )
