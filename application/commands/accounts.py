@@ -11,7 +11,8 @@ from uuid import UUID, uuid4
 from application.base import Pending
 from application.commands.catalogue import CatalogueCommands
 from application.commands.learners import LearnerCommands
-from application.credentials import VerifiedCredential, identity_matches, to_outcome, verify
+from application.credentials import VerifiedCredential, identity_matches, verify
+from application.outcome_mapping import to_outcome
 from domain.credit_account import CreditAccount
 from domain.credit_schemes import framework_credits
 from domain.errors import (
