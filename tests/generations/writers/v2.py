@@ -11,10 +11,8 @@ revocation, and two accounts of one person merged. Snapshots every three events.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
-import sqlite3
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -34,20 +32,11 @@ from domain.values import (
     OutcomeKind,
     RuleModel,
 )
-from projections.transcript import row_of
 from tests.builders import deposit, ed25519_jwk, outcome, register_issuer
+from tests.generations.writers.v1 import Clock, expected, rows  # the same reading and clock
 
 SECRET = "generation-2-secret-" + "0" * 24
 OUT = Path(__file__).resolve().parents[1] / "v2.json"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(minutes=1)
-        return self.now
 
 
 def scenario(bank: Any) -> dict[str, Any]:
@@ -235,59 +224,6 @@ def scenario(bank: Any) -> dict[str, Any]:
         },
         "conversion": conversion,
     }
-
-
-def expected(bank: Any, ids: dict[str, Any]) -> dict[str, Any]:
-    """What the readers of the time answered: the later code must answer the same."""
-    accounts = {}
-    for learner in ids["learners"]:
-        from uuid import UUID
-
-        account = bank.account(UUID(learner))
-        balance = account.balance()
-        accounts[learner] = {
-            "version": account.version,
-            "balance": {
-                "total": str(balance.total),
-                "available": str(balance.available),
-                "redeemed": str(balance.redeemed),
-            },
-            "transcript": [
-                {k: str(v) for k, v in vars(row_of(UUID(learner), o, 0)).items() if k != "seq"}
-                for o in account.outcomes.values()
-            ],
-            "conversions": sorted(str(c) for c in account.conversions),
-            "redemptions": sorted(str(r) for r in account.redemptions),
-        }
-    return {"accounts": accounts}
-
-
-def rows(path: Path) -> dict[str, Any]:
-    conn = sqlite3.connect(path)
-    b64 = lambda v: base64.b64encode(bytes(v)).decode()  # noqa: E731
-    try:
-        events = [
-            {"originator_id": o, "version": v, "topic": t, "state": b64(s)}
-            for o, v, t, s in conn.execute(
-                "SELECT originator_id, originator_version, topic, state FROM stored_events "
-                "ORDER BY rowid"
-            )
-        ]
-        snapshots = [
-            {"originator_id": o, "version": v, "topic": t, "state": b64(s)}
-            for o, v, t, s in conn.execute(
-                "SELECT originator_id, originator_version, topic, state FROM stored_snapshots"
-            )
-        ]
-        keys = [
-            {"learner_id": i, "wrapped_key": b64(k), "created_at": c}
-            for i, k, c in conn.execute(
-                "SELECT learner_id, wrapped_key, created_at FROM learner_keys"
-            )
-        ]
-    finally:
-        conn.close()
-    return {"events": events, "snapshots": snapshots, "learner_keys": keys}
 
 
 def main() -> None:
