@@ -415,7 +415,7 @@ def _pg_bindir() -> Path | None:
 
 class PrivatePostgres:
     """A throw-away PostgreSQL server (initdb in a temp dir, its own port): restarting it
-    disturbs nobody else's tests on the shared server."""
+    disturbs nobody else's tests on the system server."""
 
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
@@ -490,14 +490,14 @@ class PrivatePostgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class SharedPostgres:
-    """The shared local cluster, restarted with pg_ctlcluster (root): every session's tests on it
+class SystemPostgres:
+    """The system's local cluster, restarted with pg_ctlcluster (root): every session's tests on it
     see the outage, so the private server is preferred."""
 
     def __init__(self, admin_url: str) -> None:
         self.admin_url = admin_url
         self.version = sorted(os.listdir("/etc/postgresql"))[0]
-        self.kind = "shared"
+        self.kind = "system"
 
     def _ctl(self, action: str) -> None:
         subprocess.run(
@@ -542,18 +542,18 @@ def _pg_ready(url: str) -> bool:
         return False
 
 
-def restartable_postgres(shared_admin_url: str) -> PrivatePostgres | SharedPostgres:
+def restartable_postgres(system_admin_url: str) -> PrivatePostgres | SystemPostgres:
     """A private server when the PostgreSQL binaries are here (and not told otherwise by
-    CREDITBANK_RELIABILITY_PG=shared), else the shared cluster."""
+    CREDITBANK_RELIABILITY_PG=system), else the system cluster."""
     bindir = _pg_bindir()
-    if os.environ.get("CREDITBANK_RELIABILITY_PG", "private") == "shared" or bindir is None:
-        return SharedPostgres(shared_admin_url)
+    if os.environ.get("CREDITBANK_RELIABILITY_PG", "private") == "system" or bindir is None:
+        return SystemPostgres(system_admin_url)
     server = PrivatePostgres(bindir)
     try:
         server.init()
     except (OSError, subprocess.CalledProcessError):
         server.destroy()
-        return SharedPostgres(shared_admin_url)
+        return SystemPostgres(system_admin_url)
     return server
 
 

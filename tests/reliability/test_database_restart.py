@@ -2,7 +2,7 @@
 that is restarted, and stopped for a while, while a load thread sends mutations and reads.
 
 The server is a private one (initdb in a temp dir, its own port) so that restarting it disturbs
-no other tests; CREDITBANK_RELIABILITY_PG=shared restarts the shared cluster with pg_ctlcluster
+no other tests; CREDITBANK_RELIABILITY_PG=system restarts the system cluster with pg_ctlcluster
 instead. Either way it is running again when the module ends, whatever happened.
 
 One scenario runs per module; the tests below judge it: during the outage requests fail cleanly
