@@ -40,7 +40,8 @@ from application.signing import b64url
 from application.standards import Standards
 from domain.errors import DomainError
 from domain.records import DepositedOutcome
-from domain.values import IdentityVerification, InstitutionKind, OutcomeKind
+from domain.rules import ConversionTerms, OutcomeCriteria
+from domain.values import IdentityVerification, InstitutionKind, OutcomeKind, RuleModel
 
 KEYS_VALID_FROM = datetime(2015, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # the clock fixture's moment
@@ -120,6 +121,20 @@ class World:
                 learner_id, IdentityVerification.ELECTRONIC_ID, "officer-1"
             )
         return Learner(learner_id, number)
+
+    def transfer(self, source: Issuer, target: Issuer) -> UUID:
+        """An agreement: the source's recognised outcomes convert 1:1 into the target's T-1."""
+        return self.bank.create_conversion_rule(
+            "transfer",
+            RuleModel.AGREEMENT,
+            ConversionTerms(
+                criteria=OutcomeCriteria(institution_id=source.id),
+                target_institution_id=target.id,
+                target_code="T-1",
+                target_category="major",
+                ratio=Decimal(1),
+            ),
+        )
 
     # -- credentials ------------------------------------------------------------------------------
     def credential(self, issuer: Issuer, learner: Learner, **spec: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 from domain.errors import DuplicateIdentity
 from domain.indexes import CredentialIndex
 from domain.learner import LearnerMerged
-from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
+from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.values import OutcomeStatus, RuleModel
 from tests.builders import SINCE, World
 
@@ -132,17 +132,7 @@ def test_a_credential_naming_the_merged_accounts_document_goes_to_the_survivor(
 def test_a_merged_attempt_that_only_counts_gives_way_to_one_converted(world: World) -> None:
     uni, target = world.issuer(), world.issuer("Target College")
     courses_rule(world, uni.id)
-    conversion = world.bank.create_conversion_rule(
-        "transfer",
-        RuleModel.AGREEMENT,
-        ConversionTerms(
-            criteria=OutcomeCriteria(institution_id=uni.id),
-            target_institution_id=target.id,
-            target_code="T-1",
-            target_category="major",
-            ratio=Decimal(1),
-        ),
-    )
+    conversion = world.transfer(uni, target)
     kim, again = world.learner(), world.learner()
     converted = world.bank.deposit_credential(
         again.id, world.token(uni, again, human_code="ECON-1", completed_on=date(2024, 6, 30))

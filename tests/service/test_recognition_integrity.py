@@ -24,7 +24,7 @@ from domain.errors import (
 )
 from domain.qualification import Requirements
 from domain.records import Outcome
-from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
+from domain.rules import OutcomeCriteria, RecognitionTerms
 from domain.same_learning import learning_keys
 from domain.standard import PassMark, StandardTerms
 from domain.values import (
@@ -461,17 +461,7 @@ def test_a_course_already_converted_is_not_counted_again(world: World) -> None:
     uni, kim = world.issuer(), world.learner()
     rule_for(world, uni.id)
     target = world.issuer("Target College")
-    conversion = world.bank.create_conversion_rule(
-        "transfer",
-        RuleModel.AGREEMENT,
-        ConversionTerms(
-            criteria=OutcomeCriteria(institution_id=uni.id),
-            target_institution_id=target.id,
-            target_code="T-1",
-            target_category="major",
-            ratio=Decimal(1),
-        ),
-    )
+    conversion = world.transfer(uni, target)
     first = deposited(world, uni, kim, human_code="ECON-1", completed_on=date(2024, 6, 30))
     world.bank.convert_credits(kim.id, [first.id], conversion)
     again = deposited(world, uni, kim, human_code="ECON-1", completed_on=date(2025, 6, 30))
