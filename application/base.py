@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, ClassVar, TypeVar, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -59,6 +60,9 @@ LOGS = (
     "qualifications",
     "standards",
 )
+
+
+DEFAULT_FOUR_EYES_CREDITS = Decimal(20)  # a third of a year's full-time study
 
 
 class Listed(DomainEvent):
@@ -105,8 +109,11 @@ class BankBase(Application[UUID]):
         aggregate_cache_size: int = 0,
         standards: Standards | None = None,
         country: str = "CN",
+        four_eyes_credits: Decimal | None = DEFAULT_FOUR_EYES_CREDITS,
     ) -> None:
         self.database = database
+        # An officer's recognition above this many credits needs a second officer too.
+        self.four_eyes_credits = four_eyes_credits
         self.country = country  # the default issuing country of identity documents
         # Not ``self.standards``: that name is the catalogue query ``standards()``.
         self.standards_material = standards or Standards()

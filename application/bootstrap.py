@@ -72,6 +72,7 @@ def bootstrap(
         aggregate_cache_size=settings.aggregate_cache_size,
         standards=Standards(settings.standards_dir),
         country=parse_country(settings.country, "country"),
+        four_eyes_credits=settings.four_eyes_credits,
     )
     keys = BankKeys.load_or_create(settings.data_dir)
     return Services(

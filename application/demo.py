@@ -247,7 +247,11 @@ class DemoLoader:
         for rule in self.bank.conversion_rules():
             if rule.name == name:
                 return rule.id
-        return self.bank.create_conversion_rule(name, model, terms)
+        rule_id = self.bank.create_conversion_rule(name, model, terms, proposed_by="officer-zhao")
+        # Each institution the agreement binds accepts it (their registrars, in the demo).
+        for party in self.bank.conversion_rule(rule_id).awaiting_parties:
+            self.bank.accept_conversion_rule(rule_id, party, f"registrar:{party}")
+        return rule_id
 
     def qualification(self, name: str, level: int, awarding: UUID, req: Requirements) -> UUID:
         for qualification in self.bank.qualifications():

@@ -13,6 +13,7 @@ from eventsourcing.domain import DomainEvent
 
 from application.chain import stored_hash
 from application.commands.merges import MergeCommands
+from application.commands.reviews import ReviewCommands
 from domain.conversion import ConversionOption
 from domain.qualification import Assessment
 from domain.values import parse_whole, utc
@@ -30,7 +31,7 @@ class AccountEvent:
     hash: str  # this event's link in the account's hash chain
 
 
-class AccountReads(MergeCommands):
+class AccountReads(MergeCommands, ReviewCommands):
     def account_version_at(self, learner_id: UUID, at: datetime) -> int:
         """The account's version as it stood at a moment (0: not yet opened)."""
         at = utc(at)
@@ -71,7 +72,9 @@ class AccountReads(MergeCommands):
     ) -> list[ConversionOption]:
         """Conversions the learner could make now, best first for this qualification."""
         qualification = self.qualification(qualification_id)
-        rules = [r.current() for r in self.conversion_rules() if not r.retired]
+        rules = [
+            r.current() for r in self.conversion_rules() if not r.retired and r.awaiting() is None
+        ]
         return self.account(learner_id).conversion_options(
             rules, qualification.requirements, self.now().date()
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -90,6 +91,13 @@ class Settings(BaseSettings):
         default=None,
         description="official schemas and JSON-LD contexts (a folder laid out like "
         "application/standards, with its manifest.json); default: the copy shipped in the package",
+    )
+    four_eyes_credits: Decimal | None = Field(
+        default=Decimal(20),
+        ge=0,
+        description="an officer's recognition of more credits than this needs a written "
+        "justification and a second officer (so does one beyond a standard's value or the "
+        "credential's own claim, whatever this is)",
     )
     checkpoint_interval: float = Field(
         default=300, ge=0, description="seconds between signed audit checkpoints in serve (0: off)"

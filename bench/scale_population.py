@@ -133,6 +133,11 @@ def generate(chunk: Chunk) -> tuple[list[str], dict[str, str], dict[str, int]]:
                         None,  # recognised against no standard (an issuer's course rule)
                         None,
                         None,  # never superseded
+                        credits,  # available: nothing converted
+                        None,  # no justification (a rule decided)
+                        None,  # no second officer
+                        None,  # no appeal
+                        None,  # no portfolio
                     )
                 )
             )

@@ -5,23 +5,34 @@ account toward a qualification (the same plan, tried out)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from domain.errors import RuleNotApplicable
 from domain.qualification import Holding, Requirements, assess
-from domain.records import Outcome
+from domain.records import ConvertedPart, Outcome
 from domain.rules import ConversionTerms, RuleVersion
 from domain.values import CREDIT_QUANTUM, ZERO, OutcomeKind, OutcomeStatus, within
+
+NIL = UUID(int=0)  # the conversion id of a plan only tried out
 
 
 @dataclass(frozen=True, kw_only=True)
 class ConversionPlan:
-    source_credits: Decimal
-    credits: Decimal  # after the ratio and the learner's remaining cap (0 or less: none)
+    """Which credits of which sources a conversion takes, and what each becomes.
+
+    A ratio conversion (a credit-scheme transfer) gives ratio x what it takes, never more than
+    the rule's cap allows: capped, it takes only the source credits it converts (first sources
+    first) and the rest stays available. A course equivalence takes its sources whole and grants
+    the target course's credits and level, shared among the sources. Either way each part keeps
+    its source's completion date, institution and kind, for the caps of qualifications."""
+
+    source_credits: Decimal  # what it takes
+    credits: Decimal  # what it gives (0 or less: nothing)
+    parts: tuple[ConvertedPart, ...]
     level: int | None
     kind: OutcomeKind
     completed_on: date
@@ -29,35 +40,57 @@ class ConversionPlan:
 
     @classmethod
     def of(
-        cls, sources: Sequence[Outcome], terms: ConversionTerms, converted_before: Decimal
+        cls,
+        sources: Sequence[Outcome],
+        terms: ConversionTerms,
+        converted_before: Decimal,
+        conversion_id: UUID = NIL,
     ) -> ConversionPlan:
-        source_credits = sum((o.recognized_credits or ZERO for o in sources), ZERO)
-        amount = (source_credits * terms.ratio).quantize(CREDIT_QUANTUM, rounding=ROUND_DOWN)
-        if terms.max_credits_per_learner is not None:
-            amount = min(amount, terms.max_credits_per_learner - converted_before)
-        levels = [o.recognized_level for o in sources if o.recognized_level is not None]
+        available = [(o, o.available_credits) for o in sources if o.available_credits > 0]
+        total = sum((a for _, a in available), ZERO)
+        if terms.target_credits is not None:
+            credits, taken = terms.target_credits, [(o, a) for o, a in available]
+        else:
+            credits = (total * terms.ratio).quantize(CREDIT_QUANTUM, rounding=ROUND_DOWN)
+            if terms.max_credits_per_learner is not None:
+                credits = min(credits, terms.max_credits_per_learner - converted_before)
+            need = min(total, (max(credits, ZERO) / terms.ratio).quantize(CREDIT_QUANTUM, ROUND_UP))
+            taken = []
+            for o, a in available:
+                take = min(a, need - sum((t for _, t in taken), ZERO))
+                if take <= 0:
+                    break
+                taken.append((o, take))
+        parts = _parts(conversion_id, taken, max(credits, ZERO), terms)
+        levels = [p.level for p in parts if p.level is not None]
         codes = {terms.target_code} | {
-            o.recognized_standard for o in sources if o.recognized_standard
+            o.recognized_standard for o, _ in taken if o.recognized_standard
         }
         return cls(
-            source_credits=source_credits,
-            credits=amount,
-            level=min(levels) if levels else None,
+            source_credits=sum((t for _, t in taken), ZERO),
+            credits=credits,
+            parts=parts,
+            level=terms.target_level if terms.equivalence else (min(levels) if levels else None),
             kind=max(sources, key=lambda o: o.recognized_credits or ZERO).kind,
-            completed_on=max(o.completed_on for o in sources),
+            completed_on=max((o.completed_on for o, _ in taken), default=sources[0].completed_on),
             standard_codes=tuple(sorted(codes)),
         )
 
     @classmethod
     def checked(
-        cls, sources: Sequence[Outcome], rule: RuleVersion, converted_before: Decimal, on: date
+        cls,
+        sources: Sequence[Outcome],
+        rule: RuleVersion,
+        converted_before: Decimal,
+        on: date,
+        conversion_id: UUID = NIL,
     ) -> ConversionPlan:
         """The plan for converting exactly these sources under the rule, refused
         (RuleNotApplicable) when one of them is not convertible or the cap leaves nothing."""
         terms = rule.terms
         assert isinstance(terms, ConversionTerms)
         for o in sources:
-            if o.status is not OutcomeStatus.RECOGNIZED:
+            if o.status is not OutcomeStatus.RECOGNIZED or o.available_credits <= 0:
                 raise RuleNotApplicable(
                     f"outcome {o.id} is {o.status.value}; only recognised, unspent outcomes "
                     "can be converted"
@@ -66,28 +99,74 @@ class ConversionPlan:
                 raise RuleNotApplicable(f"rule {rule.name!r} does not apply to outcome {o.id}")
             if o.expired_on(on):
                 raise RuleNotApplicable(f"outcome {o.id}'s credential has expired")
-        plan = cls.of(sources, terms, converted_before)
+        plan = cls.of(sources, terms, converted_before, conversion_id)
         if plan.credits <= 0:
             raise RuleNotApplicable(
                 f"rule {rule.name!r} allows no more credits for this learner "
                 f"(cap {terms.max_credits_per_learner})"
             )
+        unused = [o.id for o in sources if o.id not in {p.source_id for p in plan.parts}]
+        if unused:
+            raise RuleNotApplicable(
+                f"the cap of rule {rule.name!r} leaves nothing to take from outcome "
+                f"{unused[0]}: convert without it",
+                ("outcomeIds",),
+            )
         return plan
 
-    def holding(self, holding_id: UUID, terms: ConversionTerms) -> Holding:
+    def holdings(self, terms: ConversionTerms) -> list[Holding]:
         """The converted credits as a qualification would count them."""
-        return Holding(
-            id=holding_id,
-            credits=self.credits,
-            level=self.level,
-            kind=self.kind,
-            category=terms.target_category,
-            institution_id=terms.target_institution_id,
-            completed_on=self.completed_on,
-            converted=True,
-            standard_codes=frozenset(self.standard_codes),
-            spent=False,
+        return [
+            Holding(
+                id=p.id,
+                credits=p.credits,
+                level=p.level,
+                kind=p.kind,
+                category=terms.target_category,
+                institution_id=p.institution_id,
+                completed_on=p.completed_on,
+                converted=True,
+                standard_codes=frozenset(self.standard_codes),
+                spent=False,
+            )
+            for p in self.parts
+        ]
+
+
+def part_id(conversion_id: UUID, source_id: UUID) -> UUID:
+    return uuid5(NAMESPACE_URL, f"creditbank:/conversions/{conversion_id}/{source_id}")
+
+
+def _parts(
+    conversion_id: UUID,
+    taken: list[tuple[Outcome, Decimal]],
+    credits: Decimal,
+    terms: ConversionTerms,
+) -> tuple[ConvertedPart, ...]:
+    """Shares ``credits`` among the sources in proportion to what each gave (the last takes the
+    rounding)."""
+    total = sum((t for _, t in taken), ZERO)
+    parts: list[ConvertedPart] = []
+    given = ZERO
+    for i, (o, take) in enumerate(taken):
+        if i == len(taken) - 1:
+            share = credits - given
+        else:
+            share = (credits * take / total).quantize(CREDIT_QUANTUM, rounding=ROUND_DOWN)
+        given += share
+        parts.append(
+            ConvertedPart(
+                id=part_id(conversion_id, o.id),
+                source_id=o.id,
+                consumed=take,
+                credits=share,
+                level=terms.target_level if terms.equivalence else o.recognized_level,
+                kind=o.kind,
+                institution_id=o.issuer_id,
+                completed_on=o.completed_on,
+            )
         )
+    return tuple(parts)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,18 +175,31 @@ class ConversionOption:
     rule_version: int
     rule_name: str
     outcome_ids: tuple[UUID, ...]
-    source_credits: Decimal
-    credits: Decimal
+    source_credits: Decimal  # what it costs: the credits it takes from the sources
+    credits: Decimal  # what it gives
     category: str
     unmet_before: tuple[str, ...]
     unmet_after: tuple[str, ...]
     counted_change: Decimal
+    closer: tuple[str, ...] = ()  # unmet requirements it brings closer (or closes)
 
     @property
     def closes(self) -> tuple[str, ...]:
         """The requirements unmet before and met after (named as in ``unmet``, up to ':')."""
         after = {_requirement(u) for u in self.unmet_after}
         return tuple(r for r in map(_requirement, self.unmet_before) if r not in after)
+
+    @property
+    def opens(self) -> tuple[str, ...]:
+        """The requirements met before and unmet after: what it would cost the qualification."""
+        before = {_requirement(u) for u in self.unmet_before}
+        return tuple(r for r in map(_requirement, self.unmet_after) if r not in before)
+
+    @property
+    def loss(self) -> bool:
+        """It would unmeet a requirement, or count fewer credits without bringing any unmet
+        requirement closer."""
+        return bool(self.opens) or (self.counted_change < 0 and not self.closer)
 
     @property
     def changes_nothing(self) -> bool:
@@ -117,6 +209,7 @@ class ConversionOption:
 def convertible(outcome: Outcome, terms: ConversionTerms, on: date) -> bool:
     return (
         outcome.status is OutcomeStatus.RECOGNIZED
+        and outcome.available_credits > 0
         and not outcome.expired_on(on)
         and terms.criteria.matches(outcome.issuer_id, outcome.kind, outcome.standard_code)
     )
@@ -130,11 +223,12 @@ def conversion_options(
     account: Any, rules: list[RuleVersion], requirements: Requirements, on: date
 ) -> list[ConversionOption]:
     """Conversions the learner could make now, and what each would do for a qualification:
-    the rule, the outcomes it would take, the credits it would give (capped), and the
-    requirements still unmet after it. Options that would change nothing (the same unmet
-    requirements, the same credits counted) are left out; best first: most requirements
-    closed, then fewest unmet, then most credits counted."""
-    current = assess(requirements, account.holdings(on))
+    the rule, the outcomes and credits it would take (a capped one takes only what it converts),
+    the credits it would give, and the requirements it would close. Options that change nothing
+    or lose (unmeet a requirement, or count fewer credits closing nothing) are left out; best
+    first: most requirements closed, then fewest unmet, then most credits counted."""
+    held = account.holdings(on)
+    current = assess(requirements, held)
     options: list[ConversionOption] = []
     for rule in rules:
         terms = rule.terms
@@ -142,31 +236,42 @@ def conversion_options(
             on, terms.valid_from, terms.valid_until
         ):
             continue
+        if terms.equivalence and account.holds_course(terms) is not None:
+            continue  # a target course counts once
         sources = [o for o in account.outcomes.values() if convertible(o, terms, on)]
         if not sources:
             continue
+        if terms.equivalence:
+            # One course is the target course: the one that costs least.
+            sources = [min(sources, key=lambda o: (o.available_credits, str(o.id)))]
         plan = ConversionPlan.of(sources, terms, account.converted_under(rule.rule_id))
         if plan.credits <= 0:
             continue
-        source_ids = {o.id for o in sources}
-        converted = plan.holding(rule.rule_id, terms)
+        taken = {p.source_id: p.consumed for p in plan.parts}
+        after_held = [
+            replace(h, credits=h.credits - taken[h.id]) if h.id in taken else h for h in held
+        ]
         after = assess(
-            requirements,
-            [h for h in account.holdings(on) if h.id not in source_ids] + [converted],
+            requirements, [h for h in after_held if h.credits > 0] + plan.holdings(terms)
         )
         options.append(
             ConversionOption(
                 rule_id=rule.rule_id,
                 rule_version=rule.version,
                 rule_name=rule.name,
-                outcome_ids=tuple(o.id for o in sources),
+                outcome_ids=tuple(p.source_id for p in plan.parts),
                 source_credits=plan.source_credits,
                 credits=plan.credits,
                 category=terms.target_category,
                 unmet_before=current.unmet,
                 unmet_after=after.unmet,
                 counted_change=after.credits_counted - current.credits_counted,
+                closer=tuple(
+                    r
+                    for r, lack in current.shortfalls.items()
+                    if after.shortfalls.get(r, ZERO) < lack
+                ),
             )
         )
-    useful = [o for o in options if not o.changes_nothing]
+    useful = [o for o in options if not o.changes_nothing and not o.loss]
     return sorted(useful, key=lambda o: (-len(o.closes), len(o.unmet_after), -o.counted_change))

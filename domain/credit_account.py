@@ -25,18 +25,23 @@ from domain.errors import (
     InvalidInput,
     NotFound,
     RequirementsNotMet,
+    RuleNotApplicable,
 )
+from domain.prior_learning import PriorLearning
 from domain.qualification import Assessment, Holding, Requirements, assess
 from domain.recognition import Recognizing
 from domain.records import (
     Balance,
     Conversion,
+    ConvertedPart,
     DepositedOutcome,
     Outcome,
+    Proposal,
     Redemption,
     balance,
     holdings,
 )
+from domain.review import Reviewing
 from domain.rules import ConversionTerms, RuleVersion
 from domain.same_learning import Superseding, earlier_version, set_aside_for
 from domain.values import (
@@ -48,7 +53,7 @@ from domain.values import (
 )
 
 
-class CreditAccount(Recognizing):
+class CreditAccount(PriorLearning):
     """A learner's lifelong account. Its behaviour is split by area into the classes it
     inherits from (``SPLIT_INTO``), whose events carry their own topics: the hash chain and the
     views take the events of all of them as the account's."""
@@ -57,7 +62,9 @@ class CreditAccount(Recognizing):
     # and their framework credits (snapshots of version 1: the claim, as it was then taken).
     # 3: outcomes know the standard they were recognised against (before: the code they
     # claimed counted, for the decisions made then).
-    class_version = 4
+    # 5: outcomes know what conversions took of them, conversions their parts (a snapshot of
+    # version 4: every converted outcome wholly taken, each conversion one holding).
+    class_version = 5
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -76,6 +83,13 @@ class CreditAccount(Recognizing):
         state.update(merged_into=None, absorbed_from=[])
 
     @staticmethod
+    def upcast_v4_v5(state: dict[str, Any]) -> None:
+        for o in state["outcomes"].values():
+            taken = o.conversion_id is not None and o.recognized_credits is not None
+            o.converted_credits = {str(o.conversion_id): o.recognized_credits} if taken else {}
+        state["proposals"] = {}
+
+    @staticmethod
     def create_id(learner_id: UUID) -> UUID:
         return uuid5(NAMESPACE_URL, f"creditbank:/accounts/{learner_id}")
 
@@ -88,6 +102,7 @@ class CreditAccount(Recognizing):
         self.redemptions: dict[str, Redemption] = {}
         self.merged_into: UUID | None = None  # the learner whose account took this one's records
         self.absorbed_from: list[UUID] = []  # the learners whose records this account took over
+        self.proposals: dict[str, Proposal] = {}  # decisions waiting for a second officer
 
     # -- deposit ------------------------------------------------------------------------------
     def deposit(
@@ -224,6 +239,9 @@ class CreditAccount(Recognizing):
         at: datetime,
         actor: str | None = None,
     ) -> Conversion:
+        """Converts the named sources under the rule (docs/domain.md, conversion): a capped
+        ratio conversion takes only what it converts; a course equivalence grants the target
+        course once."""
         terms = rule.terms
         assert isinstance(terms, ConversionTerms)
         self._check_new_id(conversion_id, "conversionId")
@@ -232,9 +250,14 @@ class CreditAccount(Recognizing):
         if len(set(outcome_ids)) != len(outcome_ids):
             raise InvalidInput("an outcome is listed twice", ("outcomeIds",))
         rule.check_applicable(utc(at).date())
+        if terms.equivalence and (held := self.holds_course(terms)) is not None:
+            raise RuleNotApplicable(
+                f"course {terms.target_code} is already held ({held}): a course counts once",
+                ("conversionRuleId",),
+            )
         sources = [self.outcome(i) for i in outcome_ids]
         plan = ConversionPlan.checked(
-            sources, rule, self.converted_under(rule.rule_id), utc(at).date()
+            sources, rule, self.converted_under(rule.rule_id), utc(at).date(), conversion_id
         )
         self._credits_converted(
             conversion_id=conversion_id,
@@ -253,10 +276,60 @@ class CreditAccount(Recognizing):
             standard_codes=plan.standard_codes,
             converted_at=utc(at),
             actor=actor,
+            parts=plan.parts,
+            equivalence=terms.equivalence,
         )
         return self.conversions[str(conversion_id)]
 
-    @event("CreditsConverted")
+    def holds_course(self, terms: ConversionTerms) -> str | None:
+        """How the account already holds the target course of an equivalence, if it does: an
+        active equivalence into it, or the course itself, recognised."""
+        for c in self.conversions.values():
+            if (
+                c.active
+                and c.equivalence
+                and (c.target_institution_id, c.target_code)
+                == (terms.target_institution_id, terms.target_code)
+            ):
+                return f"conversion {c.id}"
+        for o in self.outcomes.values():
+            if (
+                o.issuer_id == terms.target_institution_id
+                and o.standard_code == terms.target_code
+                and o.recognized_credits is not None
+                and o.status
+                in (OutcomeStatus.RECOGNIZED, OutcomeStatus.CONVERTED, OutcomeStatus.REDEEMED)
+            ):
+                return f"outcome {o.id}"
+        return None
+
+    class CreditsConverted(Aggregate.Event):
+        class_version = 2
+        conversion_id: UUID
+        outcome_ids: tuple[UUID, ...]
+        rule_id: UUID
+        rule_version: int
+        ratio: Decimal
+        source_credits: Decimal
+        credits: Decimal
+        target_institution_id: UUID
+        target_code: str
+        category: str
+        level: int | None
+        kind: OutcomeKind
+        completed_on: date
+        standard_codes: tuple[str, ...]
+        converted_at: datetime
+        actor: str | None
+        parts: tuple[ConvertedPart, ...]
+        equivalence: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Version 1 took every named source whole and made one holding of them.
+            state.update(parts=(), equivalence=False)
+
+    @event(CreditsConverted)
     def _credits_converted(
         self,
         conversion_id: UUID,
@@ -275,6 +348,8 @@ class CreditAccount(Recognizing):
         standard_codes: tuple[str, ...],
         converted_at: datetime,
         actor: str | None,
+        parts: tuple[ConvertedPart, ...],
+        equivalence: bool,
     ) -> None:
         self.conversions[str(conversion_id)] = Conversion(
             id=conversion_id,
@@ -292,15 +367,32 @@ class CreditAccount(Recognizing):
             completed_on=completed_on,
             standard_codes=tuple(standard_codes),
             converted_at=converted_at,
+            parts=tuple(parts),
+            equivalence=equivalence,
         )
-        for i in outcome_ids:
-            self.outcomes[str(i)].conversion_id = conversion_id
+        if parts:
+            for p in parts:
+                self.outcomes[str(p.source_id)].consumed_by(conversion_id, p.consumed)
+        else:
+            for i in outcome_ids:
+                o = self.outcomes[str(i)]
+                o.consumed_by(conversion_id, o.available_credits)
 
     def converted_under(self, rule_id: UUID) -> Decimal:
         return sum(
             (c.credits for c in self.conversions.values() if c.rule_id == rule_id and c.active),
             ZERO,
         )
+
+    def conversion_holding(self, holding_id: str) -> Conversion | None:
+        """The conversion a holding (a conversion's part) belongs to."""
+        found = self.conversions.get(holding_id)
+        if found is not None:
+            return found
+        for c in self.conversions.values():
+            if any(str(p.id) == holding_id for p in c.parts):
+                return c
+        return None
 
     # -- holdings, balance, requirements -------------------------------------------------------
     def holdings(self, on: date | None = None) -> list[Holding]:
@@ -368,7 +460,9 @@ class CreditAccount(Recognizing):
             if holding_id in self.outcomes:
                 self.outcomes[str(holding_id)].redemption_id = redemption_id
             else:
-                self.conversions[str(holding_id)].redemption_id = redemption_id
+                conversion = self.conversion_holding(str(holding_id))
+                assert conversion is not None
+                conversion.redemption_id = redemption_id
 
     # -- revocation and supersession -----------------------------------------------------------
     def revoke(self, outcome_id: UUID, reason: object, actor: str) -> tuple[UUID, ...]:
@@ -422,7 +516,7 @@ class CreditAccount(Recognizing):
 # area into the classes it inherits from; their stored topics name the classes that apply them.
 for _moved in (
     Recognizing.OutcomeRecognized,
-    Recognizing.RecognitionRejected,  # type: ignore[attr-defined]
+    Recognizing.RecognitionRejected,
     Superseding.OutcomeSuperseded,  # type: ignore[attr-defined]
     AccountMerging.OutcomeTransferred,  # type: ignore[attr-defined]
     AccountMerging.RecordsTransferred,  # type: ignore[attr-defined]
@@ -432,4 +526,11 @@ for _moved in (
 
 
 # The classes an account's events may come from (the chain and the views read this).
-SPLIT_INTO: tuple[type[Aggregate], ...] = (CreditAccount, Recognizing, AccountMerging, Superseding)
+SPLIT_INTO: tuple[type[Aggregate], ...] = (
+    CreditAccount,
+    PriorLearning,
+    Reviewing,
+    Recognizing,
+    AccountMerging,
+    Superseding,
+)

@@ -42,6 +42,12 @@ class RuleNotApplicable(DomainError):
     code = "RULE_NOT_APPLICABLE"
 
 
+class RuleConflict(DomainError):
+    """Another rule covers the same outcomes with different terms and the same priority."""
+
+    code = "RULE_CONFLICT"
+
+
 class InsufficientCredits(DomainError):
     code = "INSUFFICIENT_CREDITS"
 

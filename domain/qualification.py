@@ -123,6 +123,8 @@ class Assessment:
     credits_counted: Decimal
     allocations: dict[UUID, Decimal] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    # What each unmet requirement lacks (named as in ``unmet``, up to ':'; a standard: 1).
+    shortfalls: dict[str, Decimal] = field(default_factory=dict)
 
 
 def assess(requirements: Requirements, holdings: Iterable[Holding]) -> Assessment:
@@ -202,7 +204,9 @@ def assess(requirements: Requirements, holdings: Iterable[Holding]) -> Assessmen
 
     total = sum(allocations.values(), ZERO).quantize(CREDIT_QUANTUM)
     unmet: list[str] = []
+    shortfalls: dict[str, Decimal] = {}
     if total < req.total_credits:
+        shortfalls["total"] = req.total_credits - total
         unmet.append(
             f"total: {total} of {req.total_credits} credits counted "
             f"({req.total_credits - total} missing)"
@@ -210,6 +214,7 @@ def assess(requirements: Requirements, holdings: Iterable[Holding]) -> Assessmen
     for cm in req.minimum_by_category:
         got = counted(lambda x, c=cm.category: x.category == c).quantize(CREDIT_QUANTUM)  # type: ignore[misc]
         if got < cm.credits:
+            shortfalls[f"category {cm.category}"] = cm.credits - got
             unmet.append(
                 f"category {cm.category}: {got} of {cm.credits} credits "
                 f"({cm.credits - got} missing)"
@@ -217,12 +222,14 @@ def assess(requirements: Requirements, holdings: Iterable[Holding]) -> Assessmen
     for lm in req.minimum_at_level:
         got = counted(lambda x, lv=lm.level: _at_or_above(x, lv)).quantize(CREDIT_QUANTUM)  # type: ignore[misc]
         if got < lm.credits:
+            shortfalls[f"level {lm.level} or above"] = lm.credits - got
             unmet.append(
                 f"level {lm.level} or above: {got} of {lm.credits} credits "
                 f"({lm.credits - got} missing)"
             )
     for code in req.required_standards:
         if not any(code in h.standard_codes and h.id in allocations for h in pool):
+            shortfalls[f"required standard {code}"] = Decimal(1)
             unmet.append(f"required standard {code}: not held")
     notes = tuple(
         f"{reason}: {amount.quantize(CREDIT_QUANTUM)} credits not counted"
@@ -234,6 +241,7 @@ def assess(requirements: Requirements, holdings: Iterable[Holding]) -> Assessmen
         credits_counted=total,
         allocations=allocations,
         notes=notes,
+        shortfalls=shortfalls,
     )
 
 

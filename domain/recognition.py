@@ -4,7 +4,7 @@ learning counts once (docs/domain.md, rules 1, 3 and 4)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -13,12 +13,13 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.account_merging import AccountMerging
 from domain.errors import IdentityNotVerified, InvalidInput, RuleNotApplicable
-from domain.records import Outcome
+from domain.records import OfficerDecision, Outcome
 from domain.rules import RecognitionTerms, RuleVersion
 from domain.same_learning import replaced_by
 from domain.standard import OutcomeStandard
 from domain.values import (
     InstitutionKind,
+    OutcomeKind,
     OutcomeStatus,
     RuleModel,
     parse_credits,
@@ -32,6 +33,16 @@ class Recognizing(AccountMerging):
     split out of ``CreditAccount`` keep their topics: they resolve through it.)"""
 
     if TYPE_CHECKING:
+
+        def _propose(
+            self,
+            action: str,
+            subject_id: UUID,
+            decision: OfficerDecision | None,
+            officer: str,
+            justification: str,
+            at: datetime | None,
+        ) -> UUID: ...
 
         def outcome(self, outcome_id: UUID) -> Outcome: ...
 
@@ -49,6 +60,8 @@ class Recognizing(AccountMerging):
         standard (``standard``: that catalogue entry; ``issuer_kind``: the outcome's issuer's),
         and never more credits or a higher level than it."""
         outcome = self._recognizable(outcome_id, identity_verified, on)
+        if outcome.kind is OutcomeKind.PRIOR_LEARNING:
+            raise RuleNotApplicable("prior learning is assessed by an officer, not by a rule")
         terms = rule.terms
         assert isinstance(terms, RecognitionTerms)
         if not terms.criteria.matches(outcome.issuer_id, outcome.kind, outcome.standard_code):
@@ -86,6 +99,8 @@ class Recognizing(AccountMerging):
             standard_code=None if version is None else code,
             standard_version=None if version is None else version.version,
             claimed_code_counts=False,
+            justification=None,
+            approved_by=None,
         )
         for earlier in replaced:
             self._supersede(earlier, outcome_id, "retake", "rule")
@@ -102,9 +117,17 @@ class Recognizing(AccountMerging):
         identity_verified: bool,
         on: date,
         standard: OutcomeStandard | None = None,
-    ) -> None:
+        justification: object = None,
+        threshold: Decimal | None = None,
+        at: datetime | None = None,
+    ) -> UUID | None:
         """An officer's decision, with its own values; against ``standard`` when given (the
-        officer attests the outcome meets it: it must have been in force at completion)."""
+        officer attests the outcome meets it: it must have been in force at completion).
+
+        A decision beyond the standard's value, beyond what the credential states, or above
+        ``threshold`` credits needs a written justification and a second officer: it is
+        proposed and waits (returns the waiting decision's id); else it is made at once (returns
+        None)."""
         outcome = self._recognizable(outcome_id, identity_verified, on)
         level = parse_level(outcome.level if level is None else level, max_level)
         value = outcome.framework_credits if credits is None else parse_credits(credits)
@@ -112,6 +135,11 @@ class Recognizing(AccountMerging):
             raise InvalidInput(
                 "the outcome's credits cannot be placed on the framework: give the credits",
                 ("credits",),
+            )
+        if outcome.kind is OutcomeKind.PRIOR_LEARNING and standard is None:
+            raise InvalidInput(
+                "prior learning is assessed against a standard of the catalogue",
+                ("standardCode",),
             )
         version = None
         if standard is not None:
@@ -121,23 +149,53 @@ class Recognizing(AccountMerging):
                     f"standard {standard.code} was not in force for learning completed on "
                     f"{outcome.completed_on}"
                 )
-        replaced = replaced_by(
-            self.outcomes.values(), outcome, None if standard is None else standard.code
-        )
-        self._outcome_recognized(
-            outcome_id=outcome_id,
+        decision = OfficerDecision(
             credits=value,
             level=level,
             category=parse_text(category, "category", max_length=50),
+            standard_code=None if standard is None else standard.code,
+            standard_version=None if version is None else version.version,
+        )
+        # Refused now if another attempt at the same learning counts (not at approval).
+        replaced_by(self.outcomes.values(), outcome, decision.standard_code)
+        why = None if justification is None else parse_text(justification, "justification")
+        beyond = decision.beyond(outcome, version, threshold)
+        if beyond is not None:
+            if why is None:
+                raise InvalidInput(
+                    f"the decision is {beyond}: give a written justification; a second "
+                    "officer approves it",
+                    ("justification",),
+                )
+            return self._propose("RECOGNITION", outcome_id, decision, officer, why, at)
+        self._decide(outcome, decision, officer, why, approved_by=None)
+        return None
+
+    def _decide(
+        self,
+        outcome: Outcome,
+        decision: OfficerDecision,
+        officer: str,
+        justification: str | None,
+        approved_by: str | None,
+    ) -> None:
+        replaced = replaced_by(self.outcomes.values(), outcome, decision.standard_code)
+        self._outcome_recognized(
+            outcome_id=outcome.id,
+            credits=decision.credits,
+            level=decision.level,
+            category=decision.category,
             rule_id=None,
             rule_version=None,
             actor=officer,
-            standard_code=None if standard is None else standard.code,
-            standard_version=None if version is None else version.version,
+            standard_code=decision.standard_code,
+            standard_version=decision.standard_version,
             claimed_code_counts=False,
+            justification=justification,
+            approved_by=approved_by,
         )
         for earlier in replaced:
-            self._supersede(earlier, outcome_id, "retake", officer)
+            self._supersede(earlier, outcome.id, "retake", officer)
 
     def _recognizable(self, outcome_id: UUID, identity_verified: bool, on: date) -> Outcome:
         outcome = self.outcome(outcome_id)
@@ -159,7 +217,7 @@ class Recognizing(AccountMerging):
         return outcome
 
     class OutcomeRecognized(Aggregate.Event):
-        class_version = 2
+        class_version = 3
         outcome_id: UUID
         credits: Decimal
         level: int
@@ -170,12 +228,18 @@ class Recognizing(AccountMerging):
         standard_code: str | None
         standard_version: int | None
         claimed_code_counts: bool
+        justification: str | None
+        approved_by: str | None  # the second officer of a decision beyond the bounds
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             # Version 1 recognised against no standard, and a qualification's required standard
             # counted the code the credential claimed: those decisions keep what they counted.
             state.update(standard_code=None, standard_version=None, claimed_code_counts=True)
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state.update(justification=None, approved_by=None)  # no decision needed two then
 
     @event(OutcomeRecognized)
     def _outcome_recognized(
@@ -190,8 +254,11 @@ class Recognizing(AccountMerging):
         standard_code: str | None,
         standard_version: int | None,
         claimed_code_counts: bool,
+        justification: str | None,
+        approved_by: str | None,
     ) -> None:
         o = self.outcomes[str(outcome_id)]
+        o.justification, o.approved_by = justification, approved_by
         o.recognized_credits, o.recognized_level, o.category = credits, level, category
         o.rule_id, o.rule_version, o.recognized_by = rule_id, rule_version, actor
         o.recognized_standard = o.standard_code if claimed_code_counts else standard_code
@@ -206,9 +273,24 @@ class Recognizing(AccountMerging):
                 ("outcomeId",),
             )
         self._recognition_rejected(
-            outcome_id=outcome_id, reason=parse_text(reason, "reason"), actor=officer
+            outcome_id=outcome_id, reason=parse_text(reason, "reason"), actor=officer, named=True
         )
 
-    @event("RecognitionRejected")
-    def _recognition_rejected(self, outcome_id: UUID, reason: str, actor: str | None) -> None:
+    class RecognitionRejected(Aggregate.Event):
+        class_version = 2
+        outcome_id: UUID
+        reason: str
+        actor: str | None
+        named: bool  # the outcome records who rejected it (for an appeal to someone else)
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Snapshots of accounts before version 5 never recorded it: neither does replay.
+            state["named"] = False
+
+    @event(RecognitionRejected)
+    def _recognition_rejected(
+        self, outcome_id: UUID, reason: str, actor: str | None, named: bool
+    ) -> None:
         self.outcomes[str(outcome_id)].rejection_reason = reason
+        self.outcomes[str(outcome_id)].rejected_by = actor if named else None

@@ -59,14 +59,37 @@ class Outcome:
     rule_version: int | None = None
     recognized_by: str | None = None
     rejection_reason: str | None = None
-    conversion_id: UUID | None = None
+    rejected_by: str | None = None
+    conversion_id: UUID | None = None  # the conversion that took the last of its credits
+    # Conversion id -> the credits of this outcome it consumed (a capped conversion takes only
+    # part: the rest stays recognised, available).
+    converted_credits: dict[str, Decimal] = field(default_factory=dict)
     redemption_id: UUID | None = None
     revoked_reason: str | None = None
     superseded_by: UUID | None = None  # the outcome that counts instead (kept in history)
     superseded_because: str | None = None  # "updated credential" or "retake"
+    justification: str | None = None  # an officer's, for a decision
+    approved_by: str | None = None  # the second officer of a decision beyond the bounds
+    appeal: Appeal | None = None  # a learner appeals a decision once
+    portfolio: Portfolio | None = None  # prior learning: what the learner submitted
 
     def expired_on(self, day: date) -> bool:
         return self.expires_at is not None and self.expires_at.date() < day
+
+    @property
+    def available_credits(self) -> Decimal:
+        """Its recognised credits that no conversion has taken."""
+        return (self.recognized_credits or ZERO) - sum(self.converted_credits.values(), ZERO)
+
+    def consumed_by(self, conversion_id: UUID, credits: Decimal) -> None:
+        self.converted_credits[str(conversion_id)] = credits
+        if self.available_credits <= 0:
+            self.conversion_id = conversion_id
+
+    def returned_by(self, conversion_id: UUID) -> None:
+        """A cancelled or reversed conversion gives back exactly what it took."""
+        self.converted_credits.pop(str(conversion_id), None)
+        self.conversion_id = None
 
     @property
     def status(self) -> OutcomeStatus:
@@ -83,6 +106,95 @@ class Outcome:
         if self.rejection_reason is not None:
             return OutcomeStatus.REJECTED
         return OutcomeStatus.DEPOSITED
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfficerDecision:
+    """An officer's recognition: the values, and the standard (version) it is measured against."""
+
+    credits: Decimal
+    level: int
+    category: str
+    standard_code: str | None = None
+    standard_version: int | None = None
+
+    def beyond(
+        self, outcome: Outcome, standard: Any | None, threshold: Decimal | None
+    ) -> str | None:
+        """Why it needs a second officer (None: it does not): beyond the standard version's
+        value, beyond what the credential states, or above the configured threshold."""
+        if standard is not None and (
+            self.credits > standard.terms.credits or self.level > standard.terms.level
+        ):
+            return (
+                f"beyond standard {self.standard_code} v{standard.version} "
+                f"({standard.terms.credits} credits, level {standard.terms.level})"
+            )
+        stated = outcome.framework_credits
+        if standard is None and stated is not None and self.credits > stated:
+            return f"beyond the {stated} credits the credential states"
+        if standard is None and outcome.level is not None and self.level > outcome.level:
+            return f"above the level {outcome.level} the credential states"
+        if threshold is not None and self.credits > threshold:
+            return f"more than {threshold} credits"
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Proposal:
+    """A decision that waits for a second officer: a recognition beyond the bounds, or an
+    officer's reversal of a conversion."""
+
+    id: UUID
+    action: str  # RECOGNITION or REVERSAL
+    subject_id: UUID  # the outcome or the conversion
+    decision: OfficerDecision | None
+    proposed_by: str
+    justification: str
+    proposed_at: datetime | None
+
+
+@dataclass(kw_only=True)
+class Appeal:
+    id: UUID
+    grounds: str
+    lodged_at: datetime
+    decided_by: str  # the officer (or "rule") whose decision is appealed
+    heard_by: str | None = None
+    upheld: bool | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvidenceItem:
+    description: str
+    url: str | None = None
+    digest: str | None = None  # sha256:<hex> of the document, when the learner gives it
+
+
+@dataclass(frozen=True, kw_only=True)
+class Portfolio:
+    """Prior learning as the learner describes it."""
+
+    description: str
+    hours: Decimal | None
+    evidence: tuple[EvidenceItem, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConvertedPart:
+    """What one source gave a conversion: the credits of it consumed and the converted credits
+    they became, keeping the source's completion date, institution and kind (and its level,
+    unless the conversion is a course equivalence, which grants the target course's)."""
+
+    id: UUID  # the holding a qualification counts
+    source_id: UUID
+    consumed: Decimal
+    credits: Decimal
+    level: int | None
+    kind: OutcomeKind
+    institution_id: UUID
+    completed_on: date
 
 
 @dataclass(kw_only=True)
@@ -104,10 +216,25 @@ class Conversion:
     converted_at: datetime
     redemption_id: UUID | None = None
     cancelled_because: UUID | None = None  # the revoked source outcome
+    # Empty in conversions recorded before parts: one holding, dated, placed and levelled as
+    # then decided (every named source consumed whole).
+    parts: tuple[ConvertedPart, ...] = ()
+    equivalence: bool = False  # a course-to-course conversion: the target course's credits
+    reversed_reason: str | None = None
+    reversed_by: str | None = None
 
     @property
     def active(self) -> bool:
-        return self.cancelled_because is None
+        return self.cancelled_because is None and self.reversed_reason is None
+
+    @property
+    def consumed_from(self) -> tuple[UUID, ...]:
+        """The sources it took credits from."""
+        return tuple(p.source_id for p in self.parts) if self.parts else self.source_ids
+
+    @property
+    def holding_ids(self) -> tuple[UUID, ...]:
+        return tuple(p.id for p in self.parts) if self.parts else (self.id,)
 
 
 @dataclass(kw_only=True)
@@ -185,12 +312,13 @@ def _optional(value: Any, parse: Callable[..., Any], field: str, **bounds: Any) 
 def holdings(
     outcomes: Iterable[Outcome], conversions: Iterable[Conversion], on: date | None = None
 ) -> list[Holding]:
-    """What counts toward qualifications: recognised (or redeemed) outcomes and active
-    conversions; on a given day, not the unspent credits of a credential expired by then."""
+    """What counts toward qualifications: recognised (or redeemed) outcomes, less what
+    conversions took of them, and active conversions; on a given day, not the unspent credits of
+    a credential expired by then."""
     held = [
         Holding(
             id=o.id,
-            credits=o.recognized_credits,
+            credits=o.available_credits,
             level=o.recognized_level,
             kind=o.kind,
             category=o.category or "",
@@ -203,28 +331,51 @@ def holdings(
         )
         for o in outcomes
         if o.recognized_credits is not None
+        and o.available_credits > 0
         and (
             o.status is OutcomeStatus.REDEEMED
             or (o.status is OutcomeStatus.RECOGNIZED and (on is None or not o.expired_on(on)))
         )
     ]
-    held += [
+    for c in conversions:
+        if c.active:
+            held += conversion_holdings(c)
+    return held
+
+
+def conversion_holdings(c: Conversion) -> list[Holding]:
+    """A conversion's credits as qualifications count them: a holding per source part."""
+    spent = c.redemption_id is not None
+    if not c.parts:
+        return [
+            Holding(
+                id=c.id,
+                credits=c.credits,
+                level=c.level,
+                kind=c.kind,
+                category=c.category,
+                institution_id=c.target_institution_id,
+                completed_on=c.completed_on,
+                converted=True,
+                standard_codes=frozenset(c.standard_codes),
+                spent=spent,
+            )
+        ]
+    return [
         Holding(
-            id=c.id,
-            credits=c.credits,
-            level=c.level,
-            kind=c.kind,
+            id=p.id,
+            credits=p.credits,
+            level=p.level,
+            kind=p.kind,
             category=c.category,
-            institution_id=c.target_institution_id,
-            completed_on=c.completed_on,
+            institution_id=p.institution_id,
+            completed_on=p.completed_on,
             converted=True,
             standard_codes=frozenset(c.standard_codes),
-            spent=c.redemption_id is not None,
+            spent=spent,
         )
-        for c in conversions
-        if c.active
+        for p in c.parts
     ]
-    return held
 
 
 def balance(held: Iterable[Holding]) -> Balance:

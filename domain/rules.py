@@ -14,7 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidInput, RuleNotApplicable
+from domain.errors import Forbidden, InvalidInput, RuleNotApplicable
 from domain.values import (
     OutcomeKind,
     RuleModel,
@@ -29,6 +29,7 @@ from domain.values import (
 )
 
 MAX_RATIO = Decimal("10")
+MAX_FRAMEWORK_LEVEL = 8  # the EQF's; the application passes its framework's
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +51,21 @@ class OutcomeCriteria:
     def specificity(self) -> int:
         return sum(c is not None for c in (self.institution_id, self.kind, self.standard_code))
 
+    def _fields(self) -> dict[str, object]:
+        named = {"institution": self.institution_id, "kind": self.kind, "code": self.standard_code}
+        return {k: v for k, v in named.items() if v is not None}
+
+    def overlaps(self, other: OutcomeCriteria) -> bool:
+        """Some outcome could match both."""
+        mine, theirs = self._fields(), other._fields()
+        return all(theirs[k] == v for k, v in mine.items() if k in theirs)
+
+    def narrower_than(self, other: OutcomeCriteria) -> bool:
+        """Every outcome it matches the other matches too, and not the reverse: the more
+        specific rule decides, an explicit order."""
+        mine, theirs = self._fields(), other._fields()
+        return len(mine) > len(theirs) and all(mine.get(k) == v for k, v in theirs.items())
+
 
 @dataclass(frozen=True, kw_only=True)
 class RecognitionTerms:
@@ -60,6 +76,7 @@ class RecognitionTerms:
     max_credits: Decimal | None = None  # at most this many (hours-based learning, say)
     valid_from: date | None = None
     valid_until: date | None = None
+    priority: int = 0  # of two rules covering the same outcomes, the higher decides
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +89,20 @@ class ConversionTerms:
     max_credits_per_learner: Decimal | None = None  # None: no cap
     valid_from: date | None = None
     valid_until: date | None = None
+    # A course equivalence: the target course's credits and level, whatever the sources'.
+    target_credits: Decimal | None = None
+    target_level: int | None = None
+    priority: int = 0  # of two rules into one target covering the same outcomes, the higher
+
+    @property
+    def equivalence(self) -> bool:
+        return self.target_credits is not None
+
+    @property
+    def creates_credit(self) -> bool:
+        """More credits out than in, by ratio (an equivalence's, by course, is checked against
+        who proposes it)."""
+        return self.ratio > 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,18 +138,42 @@ def check_recognition_terms(terms: object, max_level: int) -> RecognitionTerms:
         else parse_credits(terms.max_credits, "maxCredits"),
         category=parse_text(terms.category, "category", max_length=50),
         criteria=_check_criteria(terms.criteria),
+        priority=parse_priority(terms.priority),
     )
 
 
-def check_conversion_terms(terms: object) -> ConversionTerms:
+def parse_priority(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not -1000 <= value <= 1000:
+        raise InvalidInput("priority must be a whole number from -1000 to 1000", ("priority",))
+    return value
+
+
+def check_conversion_terms(terms: object, max_level: int = MAX_FRAMEWORK_LEVEL) -> ConversionTerms:
     terms = parse_instance(terms, ConversionTerms, "terms")
     check_window(terms.valid_from, terms.valid_until)
     ratio = parse_credits(terms.ratio, "ratio")
     if ratio > MAX_RATIO:
         raise InvalidInput(f"ratio must be at most {MAX_RATIO}", ("ratio",))
+    target_credits, target_level = terms.target_credits, terms.target_level
+    if (target_credits is None) != (target_level is None):
+        raise InvalidInput(
+            "a course equivalence names both the target course's credits and its level",
+            ("targetCredits" if target_credits is None else "targetLevel",),
+        )
+    if target_credits is not None:
+        target_credits = parse_credits(target_credits, "targetCredits")
+        target_level = parse_level(target_level, max_level, "targetLevel")
+        if ratio != 1:
+            raise InvalidInput(
+                "a course equivalence grants the target course's credits: its ratio is 1",
+                ("ratio",),
+            )
     return replace(
         terms,
         ratio=ratio,
+        target_credits=target_credits,
+        target_level=target_level,
+        priority=parse_priority(terms.priority),
         max_credits_per_learner=None
         if terms.max_credits_per_learner is None
         else parse_credits(terms.max_credits_per_learner, "maxCreditsPerLearner"),
@@ -205,10 +260,14 @@ class _VersionedRule(Aggregate):
             TermsVersion(version=self.rule_version, effective_from=effective_from, terms=terms)
         )
 
+    def awaiting(self) -> str | None:
+        """Why the rule is not in force yet (None: it is)."""
+        return None
+
     def version_on(self, day: date) -> RuleVersion | None:
-        """The version governing learning completed on ``day`` (None: retired, or no version
-        was in force then); its terms' window still has to admit the day."""
-        if self.retired:
+        """The version governing learning completed on ``day`` (None: retired, not in force
+        yet, or no version was in force then); its terms' window still has to admit the day."""
+        if self.retired or self.awaiting() is not None:
             return None
         in_force = [v for v in self.versions if v.effective_from is None or v.effective_from <= day]
         if not in_force:
@@ -230,6 +289,8 @@ class _VersionedRule(Aggregate):
     def current(self) -> RuleVersion:
         if self.retired:
             raise RuleNotApplicable(f"rule {self.name!r} is retired")
+        if (waits := self.awaiting()) is not None:
+            raise RuleNotApplicable(f"rule {self.name!r} is not in force: {waits}")
         return RuleVersion(
             rule_id=self.id,
             version=self.rule_version,
@@ -287,7 +348,35 @@ class RecognitionRule(_VersionedRule):
 
 
 class ConversionRule(_VersionedRule):
-    """Moves recognised credits into a target institution's course or credit scheme."""
+    """Moves recognised credits into a target institution's course or credit scheme.
+
+    Governance (docs/domain.md): an agreement binds its two institutions and is in force only
+    once the party that did not propose it accepts (both, when an officer records it); a rule
+    that creates credit (ratio above 1, or an institution's rule into its own courses) states a
+    justification and needs an officer's approval, never its proposer's. An amendment is
+    proposed again the same way; the rule waits meanwhile."""
+
+    # 3: rules know who proposed them and what they wait for (before: in force when created).
+    class_version = 3
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state.update(
+            proposed_by=None,
+            proposer_institution=None,
+            awaiting_parties=[],
+            needs_approval=False,
+            justification=None,
+            approved_by=None,
+        )
+
+    if TYPE_CHECKING:
+        proposed_by: str | None
+        proposer_institution: UUID | None
+        awaiting_parties: list[UUID]
+        needs_approval: bool
+        justification: str | None
+        approved_by: str | None
 
     @event("Created")
     def __init__(self, name: str, model: RuleModel, terms: ConversionTerms) -> None:
@@ -297,18 +386,139 @@ class ConversionRule(_VersionedRule):
         self.rule_version = 1
         self.retired = False
         self._first_version(terms)
+        self.proposed_by = self.proposer_institution = self.justification = None
+        self.approved_by = None
+        self.awaiting_parties = []
+        self.needs_approval = False
 
     @classmethod
-    def create(cls, *, name: object, model: RuleModel, terms: ConversionTerms) -> ConversionRule:
+    def create(
+        cls,
+        *,
+        name: object,
+        model: RuleModel,
+        terms: ConversionTerms,
+        proposed_by: str = "officer",
+        proposer_institution: UUID | None = None,
+        justification: object = None,
+        max_level: int = MAX_FRAMEWORK_LEVEL,
+    ) -> ConversionRule:
         model = parse_enum(RuleModel, model, "model")
-        terms = check_conversion_terms(terms)
+        terms = check_conversion_terms(terms, max_level)
         _check_agreement(model, terms)
-        return cls(name=parse_text(name, "name", max_length=200), model=model, terms=terms)
+        rule = cls(name=parse_text(name, "name", max_length=200), model=model, terms=terms)
+        rule._propose(proposed_by, proposer_institution, justification)
+        return rule
 
-    def amend(self, terms: ConversionTerms) -> None:
-        terms = check_conversion_terms(terms)
+    def amend(
+        self,
+        terms: ConversionTerms,
+        proposed_by: str = "officer",
+        justification: object = None,
+        max_level: int = MAX_FRAMEWORK_LEVEL,
+    ) -> None:
+        terms = check_conversion_terms(terms, max_level)
         _check_agreement(self.model, terms)
         self._amend(terms)
+        self._propose(proposed_by, None, justification)
+
+    @property
+    def parties(self) -> tuple[UUID, ...]:
+        """The institutions an agreement binds."""
+        if self.model is not RuleModel.AGREEMENT:
+            return ()
+        source = self.terms.criteria.institution_id
+        assert source is not None
+        target = self.terms.target_institution_id
+        return (source,) if source == target else (source, target)
+
+    def creates_credit(self, proposer_institution: UUID | None) -> bool:
+        return self.terms.creates_credit or (
+            proposer_institution is not None
+            and proposer_institution == self.terms.target_institution_id
+        )
+
+    def _propose(
+        self, proposed_by: str, proposer_institution: UUID | None, justification: object
+    ) -> None:
+        if proposer_institution is not None and proposer_institution not in self.parties:
+            raise Forbidden("an institution proposes only an agreement it is a party to")
+        why = None if justification is None else parse_text(justification, "justification")
+        needs_approval = self.creates_credit(proposer_institution)
+        if needs_approval and why is None:
+            raise InvalidInput(
+                "a rule that creates credit (a ratio above 1, or into the proposer's own "
+                "courses) states a justification; an officer other than its proposer approves it",
+                ("justification",),
+            )
+        self._proposed(
+            proposed_by=parse_text(proposed_by, "proposedBy", max_length=200),
+            proposer_institution=proposer_institution,
+            awaiting_parties=tuple(p for p in self.parties if p != proposer_institution),
+            needs_approval=needs_approval,
+            justification=why,
+        )
+
+    @event("Proposed")
+    def _proposed(
+        self,
+        proposed_by: str,
+        proposer_institution: UUID | None,
+        awaiting_parties: tuple[UUID, ...],
+        needs_approval: bool,
+        justification: str | None,
+    ) -> None:
+        self.proposed_by, self.proposer_institution = proposed_by, proposer_institution
+        self.awaiting_parties = list(awaiting_parties)
+        self.needs_approval, self.justification = needs_approval, justification
+        self.approved_by = None
+
+    def awaiting(self) -> str | None:
+        if self.awaiting_parties:
+            names = ", ".join(str(p) for p in self.awaiting_parties)
+            return f"awaiting acceptance by institution {names}"
+        if self.needs_approval:
+            return "awaiting an officer's approval"
+        return None
+
+    def accept(self, institution_id: UUID, actor: str) -> None:
+        """A party to the agreement accepts it."""
+        self._check_open()
+        if institution_id not in self.awaiting_parties:
+            raise Forbidden("only a party whose acceptance the agreement awaits accepts it")
+        self._accepted(institution_id=institution_id, actor=actor)
+
+    @event("Accepted")
+    def _accepted(self, institution_id: UUID, actor: str) -> None:
+        self.awaiting_parties.remove(institution_id)
+
+    def approve(self, officer: str) -> None:
+        """An officer other than the proposer approves a rule that creates credit."""
+        self._check_open()
+        if not self.needs_approval:
+            raise InvalidInput("the rule needs no approval", ("ruleId",))
+        if officer == self.proposed_by:
+            raise Forbidden("an officer other than the rule's proposer approves it")
+        self._approved(officer=officer)
+
+    @event("Approved")
+    def _approved(self, officer: str) -> None:
+        self.needs_approval, self.approved_by = False, officer
+
+    def decline(self, actor: str, reason: object) -> None:
+        """A party or an officer declines a rule that is not in force yet: it is retired."""
+        self._check_open()
+        if self.awaiting() is None:
+            raise InvalidInput("the rule is in force: retire it instead", ("ruleId",))
+        self._declined(actor=actor, reason=parse_text(reason, "reason"))
+
+    @event("Declined")
+    def _declined(self, actor: str, reason: str) -> None:
+        self.retired = True
+
+    def _check_open(self) -> None:
+        if self.retired:
+            raise RuleNotApplicable(f"rule {self.name!r} is retired")
 
 
 def _check_agreement(model: RuleModel, terms: ConversionTerms) -> None:

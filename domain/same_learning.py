@@ -137,9 +137,11 @@ class Superseding(Aggregate):
         """The active conversions of an outcome that stops counting (cancelled: their other
         sources return) and the redemptions that relied on it (flagged for review)."""
         cancelled = tuple(
-            c.id for c in self.conversions.values() if c.active and outcome_id in c.source_ids
+            c.id for c in self.conversions.values() if c.active and outcome_id in c.consumed_from
         )
-        relied_on = {str(outcome_id), *map(str, cancelled)}
+        relied_on = {str(outcome_id)} | {
+            str(h) for cid in cancelled for h in self.conversions[str(cid)].holding_ids
+        }
         flagged = tuple(r.id for r in self.redemptions.values() if relied_on & r.allocations.keys())
         return cancelled, flagged
 
@@ -179,13 +181,16 @@ class Superseding(Aggregate):
         for cid in cancelled_conversions:
             conversion = self.conversions[str(cid)]
             conversion.cancelled_because = outcome_id
-            for source_id in conversion.source_ids:
-                # The other sources return to the balance as recognised credits; if the
-                # conversion was redeemed they stay spent by that (now flagged) redemption
-                # until it is reviewed, so they cannot be spent twice meanwhile.
-                source = self.outcomes[str(source_id)]
-                source.conversion_id = None
-                if conversion.redemption_id is not None and source.redemption_id is None:
-                    source.redemption_id = conversion.redemption_id
+            self._return_sources(conversion)
         for rid in flagged_redemptions:
             self.redemptions[str(rid)].flags.append(f"outcome {outcome_id} {note}")
+
+    def _return_sources(self, conversion: Conversion) -> None:
+        for source_id in conversion.consumed_from:
+            # The sources get back exactly what it took, as recognised credits; if the
+            # conversion was redeemed they stay spent by that (now flagged) redemption
+            # until it is reviewed, so they cannot be spent twice meanwhile.
+            source = self.outcomes[str(source_id)]
+            source.returned_by(conversion.id)
+            if conversion.redemption_id is not None and source.redemption_id is None:
+                source.redemption_id = conversion.redemption_id

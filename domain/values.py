@@ -37,6 +37,7 @@ class OutcomeKind(Enum):
     MOOC = "MOOC"
     ENTERPRISE_TRAINING = "ENTERPRISE_TRAINING"
     WORK_EXPERIENCE = "WORK_EXPERIENCE"
+    PRIOR_LEARNING = "PRIOR_LEARNING"  # a learner's portfolio, assessed by an officer (RPL)
 
 
 class OutcomeStatus(Enum):

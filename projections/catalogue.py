@@ -45,6 +45,16 @@ def describe(aggregate: Any) -> tuple[str, str | None, int, bool, dict[str, Any]
         return "", aggregate.verification.value, aggregate.version, not aggregate.erased, detail
     if isinstance(aggregate, (RecognitionRule, ConversionRule)):
         detail = {"model": aggregate.model.value, "terms": plain(aggregate.terms)}
+        if isinstance(aggregate, ConversionRule):
+            detail["governance"] = {
+                "awaiting": aggregate.awaiting(),
+                "awaitingParties": [str(p) for p in aggregate.awaiting_parties],
+                "needsApproval": aggregate.needs_approval,
+                "proposedBy": aggregate.proposed_by,
+                "proposerInstitution": plain(aggregate.proposer_institution),
+                "approvedBy": aggregate.approved_by,
+                "justification": aggregate.justification,
+            }
         return (
             aggregate.name,
             aggregate.model.value,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -11,13 +12,18 @@ from uuid import UUID
 
 from domain.account_merging import AccountMerging
 from domain.credit_account import CreditAccount
+from domain.prior_learning import PriorLearning
 from domain.records import Outcome
-from projections.base import Batch, Cursor, Tables, Writes, cc, credits, from_cc, iso
+from projections.base import Batch, Cursor, Tables, Writes, cc, credits, from_cc, iso, plain
 
 DEPOSITED: type[Any] = CreditAccount.OutcomeDeposited
 # Events that give an outcome its place in a transcript: its deposit, or its transfer into the
 # account it was merged into.
-PLACED = (DEPOSITED, AccountMerging.OutcomeTransferred)  # type: ignore[attr-defined]
+PLACED = (
+    DEPOSITED,
+    AccountMerging.OutcomeTransferred,  # type: ignore[attr-defined]
+    PriorLearning.PriorLearningClaimed,  # type: ignore[attr-defined]
+)
 
 
 def touched_outcomes(event: Any, account: CreditAccount) -> set[str]:
@@ -43,7 +49,10 @@ def touched_conversions(event: Any, account: CreditAccount) -> set[str]:
     ids = {str(getattr(event, "conversion_id", ""))}
     ids.update(str(c.id) for c in getattr(event, "conversions", ()))  # taken over in a merge
     ids.update(str(c) for c in getattr(event, "cancelled_conversions", ()))
-    ids.update(str(h) for h in getattr(event, "allocations", {}))
+    for h in getattr(event, "allocations", {}):  # a conversion's parts
+        conversion = account.conversion_holding(str(h))
+        if conversion is not None:
+            ids.add(str(conversion.id))
     return {i for i in ids if i in account.conversions}
 
 
@@ -85,6 +94,7 @@ class TranscriptView:
                         "active": c.active,
                         "redemption_id": c.redemption_id and str(c.redemption_id),
                         "converted_at": iso(c.converted_at),
+                        "reversed_reason": c.reversed_reason,
                     },
                 )
 
@@ -139,6 +149,11 @@ class TranscriptRow:
     recognized_standard: str | None  # the standard it was recognised against (and its version)
     standard_version: int | None
     superseded_by: str | None  # the outcome that counts instead
+    available_credits: Decimal | None  # what conversions left of its recognised credits
+    justification: str | None
+    approved_by: str | None  # the second officer of a decision beyond the bounds
+    appeal: dict[str, Any] | None
+    portfolio: dict[str, Any] | None  # prior learning: what the learner submitted
 
 
 def row_of(learner_id: UUID, o: Outcome, seq: int) -> TranscriptRow:
@@ -175,11 +190,20 @@ def row_of(learner_id: UUID, o: Outcome, seq: int) -> TranscriptRow:
         recognized_standard=o.recognized_standard,
         standard_version=o.standard_version,
         superseded_by=str(o.superseded_by) if o.superseded_by else None,
+        available_credits=None if o.recognized_credits is None else o.available_credits,
+        justification=o.justification,
+        approved_by=o.approved_by,
+        appeal=None if o.appeal is None else plain(o.appeal),
+        portfolio=None if o.portfolio is None else plain(o.portfolio),
     )
 
 
 def _same(value: Any) -> Any:
     return value
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True)
 
 
 def _optional(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -218,6 +242,11 @@ _MAPPING: tuple[tuple[str, str, Callable[[Any], Any], Callable[[Any], Any]], ...
     ("recognized_standard", "recognized_standard", _same, _same),
     ("standard_version", "standard_version", _same, _same),
     ("superseded_by", "superseded_by", _same, _same),
+    ("available_credits", "available_cc", cc, from_cc),
+    ("justification", "justification", _same, _same),
+    ("approved_by", "approved_by", _same, _same),
+    ("appeal", "appeal", _json, _optional(json.loads)),
+    ("portfolio", "portfolio", _json, _optional(json.loads)),
 )
 COLUMNS = ", ".join(column for _, column, _, _ in _MAPPING)
 

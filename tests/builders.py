@@ -124,15 +124,18 @@ class World:
 
     def transfer(self, source: Issuer, target: Issuer) -> UUID:
         """An agreement: the source's recognised outcomes convert 1:1 into the target's T-1."""
-        return self.bank.create_conversion_rule(
-            "transfer",
-            RuleModel.AGREEMENT,
-            ConversionTerms(
-                criteria=OutcomeCriteria(institution_id=source.id),
-                target_institution_id=target.id,
-                target_code="T-1",
-                target_category="major",
-                ratio=Decimal(1),
+        return agreed(
+            self.bank,
+            self.bank.create_conversion_rule(
+                "transfer",
+                RuleModel.AGREEMENT,
+                ConversionTerms(
+                    criteria=OutcomeCriteria(institution_id=source.id),
+                    target_institution_id=target.id,
+                    target_code="T-1",
+                    target_category="major",
+                    ratio=Decimal(1),
+                ),
             ),
         )
 
@@ -577,3 +580,13 @@ def achievement_credential(spec: CredentialSpec) -> dict[str, Any]:
             salt="s4lt",
         )
     )
+
+
+def agreed(bank: Any, rule_id: UUID) -> UUID:
+    """A conversion rule put in force: every institution it binds accepts it and, if it creates
+    credit, a second officer approves it."""
+    for party in bank.conversion_rule(rule_id).awaiting_parties:
+        bank.accept_conversion_rule(rule_id, party, f"registrar:{party}")
+    if bank.conversion_rule(rule_id).needs_approval:
+        bank.approve_conversion_rule(rule_id, "officer-2")
+    return rule_id

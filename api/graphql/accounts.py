@@ -29,6 +29,7 @@ from domain import values
 from domain.conversion import ConversionOption as DomainConversionOption
 from domain.credit_account import CreditAccount as DomainAccount
 from domain.errors import NotFound
+from domain.records import Proposal
 from domain.values import utc
 from projections import balances, catalogue, progress, time_index, transcript
 from projections.base import plain
@@ -102,6 +103,36 @@ class QualificationProgress:
         return Qualification.of(entry)
 
 
+@strawberry.type(description="A decision that takes effect when a second officer approves it.")
+class PendingDecision:
+    id: strawberry.ID
+    action: str = strawberry.field(description="RECOGNITION or REVERSAL")
+    subject_id: strawberry.ID = strawberry.field(description="the outcome or the conversion")
+    proposed_by: str
+    justification: str
+    proposed_at: datetime | None
+    credits: Decimal | None
+    level: int | None
+    category: str | None
+    standard_code: str | None
+
+    @classmethod
+    def of(cls, p: Proposal) -> PendingDecision:
+        d = p.decision
+        return cls(
+            id=strawberry.ID(str(p.id)),
+            action=p.action,
+            subject_id=gid(p.subject_id),
+            proposed_by=p.proposed_by,
+            justification=p.justification,
+            proposed_at=p.proposed_at,
+            credits=None if d is None else d.credits,
+            level=None if d is None else d.level,
+            category=None if d is None else d.category,
+            standard_code=None if d is None else d.standard_code,
+        )
+
+
 @strawberry.type(
     description="A conversion the learner could make now, and what it would do; options that "
     "would change nothing are not listed, and the one closing most requirements comes first."
@@ -109,7 +140,10 @@ class QualificationProgress:
 class ConversionOption:
     rule_version: int
     outcome_ids: list[strawberry.ID] = strawberry.field(description="the outcomes it would take")
-    source_credits: Decimal
+    source_credits: Decimal = strawberry.field(
+        description="what it costs: the credits it would take from them (a capped conversion "
+        "takes only what it converts; the rest stays available)"
+    )
     credits: Decimal = strawberry.field(description="credits it would give (capped)")
     category: str
     unmet_before: list[str]
@@ -118,6 +152,10 @@ class ConversionOption:
         description="requirements it would close (unmet before, met after), as named in unmet"
     )
     counted_change: Decimal = strawberry.field(description="change in credits counted")
+    closer: list[str] = strawberry.field(
+        description="unmet requirements it would bring closer or close; an option that would "
+        "unmeet a requirement, or count fewer credits bringing none closer, is never listed"
+    )
     rule_id: strawberry.Private[str]
 
     @classmethod
@@ -132,6 +170,7 @@ class ConversionOption:
             unmet_after=list(o.unmet_after),
             closes=list(o.closes),
             counted_change=o.counted_change,
+            closer=list(o.closer),
             rule_id=str(o.rule_id),
         )
 
@@ -231,6 +270,15 @@ class CreditAccount:
         except NotFound:
             raise ApiError("NOT_FOUND", "no such qualification") from None
         return [ConversionOption.of(o) for o in options]
+
+    @strawberry.field(
+        description="Decisions on this account waiting for a second officer: recognitions "
+        "beyond their bounds and officers' reversals of conversions."
+    )
+    async def pending_decisions(self, info: Info) -> list[PendingDecision]:
+        self._all()
+        account = await info.context.run(info.context.bank.account, self.learner_id)
+        return [PendingDecision.of(p) for p in account.proposals.values()]
 
     @strawberry.field(description="The account's events, oldest first.")
     async def history(

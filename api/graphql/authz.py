@@ -112,12 +112,24 @@ POLICY: dict[str, Policy] = {
     "Mutation.amendRecognitionRule": only(OFFICER),
     "Mutation.retireRecognitionRule": only(OFFICER),
     "Mutation.createConversionRule": own(
-        (INSTITUTION,),
-        OFFICER,
-        note="an agreement rule into its own scheme (targetInstitutionId)",
-        owner=lambda kw: kw["input"].target_institution_id,
+        (INSTITUTION,), OFFICER, note="an agreement rule it is a party to (source or target)"
     ),
     "Mutation.amendConversionRule": only(OFFICER),
+    "Mutation.acceptConversionRule": own(
+        (INSTITUTION,), note="a party whose acceptance the agreement awaits (stored)"
+    ),
+    "Mutation.approveConversionRule": only(OFFICER),
+    "Mutation.declineConversionRule": own(
+        (INSTITUTION,), OFFICER, note="a party whose acceptance it awaits (stored)"
+    ),
+    "Mutation.approveDecision": only(OFFICER),
+    "Mutation.declineDecision": only(OFFICER),
+    "Mutation.reverseConversion": own(
+        (LEARNER,), OFFICER, note=LEARNER_SELF, owner=learner_in_input
+    ),
+    "Mutation.appealDecision": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
+    "Mutation.hearAppeal": only(OFFICER),
+    "Mutation.applyForPriorLearning": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
     "Mutation.retireConversionRule": only(OFFICER),
     "Mutation.createQualification": only(OFFICER),
     "Mutation.amendQualification": only(OFFICER),

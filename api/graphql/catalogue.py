@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -221,9 +221,54 @@ class Rule(Node):
         )
 
 
-@strawberry.type(description="Moves recognised credits into a target institution's scheme.")
+@strawberry.type(
+    description="Moves recognised credits into a target institution's scheme (a ratio), or "
+    "grants a target course for the learning it names (a course equivalence: terms."
+    "target_credits and target_level). In force once the institutions it binds accepted it "
+    "and, if it creates credit, an officer other than its proposer approved it."
+)
 class ConversionRule(Rule):
-    pass
+    governance: strawberry.Private[dict[str, Any]]
+
+    @classmethod
+    def of(cls, e: CatalogueEntry) -> Self:
+        return cls(
+            id=gid(e.id),
+            version=e.version,
+            name=e.name,
+            model=values.RuleModel(e.kind),
+            active=e.active,
+            terms=e.detail["terms"],
+            governance=e.detail.get("governance") or {},
+        )
+
+    @strawberry.field(description="It converts now (accepted, approved, not retired).")
+    def in_force(self) -> bool:
+        return self.active and not self.governance.get("awaiting")
+
+    @strawberry.field(description="Why it is not in force yet (null: it is, or it is retired).")
+    def awaiting(self) -> str | None:
+        return cast(str | None, self.governance.get("awaiting"))
+
+    @strawberry.field(description="The institutions whose acceptance it awaits.")
+    def awaiting_acceptance_by(self) -> list[strawberry.ID]:
+        return [gid(p) for p in self.governance.get("awaitingParties", [])]
+
+    @strawberry.field(description="It creates credit and awaits an officer's approval.")
+    def awaiting_approval(self) -> bool:
+        return bool(self.governance.get("needsApproval"))
+
+    @strawberry.field
+    def proposed_by(self) -> str | None:
+        return cast(str | None, self.governance.get("proposedBy"))
+
+    @strawberry.field(description="The officer who approved a rule that creates credit.")
+    def approved_by(self) -> str | None:
+        return cast(str | None, self.governance.get("approvedBy"))
+
+    @strawberry.field
+    def justification(self) -> str | None:
+        return cast(str | None, self.governance.get("justification"))
 
 
 @strawberry.type

@@ -83,6 +83,49 @@ def _sorted(buckets: Mapping[Any, Decimal]) -> list[tuple[Any, Decimal]]:
     return sorted(buckets.items(), key=lambda kv: getattr(kv[0], "value", kv[0]))
 
 
+@strawberry.type
+class Appeal:
+    grounds: str
+    lodged_at: datetime
+    decided_by: str = strawberry.field(description="whose decision is appealed")
+    heard_by: str | None = strawberry.field(description="the officer who heard it")
+    upheld: bool | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, a: dict[str, Any]) -> Appeal:
+        return cls(
+            grounds=a["grounds"],
+            lodged_at=datetime.fromisoformat(a["lodged_at"]),
+            decided_by=a["decided_by"],
+            heard_by=a["heard_by"],
+            upheld=a["upheld"],
+            reason=a["reason"],
+        )
+
+
+@strawberry.type
+class EvidenceItem:
+    description: str
+    url: str | None
+    digest: str | None
+
+
+@strawberry.type
+class Portfolio:
+    description: str
+    hours: Decimal | None
+    evidence: list[EvidenceItem]
+
+    @classmethod
+    def of(cls, p: dict[str, Any]) -> Portfolio:
+        return cls(
+            description=p["description"],
+            hours=None if p["hours"] is None else Decimal(p["hours"]),
+            evidence=[EvidenceItem(**e) for e in p["evidence"]],
+        )
+
+
 @strawberry.type(description="A learning outcome in an account: what was deposited, and its fate.")
 class Outcome(Node):
     id: strawberry.ID
@@ -125,6 +168,20 @@ class Outcome(Node):
         description="the outcome that counts instead (status SUPERSEDED): an updated version of "
         "the credential, or a retake of the same learning"
     )
+    available_credits: Decimal | None = strawberry.field(
+        description="what conversions left of its recognised credits (a capped conversion "
+        "takes only what it converts)"
+    )
+    justification: str | None = strawberry.field(
+        description="the officer's written reason for the decision"
+    )
+    approved_by: str | None = strawberry.field(
+        description="the second officer who approved a decision beyond its bounds"
+    )
+    appeal: Appeal | None = strawberry.field(description="the learner's appeal of the decision")
+    portfolio: Portfolio | None = strawberry.field(
+        description="prior learning (kind PRIOR_LEARNING): what the learner submitted"
+    )
     issuer_id: strawberry.Private[str]
 
     @strawberry.field
@@ -162,6 +219,11 @@ class Outcome(Node):
             recognized_standard=r.recognized_standard,
             standard_version=r.standard_version,
             superseded_by=gid(r.superseded_by) if r.superseded_by else None,
+            available_credits=r.available_credits,
+            justification=r.justification,
+            approved_by=r.approved_by,
+            appeal=None if r.appeal is None else Appeal.of(r.appeal),
+            portfolio=None if r.portfolio is None else Portfolio.of(r.portfolio),
             issuer_id=r.issuer_id,
         )
 

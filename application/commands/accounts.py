@@ -163,8 +163,9 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         ]
         if not candidates:
             return None
-        # The most specific rule decides; among equals, the oldest (listing order).
-        return max(candidates, key=lambda c: c.terms.criteria.specificity)
+        # The higher priority decides, then the more specific rule (rules that could tie were
+        # refused when created).
+        return max(candidates, key=lambda c: (c.terms.priority, c.terms.criteria.specificity))
 
     def _auto_recognize(self, account: CreditAccount, outcome: Outcome) -> bool:
         """Recognition without an officer: only while the issuer is active (a suspended
@@ -217,9 +218,12 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         level: int | None = None,
         category: str | None = None,
         standard_code: str | None = None,
-    ) -> None:
+        justification: str | None = None,
+    ) -> UUID | None:
         """By rule when no values are given, else an officer's decision with those values
-        (against ``standard_code``, a standard of the catalogue, when given)."""
+        (against ``standard_code``, a standard of the catalogue, when given). An officer's
+        decision beyond its bounds needs ``justification`` and waits for a second officer
+        (returns the waiting decision's id)."""
         standard = None
         if standard_code is not None:
             standard = self.standard_by_code(
@@ -228,11 +232,12 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
             if standard is None:
                 raise NotFound(f"no standard {standard_code} in the catalogue", ("standardCode",))
 
-        def decide() -> tuple[None, Pending]:
+        def decide() -> tuple[UUID | None, Pending]:
             learner = self.learner(learner_id)
             self._check_active(learner)
             account = self.account(learner_id)
             outcome = account.outcome(outcome_id)
+            waiting = None
             if credits is None and level is None and category is None and standard is None:
                 rule = self._matching_rule(outcome)
                 if rule is None:
@@ -244,7 +249,7 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
             else:
                 if category is None:
                     raise InvalidInput("an officer's recognition names a category", ("category",))
-                account.recognize_by_officer(
+                waiting = account.recognize_by_officer(
                     outcome_id,
                     credits=credits,
                     level=level,
@@ -254,10 +259,13 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
                     identity_verified=learner.identity_verified,
                     on=self.now().date(),
                     standard=standard,
+                    justification=justification,
+                    threshold=self.four_eyes_credits,
+                    at=self.now(),
                 )
-            return None, (account,)
+            return waiting, (account,)
 
-        self._command(decide)
+        return self._command(decide)
 
     def reject_outcome(self, learner_id: UUID, outcome_id: UUID, reason: str, officer: str) -> None:
         self._update(
@@ -281,10 +289,32 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
             self._check_active(self.learner(learner_id))
             rule = self.conversion_rule(conversion_rule_id).current()
             account = self.account(learner_id)
+            for oid in outcome_ids:
+                self._check_priority(rule, account.outcome(oid))
             account.convert(outcome_ids, rule, conversion_id, self.now(), actor=actor)
             return conversion_id, (account,)
 
         return self._command(decide)
+
+    def _check_priority(self, rule: RuleVersion, outcome: Outcome) -> None:
+        """Of two rules into one target covering the same outcome, the higher priority governs
+        it (rules were refused at creation unless their priorities say which)."""
+        terms = rule.terms
+        for other in self.conversion_rules():
+            if other.id == rule.rule_id or other.retired or other.awaiting() is not None:
+                continue
+            t = other.terms
+            if (
+                (t.target_institution_id, t.target_code)
+                == (terms.target_institution_id, terms.target_code)
+                and t.priority > terms.priority
+                and t.criteria.matches(outcome.issuer_id, outcome.kind, outcome.standard_code)
+            ):
+                raise RuleNotApplicable(
+                    f"rule {other.name!r} (priority {t.priority}) governs outcome {outcome.id} "
+                    f"into {t.target_code}",
+                    ("conversionRuleId",),
+                )
 
     def redeem_qualification(
         self, learner_id: UUID, qualification_id: UUID, actor: str | None = None

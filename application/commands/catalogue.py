@@ -3,17 +3,59 @@ Each is a versioned record; every decision cites the version it applied."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from application.base import Pending
 from application.commands.institutions import InstitutionCommands
-from domain.errors import InvalidInput, NotFound, RuleNotApplicable
+from domain.errors import Forbidden, InvalidInput, NotFound, RuleConflict, RuleNotApplicable
 from domain.qualification import Qualification, Requirements
 from domain.rules import ConversionRule, ConversionTerms, RecognitionRule, RecognitionTerms
 from domain.standard import OutcomeStandard, PassMark, StandardTerms
 from domain.values import InstitutionKind, OutcomeKind, RuleModel
+
+
+def check_no_conflict(rule: Any, others: list[Any]) -> None:
+    """Refuses a rule that covers outcomes another covers, in overlapping windows, with other
+    terms, unless one is more specific or their priorities differ (RuleConflict). Conversion
+    rules conflict only into the same target."""
+    mine = rule.terms
+    for other in others:
+        if other.id == rule.id or other.retired:
+            continue
+        theirs = other.terms
+        if isinstance(mine, ConversionTerms) and (
+            theirs.target_institution_id,
+            theirs.target_code,
+        ) != (mine.target_institution_id, mine.target_code):
+            continue
+        if not mine.criteria.overlaps(theirs.criteria) or not windows_meet(mine, theirs):
+            continue
+        if _same_terms(mine, theirs) or mine.priority != theirs.priority:
+            continue
+        if mine.criteria.narrower_than(theirs.criteria) or theirs.criteria.narrower_than(
+            mine.criteria
+        ):
+            continue
+        raise RuleConflict(
+            f"rule {other.name!r} covers the same outcomes with other terms: make one more "
+            f"specific, or give them different priorities (both {mine.priority})",
+            ("priority",),
+        )
+
+
+def windows_meet(a: Any, b: Any) -> bool:
+    start = max(a.valid_from or date.min, b.valid_from or date.min)
+    end = min(a.valid_until or date.max, b.valid_until or date.max)
+    return start <= end
+
+
+def _same_terms(a: Any, b: Any) -> bool:
+    ignore = {"valid_from", "valid_until", "priority"}
+    return all(getattr(a, f.name) == getattr(b, f.name) for f in fields(a) if f.name not in ignore)
 
 
 class CatalogueCommands(InstitutionCommands):
@@ -105,6 +147,7 @@ class CatalogueCommands(InstitutionCommands):
                 today=self.now().date(),
             )
             self._check_recognition_parties(rule)
+            check_no_conflict(rule, self.recognition_rules())
             return rule.id, (rule, self._listed("recognition-rules", rule.id))
 
         return self._command(decide)
@@ -118,6 +161,7 @@ class CatalogueCommands(InstitutionCommands):
         def amend(rule: RecognitionRule) -> int:
             rule.amend(terms, self.framework.max_level, effective_from, self.now().date())
             self._check_recognition_parties(rule)
+            check_no_conflict(rule, self.recognition_rules())
             return rule.rule_version
 
         return self._update(RecognitionRule, rule_id, "recognition rule", amend)
@@ -149,21 +193,74 @@ class CatalogueCommands(InstitutionCommands):
         self._check_institution(rule.terms.criteria.institution_id, "sourceInstitutionId")
         self._check_institution(rule.terms.target_institution_id, "targetInstitutionId")
 
-    def create_conversion_rule(self, name: str, model: RuleModel, terms: ConversionTerms) -> UUID:
+    def create_conversion_rule(
+        self,
+        name: str,
+        model: RuleModel,
+        terms: ConversionTerms,
+        proposed_by: str = "officer",
+        proposer_institution: UUID | None = None,
+        justification: str | None = None,
+    ) -> UUID:
+        """A rule proposed by an officer or by an institution party to the agreement; it is in
+        force once the other party accepts and, if it creates credit, an officer approves."""
+
         def decide() -> tuple[UUID, Pending]:
-            rule = ConversionRule.create(name=name, model=model, terms=terms)
+            rule = ConversionRule.create(
+                name=name,
+                model=model,
+                terms=terms,
+                proposed_by=proposed_by,
+                proposer_institution=proposer_institution,
+                justification=justification,
+                max_level=self.framework.max_level,
+            )
             self._check_conversion_parties(rule)
+            check_no_conflict(rule, self.conversion_rules())
             return rule.id, (rule, self._listed("conversion-rules", rule.id))
 
         return self._command(decide)
 
-    def amend_conversion_rule(self, rule_id: UUID, terms: ConversionTerms) -> int:
+    def amend_conversion_rule(
+        self,
+        rule_id: UUID,
+        terms: ConversionTerms,
+        proposed_by: str = "officer",
+        justification: str | None = None,
+    ) -> int:
         def amend(rule: ConversionRule) -> int:
-            rule.amend(terms)
+            rule.amend(terms, proposed_by, justification, self.framework.max_level)
             self._check_conversion_parties(rule)
+            check_no_conflict(rule, self.conversion_rules())
             return rule.rule_version
 
         return self._update(ConversionRule, rule_id, "conversion rule", amend)
+
+    def accept_conversion_rule(self, rule_id: UUID, institution_id: UUID, actor: str) -> None:
+        """A party to an agreement accepts it."""
+        self._update(
+            ConversionRule,
+            rule_id,
+            "conversion rule",
+            lambda rule: rule.accept(institution_id, actor),
+        )
+
+    def approve_conversion_rule(self, rule_id: UUID, officer: str) -> None:
+        """An officer other than its proposer approves a rule that creates credit."""
+        self._update(ConversionRule, rule_id, "conversion rule", lambda rule: rule.approve(officer))
+
+    def decline_conversion_rule(
+        self, rule_id: UUID, actor: str, reason: str, institution_id: UUID | None = None
+    ) -> None:
+        """A party whose acceptance it awaits, or an officer, declines a rule not yet in
+        force."""
+
+        def decline(rule: ConversionRule) -> None:
+            if institution_id is not None and institution_id not in rule.awaiting_parties:
+                raise Forbidden("only a party whose acceptance it awaits declines it")
+            rule.decline(actor, reason)
+
+        self._update(ConversionRule, rule_id, "conversion rule", decline)
 
     def retire_conversion_rule(self, rule_id: UUID) -> None:
         self._update(ConversionRule, rule_id, "conversion rule", ConversionRule.retire)

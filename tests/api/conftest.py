@@ -480,6 +480,16 @@ def build_world(served: Served) -> World:
         "rule { id version name }",
     )
     assert conversion["errors"] == [], conversion
+    # The agreement binds the college and the university: each accepts it.
+    for party in (college, university):
+        accepted = gql.mutate(
+            "acceptConversionRule",
+            {"ruleId": conversion["rule"]["id"]},
+            served.token(Role.INSTITUTION, party.id),
+            "rule { inForce awaiting }",
+        )
+        assert accepted["errors"] == [], accepted
+    assert accepted["rule"] == {"inForce": True, "awaiting": None}
     qualification = gql.mutate(
         "createQualification",
         {

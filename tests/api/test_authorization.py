@@ -164,6 +164,7 @@ def cast(gql: GraphQL, world: World) -> Cast:
             "standardCode": "NO-MATCH",
             "level": 3,
             "category": "x",
+            "priority": -1,  # it overlaps the world's rules: below them
         },
         world.officer,
         "rule { id }",
@@ -251,6 +252,24 @@ def mutation(
     type_name = type_name or name[0].upper() + name[1:] + "Input"
     text = f"mutation($input: {type_name}!) {{ {name}(input: $input) {{ errors {{ code }} }} }}"
     return lambda c: (text, {"input": make_input(c)})
+
+
+def awaiting_university(c: Cast) -> str:
+    """An agreement the college proposed, awaiting the university's acceptance only."""
+    w = c.world
+    return str(
+        w.gql.mutate(
+            "createConversionRule",
+            {
+                **CONVERSION,
+                "sourceInstitutionId": w.college.id,
+                "targetInstitutionId": w.university.id,
+                "targetCode": f"ACC-{c.n()}",
+            },
+            w.token(Role.INSTITUTION, w.college.id),
+            "rule { id }",
+        )["rule"]["id"]
+    )
 
 
 def fresh_learner(c: Cast, verified: bool) -> str:
@@ -407,6 +426,7 @@ CASES: dict[str, Case] = {
             "standardCode": "NO-MATCH",
             "level": 3,
             "category": "x",
+            "priority": -1,  # it overlaps the world's rules: below them
         },
     ),
     "Mutation.amendRecognitionRule": mutation(
@@ -426,8 +446,11 @@ CASES: dict[str, Case] = {
         lambda c: {
             **CONVERSION,
             "name": f"matrix {c.n()}",
-            "sourceInstitutionId": c.world.college.id,
+            # The university is a party, the college ("institution:other") is not.
+            "sourceInstitutionId": c.world.mooc.id,
             "targetInstitutionId": c.world.university.id,
+            "targetCode": f"MX-{c.n()}",
+            "justification": "matrix",  # the university's rule into its own courses
         },
     ),
     "Mutation.amendConversionRule": mutation(
@@ -438,6 +461,50 @@ CASES: dict[str, Case] = {
             "sourceInstitutionId": c.world.college.id,
             "targetInstitutionId": c.world.university.id,
             "targetCode": f"M-{c.n()}",
+        },
+    ),
+    "Mutation.acceptConversionRule": mutation(
+        "acceptConversionRule", lambda c: {"ruleId": awaiting_university(c)}
+    ),
+    "Mutation.approveConversionRule": mutation(
+        "approveConversionRule", lambda c: {"ruleId": str(uuid.uuid4())}
+    ),
+    "Mutation.declineConversionRule": mutation(
+        "declineConversionRule", lambda c: {"ruleId": awaiting_university(c), "reason": "matrix"}
+    ),
+    "Mutation.approveDecision": mutation(
+        "approveDecision",
+        lambda c: {"learnerId": c.learner.id, "decisionId": str(uuid.uuid4())},
+    ),
+    "Mutation.declineDecision": mutation(
+        "declineDecision",
+        lambda c: {"learnerId": c.learner.id, "decisionId": str(uuid.uuid4()), "reason": "x"},
+    ),
+    "Mutation.reverseConversion": mutation(
+        "reverseConversion",
+        lambda c: {"learnerId": c.learner.id, "conversionId": str(uuid.uuid4())},
+    ),
+    "Mutation.appealDecision": mutation(
+        "appealDecision",
+        lambda c: {"learnerId": c.learner.id, "outcomeId": c.outcome, "grounds": "matrix"},
+    ),
+    "Mutation.hearAppeal": mutation(
+        "hearAppeal",
+        lambda c: {
+            "learnerId": c.learner.id,
+            "outcomeId": c.outcome,
+            "upheld": False,
+            "reason": "matrix",
+        },
+    ),
+    "Mutation.applyForPriorLearning": mutation(
+        "applyForPriorLearning",
+        lambda c: {
+            "learnerId": c.learner.id,
+            "title": "Bookkeeping at work",
+            "completedOn": "2024-06-30",
+            "description": "ten years of ledgers",
+            "evidence": [{"description": "employer letter"}],
         },
     ),
     "Mutation.retireConversionRule": mutation(

@@ -50,16 +50,36 @@ def test_a_learner_sees_their_consents_and_nobody_else_does(gql: GraphQL, world:
 def test_conversion_options_show_what_would_close_the_gap(gql: GraphQL, world: World) -> None:
     learner = world.learner()
     world.deposit(learner, world.college, credits=4)  # general credits, convertible by the rule
+    into_major = gql.mutate(
+        "createConversionRule",
+        {
+            "name": f"College courses -> major {learner.id[:8]}",
+            "model": "FRAMEWORK",
+            "sourceInstitutionId": world.college.id,
+            "targetInstitutionId": world.university.id,
+            "targetCode": f"MAJ-{learner.id[:8]}",
+            "targetCategory": "major",
+            "ratio": "1",
+            "maxCreditsPerLearner": "3",
+        },
+        world.officer,
+        "rule { id }",
+    )["rule"]["id"]
     query = (
         "query($id: ID!, $q: ID!) { learner(id: $id) { account { conversionOptions("
-        "qualificationId: $q) { rule { id name } credits category outcomeIds unmetBefore "
-        "unmetAfter countedChange } } } }"
+        "qualificationId: $q) { rule { id name } credits sourceCredits category outcomeIds "
+        "unmetBefore unmetAfter countedChange closes } } } }"
     )
     reply = gql(query, {"id": learner.id, "q": world.qualification}, learner.token).ok()
-    [option] = reply["learner"]["account"]["conversionOptions"]
-    assert option["rule"]["id"] == world.conversion_rule
-    assert option["credits"] == "2.00"  # ratio 0.5
+    options = {o["rule"]["id"]: o for o in reply["learner"]["account"]["conversionOptions"]}
+    # The agreement's 0.5 into the same category would only lose credits: never recommended.
+    assert world.conversion_rule not in options
+    option = options[into_major]
+    # Capped at 3, it takes 3 of the 4 credits and closes the major minimum.
+    assert (option["credits"], option["sourceCredits"]) == ("3.00", "3.00")
     assert len(option["outcomeIds"]) == 1
     assert option["unmetBefore"]
+    assert option["closes"] == ["category major"]
+    assert option["countedChange"] == "0.00"
     missing = gql(query, {"id": learner.id, "q": world.learner().id}, learner.token)
     assert missing.code == "NOT_FOUND"

@@ -1119,14 +1119,43 @@ def test_create_conversion_rule_by_an_officer_and_an_agreement_by_its_target(
         "sourceInstitutionId": world.college.id,
         "targetInstitutionId": world.university.id,
     }
+    university = world.institution_token(world.university)
+    fields = "rule { id name inForce awaiting awaitingAcceptanceBy awaitingApproval proposedBy }"
+    # Into its own courses: it creates credit, so it states why and an officer approves it.
+    refused = gql.mutate("createConversionRule", agreement, university, fields)
+    assert [e["field"] for e in refused["errors"]] == [["justification"]]
     payload = gql.mutate(
         "createConversionRule",
-        agreement,
-        world.institution_token(world.university),
-        "rule { id version name }",
+        {**agreement, "justification": "the college's syllabus matches ours, 2024 review"},
+        university,
+        fields,
     )
     assert payload["errors"] == []
-    assert payload["rule"]["name"] == "University agreement"
+    rule = payload["rule"]
+    assert rule["name"] == "University agreement"
+    assert (rule["inForce"], rule["awaitingApproval"]) == (False, True)
+    assert rule["awaitingAcceptanceBy"] == [world.college.id]  # the counterpart
+    # Not in force: nobody converts under it yet.
+    learner = world.learner()
+    source = world.deposit(learner, world.college, credits=4)["id"]
+    convert = {"learnerId": learner.id, "outcomeIds": [source], "conversionRuleId": rule["id"]}
+    early = gql.mutate("convertCredits", convert, learner.token, "outcomes { id }")
+    assert [e["code"] for e in early["errors"]] == ["RULE_NOT_APPLICABLE"]
+    # The university cannot accept for the college; the college accepts.
+    deny(gql, "acceptConversionRule", {"ruleId": rule["id"]}, university, selection=fields)
+    accepted = gql.mutate(
+        "acceptConversionRule",
+        {"ruleId": rule["id"]},
+        world.institution_token(world.college),
+        fields,
+    )
+    assert accepted["rule"]["awaitingAcceptanceBy"] == []
+    assert accepted["rule"]["awaiting"] == "awaiting an officer's approval"
+    approved = gql.mutate("approveConversionRule", {"ruleId": rule["id"]}, world.officer, fields)
+    assert approved["errors"] == []
+    assert (approved["rule"]["inForce"], approved["rule"]["awaiting"]) == (True, None)
+    done = gql.mutate("convertCredits", convert, learner.token, "outcomes { status }")
+    assert done["errors"] == []
 
 
 def test_create_conversion_rule_refusals_store_nothing(gql: GraphQL, world: World) -> None:
@@ -1166,11 +1195,11 @@ def test_create_conversion_rule_refusals_store_nothing(gql: GraphQL, world: Worl
         "INVALID_INPUT",
         sel,
     )
-    # an institution publishes agreements into its own scheme only
+    # an institution proposes only agreements it is a party to
     deny(
         gql,
         "createConversionRule",
-        {**base, "model": "AGREEMENT"},
+        {**base, "model": "AGREEMENT", "sourceInstitutionId": world.mooc.id},
         world.institution_token(world.university),
         selection=sel,
     )
@@ -1348,6 +1377,7 @@ def test_a_credit_scheme_normalises_and_outcomes_show_what_the_credential_says(
             "level": 6,
             "category": "major",
             "validFrom": "2000-01-01",
+            "priority": 5,  # above the standards' rules other tests add to the shared world
         },
         world.officer,
         "rule { id }",

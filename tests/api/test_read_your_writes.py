@@ -102,6 +102,7 @@ def test_one_hundred_mutations_are_each_visible_to_the_next_query(
                 "standardCode": f"RYW-{i}",
                 "level": 3,
                 "category": "c",
+                "priority": -10,  # below the world's rules it overlaps
             },
             world.officer,
             "rule { id }",

@@ -283,7 +283,7 @@ def test_every_example_in_the_api_docs_answers_as_written(tmp_path: Path) -> Non
             assert example.expected is not None
             expected = json.loads(fill(example.expected, run))
             problems += [f"docs/api.md:{example.line}: {p}" for p in matches(expected, answer)]
-    assert problems == []
+    assert problems == [], "\n".join(problems)
 
 
 def test_the_matcher_itself() -> None:

@@ -17,6 +17,7 @@ from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import ConsentScope, IdentityVerification, InstitutionKind, RuleModel
 from tests.builders import (
     SINCE,
+    agreed,
     deposit,
     ed25519_jwk,
     outcome,
@@ -53,16 +54,19 @@ def _busy_account(bank: CreditBank) -> tuple[UUID, UUID, UUID]:
             category="general",
         ),
     )
-    transfer = bank.create_conversion_rule(
-        "Transfer",
-        RuleModel.AGREEMENT,
-        ConversionTerms(
-            criteria=OutcomeCriteria(institution_id=college.id),
-            target_institution_id=uni.id,
-            target_code="HK-T",
-            target_category="general",
-            ratio=D("0.5"),
-            max_credits_per_learner=D("20"),
+    transfer = agreed(
+        bank,
+        bank.create_conversion_rule(
+            "Transfer",
+            RuleModel.AGREEMENT,
+            ConversionTerms(
+                criteria=OutcomeCriteria(institution_id=college.id),
+                target_institution_id=uni.id,
+                target_code="HK-T",
+                target_category="general",
+                ratio=D("0.5"),
+                max_credits_per_learner=D("20"),
+            ),
         ),
     )
     qualification = bank.create_qualification(

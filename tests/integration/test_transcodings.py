@@ -16,10 +16,11 @@ from uuid import UUID
 from application.bank import CreditBank
 from application.transcodings import STATE_DATACLASSES
 from domain import values
+from domain.conversion import part_id
 from domain.institution import SigningKey
 from domain.learner import Consent
 from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
-from domain.records import Conversion, Outcome, Redemption
+from domain.records import Conversion, ConvertedPart, Outcome, Redemption
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.standard import PassMark, StandardTerms, StandardVersion
 from domain.values import (
@@ -30,7 +31,7 @@ from domain.values import (
     OutcomeKind,
     RuleModel,
 )
-from tests.builders import deposit, ed25519_jwk, outcome, register_issuer
+from tests.builders import agreed, deposit, ed25519_jwk, outcome, register_issuer
 from tests.conftest import Clock
 
 D = Decimal
@@ -108,7 +109,15 @@ def test_events_and_snapshots_round_trip_every_value_type(
         max_credits_per_learner=D("30.5"),
         valid_from=date(2021, 1, 1),
     )
-    conversion = bank.create_conversion_rule("Certs -> OU", RuleModel.AGREEMENT, conversion_terms)
+    conversion = agreed(
+        bank,
+        bank.create_conversion_rule(
+            "Certs -> OU",
+            RuleModel.AGREEMENT,
+            conversion_terms,
+            justification="vocational hours are worth more at the Open University",
+        ),
+    )
     requirements = Requirements(
         total_credits=D("5"),
         minimum_by_category=(CategoryMinimum(category="vocational", credits=D("2.5")),),
@@ -221,13 +230,20 @@ def test_events_and_snapshots_round_trip_every_value_type(
     assert (conv.ratio, conv.source_credits, conv.credits) == (D("1.50"), D("5.00"), D("7.50"))
     redeemed = next(e for e in account_events if type(e).__name__ == "CreditsRedeemed")
     # At most 75% of the 5 credits may come from conversions: 3.75 of 7.50 count.
-    assert redeemed.allocations == {str(converted): D("3.75"), str(third): D("2.50")}
+    # Each source's part (3.75 each) keeps its own date and institution; one part fills the cap
+    # (of two completed the same day, the first by id).
+    parts = sorted(str(part_id(converted, source)) for source in (first, second))
+    assert redeemed.allocations == {
+        parts[0]: D("3.75"),
+        str(third): D("2.50"),
+    }
 
     # -- snapshots hold the state dataclasses ---------------------------------------------------
     account = fresh.account(kim)
     assert type(account.outcomes[str(first)]) is Outcome
     assert type(account.conversions[str(converted)]) is Conversion
     assert account.conversions[str(converted)].source_ids == (first, second)
+    assert all(type(p) is ConvertedPart for p in account.conversions[str(converted)].parts)
     assert type(account.redemptions[str(redemption)]) is Redemption
     kinds = {
         "account": [fresh.snapshots.get(fresh.account_id(kim))],  # type: ignore[union-attr]

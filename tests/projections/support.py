@@ -34,7 +34,7 @@ from domain.values import (
 from projections.base import Batch, Cursor, Tables, Transactions, View, cc, iso
 from projections.catalogue import describe
 from projections.runner import all_views
-from tests.builders import SINCE, ed25519_jwk
+from tests.builders import SINCE, agreed, ed25519_jwk
 
 D = Decimal
 KEYS_VALID_FROM = datetime(2015, 1, 1, tzinfo=UTC)
@@ -230,6 +230,7 @@ def build_world(bank: CreditBank) -> World:
                 criteria=OutcomeCriteria(institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE),
                 level=6,
                 category="major",
+                priority=2,  # overlapping rules are ordered explicitly
             ),
         ),
         bank.create_recognition_rule(
@@ -242,6 +243,7 @@ def build_world(bank: CreditBank) -> World:
                 level=5,
                 category="general",
                 valid_until=date(2026, 3, 20),
+                priority=1,  # below Hankuk's own rule, above the college's and the MOOCs'
             ),
         ),
         bank.create_recognition_rule(
@@ -263,44 +265,55 @@ def build_world(bank: CreditBank) -> World:
                 credits=D("1.5"),
                 level=4,
                 category="elective",
+                priority=-1,  # a college's MOOC is the college's course
             ),
         ),
     ]
     conv = [
-        bank.create_conversion_rule(
-            "College to Hankuk",
-            RuleModel.AGREEMENT,
-            ConversionTerms(
-                criteria=OutcomeCriteria(institution_id=college.id),
-                target_institution_id=uni.id,
-                target_code="HK-TRANSFER",
-                target_category="major",
-                ratio=D("0.8"),
-                max_credits_per_learner=D("5"),
+        agreed(
+            bank,
+            bank.create_conversion_rule(
+                "College to Hankuk",
+                RuleModel.AGREEMENT,
+                ConversionTerms(
+                    criteria=OutcomeCriteria(institution_id=college.id),
+                    target_institution_id=uni.id,
+                    target_code="HK-TRANSFER",
+                    target_category="major",
+                    ratio=D("0.8"),
+                    max_credits_per_learner=D("5"),
+                ),
             ),
         ),
-        bank.create_conversion_rule(
-            "MOOC credit",
-            RuleModel.FRAMEWORK,
-            ConversionTerms(
-                criteria=OutcomeCriteria(kind=OutcomeKind.MOOC),
-                target_institution_id=uni.id,
-                target_code="HK-MOOC",
-                target_category="general",
-                ratio=D("1.5"),
-                max_credits_per_learner=D("4"),
+        agreed(
+            bank,
+            bank.create_conversion_rule(
+                "MOOC credit",
+                RuleModel.FRAMEWORK,
+                ConversionTerms(
+                    criteria=OutcomeCriteria(kind=OutcomeKind.MOOC),
+                    target_institution_id=uni.id,
+                    target_code="HK-MOOC",
+                    target_category="general",
+                    ratio=D("1.5"),
+                    max_credits_per_learner=D("4"),
+                ),
+                justification="MOOC credits are hours-light: 1.5 by the platform audit",
             ),
         ),
-        bank.create_conversion_rule(
-            "Hankuk to College",
-            RuleModel.AGREEMENT,
-            ConversionTerms(
-                criteria=OutcomeCriteria(institution_id=uni.id),
-                target_institution_id=college.id,
-                target_code="JC-IN",
-                target_category="elective",
-                ratio=D("0.5"),
-                valid_until=date(2026, 4, 1),
+        agreed(
+            bank,
+            bank.create_conversion_rule(
+                "Hankuk to College",
+                RuleModel.AGREEMENT,
+                ConversionTerms(
+                    criteria=OutcomeCriteria(institution_id=uni.id),
+                    target_institution_id=college.id,
+                    target_code="JC-IN",
+                    target_category="elective",
+                    ratio=D("0.5"),
+                    valid_until=date(2026, 4, 1),
+                ),
             ),
         ),
     ]

@@ -16,7 +16,7 @@ from domain.qualification import CategoryMinimum, Requirements
 from domain.records import DepositedOutcome
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import IdentityVerification, InstitutionKind, OutcomeKind, RuleModel
-from tests.builders import SINCE, CredentialSpec, achievement_credential
+from tests.builders import SINCE, CredentialSpec, achievement_credential, agreed
 
 KEYS_SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 ISSUERS = {
@@ -96,18 +96,21 @@ def build_bank_world(bank: CreditBank, learners: int = 3) -> BankWorld:
         )
         for issuer, level, category in (("university", 6, "major"), ("college", 5, "general"))
     ]
-    conversion = bank.create_conversion_rule(
-        "college -> university general",
-        RuleModel.AGREEMENT,
-        ConversionTerms(
-            criteria=OutcomeCriteria(
-                institution_id=uuid.UUID(ids["college"]), kind=OutcomeKind.ACADEMIC_COURSE
+    conversion = agreed(
+        bank,
+        bank.create_conversion_rule(
+            "college -> university general",
+            RuleModel.AGREEMENT,
+            ConversionTerms(
+                criteria=OutcomeCriteria(
+                    institution_id=uuid.UUID(ids["college"]), kind=OutcomeKind.ACADEMIC_COURSE
+                ),
+                target_institution_id=uuid.UUID(ids["university"]),
+                target_code="GEN-TRANSFER",
+                target_category="general",
+                ratio=Decimal("0.5"),
+                max_credits_per_learner=Decimal("10"),
             ),
-            target_institution_id=uuid.UUID(ids["university"]),
-            target_code="GEN-TRANSFER",
-            target_category="general",
-            ratio=Decimal("0.5"),
-            max_credits_per_learner=Decimal("10"),
         ),
     )
     qualification = bank.create_qualification(

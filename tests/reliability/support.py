@@ -78,11 +78,11 @@ class Folded:
     def holdings(self) -> list[tuple[Decimal, str, bool]]:
         """(credits, category, spent) of what counts in the balance."""
         held = [
-            (o["recognized"], o["category"] or "", o["redemption"] is not None)
+            (left, o["category"] or "", o["redemption"] is not None)
             for o in self.outcomes.values()
             if o["recognized"] is not None
             and not o["revoked"]
-            and (o["redemption"] is not None or o["conversion"] is None)
+            and (left := o["recognized"] - sum(o["taken"].values(), Decimal(0))) > 0
         ]
         held += [
             (c["credits"], c["category"], c["redemption"] is not None)
@@ -122,7 +122,7 @@ def fold(events: Iterable[Any]) -> Folded:
                 "credential": e.credential_id,
                 "recognized": None,
                 "category": None,
-                "conversion": None,
+                "taken": {},  # conversion id -> the credits it took
                 "redemption": None,
                 "revoked": False,
             }
@@ -132,18 +132,22 @@ def fold(events: Iterable[Any]) -> Folded:
         elif name == "RecognitionRejected":
             continue
         elif name == "CreditsConverted":
+            # A capped conversion takes only part of its sources; each part is a holding.
             f.conversions[str(e.conversion_id)] = {
                 "credits": Decimal(e.credits),
                 "category": e.category,
-                "sources": [str(s) for s in e.outcome_ids],
+                "sources": [str(p.source_id) for p in e.parts],
+                "parts": {str(p.id) for p in e.parts},
                 "redemption": None,
                 "active": True,
             }
-            for s in e.outcome_ids:
-                f.outcomes[str(s)]["conversion"] = str(e.conversion_id)
+            for p in e.parts:
+                f.outcomes[str(p.source_id)]["taken"][str(e.conversion_id)] = p.consumed
         elif name == "CreditsRedeemed":
             for holding in e.allocations:
-                target = f.outcomes.get(str(holding)) or f.conversions[str(holding)]
+                target = f.outcomes.get(str(holding)) or next(
+                    c for c in f.conversions.values() if str(holding) in c["parts"]
+                )
                 target["redemption"] = str(e.redemption_id)
         elif name == "OutcomeRevoked":
             f.outcomes[str(e.outcome_id)]["revoked"] = True
@@ -152,7 +156,7 @@ def fold(events: Iterable[Any]) -> Folded:
                 c["active"] = False
                 for s in c["sources"]:
                     source = f.outcomes[s]
-                    source["conversion"] = None
+                    source["taken"].pop(str(cid))  # back exactly what it took
                     if c["redemption"] is not None and source["redemption"] is None:
                         source["redemption"] = c["redemption"]
         else:

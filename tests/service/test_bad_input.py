@@ -40,10 +40,12 @@ from domain.errors import (
     KeyNotValid,
     NotFound,
     RequirementsNotMet,
+    RuleConflict,
     RuleNotApplicable,
     UnknownIssuer,
 )
 from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
+from domain.records import EvidenceItem
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.standard import PassMark, StandardTerms
 from domain.values import (
@@ -56,6 +58,7 @@ from domain.values import (
 from tests.builders import (
     SINCE,
     Issuer,
+    agreed,
     deposit,
     ed25519_jwk,
     ed25519_private_jwk,
@@ -126,6 +129,7 @@ class World:
     rule_terms: RecognitionTerms
     conversion_terms: ConversionTerms
     requirements: Requirements
+    converted: UUID  # a conversion of another college outcome, under `conversion`
 
 
 @pytest.fixture
@@ -156,7 +160,7 @@ def world(bank: CreditBank) -> World:
     )
     bank.create_recognition_rule("Seoul JC", RuleModel.FRAMEWORK, college_rule)
     retired_rule = bank.create_recognition_rule(
-        "Old rule", RuleModel.FRAMEWORK, replace(rule_terms, category="old")
+        "Old rule", RuleModel.FRAMEWORK, replace(rule_terms, category="old", priority=-1)
     )
     bank.retire_recognition_rule(retired_rule)
     conversion_terms = ConversionTerms(
@@ -167,7 +171,9 @@ def world(bank: CreditBank) -> World:
         ratio=D("0.8"),
         max_credits_per_learner=D("12"),
     )
-    conversion = bank.create_conversion_rule("Transfer", RuleModel.AGREEMENT, conversion_terms)
+    conversion = agreed(
+        bank, bank.create_conversion_rule("Transfer", RuleModel.AGREEMENT, conversion_terms)
+    )
     retired_conversion = bank.create_conversion_rule(
         "Old transfer", RuleModel.AGREEMENT, replace(conversion_terms, target_code="OLD")
     )
@@ -189,6 +195,7 @@ def world(bank: CreditBank) -> World:
     recognized = deposit(bank, learner, outcome(uni, "hk-1", standard_code=MAJOR))
     deposited = deposit(bank, learner, outcome(uni, "hk-2", kind=OutcomeKind.MOOC))
     college_outcome = deposit(bank, learner, outcome(college, "sjc-1", credits="10"))
+    converted_source = deposit(bank, learner, outcome(college, "sjc-2", credits="2"))
     revoked = deposit(bank, learner, outcome(uni, "hk-3", standard_code=MAJOR))
     bank.revoke_outcome(learner, revoked, "issued in error", "officer")
     unverified = bank.register_learner("Lee", "PASSPORT", "M12345678", date(1995, 5, 5))
@@ -217,6 +224,7 @@ def world(bank: CreditBank) -> World:
         rule_terms,
         conversion_terms,
         requirements,
+        bank.convert_credits(learner, [converted_source], conversion),
     )
 
 
@@ -1634,6 +1642,177 @@ CASES = [
         lambda b, w: b.revoke_outcome(w.learner, uuid4(), "r", "o"),
         NotFound,
         "NOT_FOUND",
+    ),
+    # -- governance: rules in force, decisions seen twice, reversals, appeals, RPL ------------
+    case(
+        "accept_conversion_rule",
+        "not-a-party",
+        lambda b, w: b.accept_conversion_rule(w.conversion, w.enterprise, "hr"),
+        Forbidden,
+        "FORBIDDEN",
+    ),
+    case(
+        "accept_conversion_rule",
+        "unknown-rule",
+        lambda b, w: b.accept_conversion_rule(uuid4(), w.uni.id, "registrar"),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
+        "approve_conversion_rule",
+        "needs-no-approval",
+        lambda b, w: b.approve_conversion_rule(w.conversion, "officer-2"),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "approve_conversion_rule",
+        "retired",
+        lambda b, w: b.approve_conversion_rule(w.retired_conversion, "officer-2"),
+        RuleNotApplicable,
+        "RULE_NOT_APPLICABLE",
+    ),
+    case(
+        "decline_conversion_rule",
+        "in-force",
+        lambda b, w: b.decline_conversion_rule(w.conversion, "officer", "no"),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "decline_conversion_rule",
+        "not-awaited-party",
+        lambda b, w: b.decline_conversion_rule(w.conversion, "hr", "no", w.enterprise),
+        Forbidden,
+        "FORBIDDEN",
+    ),
+    case(
+        "create_conversion_rule",
+        "credit-creating-without-justification",
+        conv_rule(ratio=D("1.5"), target_code="HK-MORE"),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "create_conversion_rule",
+        "equivalence-without-level",
+        conv_rule(target_credits=D("3"), target_code="HK-EQ"),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "create_conversion_rule",
+        "equivalence-with-a-ratio",
+        conv_rule(target_credits=D("3"), target_level=6, ratio=D("0.5"), target_code="HK-EQ"),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "create_conversion_rule",
+        "overlapping-same-target-same-priority",
+        conv_rule(ratio=D("0.5")),
+        RuleConflict,
+        "RULE_CONFLICT",
+    ),
+    case(
+        "create_recognition_rule",
+        "overlapping-same-priority",
+        lambda b, w: b.create_recognition_rule(
+            "Rival", RuleModel.FRAMEWORK, replace(w.rule_terms, category="rival")
+        ),
+        RuleConflict,
+        "RULE_CONFLICT",
+    ),
+    case(
+        "approve_decision",
+        "nothing-waits",
+        lambda b, w: b.approve_decision(w.learner, uuid4(), "officer-2"),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
+        "decline_decision",
+        "nothing-waits",
+        lambda b, w: b.decline_decision(w.learner, uuid4(), "officer-2", "no"),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
+        "recognize_outcome",
+        "beyond-the-claim-without-justification",
+        lambda b, w: b.recognize_outcome(w.learner, w.deposited, "officer", D("99"), 5, "x"),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "reverse_conversion",
+        "unknown-conversion",
+        lambda b, w: b.reverse_conversion(w.learner, uuid4(), "learner", by_officer=False),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
+        "reverse_conversion",
+        "officer-without-justification",
+        lambda b, w: b.reverse_conversion(w.learner, w.converted, "officer", by_officer=True),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "appeal_decision",
+        "nothing-decided",
+        lambda b, w: b.appeal_decision(w.learner, w.deposited, "unfair"),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "appeal_decision",
+        "empty-grounds",
+        lambda b, w: b.appeal_decision(w.learner, w.recognized, "  "),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "hear_appeal",
+        "no-appeal",
+        lambda b, w: b.hear_appeal(w.learner, w.recognized, "officer-2", False, "stands"),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "apply_for_prior_learning",
+        "no-evidence",
+        lambda b, w: b.apply_for_prior_learning(
+            w.learner, "Bookkeeping at work", date(2024, 1, 1), "ten years of ledgers", []
+        ),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "apply_for_prior_learning",
+        "future-completion",
+        lambda b, w: b.apply_for_prior_learning(
+            w.learner,
+            "Bookkeeping at work",
+            date(2999, 1, 1),
+            "ten years of ledgers",
+            [EvidenceItem(description="employer letter")],
+        ),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "apply_for_prior_learning",
+        "bad-digest",
+        lambda b, w: b.apply_for_prior_learning(
+            w.learner,
+            "Bookkeeping at work",
+            date(2024, 1, 1),
+            "ten years of ledgers",
+            [EvidenceItem(description="employer letter", digest="md5:abc")],
+        ),
+        InvalidInput,
+        "INVALID_INPUT",
     ),
 ]
 

@@ -225,9 +225,33 @@ def conversion_terms(
 
 
 def conversion_rule(model: RuleModel = RuleModel.FRAMEWORK, **kwargs: Any) -> ConversionRule:
-    return ConversionRule.create(
-        name="Course conversion", model=model, terms=conversion_terms(**kwargs)
+    """A conversion rule in force (accepted by the institutions it binds, approved by a second
+    officer if it creates credit)."""
+    terms = conversion_terms(**kwargs)
+    return in_force(
+        ConversionRule.create(
+            name="Course conversion",
+            model=model,
+            terms=terms,
+            justification=justification_for(terms),
+        )
     )
+
+
+def justification_for(terms: ConversionTerms) -> str | None:
+    try:
+        creates = Decimal(terms.ratio) > 1
+    except (TypeError, ArithmeticError):
+        return None
+    return "a transfer the bank's audit allowed" if creates else None
+
+
+def in_force(rule: ConversionRule) -> ConversionRule:
+    for party in list(rule.awaiting_parties):
+        rule.accept(party, f"registrar:{party}")
+    if rule.needs_approval:
+        rule.approve("officer-2")
+    return rule
 
 
 def version_of(rule: RecognitionRule | ConversionRule) -> RuleVersion:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -39,6 +39,7 @@ from domain.errors import (
     AlreadyRevoked,
     DomainError,
     DuplicateCredential,
+    Forbidden,
     IdentityNotVerified,
     InvalidInput,
     RequirementsNotMet,
@@ -62,7 +63,7 @@ from domain.rules import (
 )
 from domain.standard import OutcomeStandard, StandardTerms
 from domain.values import InstitutionKind, OutcomeKind, OutcomeStatus, RuleModel
-from tests.unit.support import MAX_LEVEL
+from tests.unit.support import MAX_LEVEL, in_force, justification_for
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
@@ -99,7 +100,7 @@ class MOutcome:
     rec_level: int | None = None
     category: str | None = None
     rejected: bool = False
-    conversion: UUID | None = None
+    taken: dict[UUID, Decimal] = field(default_factory=dict)  # by conversion
     spent: bool = False
     revoked: bool = False
     recognized_standard: str | None = None
@@ -114,13 +115,17 @@ class MOutcome:
             return OutcomeStatus.SUPERSEDED
         if self.spent:
             return OutcomeStatus.REDEEMED
-        if self.conversion is not None:
+        if self.taken and self.available <= 0:
             return OutcomeStatus.CONVERTED
         if self.credits is not None:
             return OutcomeStatus.RECOGNIZED
         if self.rejected:
             return OutcomeStatus.REJECTED
         return OutcomeStatus.DEPOSITED
+
+    @property
+    def available(self) -> Decimal:
+        return (self.credits or ZERO) - sum(self.taken.values(), ZERO)
 
 
 @dataclass
@@ -138,6 +143,7 @@ class MConversion:
     completed_on: date
     standard_codes: frozenset[str]
     converted_on: date
+    parts: tuple[Any, ...]
     active: bool = True
     spent: bool = False
 
@@ -153,7 +159,7 @@ class Model:
         held = [
             Holding(
                 id=i,
-                credits=o.credits,
+                credits=o.available,
                 level=o.rec_level,
                 kind=o.kind,
                 category=o.category or "",
@@ -167,23 +173,25 @@ class Model:
             if o.credits is not None
             and not o.revoked
             and o.superseded_by is None
-            and o.conversion is None
+            and o.available > 0
         ]
+        # Each part keeps its source's date, institution, kind and level.
         held += [
             Holding(
-                id=i,
-                credits=c.credits,
-                level=c.level,
-                kind=c.kind,
+                id=p.id,
+                credits=p.credits,
+                level=self.outcomes[p.source_id].rec_level,
+                kind=self.outcomes[p.source_id].kind,
                 category=c.category,
-                institution_id=c.institution_id,
-                completed_on=c.completed_on,
+                institution_id=self.outcomes[p.source_id].issuer_id,
+                completed_on=self.outcomes[p.source_id].completed_on,
                 converted=True,
                 standard_codes=c.standard_codes,
                 spent=c.spent,
             )
-            for i, c in self.conversions.items()
+            for c in self.conversions.values()
             if c.active
+            for p in c.parts
         ]
         return held
 
@@ -213,8 +221,8 @@ def fold(events: list[Any]) -> Model:
     m = Model()
     for e in events:
         name = type(e).__name__
-        if name == "Opened":
-            continue
+        if name in ("Opened", "DecisionProposed", "DecisionApproved", "DecisionDeclined"):
+            continue  # a decision's effect is its own event
         if name == "OutcomeDeposited":
             m.outcomes[e.outcome_id] = MOutcome(
                 e.issuer_id,
@@ -234,13 +242,12 @@ def fold(events: list[Any]) -> Model:
         elif name == "RecognitionRejected":
             m.outcomes[e.outcome_id].rejected = True
         elif name == "CreditsConverted":
-            sources = [m.outcomes[i] for i in e.outcome_ids]
             m.conversions[e.conversion_id] = MConversion(
                 e.rule_id,
                 e.rule_version,
                 e.ratio,
-                tuple(e.outcome_ids),
-                sum((s.credits or ZERO for s in sources), ZERO),
+                tuple(p.source_id for p in e.parts),
+                sum((p.consumed for p in e.parts), ZERO),
                 e.credits,
                 e.level,
                 e.kind,
@@ -249,9 +256,12 @@ def fold(events: list[Any]) -> Model:
                 e.completed_on,
                 frozenset(e.standard_codes),
                 e.converted_at.date(),
+                tuple(e.parts),
             )
-            for s in sources:
-                s.conversion = e.conversion_id
+            for p in e.parts:
+                source = m.outcomes[p.source_id]
+                assert p.consumed <= source.available  # nothing is taken twice
+                source.taken[e.conversion_id] = p.consumed
         elif name == "CreditsRedeemed":
             m.redemptions[e.redemption_id] = (e.qualification_id, dict(e.allocations))
             for key in e.allocations:
@@ -259,7 +269,8 @@ def fold(events: list[Any]) -> Model:
                 if hid in m.outcomes:
                     m.outcomes[hid].spent = True
                 else:
-                    m.conversions[hid].spent = True
+                    (c,) = [c for c in m.conversions.values() if hid in {p.id for p in c.parts}]
+                    c.spent = True
         elif name in ("OutcomeRevoked", "OutcomeSuperseded"):
             if name == "OutcomeRevoked":
                 m.outcomes[e.outcome_id].revoked = True
@@ -271,7 +282,7 @@ def fold(events: list[Any]) -> Model:
             for cid in e.cancelled_conversions:
                 m.conversions[cid].active = False
                 for s in m.conversions[cid].sources:
-                    m.outcomes[s].conversion = None
+                    m.outcomes[s].taken.pop(cid)
                     # sources of a redeemed conversion stay spent by the flagged redemption
                     m.outcomes[s].spent = m.outcomes[s].spent or m.conversions[cid].spent
         else:  # pragma: no cover - a new event type must be folded here
@@ -376,7 +387,11 @@ def conversion_rules() -> list[ConversionRule]:
             valid_from=valid_from,
             valid_until=valid_until,
         )
-        return ConversionRule.create(name="c", model=model, terms=terms)
+        return in_force(
+            ConversionRule.create(
+                name="c", model=model, terms=terms, justification=justification_for(terms)
+            )
+        )
 
     return [
         make(RuleModel.FRAMEWORK, OutcomeCriteria(), "1", None, "major", None, None),
@@ -563,8 +578,12 @@ class AccountMachine(RuleBasedStateMachine):
             return None
         assert expected_error is None, f"{name} should have raised {expected_error.__name__}"
         new = list(self.account.collect_events())
-        # One event, or a recognition followed by the earlier attempts it replaces.
-        assert len(new) == 1 or all(type(e).__name__ == "OutcomeSuperseded" for e in new[1:]), new
+        # One event, or a recognition followed by the earlier attempts it replaces (an approval
+        # first records itself).
+        decided = new[1:] if type(new[0]).__name__ == "DecisionApproved" else new
+        assert len(decided) == 1 or all(
+            type(e).__name__ == "OutcomeSuperseded" for e in decided[1:]
+        ), new
         assert self.account.version == version + len(new)
         self.events += new
         self.steps[name] += 1
@@ -705,7 +724,14 @@ class AccountMachine(RuleBasedStateMachine):
             expected = InvalidInput
         elif counted_elsewhere(m, oid, None):
             expected = RuleNotApplicable
-        self.attempt(
+        # Beyond what the credential states: a justification, and a second officer.
+        beyond = (amount is not None and amount > o.claimed) or (
+            level is not None and o.level is not None and level > o.level
+        )
+        justify = data.draw(st.booleans(), label="justify")
+        if expected is None and beyond and not justify:
+            expected = InvalidInput
+        waiting = self.attempt(
             "recognize by officer",
             expected,
             lambda: self.account.recognize_by_officer(
@@ -717,8 +743,28 @@ class AccountMachine(RuleBasedStateMachine):
                 max_level=MAX_LEVEL,
                 identity_verified=self.verified,
                 on=self.today,
+                justification="seen the evidence" if justify else None,
             ),
         )
+        if expected is None:
+            assert (waiting is not None) == beyond
+        if waiting is not None:
+            self.steps["recognize beyond, with a second officer"] += 1
+            assert self.account.outcome(oid).status is o.status  # nothing decided yet
+            self.attempt(
+                "approve by the proposer",
+                Forbidden,
+                lambda: self.account.approve(waiting, "officer", self.today),
+            )
+            if data.draw(st.booleans(), label="approve"):
+                self.attempt(
+                    "approve", None, lambda: self.account.approve(waiting, "officer-2", self.today)
+                )
+                assert self.account.outcome(oid).approved_by == "officer-2"
+            else:
+                self.attempt(
+                    "decline", None, lambda: self.account.decline(waiting, "officer-2", "no")
+                )
 
     @precondition(has(OutcomeStatus.DEPOSITED))
     @rule(data=st.data())
@@ -772,7 +818,7 @@ class AccountMachine(RuleBasedStateMachine):
         ):
             expected = RuleNotApplicable
         else:
-            source_credits = sum((s.credits or ZERO for s in sources), ZERO)
+            source_credits = sum((s.available for s in sources), ZERO)
             amount = (source_credits * terms.ratio).quantize(CENT, rounding=ROUND_DOWN)
             if terms.max_credits_per_learner is not None:
                 used = sum(
@@ -788,6 +834,15 @@ class AccountMachine(RuleBasedStateMachine):
                 amount = min(amount, capped)
             if amount <= 0:
                 expected = RuleNotApplicable
+            else:
+                # A capped conversion takes only what it converts, first sources first; a source
+                # it would take nothing from is refused.
+                need = min(source_credits, (amount / terms.ratio).quantize(CENT, ROUND_UP))
+                for s in sources:
+                    if need <= 0:
+                        expected = RuleNotApplicable
+                    need -= min(s.available, need)
+        total_before = self.account.balance().total
         conversion_id = self.new_id()
         result = self.attempt(
             "convert",
@@ -797,6 +852,13 @@ class AccountMachine(RuleBasedStateMachine):
         if result is not None:
             assert result.credits == amount
             assert (result.rule_id, result.rule_version) == (version.rule_id, version.version)
+            # The total moves by what the rule gives less what it takes, nothing else.
+            change = self.account.balance().total - total_before
+            assert change == result.credits - result.source_credits
+            assert result.credits <= result.source_credits * terms.ratio
+            self.steps["convert partly"] += any(
+                self.account.outcome(p.source_id).available_credits > 0 for p in result.parts
+            )
 
     @rule(index=st.integers(0, 3), ratio=st.sampled_from(["0.25", "0.5", "0.75", "1", "2"]))
     def amend_conversion_rule(self, index: int, ratio: str) -> None:
@@ -805,7 +867,8 @@ class AccountMachine(RuleBasedStateMachine):
         terms = replace(aggregate.terms, ratio=Decimal(ratio))
         if terms.ratio == aggregate.terms.ratio:
             return
-        aggregate.amend(terms)
+        aggregate.amend(terms, justification=justification_for(terms))
+        in_force(aggregate)  # the institutions accept again; a second officer approves a ratio > 1
         version = aggregate.current()
         self.conversion[index] = version
         self.versions[(version.rule_id, version.version)] = version
@@ -846,7 +909,7 @@ class AccountMachine(RuleBasedStateMachine):
             oid = self.pick(data, m, wanted)
         expected = AlreadyRevoked if m.outcomes[oid].revoked else None
         cancelled = {cid for cid, c in m.conversions.items() if c.active and oid in c.sources}
-        relied_on = {str(oid)} | {str(c) for c in cancelled}
+        relied_on = {str(oid)} | {str(p.id) for c in cancelled for p in m.conversions[c].parts}
         flagged = {rid for rid, (_, alloc) in m.redemptions.items() if relied_on & alloc.keys()}
         result = self.attempt(
             "revoke", expected, lambda: self.account.revoke(oid, "revoked", "officer")
@@ -902,16 +965,22 @@ class AccountMachine(RuleBasedStateMachine):
         held_ids = [h.id for h in holdings]
         assert len(held_ids) == len(set(held_ids))
         assert sum((h.credits for h in holdings), ZERO) == balance.total
-        in_active: Counter[UUID] = Counter(
-            s for c in self.account.conversions.values() if c.active for s in c.source_ids
-        )
+        # Every recognised credit is either held or taken by one active conversion, once.
+        taken: defaultdict[UUID, Decimal] = defaultdict(Decimal)
+        for c in self.account.conversions.values():
+            for p in c.parts if c.active else ():
+                taken[p.source_id] += p.consumed
         for oid, outcome in self.account.outcomes.items():
-            uses = in_active[outcome.id] + (outcome.id in held_ids)
-            assert uses <= 1, f"outcome {oid} counted {uses} times"
-            if outcome.status is OutcomeStatus.REVOKED:
-                assert uses == 0
+            held = outcome.id in held_ids
+            if outcome.status in (OutcomeStatus.REVOKED, OutcomeStatus.SUPERSEDED):
+                assert not held, f"outcome {oid} still held"
+                assert not taken[outcome.id], f"outcome {oid} still converted"
             if outcome.status in (OutcomeStatus.RECOGNIZED, OutcomeStatus.REDEEMED):
-                assert uses == 1
+                assert held
+            if outcome.recognized_credits is not None and outcome.status in COUNTED:
+                assert outcome.available_credits + taken[outcome.id] == (
+                    outcome.recognized_credits
+                ), f"outcome {oid}: credits made or lost"
         spent_by: Counter[str] = Counter(
             k for r in self.account.redemptions.values() for k in r.allocations
         )
@@ -924,10 +993,21 @@ class AccountMachine(RuleBasedStateMachine):
             str(s)
             for c in self.account.conversions.values()
             if not c.active and c.redemption_id is not None
-            for s in c.source_ids
+            for s in c.consumed_from
+        }
+        # A redemption spends a conversion whole (the qualifications issue makes it partial).
+        in_spent_conversion = {
+            str(p.id)
+            for c in self.account.conversions.values()
+            if c.redemption_id is not None
+            for p in c.parts
         }
         for h in holdings:
-            assert h.spent == (str(h.id) in spent_by or str(h.id) in held_by_cancelled)
+            assert h.spent == (
+                str(h.id) in spent_by
+                or str(h.id) in held_by_cancelled
+                or str(h.id) in in_spent_conversion
+            )
         assert all(c.credits > 0 for c in m.conversions.values())
 
     @invariant()

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from domain.conversion import part_id
 from domain.credit_account import CreditAccount
 from domain.errors import (
     AlreadyRevoked,
@@ -349,9 +350,10 @@ def test_recognize_by_officer_defaults_to_the_credential() -> None:
 def test_recognize_by_officer_with_stated_terms() -> None:
     account = new_account()
     oid = deposit(account, credits="2.5", level=4)
-    officer_recognize(account, oid, credits="2", level=5)
+    officer_recognize(account, oid, credits="2", level=4)
     outcome = account.outcome(oid)
-    assert (outcome.recognized_credits, outcome.recognized_level) == (D("2.00"), 5)
+    assert (outcome.recognized_credits, outcome.recognized_level) == (D("2.00"), 4)
+    assert (outcome.justification, outcome.approved_by) == (None, None)
 
 
 @pytest.mark.parametrize(
@@ -480,7 +482,8 @@ def test_convert_moves_sources_into_the_conversion() -> None:
     balance = account.balance()
     assert balance.total == D("8.00")  # 6 converted + 2 kept; the 7.5 source credits left
     assert balance.by_category == {"core": D("6.00"), "general": D("2.00")}
-    assert balance.by_level == {5: D("6.00"), 6: D("2.00")}
+    # Each part keeps its source's level: 6 x 3/7.5 at level 6, 6 x 4.5/7.5 at level 5.
+    assert balance.by_level == {5: D("3.60"), 6: D("4.40")}
 
 
 @pytest.mark.parametrize(
@@ -711,7 +714,10 @@ def test_redeem_a_conversion() -> None:
     )
     req = requirements("3", minimum_by_category=(CategoryMinimum(category="core", credits=D(3)),))
     redemption = redeem(account, req)
-    assert redemption.allocations == {str(cid): D("3.00")}
+    assert redemption.allocations == {
+        str(part_id(cid, a)): D("1.50"),
+        str(part_id(cid, b)): D("1.50"),
+    }
     assert account.conversions[str(cid)].redemption_id == redemption.id
     assert account.outcome(a).status is OutcomeStatus.CONVERTED  # the sources stay converted
     assert account.balance().redeemed == D("3.00")
@@ -784,7 +790,7 @@ def test_revoke_cascades_to_conversions_and_returns_the_other_sources() -> None:
     assert account.outcome(c).status is OutcomeStatus.CONVERTED
     # b is back as recognised credits; the 6 converted credits fell away.
     assert account.balance().total == D("6.00")
-    assert {h.id for h in account.holdings()} == {b, solo}
+    assert {h.id for h in account.holdings()} == {b, part_id(solo, c)}
     # b can be converted again; revoking b later cancels nothing more.
     again = account.convert([b], rule, uuid4(), NOW)
     account.revoke(c, "forged", "officer-1")
@@ -843,7 +849,7 @@ def test_revoke_flags_redemptions_that_relied_on_a_cancelled_conversion() -> Non
         account,
         requirements("6", minimum_by_category=(CategoryMinimum(category="core", credits=D(6)),)),
     )
-    assert set(redemption.allocations) == {str(cid)}
+    assert set(redemption.allocations) == {str(part_id(cid, a)), str(part_id(cid, b))}
     fresh(account)
     assert account.revoke(b, "forged", "officer-1") == (redemption.id,)
     events = account.collect_events()
@@ -965,9 +971,10 @@ def test_conversion_options_leave_out_no_ops_and_put_what_closes_most_first() ->
     half = conversion_rule(target_category="core", ratio="0.5").current()  # progress only
     req = requirements("3", minimum_by_category=(CategoryMinimum(category="core", credits=D(3)),))
     options = account.conversion_options([same, half, core], req, NOW.date())
-    assert [o.rule_id for o in options] == [core.rule_id, half.rule_id]
+    # half would count 2 of the 4 credits and unmeet the total: a loss, never recommended.
+    assert [o.rule_id for o in options] == [core.rule_id]
     assert options[0].closes == ("category core",)
-    assert options[1].closes == ()
+    assert options[0].opens == ()
     assert all(not o.changes_nothing for o in options)
 
 

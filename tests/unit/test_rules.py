@@ -163,7 +163,9 @@ def test_create_conversion_rule() -> None:
     assert (terms.target_code, terms.target_category) == ("MATH-1", "general")
     assert terms.criteria.institution_id == source
     assert rule.current().model is RuleModel.AGREEMENT
-    assert names(rule.collect_events()) == ["Created"]
+    # Proposed by an officer, it came into force when both institutions accepted.
+    assert names(rule.collect_events()) == ["Created", "Proposed", "Accepted", "Accepted"]
+    assert (rule.awaiting_parties, rule.needs_approval) == ([], False)
 
 
 def test_agreement_rule_needs_the_source_institution() -> None:

@@ -12,6 +12,7 @@ from api.graphql.mutations.consents import ConsentMutations
 from api.graphql.mutations.exports import ExportMutations
 from api.graphql.mutations.institutions import InstitutionMutations
 from api.graphql.mutations.learners import LearnerMutations
+from api.graphql.mutations.reviews import ReviewMutations
 
 Mutation = merge_types(
     "Mutation",
@@ -22,5 +23,6 @@ Mutation = merge_types(
         ConsentMutations,
         ExportMutations,
         CatalogueMutations,
+        ReviewMutations,
     ),
 )

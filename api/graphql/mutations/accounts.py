@@ -4,12 +4,13 @@ learner), revocation (the issuer or an officer)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import strawberry
 
 from api.auth import Role
-from api.graphql.accounts import QualificationProgress
+from api.graphql.accounts import PendingDecision, QualificationProgress
 from api.graphql.common import input_id
 from api.graphql.context import Context, Info
 from api.graphql.errors import UserError
@@ -45,11 +46,20 @@ class RecognizeOutcomeInput:
         description="The catalogue standard the officer recognises the outcome against: only "
         "then does it meet a qualification's required standard.",
     )
+    justification: str | None = strawberry.field(
+        default=None,
+        description="Required for a decision beyond the standard's value, beyond what the "
+        "credential states, or above the bank's threshold: it then waits for a second officer "
+        "(approveDecision).",
+    )
 
 
 @strawberry.type
 class RecognizeOutcomePayload:
     outcome: Outcome | None = None
+    decision: PendingDecision | None = strawberry.field(
+        default=None, description="the decision, when it waits for a second officer"
+    )
     errors: list[UserError]
 
 
@@ -110,6 +120,17 @@ async def _progress(info: Info, key: tuple[UUID, UUID]) -> QualificationProgress
     return None if row is None else QualificationProgress.of(row, qualification_id)
 
 
+async def _waiting(info: Info, key: tuple[UUID, Any]) -> PendingDecision | None:
+    """The decision a command left waiting for a second officer (None: it took effect)."""
+    learner_id, decision_id = key
+    if decision_id is None:
+        return None
+    account = await info.context.run(info.context.bank.account, learner_id)
+    waiting = account.proposals.get(str(decision_id))
+    return None if waiting is None else PendingDecision.of(waiting)
+
+
+WAITING = Back("decision", _waiting, lambda ids, waiting: (ids.learner_id, waiting))
 NEW_OUTCOME = Back("outcome", outcome, result)
 OUTCOME = Back("outcome", outcome, lambda ids, _: ids.outcome_id)
 SOURCES = Back("outcomes", outcomes, lambda ids, _: ids.outcome_ids)
@@ -146,8 +167,10 @@ class AccountMutations:
             i.level,
             i.category,
             i.standard_code,
+            i.justification,
         ),
         OUTCOME,
+        WAITING,
     )
     reject_outcome = command(
         "Officers reject an outcome's recognition, with a reason.",

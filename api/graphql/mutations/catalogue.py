@@ -43,6 +43,12 @@ class RecognitionTermsFields:
         default=None,
         description="The most one outcome is recognised for (hours-only learning, notably).",
     )
+    priority: int | None = strawberry.field(
+        default=None,
+        description="Of two rules covering the same outcomes, the higher decides; rules that "
+        "overlap with other terms and the same priority are refused (RULE_CONFLICT), unless "
+        "one is strictly more specific.",
+    )
 
     def terms(self) -> RecognitionTerms:
         issuer = input_id(self.issuer_id, "issuerId") if self.issuer_id else None
@@ -56,6 +62,7 @@ class RecognitionTermsFields:
             valid_from=self.valid_from,
             valid_until=self.valid_until,
             max_credits=self.max_credits,
+            priority=self.priority or 0,
         )
 
 
@@ -98,6 +105,24 @@ class ConversionTermsFields:
     max_credits_per_learner: Decimal | None = None
     valid_from: date | None = None
     valid_until: date | None = None
+    target_credits: Decimal | None = strawberry.field(
+        default=None,
+        description="A course equivalence: the target course's credits, granted once whatever "
+        "the sources (with targetLevel; ratio 1)",
+    )
+    target_level: int | None = strawberry.field(
+        default=None, description="A course equivalence: the target course's framework level"
+    )
+    priority: int | None = strawberry.field(
+        default=None,
+        description="Of two rules into the same target covering the same outcomes, the higher "
+        "governs; equal priorities are refused (RULE_CONFLICT)",
+    )
+    justification: str | None = strawberry.field(
+        default=None,
+        description="Required when the rule creates credit (a ratio above 1, or an "
+        "institution's rule into its own courses): an officer other than its proposer approves",
+    )
 
     def terms(self) -> ConversionTerms:
         source = self.source_institution_id
@@ -114,6 +139,9 @@ class ConversionTermsFields:
             max_credits_per_learner=self.max_credits_per_learner,
             valid_from=self.valid_from,
             valid_until=self.valid_until,
+            target_credits=self.target_credits,
+            target_level=self.target_level,
+            priority=self.priority or 0,
         )
 
 
@@ -130,6 +158,21 @@ class AmendConversionRuleInput(RuleFields, ConversionTermsFields):
 @strawberry.input
 class RetireRuleInput(RuleFields):
     pass
+
+
+@strawberry.input
+class AcceptConversionRuleInput(RuleFields):
+    pass
+
+
+@strawberry.input
+class ApproveConversionRuleInput(RuleFields):
+    pass
+
+
+@strawberry.input
+class DeclineConversionRuleInput(RuleFields):
+    reason: str
 
 
 @strawberry.input
@@ -323,11 +366,29 @@ NEW_QUALIFICATION = Back("qualification", shown_as(Qualification), result)
 QUALIFICATION = Back("qualification", shown_as(Qualification), lambda ids, _: ids.qualification_id)
 
 
+def _institution(c: Context) -> UUID | None:
+    p = c.principal
+    return input_id(p.subject or "", "subject") if p.role is Role.INSTITUTION else None
+
+
 def _create_conversion_rule(c: Context, ids: Ids, i: CreateConversionRuleInput) -> UUID:
     if c.principal.role is Role.INSTITUTION and i.model is not values.RuleModel.AGREEMENT:
         # who may do what: a GraphQL error, like every other refusal of the caller
-        raise authz.forbid("institutions publish agreement rules into their own scheme")
-    return c.bank.create_conversion_rule(i.name, i.model, i.terms())
+        raise authz.forbid("institutions propose agreement rules they are a party to")
+    return c.bank.create_conversion_rule(
+        i.name,
+        i.model,
+        i.terms(),
+        proposed_by=c.principal.actor,
+        proposer_institution=_institution(c),
+        justification=i.justification,
+    )
+
+
+def _accept_conversion_rule(c: Context, ids: Ids, i: AcceptConversionRuleInput) -> None:
+    institution = _institution(c)
+    assert institution is not None  # the policy admits institutions only
+    c.bank.accept_conversion_rule(ids.rule_id, institution, c.principal.actor)
 
 
 def _define_standard(c: Context, ids: Ids, i: DefineStandardInput) -> UUID:
@@ -392,18 +453,47 @@ class CatalogueMutations:
         RECOGNITION,
     )
     create_conversion_rule = command(
-        "Officers create conversion rules; an institution may publish an agreement rule into "
-        "its own scheme.",
+        "Officers create conversion rules; an institution may propose an agreement rule it is "
+        "a party to. It is in force once every institution it binds accepted it and, if it "
+        "creates credit, an officer other than its proposer approved it.",
         CreateConversionRuleInput,
         CreateConversionRulePayload,
         _create_conversion_rule,
         NEW_CONVERSION,
     )
     amend_conversion_rule = command(
-        "Officers amend a conversion rule: a new version.",
+        "Officers amend a conversion rule: a new version, proposed again (the institutions it "
+        "binds accept it again; one that creates credit is approved again).",
         AmendConversionRuleInput,
         ConversionRulePayload,
-        lambda c, ids, i: c.bank.amend_conversion_rule(ids.rule_id, i.terms()),
+        lambda c, ids, i: c.bank.amend_conversion_rule(
+            ids.rule_id, i.terms(), c.principal.actor, i.justification
+        ),
+        CONVERSION,
+    )
+    accept_conversion_rule = command(
+        "An institution the agreement binds accepts it (it is in force once every party has, "
+        "and an officer approved it if it creates credit).",
+        AcceptConversionRuleInput,
+        ConversionRulePayload,
+        _accept_conversion_rule,
+        CONVERSION,
+    )
+    approve_conversion_rule = command(
+        "An officer other than its proposer approves a rule that creates credit.",
+        ApproveConversionRuleInput,
+        ConversionRulePayload,
+        lambda c, ids, i: c.bank.approve_conversion_rule(ids.rule_id, c.principal.actor),
+        CONVERSION,
+    )
+    decline_conversion_rule = command(
+        "An officer, or an institution whose acceptance it awaits, declines a rule not yet in "
+        "force: it is retired.",
+        DeclineConversionRuleInput,
+        ConversionRulePayload,
+        lambda c, ids, i: c.bank.decline_conversion_rule(
+            ids.rule_id, c.principal.actor, i.reason, _institution(c)
+        ),
         CONVERSION,
     )
     retire_conversion_rule = command(
