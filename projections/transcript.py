@@ -38,7 +38,8 @@ def touched_outcomes(event: Any, account: CreditAccount) -> set[str]:
         ids.add(str(oid))
     for holding_id in getattr(event, "allocations", {}):
         ids.add(str(holding_id))
-    for cid in getattr(event, "cancelled_conversions", ()):
+    # The sources of a conversion cancelled or reversed get back what it took.
+    for cid in (*getattr(event, "cancelled_conversions", ()), getattr(event, "conversion_id", "")):
         conversion = account.conversions.get(str(cid))
         if conversion is not None:
             ids.update(str(s) for s in conversion.source_ids)
