@@ -34,6 +34,12 @@ class AccountMerging(Superseding):
         completed (two converted or spent attempts both stay, for an officer to review)."""
         if duplicate.merged_into is not None or self.merged_into is not None:
             raise InvalidInput("a merged account takes over nothing", ("duplicateId",))
+        if getattr(duplicate, "proposals", None):
+            raise InvalidInput(
+                "decisions wait for a second officer on the duplicate's account: approve or "
+                "decline them first",
+                ("duplicateId",),
+            )
         for o in duplicate.outcomes.values():
             self._check_new_id(o.id, "duplicateId")
             self._outcome_transferred(
@@ -50,11 +56,11 @@ class AccountMerging(Superseding):
                 actor=actor,
             )
         for o in list(self.outcomes.values()):
-            if o.status is not OutcomeStatus.RECOGNIZED:
+            if o.status is not OutcomeStatus.RECOGNIZED or o.moved_on:
                 continue
             same = counting(self.outcomes.values(), learning_keys(o, o.recognized_standard), o.id)
             # What is converted or spent keeps counting; else the later completed attempt does.
-            moved_on = [x for x in same if x.status is not OutcomeStatus.RECOGNIZED]
+            moved_on = [x for x in same if x.status is not OutcomeStatus.RECOGNIZED or x.moved_on]
             later = [x for x in same if x.completed_on >= o.completed_on]
             keeper = (
                 moved_on[0] if moved_on else max(later, key=lambda x: x.completed_on, default=None)
@@ -66,7 +72,12 @@ class AccountMerging(Superseding):
     def _outcome_transferred(
         self, outcome_id: UUID, record: Outcome, from_learner_id: UUID, actor: str | None
     ) -> None:
-        self.outcomes[str(outcome_id)] = deepcopy(record)
+        taken = deepcopy(record)
+        whole = taken.recognized_credits
+        if taken.conversion_id is not None and not taken.converted_credits and whole is not None:
+            # A record transferred before conversions took part of an outcome: wholly taken.
+            taken.converted_credits = {str(taken.conversion_id): whole}
+        self.outcomes[str(outcome_id)] = taken
         if from_learner_id not in self.absorbed_from:
             self.absorbed_from.append(from_learner_id)
 

@@ -99,6 +99,13 @@ class ConversionPlan:
                 raise RuleNotApplicable(f"rule {rule.name!r} does not apply to outcome {o.id}")
             if o.expired_on(on):
                 raise RuleNotApplicable(f"outcome {o.id}'s credential has expired")
+            if terms.equivalence and o.converted_credits:
+                # An equivalence is learning for learning: what is left of a course is not it.
+                raise RuleNotApplicable(
+                    f"outcome {o.id} was partly converted already: a course equivalence takes "
+                    "whole courses",
+                    ("outcomeIds",),
+                )
         plan = cls.of(sources, terms, converted_before, conversion_id)
         if plan.credits <= 0:
             raise RuleNotApplicable(
@@ -242,8 +249,11 @@ def conversion_options(
         if not sources:
             continue
         if terms.equivalence:
-            # One course is the target course: the one that costs least.
-            sources = [min(sources, key=lambda o: (o.available_credits, str(o.id)))]
+            # One whole course is the target course: the one that costs least.
+            whole = [o for o in sources if not o.converted_credits]
+            if not whole:
+                continue
+            sources = [min(whole, key=lambda o: (o.available_credits, str(o.id)))]
         plan = ConversionPlan.of(sources, terms, account.converted_under(rule.rule_id))
         if plan.credits <= 0:
             continue

@@ -77,6 +77,15 @@ class Outcome:
         return self.expires_at is not None and self.expires_at.date() < day
 
     @property
+    def moved_on(self) -> bool:
+        """Some of its credit was converted or spent: it keeps counting as it is (a retake,
+        an update or a merge never replaces it)."""
+        return bool(self.converted_credits) or self.status in (
+            OutcomeStatus.CONVERTED,
+            OutcomeStatus.REDEEMED,
+        )
+
+    @property
     def available_credits(self) -> Decimal:
         """Its recognised credits that no conversion has taken."""
         return (self.recognized_credits or ZERO) - sum(self.converted_credits.values(), ZERO)

@@ -18,8 +18,16 @@ from eventsourcing.domain import event
 from domain.errors import Forbidden, InvalidInput, NotFound, RuleNotApplicable
 from domain.recognition import Recognizing
 from domain.records import Appeal, Conversion, OfficerDecision, Proposal
+from domain.same_learning import replaced_by
 from domain.standard import OutcomeStandard
-from domain.values import OutcomeStatus, parse_flag, parse_text, utc
+from domain.values import (
+    OutcomeStatus,
+    parse_credits,
+    parse_flag,
+    parse_level,
+    parse_text,
+    utc,
+)
 
 # How long a learner may undo their own conversion (an officer may at any time, with a reason
 # and a second officer).
@@ -76,13 +84,16 @@ class Reviewing(Recognizing):
         p = self.proposal(proposal_id)
         if officer == p.proposed_by:
             raise Forbidden("a second officer approves: not the one who proposed it")
-        self._decision_approved(proposal_id=p.id, officer=officer)
+        # Still possible? (Checked before anything is recorded.)
         if p.action == "REVERSAL":
-            conversion = self._conversion(p.subject_id)
+            conversion = self._reversible(p.subject_id)
+            self._decision_approved(proposal_id=p.id, officer=officer)
             self._reverse(conversion, p.justification, p.proposed_by, officer)
             return conversion.consumed_from
         assert p.decision is not None
         outcome = self._recognizable(p.subject_id, True, on)
+        replaced_by(self.outcomes.values(), outcome, p.decision.standard_code)
+        self._decision_approved(proposal_id=p.id, officer=officer)
         self._decide(outcome, p.decision, p.proposed_by, p.justification, approved_by=officer)
         return (outcome.id,)
 
@@ -134,10 +145,16 @@ class Reviewing(Recognizing):
         c = self._conversion(conversion_id)
         if not c.active:
             raise RuleNotApplicable("the conversion no longer counts", ("conversionId",))
-        if c.redemption_id is not None:
+        sources = [self.outcomes[str(i)] for i in c.consumed_from]
+        spent = c.redemption_id or next(
+            (s.redemption_id for s in sources if s.redemption_id is not None), None
+        )
+        if spent is not None:
+            # What it gave, or what is left of a source, counts toward an award: credits given
+            # back now would sit under it, unusable. The award is reviewed first.
             raise RuleNotApplicable(
-                f"the conversion counts toward redemption {c.redemption_id}: that award is "
-                "reviewed first",
+                f"the conversion or its sources count toward redemption {spent}: that award "
+                "is reviewed first",
                 ("conversionId",),
             )
         return c
@@ -208,12 +225,20 @@ class Reviewing(Recognizing):
         appeal = o.appeal
         if appeal is None or appeal.heard_by is not None:
             raise InvalidInput("no appeal waits on this outcome", ("outcomeId",))
-        if officer == appeal.decided_by:
-            raise Forbidden("an appeal is heard by an officer other than the one who decided")
+        if officer in (appeal.decided_by, o.approved_by):
+            raise Forbidden(
+                "an appeal is heard by an officer other than those who made the decision"
+            )
         upheld = parse_flag(upheld, "upheld")
         why = parse_text(reason, "reason")
         if upheld and category is None:
             raise InvalidInput("an upheld appeal gives the new decision's category", ("category",))
+        if upheld:  # the new values are checked before anything is recorded
+            parse_text(category, "category", max_length=50)
+            if credits is not None:
+                parse_credits(credits)
+            if level is not None:
+                parse_level(level, max_level)
         if o.converted_credits or o.redemption_id is not None:
             raise RuleNotApplicable("the outcome was spent since the appeal was lodged")
         self._appeal_heard(outcome_id=o.id, officer=officer, upheld=upheld, reason=why)

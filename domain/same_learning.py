@@ -71,7 +71,7 @@ def earlier_version(outcomes: Iterable[Outcome], deposited: DepositedOutcome) ->
         raise DuplicateCredential("this credential was already deposited")
     if latest.status is OutcomeStatus.REVOKED:
         return None  # re-issued after its revocation: a new version, nothing left to replace
-    if latest.status in (OutcomeStatus.CONVERTED, OutcomeStatus.REDEEMED):
+    if latest.moved_on:
         # Its credit is spent or converted: an update would count it again. An officer
         # revokes the earlier version first (its redemption then goes under review).
         raise RuleNotApplicable(
@@ -89,7 +89,7 @@ def replaced_by(
     counts, or a later one does."""
     counted = counting(outcomes, learning_keys(outcome, standard), outcome.id)
     for o in counted:
-        if o.status is not OutcomeStatus.RECOGNIZED:
+        if o.status is not OutcomeStatus.RECOGNIZED or o.moved_on:
             raise RuleNotApplicable(
                 f"the same learning already counts ({o.title!r}, {o.status.value.lower()})"
             )

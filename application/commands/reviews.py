@@ -61,6 +61,7 @@ class ReviewCommands(AccountCommands):
         proposed (returns the decision id) for a second officer."""
 
         def reverse(account: CreditAccount) -> UUID | None:
+            self._check_active(self.learner(learner_id))
             if by_officer:
                 return account.propose_reversal(conversion_id, actor, justification, self.now())
             account.reverse_by_learner(conversion_id, actor, self.now())
@@ -72,12 +73,11 @@ class ReviewCommands(AccountCommands):
 
     # -- appeals ---------------------------------------------------------------------------------
     def appeal_decision(self, learner_id: UUID, outcome_id: UUID, grounds: str) -> None:
-        self._update(
-            CreditAccount,
-            self.account_id(learner_id),
-            "account for learner",
-            lambda account: account.lodge_appeal(outcome_id, grounds, self.now()),
-        )
+        def appeal(account: CreditAccount) -> None:
+            self._check_active(self.learner(learner_id))
+            account.lodge_appeal(outcome_id, grounds, self.now())
+
+        self._update(CreditAccount, self.account_id(learner_id), "account for learner", appeal)
 
     def hear_appeal(
         self,
@@ -95,6 +95,7 @@ class ReviewCommands(AccountCommands):
         standard = self._standard_named(standard_code)
 
         def hear(account: CreditAccount) -> UUID | None:
+            self._check_active(self.learner(learner_id))
             return account.hear_appeal(
                 outcome_id,
                 officer,

@@ -186,7 +186,8 @@ CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 def remember(answer: Any, names: dict[str, str]) -> None:
     """Names later examples may use: ``<Computer Networks outcome id>`` for an outcome an
     answer showed, ``<CS-101 standard id>`` for a standard, ``<Li Wei's id>`` for a learner,
-    ``<the time of version 3>`` for a history event's moment."""
+    ``<the time of version 3>`` for a history event's moment, ``<the waiting recognition id>``
+    for a decision waiting for a second officer, ``<the rule NAME>`` for a conversion rule."""
     if isinstance(answer, dict):
         if isinstance(answer.get("title"), str) and isinstance(answer.get("id"), str):
             english = CJK.split(answer["title"], 1)[0].strip()
@@ -195,6 +196,10 @@ def remember(answer: Any, names: dict[str, str]) -> None:
             names[f"{answer['displayName']}'s id"] = answer["id"]
         if isinstance(answer.get("code"), str) and isinstance(answer.get("id"), str):
             names[f"{answer['code']} standard id"] = answer["id"]
+        if isinstance(answer.get("action"), str) and isinstance(answer.get("id"), str):
+            names[f"the waiting {answer['action'].lower()} id"] = answer["id"]
+        if isinstance(answer.get("inForce"), bool) and isinstance(answer.get("id"), str):
+            names[f"the rule {answer['name']}"] = answer["id"]
         if isinstance(answer.get("version"), int) and isinstance(answer.get("at"), str):
             names[f"the time of version {answer['version']}"] = answer["at"]
         for value in answer.values():

@@ -434,3 +434,76 @@ def test_prior_learning_is_assessed_by_an_officer_against_a_standard(world: Worl
         world.bank.recognize_outcome(kim.id, rpl, "officer-1", D(6), 4, "general", "ACC-1")
     world.bank.recognize_outcome(kim.id, rpl, "officer-1", D(3), 4, "general", "ACC-1")
     assert world.bank.account(kim.id).outcome(rpl).recognized_standard == "ACC-1"
+
+
+# -- what a review of the first version found ----------------------------------------------------
+def test_an_equivalence_takes_whole_courses_only(world: World) -> None:
+    """A course's 0.01 left after a capped transfer must not buy a 3-credit course."""
+    college, uni = world.issuer("College"), world.issuer("University")
+    recognise_all(world, college)
+    kim = world.learner()
+    a = deposit(world.bank, kim.id, outcome(college, "a", credits="5"))
+    capped = conversion(world, college, uni, "RATIO", max_credits_per_learner=D("4.99"))
+    world.bank.convert_credits(kim.id, [a], capped)
+    equivalence = conversion(world, college, uni, "CS-1", target_credits=D(3), target_level=6)
+    with pytest.raises(RuleNotApplicable, match="whole courses"):
+        world.bank.convert_credits(kim.id, [a], equivalence)
+
+
+def test_a_conversion_whose_source_rest_is_redeemed_is_not_reversed(world: World) -> None:
+    college, uni = world.issuer("College"), world.issuer("University")
+    recognise_all(world, college)
+    kim = world.learner()
+    a = deposit(world.bank, kim.id, outcome(college, "a", credits="10"))
+    cid = world.bank.convert_credits(
+        kim.id, [a], conversion(world, college, uni, max_credits_per_learner=D(4))
+    )
+    award = world.bank.create_qualification(
+        "Cert",
+        5,
+        uni.id,
+        Requirements(
+            total_credits=D(6),
+            minimum_by_category=(CategoryMinimum(category="general", credits=D(6)),),
+        ),
+    )
+    world.bank.redeem_qualification(kim.id, award)  # the 6 credits a kept
+    with pytest.raises(RuleNotApplicable, match="reviewed first"):
+        world.bank.reverse_conversion(kim.id, cid, "learner", by_officer=False)
+
+
+def test_a_retake_never_cancels_a_partly_converted_attempt(world: World) -> None:
+    college, uni = world.issuer("College"), world.issuer("University")
+    recognise_all(world, college)
+    kim = world.learner()
+    first = deposit(world.bank, kim.id, outcome(college, "a", credits="10", standard_code="C-1"))
+    cid = world.bank.convert_credits(
+        kim.id, [first], conversion(world, college, uni, max_credits_per_learner=D(4))
+    )
+    retake = deposit(
+        world.bank,
+        kim.id,
+        outcome(college, "b", credits="10", standard_code="C-1", completed_on=date(2025, 7, 1)),
+    )
+    account = world.bank.account(kim.id)
+    assert account.conversions[str(cid)].active
+    assert account.outcome(first).status is OutcomeStatus.RECOGNIZED
+    assert account.outcome(retake).status is OutcomeStatus.DEPOSITED  # left for an officer
+
+
+def test_the_approving_officer_does_not_hear_the_appeal(world: World) -> None:
+    mooc = world.issuer("MOOC", kind=InstitutionKind.MOOC_PLATFORM)
+    kim = world.learner()
+    course = deposit(
+        world.bank, kim.id, outcome(mooc, "m", credits="3", level=3, kind=OutcomeKind.MOOC)
+    )
+    waiting = world.bank.recognize_outcome(
+        kim.id, course, "officer-1", D(3), 4, "elective", justification="EQF 4 syllabus"
+    )
+    assert waiting is not None
+    world.bank.approve_decision(kim.id, waiting, "officer-2")
+    world.bank.appeal_decision(kim.id, course, "worth more")
+    for signed in ("officer-1", "officer-2"):
+        with pytest.raises(Forbidden):
+            world.bank.hear_appeal(kim.id, course, signed, False, "stands")
+    world.bank.hear_appeal(kim.id, course, "officer-3", False, "stands")
