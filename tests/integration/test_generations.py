@@ -12,6 +12,7 @@ import base64
 import json
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -36,7 +37,7 @@ def generation(n: int) -> dict[str, Any]:
     return data
 
 
-@pytest.fixture(params=[1, 2], ids=lambda n: f"v{n}")
+@pytest.fixture(params=[1, 2, 3], ids=lambda n: f"v{n}")
 def written(
     request: pytest.FixtureRequest, tmp_path: Path, database_url: str | None
 ) -> Iterator[tuple[dict[str, Any], CreditBank, Settings]]:
@@ -257,3 +258,59 @@ def test_what_generation_2_recorded_reads_back(written: Any) -> None:
     ]
     college = bank.institutions()[1]
     assert college.credit_schemes[0].hours_per_credit == 15
+
+
+def test_what_generation_3_recorded_reads_back(written: Any) -> None:
+    """Partial conversions, an equivalence, reversals by a learner and by two officers, a
+    decision approved and one declined, an appeal upheld, prior learning assessed, and rule
+    governance, as generation 3 wrote them."""
+    data, bank, _ = written
+    if data["generation"] != 3:
+        pytest.skip("generation 3's story")
+    kim, lee, _ = (UUID(i) for i in data["ids"]["learners"])
+    o = {k: UUID(v) for k, v in data["ids"]["outcomes"].items()}
+    c = {k: UUID(v) for k, v in data["ids"]["conversions"].items()}
+    account = bank.account(kim)
+    assert account.outcome(o["a"]).available_credits == Decimal(12)  # 8 of 20 taken
+    capped = account.conversions[str(c["capped"])]
+    assert (capped.source_credits, capped.credits, len(capped.parts)) == (Decimal(8), Decimal(4), 1)
+    equivalent = account.conversions[str(c["equivalent"])]
+    assert (equivalent.equivalence, equivalent.credits, equivalent.level) == (True, Decimal(3), 6)
+    m = account.outcome(o["m"])
+    assert (m.recognized_by, m.approved_by, m.justification) == (
+        "officer-1",
+        "officer-2",
+        "a level 6 capstone",
+    )
+    assert account.outcome(o["n"]).recognized_credits is None  # declined
+    assert account.proposals == {}
+    other = bank.account(lee)
+    assert other.conversions[str(c["undone"])].reversed_by == "lee"
+    assert other.conversions[str(c["later"])].reversed_by == "officer-1"
+    assert other.outcome(o["b"]).available_credits == Decimal(6)  # both gave back what they took
+    r = other.outcome(o["r"])
+    assert r.appeal is not None
+    assert (r.appeal.decided_by, r.appeal.heard_by, r.appeal.upheld, r.recognized_by) == (
+        "officer-1",
+        "officer-2",
+        True,
+        "officer-2",
+    )
+    rpl = other.outcome(o["rpl"])
+    assert rpl.portfolio is not None
+    assert (rpl.kind.value, rpl.recognized_standard, rpl.portfolio.hours) == (
+        "PRIOR_LEARNING",
+        "ACC-1",
+        Decimal(400),
+    )
+    transfer, equivalence, declined = (
+        bank.conversion_rule(UUID(i)) for i in data["ids"]["conversion_rules"]
+    )
+    assert (transfer.proposed_by, transfer.approved_by, transfer.awaiting()) == (
+        "hankuk-registrar",
+        "officer-2",
+        None,
+    )
+    assert equivalence.terms.target_credits == Decimal(3)
+    assert declined.retired
+    assert [r.terms.priority for r in bank.recognition_rules()] == [1, 0]

@@ -313,13 +313,18 @@ def keys_of(o: MOutcome, standard: str | None) -> set[tuple[str, ...]]:
 
 def counted_elsewhere(m: Model, oid: UUID, standard: str | None) -> bool:
     """Recognising ``oid`` would count the same learning twice: another attempt counts that is
-    converted, spent, or completed later (a still-recognised earlier one is replaced)."""
+    converted (even in part), spent, or completed later (a still-recognised, untouched earlier
+    one is replaced)."""
     o, keys = m.outcomes[oid], keys_of(m.outcomes[oid], standard)
     return any(
         i != oid
         and x.status in COUNTED
         and keys & keys_of(x, x.recognized_standard)
-        and (x.status is not OutcomeStatus.RECOGNIZED or x.completed_on > o.completed_on)
+        and (
+            x.status is not OutcomeStatus.RECOGNIZED
+            or bool(x.taken)
+            or x.completed_on > o.completed_on
+        )
         for i, x in m.outcomes.items()
     )
 
