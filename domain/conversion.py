@@ -13,7 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from domain.errors import RuleNotApplicable
 from domain.qualification import Holding, Requirements, assess
-from domain.records import ConvertedPart, Outcome
+from domain.records import ConvertedPart, Outcome, part_holding
 from domain.rules import ConversionTerms, RuleVersion
 from domain.values import CREDIT_QUANTUM, ZERO, OutcomeKind, OutcomeStatus, within
 
@@ -124,18 +124,7 @@ class ConversionPlan:
     def holdings(self, terms: ConversionTerms) -> list[Holding]:
         """The converted credits as a qualification would count them."""
         return [
-            Holding(
-                id=p.id,
-                credits=p.credits,
-                level=p.level,
-                kind=p.kind,
-                category=terms.target_category,
-                institution_id=p.institution_id,
-                completed_on=p.completed_on,
-                converted=True,
-                standard_codes=frozenset(self.standard_codes),
-                spent=False,
-            )
+            part_holding(p, terms.target_category, self.standard_codes, spent=False)
             for p in self.parts
         ]
 

@@ -370,21 +370,25 @@ def conversion_holdings(c: Conversion) -> list[Holding]:
                 spent=spent,
             )
         ]
-    return [
-        Holding(
-            id=p.id,
-            credits=p.credits,
-            level=p.level,
-            kind=p.kind,
-            category=c.category,
-            institution_id=p.institution_id,
-            completed_on=p.completed_on,
-            converted=True,
-            standard_codes=frozenset(c.standard_codes),
-            spent=spent,
-        )
-        for p in c.parts
-    ]
+    return [part_holding(p, c.category, c.standard_codes, spent) for p in c.parts]
+
+
+def part_holding(
+    p: ConvertedPart, category: str, standard_codes: Iterable[str], spent: bool
+) -> Holding:
+    """One source's part of a conversion, dated and placed where that learning happened."""
+    return Holding(
+        id=p.id,
+        credits=p.credits,
+        level=p.level,
+        kind=p.kind,
+        category=category,
+        institution_id=p.institution_id,
+        completed_on=p.completed_on,
+        converted=True,
+        standard_codes=frozenset(standard_codes),
+        spent=spent,
+    )
 
 
 def balance(held: Iterable[Holding]) -> Balance:

@@ -271,6 +271,11 @@ def fold(events: list[Any]) -> Model:
                 else:
                     (c,) = [c for c in m.conversions.values() if hid in {p.id for p in c.parts}]
                     c.spent = True
+        elif name == "ConversionReversed":
+            reversed_ = m.conversions[e.conversion_id]
+            reversed_.active = False
+            for s in reversed_.sources:
+                m.outcomes[s].taken.pop(e.conversion_id)  # back exactly what it took
         elif name in ("OutcomeRevoked", "OutcomeSuperseded"):
             if name == "OutcomeRevoked":
                 m.outcomes[e.outcome_id].revoked = True
@@ -864,6 +869,36 @@ class AccountMachine(RuleBasedStateMachine):
             self.steps["convert partly"] += any(
                 self.account.outcome(p.source_id).available_credits > 0 for p in result.parts
             )
+
+    @rule(data=st.data())
+    def reverse(self, data: st.DataObject) -> None:
+        """The learner undoes a conversion: the total moves back by exactly what it moved, and
+        each source gets back exactly what it gave."""
+        m = self.model()
+        if not m.conversions:
+            return
+        cid = data.draw(st.sampled_from(sorted(m.conversions, key=str)), label="conversion")
+        c = m.conversions[cid]
+        spent = c.spent or any(m.outcomes[s].spent for s in c.sources)
+        expected: type[DomainError] | None = None
+        if not c.active or spent:
+            expected = RuleNotApplicable
+        elif self.now - self.account.conversions[str(cid)].converted_at > timedelta(days=30):
+            expected = RuleNotApplicable
+        before = self.account.balance().total
+        available = {s: self.account.outcome(s).available_credits for s in c.sources}
+        self.attempt(
+            "reverse", expected, lambda: self.account.reverse_by_learner(cid, "kim", self.now)
+        )
+        if expected is None:
+            self.steps["reverse"] += 1
+            assert self.account.balance().total - before == c.source_credits_at_conversion - (
+                c.credits
+            )
+            for p in c.parts:
+                assert self.account.outcome(p.source_id).available_credits == (
+                    available[p.source_id] + p.consumed
+                )
 
     @rule(index=st.integers(0, 3), ratio=st.sampled_from(["0.25", "0.5", "0.75", "1", "2"]))
     def amend_conversion_rule(self, index: int, ratio: str) -> None:
