@@ -881,9 +881,7 @@ class AccountMachine(RuleBasedStateMachine):
         c = m.conversions[cid]
         spent = c.spent or any(m.outcomes[s].spent for s in c.sources)
         expected: type[DomainError] | None = None
-        if not c.active or spent:
-            expected = RuleNotApplicable
-        elif self.now - self.account.conversions[str(cid)].converted_at > timedelta(days=30):
+        if not c.active or spent or self.now - self.account.conversions[str(cid)].converted_at > timedelta(days=30):
             expected = RuleNotApplicable
         before = self.account.balance().total
         available = {s: self.account.outcome(s).available_credits for s in c.sources}
