@@ -881,7 +881,8 @@ class AccountMachine(RuleBasedStateMachine):
         c = m.conversions[cid]
         spent = c.spent or any(m.outcomes[s].spent for s in c.sources)
         expected: type[DomainError] | None = None
-        if not c.active or spent or self.now - self.account.conversions[str(cid)].converted_at > timedelta(days=30):
+        age = self.now - self.account.conversions[str(cid)].converted_at
+        if not c.active or spent or age > timedelta(days=30):
             expected = RuleNotApplicable
         before = self.account.balance().total
         available = {s: self.account.outcome(s).available_credits for s in c.sources}
