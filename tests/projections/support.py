@@ -21,7 +21,7 @@ from domain.credit_account import CreditAccount
 from domain.errors import DomainError
 from domain.learner import Learner
 from domain.qualification import CategoryMinimum, Requirements, assess
-from domain.records import DepositedOutcome
+from domain.records import DepositedOutcome, EvidenceItem
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import (
     ConsentScope,
@@ -74,6 +74,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "conversion_id",
         "redemption_id",
         "reason",
+        "available_cc",
+        "justification",
+        "approved_by",
     ),
     "account_conversions": (
         "conversion_id",
@@ -88,6 +91,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "active",
         "redemption_id",
         "converted_at",
+        "reversed_reason",
     ),
     "account_holdings": (
         "holding_id",
@@ -363,6 +367,10 @@ OPS = (
     "qual_create",
     "qual_amend",
     "tick",
+    "reverse",
+    "four_eyes",
+    "appeal",
+    "prior_learning",
 )
 
 KINDS = {
@@ -508,6 +516,70 @@ class Workload:
         chosen = list(dict.fromkeys(outcomes[(b + i) % len(outcomes)] for i in range(1 + c % 2)))
         rule = self.world.conversion_rules[c % len(self.world.conversion_rules)]
         self.bank.convert_credits(learner, chosen, rule, actor="learner")
+
+    def op_reverse(self, a: int, b: int, c: int) -> None:
+        """The learner undoes a conversion, or two officers do."""
+        learner = self._learner(a)
+        if learner is None:
+            return
+        conversions = sorted(self.bank.account(learner).conversions)
+        if not conversions:
+            return
+        cid = UUID(self._pick(conversions, b))
+        if c % 2:
+            self.bank.reverse_conversion(learner, cid, "learner", by_officer=False)
+            return
+        waiting = self.bank.reverse_conversion(
+            learner, cid, "officer-1", by_officer=True, justification="miscoded transfer"
+        )
+        if waiting is not None:
+            self.bank.approve_decision(learner, waiting, "officer-3")
+
+    def op_four_eyes(self, a: int, b: int, c: int) -> None:
+        """A recognition beyond the bounds, approved or declined by a second officer."""
+        learner = self._learner(a)
+        outcome = learner and self._outcome(learner, b)
+        if learner is None or outcome is None:
+            return
+        waiting = self.bank.recognize_outcome(
+            learner, outcome, "officer-1", D(25), 6, "major", justification="an exceptional case"
+        )
+        if waiting is not None and c % 2:
+            self.bank.approve_decision(learner, waiting, "officer-3")
+        elif waiting is not None:
+            self.bank.decline_decision(learner, waiting, "officer-3", "not exceptional")
+
+    def op_appeal(self, a: int, b: int, c: int) -> None:
+        learner = self._learner(a)
+        outcome = learner and self._outcome(learner, b)
+        if learner is None or outcome is None:
+            return
+        self.bank.appeal_decision(learner, outcome, "the decision was wrong")
+        self.bank.hear_appeal(
+            learner,
+            outcome,
+            "officer-4",
+            c % 2 == 0,
+            "heard",
+            D(AMOUNTS[c % len(AMOUNTS)]),
+            5,
+            "general",
+        )
+
+    def op_prior_learning(self, a: int, b: int, c: int) -> None:
+        learner = self._learner(a)
+        if learner is None:
+            return
+        outcome_id = self.bank.apply_for_prior_learning(
+            learner,
+            f"Work at {self.tag}-{self._next()}",
+            date(2020 + c % 5, 1 + b % 12, 1),
+            "what the learner did",
+            [EvidenceItem(description="employer letter")],
+            hours=D(10 + a % 200),
+        )
+        with self.world.lock:
+            self.world.outcomes.setdefault(learner, []).append(outcome_id)
 
     def op_redeem(self, a: int, b: int, c: int) -> None:
         learner = self._learner(a)
@@ -729,8 +801,9 @@ def expected_views(bank: CreditBank) -> Rows:
         seq = {
             str(e.outcome_id): e.originator_version
             for e in events
-            # its deposit, or its transfer into the account it was merged into
-            if type(e).__name__ in ("OutcomeDeposited", "OutcomeTransferred")
+            # its deposit (or application), or its transfer into the account it was merged into
+            if type(e).__name__
+            in ("OutcomeDeposited", "OutcomeTransferred", "PriorLearningClaimed")
         }
         rows["account_time_index"] += [
             (lid, e.originator_version, iso(e.timestamp), type(e).__name__) for e in events
@@ -761,6 +834,9 @@ def expected_views(bank: CreditBank) -> Rows:
                     _s(o.conversion_id),
                     _s(o.redemption_id),
                     o.revoked_reason or o.rejection_reason,
+                    None if o.recognized_credits is None else cc(o.available_credits),
+                    o.justification,
+                    o.approved_by,
                 )
             )
             rows["institution_ledger"].append(
@@ -794,6 +870,7 @@ def expected_views(bank: CreditBank) -> Rows:
                     int(c.active),
                     _s(c.redemption_id),
                     iso(c.converted_at),
+                    c.reversed_reason,
                 )
             )
             rows["institution_ledger"].append(
