@@ -139,10 +139,12 @@ class OfficerDecision:
                 f"beyond standard {self.standard_code} v{standard.version} "
                 f"({standard.terms.credits} credits, level {standard.terms.level})"
             )
+        # A credential's own claim bounds its recognition too, whatever standard is named
+        # (prior learning claims nothing: the standard bounds it).
         stated = outcome.framework_credits
-        if standard is None and stated is not None and self.credits > stated:
+        if stated is not None and self.credits > stated:
             return f"beyond the {stated} credits the credential states"
-        if standard is None and outcome.level is not None and self.level > outcome.level:
+        if outcome.level is not None and self.level > outcome.level:
             return f"above the level {outcome.level} the credential states"
         if threshold is not None and self.credits > threshold:
             return f"more than {threshold} credits"

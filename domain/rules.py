@@ -100,9 +100,9 @@ class ConversionTerms:
 
     @property
     def creates_credit(self) -> bool:
-        """More credits out than in, by ratio (an equivalence's, by course, is checked against
-        who proposes it)."""
-        return self.ratio > 1
+        """It may give more credits than it takes: a ratio above 1, or a course equivalence
+        (the target course's credits, whatever the sources are worth)."""
+        return self.ratio > 1 or self.equivalence
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -447,8 +447,9 @@ class ConversionRule(_VersionedRule):
         needs_approval = self.creates_credit(proposer_institution)
         if needs_approval and why is None:
             raise InvalidInput(
-                "a rule that creates credit (a ratio above 1, or into the proposer's own "
-                "courses) states a justification; an officer other than its proposer approves it",
+                "a rule that creates credit (a ratio above 1, a course equivalence, or into the "
+                "proposer's own courses) states a justification; an officer other than its "
+                "proposer approves it",
                 ("justification",),
             )
         self._proposed(

@@ -297,24 +297,27 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         return self._command(decide)
 
     def _check_priority(self, rule: RuleVersion, outcome: Outcome) -> None:
-        """Of two rules into one target covering the same outcome, the higher priority governs
-        it (rules were refused at creation unless their priorities say which)."""
+        """One rule governs an outcome into a target: of the rules in force into it that cover
+        the outcome, the higher priority, then the more specific, then the first created (so
+        two rules never add up their caps for the same learning)."""
         terms = rule.terms
-        for other in self.conversion_rules():
-            if other.id == rule.rule_id or other.retired or other.awaiting() is not None:
-                continue
-            t = other.terms
-            if (
-                (t.target_institution_id, t.target_code)
-                == (terms.target_institution_id, terms.target_code)
-                and t.priority > terms.priority
-                and t.criteria.matches(outcome.issuer_id, outcome.kind, outcome.standard_code)
-            ):
-                raise RuleNotApplicable(
-                    f"rule {other.name!r} (priority {t.priority}) governs outcome {outcome.id} "
-                    f"into {t.target_code}",
-                    ("conversionRuleId",),
-                )
+        target = (terms.target_institution_id, terms.target_code)
+        ranked = [
+            ((r.terms.priority, r.terms.criteria.specificity, -i), r)
+            for i, r in enumerate(self.conversion_rules())
+            if not r.retired
+            and r.awaiting() is None
+            and (r.terms.target_institution_id, r.terms.target_code) == target
+            and r.terms.criteria.matches(outcome.issuer_id, outcome.kind, outcome.standard_code)
+        ]
+        if not ranked:
+            return
+        _, governing = max(ranked, key=lambda ranked_rule: ranked_rule[0])
+        if governing.id != rule.rule_id:
+            raise RuleNotApplicable(
+                f"rule {governing.name!r} governs outcome {outcome.id} into {terms.target_code}",
+                ("conversionRuleId",),
+            )
 
     def redeem_qualification(
         self, learner_id: UUID, qualification_id: UUID, actor: str | None = None

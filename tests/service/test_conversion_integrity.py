@@ -52,6 +52,8 @@ def conversion(
 ) -> UUID:
     """A framework rule from ``source`` into ``target``'s ``code``, in force."""
     why = terms.pop("justification", None)
+    if why is None and "target_credits" in terms:
+        why = "the syllabi match (course equivalence)"
     return agreed(
         world.bank,
         world.bank.create_conversion_rule(
@@ -507,3 +509,69 @@ def test_the_approving_officer_does_not_hear_the_appeal(world: World) -> None:
         with pytest.raises(Forbidden):
             world.bank.hear_appeal(kim.id, course, signed, False, "stands")
     world.bank.hear_appeal(kim.id, course, "officer-3", False, "stands")
+
+
+# -- what a second review found ------------------------------------------------------------------
+def test_a_course_equivalence_needs_a_second_officer(world: World) -> None:
+    """One officer could create a 60-credit level-8 'course' for any 1-credit outcome."""
+    college, uni = world.issuer("College"), world.issuer("University")
+    terms = ConversionTerms(
+        criteria=OutcomeCriteria(institution_id=college.id),
+        target_institution_id=uni.id,
+        target_code="BIG",
+        target_category="major",
+        ratio=D(1),
+        target_credits=D(60),
+        target_level=8,
+    )
+    with pytest.raises(InvalidInput):
+        world.bank.create_conversion_rule("big", RuleModel.FRAMEWORK, terms, "officer-1")
+    rule = world.bank.create_conversion_rule(
+        "big", RuleModel.FRAMEWORK, terms, "officer-1", justification="a capstone equivalence"
+    )
+    assert world.bank.conversion_rule(rule).awaiting() == "awaiting an officer's approval"
+    with pytest.raises(Forbidden):
+        world.bank.approve_conversion_rule(rule, "officer-1")
+
+
+def test_naming_a_standard_does_not_lift_the_credentials_own_bound(world: World) -> None:
+    mooc = world.issuer("MOOC", kind=InstitutionKind.MOOC_PLATFORM)
+    world.bank.define_standard("BIG-8", "Capstone", 8, D(20), (OutcomeKind.MOOC,))
+    kim = world.learner()
+    course = deposit(
+        world.bank, kim.id, outcome(mooc, "m", credits="3", level=3, kind=OutcomeKind.MOOC)
+    )
+    with pytest.raises(InvalidInput) as unjustified:
+        world.bank.recognize_outcome(kim.id, course, "officer-1", D(20), 8, "major", "BIG-8")
+    assert unjustified.value.field == ("justification",)
+
+
+def test_one_rule_governs_an_outcome_into_a_target_so_caps_never_add_up(world: World) -> None:
+    college, uni = world.issuer("College"), world.issuer("University")
+    recognise_all(world, college)
+    kim = world.learner()
+    sources = [
+        deposit(world.bank, kim.id, outcome(college, f"s{i}", credits="6")) for i in range(2)
+    ]
+    broad = conversion(world, college, uni, "T", max_credits_per_learner=D(6))
+    narrow = agreed(
+        world.bank,
+        world.bank.create_conversion_rule(
+            "narrow",
+            RuleModel.FRAMEWORK,
+            ConversionTerms(
+                criteria=OutcomeCriteria(
+                    institution_id=college.id, kind=OutcomeKind.ACADEMIC_COURSE
+                ),
+                target_institution_id=uni.id,
+                target_code="T",
+                target_category="major",
+                ratio=D("0.5"),
+                max_credits_per_learner=D(6),
+            ),
+        ),
+    )
+    with pytest.raises(RuleNotApplicable, match="governs"):
+        world.bank.convert_credits(kim.id, [sources[0]], broad)  # the narrower rule governs
+    world.bank.convert_credits(kim.id, [sources[0]], narrow)
+    assert world.bank.account(kim.id).converted_under(narrow) == D(3)
