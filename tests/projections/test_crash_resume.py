@@ -67,6 +67,7 @@ class Writers:
         self.rolled_back_inserts = 0
         self.errors: list[BaseException] = []
         self.banks: list[CreditBank] = []
+        self.writers = threads
         self.threads = [
             threading.Thread(target=self._write, args=(i,), daemon=True) for i in range(threads)
         ]
@@ -74,6 +75,9 @@ class Writers:
             self.threads.append(threading.Thread(target=self._gaps, daemon=True))
 
     def __enter__(self) -> Writers:
+        # Each writer's bank is built (migrations checked, tables ensured) before any thread
+        # writes: DDL racing the other writers' inserts locks SQLite's schema.
+        self.banks = [build_bank(self.settings) for _ in range(self.writers)]
         for t in self.threads:
             t.start()
         return self
@@ -87,8 +91,7 @@ class Writers:
 
     def _write(self, i: int) -> None:
         try:
-            bank = build_bank(self.settings)
-            self.banks.append(bank)
+            bank = self.banks[i]
             bank.clock = Clock()
             workload = Workload(bank, self.world, tag=f"w{i}", clock=None)
             rng = random.Random(i)
