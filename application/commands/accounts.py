@@ -28,7 +28,7 @@ from domain.indexes import CredentialIndex
 from domain.institution import Institution
 from domain.learner import Learner
 from domain.records import DepositedOutcome, Outcome
-from domain.rules import RuleVersion
+from domain.rules import ConversionRule, RuleVersion
 from domain.values import IdentityVerification, OutcomeStatus, parse_text, parse_whole
 
 
@@ -289,14 +289,17 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
             self._check_active(self.learner(learner_id))
             rule = self.conversion_rule(conversion_rule_id).current()
             account = self.account(learner_id)
+            rules = self.conversion_rules()  # loaded once for every source
             for oid in outcome_ids:
-                self._check_priority(rule, account.outcome(oid))
+                self._check_priority(rule, account.outcome(oid), rules)
             account.convert(outcome_ids, rule, conversion_id, self.now(), actor=actor)
             return conversion_id, (account,)
 
         return self._command(decide)
 
-    def _check_priority(self, rule: RuleVersion, outcome: Outcome) -> None:
+    def _check_priority(
+        self, rule: RuleVersion, outcome: Outcome, rules: list[ConversionRule]
+    ) -> None:
         """One rule governs an outcome into a target: of the rules in force into it that cover
         the outcome, the higher priority, then the more specific, then the first created (so
         two rules never add up their caps for the same learning)."""
@@ -304,7 +307,7 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         target = (terms.target_institution_id, terms.target_code)
         ranked = [
             ((r.terms.priority, r.terms.criteria.specificity, -i), r)
-            for i, r in enumerate(self.conversion_rules())
+            for i, r in enumerate(rules)
             if not r.retired
             and r.awaiting() is None
             and (r.terms.target_institution_id, r.terms.target_code) == target
