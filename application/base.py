@@ -40,6 +40,7 @@ from application.standards import Standards
 from application.transcodings import register_all
 from application.vault import PersonalDataVault
 from application.verification import DepositVerifier, RegisteredIssuerVerifier
+from domain.assessment import Calendar
 from domain.credit_account import CreditAccount
 from domain.errors import Conflict, NotFound
 from domain.framework import Framework
@@ -63,6 +64,11 @@ LOGS = (
 
 
 DEFAULT_FOUR_EYES_CREDITS = Decimal(20)  # a third of a year's full-time study
+# Half of a qualification's credits at its level - 1 or above: below what any practice awards
+# (England's FHEQ puts at least 90 of an honours bachelor's 360 credits at level 6 itself and
+# programmes place 240 at levels 5-6), so it refuses a level-2 bachelor without refusing a
+# real programme (docs/domain.md, awards).
+DEFAULT_LEVEL_SHARE = Decimal("0.5")
 
 
 class Listed(DomainEvent):
@@ -110,8 +116,12 @@ class BankBase(Application[UUID]):
         standards: Standards | None = None,
         country: str = "CN",
         four_eyes_credits: Decimal | None = DEFAULT_FOUR_EYES_CREDITS,
+        calendar: Calendar | None = None,
+        level_share: Decimal = DEFAULT_LEVEL_SHARE,
     ) -> None:
         self.database = database
+        self.calendar = calendar or framework.calendar  # caps count in its years and terms
+        self.level_share = level_share  # of a qualification's credits at its level - 1 or above
         # An officer's recognition above this many credits needs a second officer too.
         self.four_eyes_credits = four_eyes_credits
         self.country = country  # the default issuing country of identity documents

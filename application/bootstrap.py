@@ -23,6 +23,7 @@ from application.signing import BankKeys
 from application.standards import Standards
 from application.vault import MemoryKeyStore, PersonalDataVault, SqlKeyStore
 from application.verification import DepositVerifier
+from domain.assessment import Calendar
 from domain.framework import preset
 from migrations import apply as apply_migrations
 from projections.runner import EventSource, ProjectionRunner
@@ -73,6 +74,8 @@ def bootstrap(
         standards=Standards(settings.standards_dir),
         country=parse_country(settings.country, "country"),
         four_eyes_credits=settings.four_eyes_credits,
+        calendar=Calendar.parse(settings.term_starts) if settings.term_starts else None,
+        level_share=settings.level_share,
     )
     keys = BankKeys.load_or_create(settings.data_dir)
     return Services(

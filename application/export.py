@@ -22,10 +22,12 @@ from eventsourcing.application import AggregateNotFoundError
 
 from application.bank import CreditBank
 from application.signing import BankKeys
-from domain.errors import InvalidCredential, InvalidSignature, NotFound
+from domain.credit_account import CreditAccount
+from domain.errors import InvalidCredential, InvalidSignature, NotFound, RuleNotApplicable
 from domain.indexes import CredentialIndex
-from domain.records import Outcome
-from domain.values import OutcomeStatus
+from domain.qualification import Qualification
+from domain.records import Conversion, Outcome, Redemption
+from domain.values import AwardStatus, OutcomeStatus
 
 STATUS_LIST_BITS = 131_072  # the minimum length: 16 KiB, so one entry reveals little
 CONTEXTS_OB = [
@@ -38,6 +40,14 @@ CONTEXTS_CLR = [
     "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
 ]
 EXPORTED = (OutcomeStatus.RECOGNIZED, OutcomeStatus.CONVERTED, OutcomeStatus.REDEEMED)
+
+
+def _achievement_id(key: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'creditbank:/achievements/{key}')}"
+
+
+def _association(kind: str, source: str, target: str) -> dict[str, str]:
+    return {"type": "Association", "associationType": kind, "sourceId": source, "targetId": target}
 
 
 def _z(moment: datetime) -> str:
@@ -79,7 +89,7 @@ class Exporter:
 
     def _achievement(self, o: Outcome) -> dict[str, Any]:
         achievement: dict[str, Any] = {
-            "id": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'creditbank:/achievements/{o.id}')}",
+            "id": _achievement_id(str(o.id)),
             "type": ["Achievement"],
             "name": o.title,
             "description": f"{o.title}: recognised by the Credit Bank on the "
@@ -144,13 +154,155 @@ class Exporter:
         }
         return self.keys.sign_jwt({**credential, **claims})
 
+    # -- conversions and awards -------------------------------------------------------------------
+    def _conversion_achievement(self, c: Conversion) -> dict[str, Any]:
+        target = self.bank.institution(c.target_institution_id)
+        achievement: dict[str, Any] = {
+            "id": _achievement_id(f"conversions/{c.id}"),
+            "type": ["Achievement"],
+            "name": f"{c.target_code} ({target.name})",
+            "description": f"Credits converted into {target.name}'s {c.target_code} under "
+            f"conversion rule {c.rule_id} version {c.rule_version}",
+            "criteria": {"narrative": "Converted by the Credit Bank from recognised credits."},
+            "achievementType": "Course",
+            "humanCode": c.target_code,
+            "creditsAvailable": float(c.credits),
+        }
+        return achievement
+
+    def _conversion_credential(
+        self, learner_id: UUID, c: Conversion, now: datetime
+    ) -> dict[str, Any]:
+        achievement = self._conversion_achievement(c)
+        return {
+            "@context": CONTEXTS_OB,
+            "id": _achievement_id(f"exports/conversions/{c.id}"),
+            "type": ["VerifiableCredential", "AchievementCredential"],
+            "issuer": self.profile(),
+            "validFrom": _z(now),
+            "name": achievement["name"],
+            "credentialSubject": {
+                "id": f"urn:uuid:{learner_id}",
+                "type": ["AchievementSubject"],
+                "identifier": self._subject_identity(learner_id),
+                "achievement": achievement,
+                "creditsEarned": float(c.credits),
+            },
+        }
+
+    def _award_achievement(self, qualification: Qualification) -> dict[str, Any]:
+        awarding = self.bank.institution(qualification.awarding_institution_id)
+        level = self.bank.framework.get_level(qualification.level)
+        return {
+            "id": _achievement_id(f"qualifications/{qualification.id}"),
+            "type": ["Achievement"],
+            "name": qualification.name,
+            "description": f"{qualification.name}, awarded by {awarding.name} through the Credit "
+            f"Bank ({level.name_en})",
+            "criteria": {
+                "narrative": f"{qualification.requirements.total_credits} credits meeting the "
+                "qualification's requirements, counted by the Credit Bank"
+            },
+            "achievementType": "Diploma" if qualification.level >= 5 else "Certificate",
+            "creditsAvailable": float(qualification.requirements.total_credits),
+            "alignment": [
+                {
+                    "type": ["Alignment"],
+                    "targetType": f"ext:{self.bank.framework.key.upper()}",
+                    "targetName": level.name_en,
+                    "targetCode": str(qualification.level),
+                    "targetUrl": self.public_url + "/framework",
+                }
+            ],
+        }
+
+    def _award_credential(
+        self, learner_id: UUID, award: Redemption, qualification: Qualification, now: datetime
+    ) -> dict[str, Any]:
+        return {
+            "@context": CONTEXTS_OB,
+            "id": _achievement_id(f"exports/awards/{award.id}"),
+            "type": ["VerifiableCredential", "AchievementCredential"],
+            "issuer": self.profile(),
+            "validFrom": _z(now),
+            "awardedDate": _z(award.redeemed_at),
+            "name": qualification.name,
+            "credentialSubject": {
+                "id": f"urn:uuid:{learner_id}",
+                "type": ["AchievementSubject"],
+                "identifier": self._subject_identity(learner_id),
+                "achievement": self._award_achievement(qualification),
+                "creditsEarned": float(award.credits_counted),
+            },
+            "credentialStatus": self._status_entry(award.id),
+        }
+
+    def export_award(self, learner_id: UUID, award_id: UUID) -> str:
+        """A standing award as an OB 3.0 AchievementCredential for its qualification, signed by
+        the bank; its status list bit is set if the award is rescinded."""
+        award = self.bank.account(learner_id).award(award_id)
+        if award.status is not AwardStatus.STANDING:
+            raise RuleNotApplicable(
+                f"the award is {award.status.value}: only a standing award exports", ("awardId",)
+            )
+        qualification = self.bank.qualification(award.qualification_id)
+        return self._sign(self._award_credential(learner_id, award, qualification, self.bank.now()))
+
+    def _holding_achievements(self, account: CreditAccount) -> dict[str, str]:
+        """Holding id -> the id of the achievement it is part of (an outcome's, or a
+        conversion's for each of its parts)."""
+        found = {str(o.id): _achievement_id(str(o.id)) for o in account.outcomes.values()}
+        for c in account.conversions.values():
+            for h in c.holding_ids:
+                found[str(h)] = _achievement_id(f"conversions/{c.id}")
+        return found
+
     def transcript_credential(self, learner_id: UUID) -> dict[str, Any]:
+        """The record as a CLR: recognised outcomes, active conversions and standing awards,
+        each an AchievementCredential, linked by associations (a converted source is
+        ``replacedBy`` the conversion; what an award counted ``isPartOf`` it)."""
         account = self.bank.account(learner_id)
         now = self.bank.now()
         outcomes = [o for o in account.outcomes.values() if o.status in EXPORTED]
         if not outcomes:  # the CLR 2.0 schema requires at least one verifiableCredential
             raise NotFound("the account has no recognised outcomes to export", ("learnerId",))
         inner = [self._outcome_credential(learner_id, o, now) for o in outcomes]
+        conversions = [c for c in account.conversions.values() if c.active]
+        inner += [self._conversion_credential(learner_id, c, now) for c in conversions]
+        awards = [r for r in account.redemptions.values() if r.status is AwardStatus.STANDING]
+        for award in awards:
+            qualification = self.bank.qualification(award.qualification_id)
+            inner.append(self._award_credential(learner_id, award, qualification, now))
+        associations = [
+            _association(
+                "replacedBy", _achievement_id(str(source)), _achievement_id(f"conversions/{c.id}")
+            )
+            for c in conversions
+            for source in c.consumed_from
+        ]
+        achievement_of = self._holding_achievements(account)
+        for award in awards:
+            target = _achievement_id(f"qualifications/{award.qualification_id}")
+            parts = dict.fromkeys(
+                achievement_of[h] for h in award.allocations if h in achievement_of
+            )
+            associations += [_association("isPartOf", part, target) for part in parts]
+        subject: dict[str, Any] = {
+            "id": f"urn:uuid:{learner_id}",
+            "type": ["ClrSubject"],
+            "identifier": self._subject_identity(learner_id),
+            "verifiableCredential": inner,
+            "achievement": list(
+                {
+                    c["credentialSubject"]["achievement"]["id"]: c["credentialSubject"][
+                        "achievement"
+                    ]
+                    for c in inner
+                }.values()
+            ),
+        }
+        if associations:
+            subject["association"] = associations
         return {
             "@context": CONTEXTS_CLR,
             "id": f"urn:uuid:{uuid.uuid4()}",
@@ -158,15 +310,9 @@ class Exporter:
             "issuer": self.profile(),
             "validFrom": _z(now),
             "name": "Credit Bank transcript 学分银行成绩单",
-            "description": f"{len(outcomes)} recognised outcome(s); account version "
-            f"{account.version}",
-            "credentialSubject": {
-                "id": f"urn:uuid:{learner_id}",
-                "type": ["ClrSubject"],
-                "identifier": self._subject_identity(learner_id),
-                "verifiableCredential": inner,
-                "achievement": [c["credentialSubject"]["achievement"] for c in inner],
-            },
+            "description": f"{len(outcomes)} recognised outcome(s), {len(conversions)} "
+            f"conversion(s), {len(awards)} award(s); account version {account.version}",
+            "credentialSubject": subject,
         }
 
     def export_transcript(self, learner_id: UUID) -> str:
@@ -195,11 +341,14 @@ class Exporter:
             return int(cur.fetchone()[0])
 
     def revoked_indexes(self) -> list[int]:
-        """Indexes of exported outcomes that are now revoked (read from the transcript view)."""
+        """Indexes of exported outcomes now revoked and exported awards now rescinded (read
+        from the views; an entry's ``outcome_id`` is the exported outcome's or award's id)."""
         with self.bank.database.transaction(readonly=True) as cur:
             cur.execute(
                 "SELECT s.status_index FROM status_list_entries s JOIN transcript_entries t "
-                "ON t.outcome_id = s.outcome_id WHERE t.status = 'REVOKED'"
+                "ON t.outcome_id = s.outcome_id WHERE t.status = 'REVOKED' "
+                "UNION SELECT s.status_index FROM status_list_entries s JOIN account_awards a "
+                "ON a.award_id = s.outcome_id WHERE a.status = 'RESCINDED'"
             )
             return [int(r[0]) for r in cur.fetchall()]
 

@@ -12,10 +12,11 @@ from uuid import UUID
 from eventsourcing.domain import DomainEvent
 
 from application.chain import stored_hash
+from application.commands.awards import AwardCommands
 from application.commands.merges import MergeCommands
 from application.commands.reviews import ReviewCommands
+from domain.assessment import Assessment
 from domain.conversion import ConversionOption
-from domain.qualification import Assessment
 from domain.values import parse_whole, utc
 
 EVENT_BOOKKEEPING = ("originator_id", "originator_version", "timestamp", "originator_topic")
@@ -31,7 +32,7 @@ class AccountEvent:
     hash: str  # this event's link in the account's hash chain
 
 
-class AccountReads(MergeCommands, ReviewCommands):
+class AccountReads(MergeCommands, ReviewCommands, AwardCommands):
     def account_version_at(self, learner_id: UUID, at: datetime) -> int:
         """The account's version as it stood at a moment (0: not yet opened)."""
         at = utc(at)
@@ -65,7 +66,9 @@ class AccountReads(MergeCommands, ReviewCommands):
 
     def assess(self, learner_id: UUID, qualification_id: UUID) -> Assessment:
         qualification = self.qualification(qualification_id)
-        return self.account(learner_id).assess(qualification.requirements, self.now().date())
+        return self.account(learner_id).assess(
+            self.goal_for(qualification), self.now().date(), self.pathway_for(qualification)
+        )
 
     def conversion_options(
         self, learner_id: UUID, qualification_id: UUID
@@ -76,5 +79,5 @@ class AccountReads(MergeCommands, ReviewCommands):
             r.current() for r in self.conversion_rules() if not r.retired and r.awaiting() is None
         ]
         return self.account(learner_id).conversion_options(
-            rules, qualification.requirements, self.now().date()
+            rules, self.goal_for(qualification), self.now().date()
         )

@@ -99,6 +99,19 @@ class Settings(BaseSettings):
         "justification and a second officer (so does one beyond a standard's value or the "
         "credential's own claim, whatever this is)",
     )
+    term_starts: str | None = Field(
+        default=None,
+        pattern=r"^\s*(1[0-2]|[1-9])(\s*,\s*(1[0-2]|[1-9]))*\s*$",
+        description="months academic terms start, the first opening the academic year (Korea: "
+        "'3,9'); yearly and semester caps count in it; default: the framework's calendar",
+    )
+    level_share: Decimal = Field(
+        default=Decimal("0.5"),
+        ge=0,
+        le=1,
+        description="a qualification at level L needs, unless it states its own, this share of "
+        "its credits at level L-1 or above (docs/domain.md, awards)",
+    )
     checkpoint_interval: float = Field(
         default=300, ge=0, description="seconds between signed audit checkpoints in serve (0: off)"
     )

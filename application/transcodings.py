@@ -73,6 +73,7 @@ STATE_DATACLASSES: tuple[type[Any], ...] = (
     records.Outcome,
     records.Conversion,
     records.Redemption,
+    records.AwardReview,
     records.ConvertedPart,
     records.OfficerDecision,
     records.Proposal,
@@ -88,6 +89,8 @@ STATE_DATACLASSES: tuple[type[Any], ...] = (
     rules.ConversionTerms,
     qualification.CategoryMinimum,
     qualification.LevelMinimum,
+    qualification.KindMaximum,
+    qualification.Stacking,
     qualification.Requirements,
 )
 

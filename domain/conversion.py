@@ -11,8 +11,8 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from domain.assessment import Goal, Holding, assess
 from domain.errors import RuleNotApplicable
-from domain.qualification import Holding, Requirements, assess
 from domain.records import ConvertedPart, Outcome, part_holding
 from domain.rules import ConversionTerms, RuleVersion
 from domain.values import CREDIT_QUANTUM, ZERO, OutcomeKind, OutcomeStatus, within
@@ -123,10 +123,7 @@ class ConversionPlan:
 
     def holdings(self, terms: ConversionTerms) -> list[Holding]:
         """The converted credits as a qualification would count them."""
-        return [
-            part_holding(p, terms.target_category, self.standard_codes, spent=False)
-            for p in self.parts
-        ]
+        return [part_holding(p, terms.target_category, self.standard_codes) for p in self.parts]
 
 
 def part_id(conversion_id: UUID, source_id: UUID) -> UUID:
@@ -216,7 +213,7 @@ def _requirement(unmet: str) -> str:
 
 
 def conversion_options(
-    account: Any, rules: list[RuleVersion], requirements: Requirements, on: date
+    account: Any, rules: list[RuleVersion], goal: Goal, on: date
 ) -> list[ConversionOption]:
     """Conversions the learner could make now, and what each would do for a qualification:
     the rule, the outcomes and credits it would take (a capped one takes only what it converts),
@@ -224,7 +221,7 @@ def conversion_options(
     or lose (unmeet a requirement, or count fewer credits closing nothing) are left out; best
     first: most requirements closed, then fewest unmet, then most credits counted."""
     held = account.holdings(on)
-    current = assess(requirements, held)
+    current = assess(goal, held)
     options: list[ConversionOption] = []
     for rule in rules:
         terms = rule.terms
@@ -250,9 +247,7 @@ def conversion_options(
         after_held = [
             replace(h, credits=h.credits - taken[h.id]) if h.id in taken else h for h in held
         ]
-        after = assess(
-            requirements, [h for h in after_held if h.credits > 0] + plan.holdings(terms)
-        )
+        after = assess(goal, [h for h in after_held if h.credits > 0] + plan.holdings(terms))
         options.append(
             ConversionOption(
                 rule_id=rule.rule_id,

@@ -19,16 +19,16 @@ from eventsourcing.domain import Aggregate, event
 from eventsourcing.utils import register_topic
 
 from domain.account_merging import AccountMerging
+from domain.assessment import Goal
+from domain.awards import Awarding
 from domain.conversion import ConversionOption, ConversionPlan, conversion_options
 from domain.errors import (
     AlreadyRevoked,
     InvalidInput,
     NotFound,
-    RequirementsNotMet,
     RuleNotApplicable,
 )
 from domain.prior_learning import PriorLearning
-from domain.qualification import Assessment, Holding, Requirements, assess
 from domain.recognition import Recognizing
 from domain.records import (
     Balance,
@@ -39,13 +39,13 @@ from domain.records import (
     Proposal,
     Redemption,
     balance,
-    holdings,
 )
 from domain.review import Reviewing
 from domain.rules import ConversionTerms, RuleVersion
-from domain.same_learning import Superseding, earlier_version, set_aside_for
+from domain.same_learning import Superseding, earlier_version, reserve, set_aside_for
 from domain.values import (
     ZERO,
+    AwardStatus,
     OutcomeKind,
     OutcomeStatus,
     parse_text,
@@ -53,7 +53,7 @@ from domain.values import (
 )
 
 
-class CreditAccount(PriorLearning):
+class CreditAccount(Awarding):
     """A learner's lifelong account. Its behaviour is split by area into the classes it
     inherits from (``SPLIT_INTO``), whose events carry their own topics: the hash chain and the
     views take the events of all of them as the account's."""
@@ -64,7 +64,10 @@ class CreditAccount(PriorLearning):
     # claimed counted, for the decisions made then).
     # 5: outcomes know what conversions took of them, conversions their parts (a snapshot of
     # version 4: every converted outcome wholly taken, each conversion one holding).
-    class_version = 5
+    # 6: awards have a status (flagged ones are under review), keep the awards they stack on,
+    # and spend only what they count; the sources of a cancelled conversion an award counted
+    # are reserved for it by allocation (version 5 marked them spent).
+    class_version = 6
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -88,6 +91,16 @@ class CreditAccount(PriorLearning):
             taken = o.conversion_id is not None and o.recognized_credits is not None
             o.converted_credits = {str(o.conversion_id): o.recognized_credits} if taken else {}
         state["proposals"] = {}
+
+    @staticmethod
+    def upcast_v5_v6(state: dict[str, Any]) -> None:
+        for r in state["redemptions"].values():
+            if r.flags:
+                r.status = AwardStatus.UNDER_REVIEW
+        for c in state["conversions"].values():
+            award = state["redemptions"].get(str(c.redemption_id))
+            if c.cancelled_because is not None and award is not None:
+                reserve(award, c, c.cancelled_because, state["outcomes"])
 
     @staticmethod
     def create_id(learner_id: UUID) -> UUID:
@@ -394,75 +407,14 @@ class CreditAccount(PriorLearning):
                 return c
         return None
 
-    # -- holdings, balance, requirements -------------------------------------------------------
-    def holdings(self, on: date | None = None) -> list[Holding]:
-        """What counts (on a day: without credentials expired by then)."""
-        return holdings(self.outcomes.values(), self.conversions.values(), on)
-
+    # -- balance ------------------------------------------------------------------------------
     def balance(self) -> Balance:
         return balance(self.holdings())
 
-    def assess(self, requirements: Requirements, on: date | None = None) -> Assessment:
-        return assess(requirements, self.holdings(on))
-
     def conversion_options(
-        self, rules: list[RuleVersion], requirements: Requirements, on: date
+        self, rules: list[RuleVersion], goal: Goal, on: date
     ) -> list[ConversionOption]:
-        return conversion_options(self, rules, requirements, on)
-
-    # -- redemption ---------------------------------------------------------------------------
-    def redeem(
-        self,
-        qualification_id: UUID,
-        qualification_version: int,
-        requirements: Requirements,
-        redemption_id: UUID,
-        at: datetime,
-        actor: str | None = None,
-    ) -> Redemption:
-        self._check_new_id(redemption_id, "redemptionId")
-        if any(r.qualification_id == qualification_id for r in self.redemptions.values()):
-            raise InvalidInput("this qualification was already redeemed", ("qualificationId",))
-        result = assess(requirements, self.holdings(utc(at).date()))
-        if not result.met:
-            raise RequirementsNotMet(list(result.unmet))
-        self._credits_redeemed(
-            redemption_id=redemption_id,
-            qualification_id=qualification_id,
-            qualification_version=qualification_version,
-            allocations={str(k): v for k, v in result.allocations.items()},
-            credits_counted=result.credits_counted,
-            redeemed_at=utc(at),
-            actor=actor,
-        )
-        return self.redemptions[str(redemption_id)]
-
-    @event("CreditsRedeemed")
-    def _credits_redeemed(
-        self,
-        redemption_id: UUID,
-        qualification_id: UUID,
-        qualification_version: int,
-        allocations: dict[str, Decimal],
-        credits_counted: Decimal,
-        redeemed_at: datetime,
-        actor: str | None,
-    ) -> None:
-        self.redemptions[str(redemption_id)] = Redemption(
-            id=redemption_id,
-            qualification_id=qualification_id,
-            qualification_version=qualification_version,
-            allocations=allocations,
-            credits_counted=credits_counted,
-            redeemed_at=redeemed_at,
-        )
-        for holding_id in allocations:
-            if holding_id in self.outcomes:
-                self.outcomes[str(holding_id)].redemption_id = redemption_id
-            else:
-                conversion = self.conversion_holding(str(holding_id))
-                assert conversion is not None
-                conversion.redemption_id = redemption_id
+        return conversion_options(self, rules, goal, on)
 
     # -- revocation and supersession -----------------------------------------------------------
     def revoke(self, outcome_id: UUID, reason: object, actor: str) -> tuple[UUID, ...]:
@@ -521,6 +473,7 @@ for _moved in (
     AccountMerging.OutcomeTransferred,  # type: ignore[attr-defined]
     AccountMerging.RecordsTransferred,  # type: ignore[attr-defined]
     AccountMerging.HandedOver,  # type: ignore[attr-defined]
+    Awarding.CreditsRedeemed,
 ):
     register_topic(f"{__name__}:CreditAccount.{_moved.__name__}", _moved)
 
@@ -528,6 +481,7 @@ for _moved in (
 # The classes an account's events may come from (the chain and the views read this).
 SPLIT_INTO: tuple[type[Aggregate], ...] = (
     CreditAccount,
+    Awarding,
     PriorLearning,
     Reviewing,
     Recognizing,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
+from domain.assessment import Calendar
 from domain.errors import InvalidInput
 from domain.values import CREDIT_QUANTUM, parse_level
 
@@ -33,6 +34,8 @@ class Framework:
     hours_per_credit_min: Decimal
     credits_per_year: Decimal
     levels: tuple[FrameworkLevel, ...]
+    # The academic calendar yearly and semester caps count in (a setting may override it).
+    calendar: Calendar
 
     @property
     def max_level(self) -> int:
@@ -55,6 +58,8 @@ EQF = Framework(
     hours_per_credit=Decimal("30"),
     hours_per_credit_min=Decimal("25"),
     credits_per_year=Decimal("60"),
+    # European academic years start in September, the second semester in February.
+    calendar=Calendar(term_starts=(9, 2)),
     levels=(
         FrameworkLevel(
             level=1,
@@ -154,6 +159,8 @@ CHINA_LIFELONG = Framework(
     hours_per_credit=Decimal("10"),
     hours_per_credit_min=Decimal("10"),
     credits_per_year=Decimal("60"),
+    # 秋季学期 from September, 春季学期 from March.
+    calendar=Calendar(term_starts=(9, 3)),
     levels=(
         FrameworkLevel(
             level=1,

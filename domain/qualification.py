@@ -1,26 +1,25 @@
-"""Qualifications and their requirements, and the pure check of an account's credits against them.
+"""Qualifications and their requirements (``domain.assessment`` decides whether credits meet them).
 
 The reference is Korea's Academic Credit Bank System: a bachelor needs 140 credits (at least 60
-major, 30 general), at most 42 credits count per year, and per-institution caps apply.
+major, 30 general), at most 24 credits count per semester and 42 per year, and per-institution
+caps apply.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from datetime import date
-from decimal import ROUND_DOWN, Decimal
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.assessment import Calendar, Goal
 from domain.errors import InvalidInput, RuleNotApplicable
 from domain.values import (
-    CREDIT_QUANTUM,
-    ZERO,
     OutcomeKind,
     parse_credits,
+    parse_enum,
+    parse_flag,
     parse_instance,
     parse_items,
     parse_level,
@@ -43,6 +42,25 @@ class LevelMinimum:
 
 
 @dataclass(frozen=True, kw_only=True)
+class KindMaximum:
+    """At most ``credits`` from one kind of source (certificates, exams, work experience)."""
+
+    kind: OutcomeKind
+    credits: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stacking:
+    """A qualification that stacks into this one (a certificate into the diploma it is part
+    of): whether the credits its award counted count here again, and whether holding the award
+    is itself required."""
+
+    qualification_id: UUID
+    counts_again: bool = True
+    required: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class Requirements:
     total_credits: Decimal
     minimum_by_category: tuple[CategoryMinimum, ...] = ()
@@ -50,7 +68,13 @@ class Requirements:
     required_standards: tuple[str, ...] = ()
     max_converted_share: Decimal | None = None  # 0..1 of total_credits
     max_credits_per_institution: Decimal | None = None
-    max_credits_per_year: Decimal | None = None
+    max_credits_per_year: Decimal | None = None  # per academic year (the bank's calendar)
+    max_credits_per_semester: Decimal | None = None
+    # 0..1 of the total at the qualification's level - 1 or above (None: the bank's default).
+    min_level_share: Decimal | None = None
+    min_credits_from_awarding: Decimal | None = None  # earned at the awarding institution
+    max_credits_by_kind: tuple[KindMaximum, ...] = ()
+    stacks_from: tuple[Stacking, ...] = ()
 
     @staticmethod
     def check(requirements: object, max_level: int) -> Requirements:
@@ -70,6 +94,23 @@ class Requirements:
         ]
         if len({m.category for m in categories}) != len(categories):
             raise InvalidInput("a category is listed twice", ("minimumByCategory",))
+        by_kind = [
+            KindMaximum(
+                kind=parse_enum(OutcomeKind, m.kind, "maxCreditsByKind"),
+                credits=parse_credits(m.credits, "maxCreditsByKind", allow_zero=True),
+            )
+            for m in parse_items(self.max_credits_by_kind, KindMaximum, "maxCreditsByKind")
+        ]
+        if len({m.kind for m in by_kind}) != len(by_kind):
+            raise InvalidInput("a kind is listed twice", ("maxCreditsByKind",))
+        stacks = parse_items(self.stacks_from, Stacking, "stacksFrom")
+        if len({s.qualification_id for s in stacks}) != len(stacks):
+            raise InvalidInput("a qualification is listed twice", ("stacksFrom",))
+        level_share = self.min_level_share
+        if level_share is not None:
+            level_share = parse_credits(level_share, "minLevelShare", allow_zero=True)
+            if level_share > 1:
+                raise InvalidInput("minLevelShare must be between 0 and 1", ("minLevelShare",))
         for m in at_level:
             parse_level(m.level, max_level, "minimumAtLevel")
         share = self.max_converted_share
@@ -97,171 +138,23 @@ class Requirements:
             max_credits_per_year=None
             if self.max_credits_per_year is None
             else parse_credits(self.max_credits_per_year, "maxCreditsPerYear"),
+            max_credits_per_semester=None
+            if self.max_credits_per_semester is None
+            else parse_credits(self.max_credits_per_semester, "maxCreditsPerSemester"),
+            min_level_share=level_share,
+            min_credits_from_awarding=None
+            if self.min_credits_from_awarding is None
+            else parse_credits(self.min_credits_from_awarding, "minCreditsFromAwarding"),
+            max_credits_by_kind=tuple(by_kind),
+            stacks_from=tuple(
+                Stacking(
+                    qualification_id=s.qualification_id,
+                    counts_again=parse_flag(s.counts_again, "stacksFrom"),
+                    required=parse_flag(s.required, "stacksFrom"),
+                )
+                for s in stacks
+            ),
         )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Holding:
-    """Credits an account holds: a recognised outcome or a conversion, as requirements see them."""
-
-    id: UUID
-    credits: Decimal
-    level: int | None
-    kind: OutcomeKind
-    category: str
-    institution_id: UUID
-    completed_on: date
-    converted: bool
-    standard_codes: frozenset[str]
-    spent: bool
-
-
-@dataclass(frozen=True, kw_only=True)
-class Assessment:
-    met: bool
-    unmet: tuple[str, ...]
-    credits_counted: Decimal
-    allocations: dict[UUID, Decimal] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-    # What each unmet requirement lacks (named as in ``unmet``, up to ':'; a standard: 1).
-    shortfalls: dict[str, Decimal] = field(default_factory=dict)
-
-
-def assess(requirements: Requirements, holdings: Iterable[Holding]) -> Assessment:
-    """Chooses which unspent holdings count toward a qualification and says precisely what is unmet.
-
-    Greedy and deterministic (oldest first): holdings citing required standards, then those that
-    fill category and level minimums, then any that fill the total. Caps (per year, per
-    institution, converted share) limit how much of a holding counts.
-    """
-    req = requirements
-    pool = sorted((h for h in holdings if not h.spent), key=lambda h: (h.completed_on, str(h.id)))
-    allocations: dict[UUID, Decimal] = {}
-    per_year: defaultdict[int, Decimal] = defaultdict(Decimal)
-    per_institution: defaultdict[UUID, Decimal] = defaultdict(Decimal)
-    converted_limit = (
-        None
-        if req.max_converted_share is None
-        else (req.total_credits * req.max_converted_share).quantize(
-            CREDIT_QUANTUM, rounding=ROUND_DOWN
-        )
-    )
-    converted_used = ZERO
-    capped: defaultdict[str, Decimal] = defaultdict(Decimal)
-    no_room: set[UUID] = set()  # holdings a cap already left out (room never grows back)
-
-    def room(h: Holding) -> Decimal:
-        r = h.credits
-        if req.max_credits_per_year is not None:
-            r = min(r, req.max_credits_per_year - per_year[h.completed_on.year])
-        if req.max_credits_per_institution is not None:
-            r = min(r, req.max_credits_per_institution - per_institution[h.institution_id])
-        if h.converted and converted_limit is not None:
-            r = min(r, converted_limit - converted_used)
-        return max(r, ZERO)
-
-    def take(h: Holding) -> None:
-        nonlocal converted_used
-        if h.id in allocations or h.id in no_room:
-            return
-        r = room(h)
-        if r < h.credits:
-            capped[_cap_reason(req, h, per_year, per_institution)] += h.credits - r
-        if r <= 0:
-            no_room.add(h.id)
-            return
-        allocations[h.id] = r
-        per_year[h.completed_on.year] += r
-        per_institution[h.institution_id] += r
-        if h.converted:
-            converted_used += r
-
-    def counted(pred: Callable[[Holding], bool]) -> Decimal:
-        return sum((allocations[h.id] for h in pool if h.id in allocations and pred(h)), ZERO)
-
-    for code in req.required_standards:
-        for h in pool:
-            if code in h.standard_codes:
-                take(h)
-                if h.id in allocations:
-                    break
-    for cm in req.minimum_by_category:
-        for h in pool:
-            if counted(lambda x, c=cm.category: x.category == c) >= cm.credits:  # type: ignore[misc]
-                break
-            if h.category == cm.category:
-                take(h)
-    for lm in req.minimum_at_level:
-        for h in pool:
-            if counted(lambda x, lv=lm.level: _at_or_above(x, lv)) >= lm.credits:  # type: ignore[misc]
-                break
-            if _at_or_above(h, lm.level):
-                take(h)
-    for h in pool:
-        if sum(allocations.values(), ZERO) >= req.total_credits:
-            break
-        take(h)
-
-    total = sum(allocations.values(), ZERO).quantize(CREDIT_QUANTUM)
-    unmet: list[str] = []
-    shortfalls: dict[str, Decimal] = {}
-    if total < req.total_credits:
-        shortfalls["total"] = req.total_credits - total
-        unmet.append(
-            f"total: {total} of {req.total_credits} credits counted "
-            f"({req.total_credits - total} missing)"
-        )
-    for cm in req.minimum_by_category:
-        got = counted(lambda x, c=cm.category: x.category == c).quantize(CREDIT_QUANTUM)  # type: ignore[misc]
-        if got < cm.credits:
-            shortfalls[f"category {cm.category}"] = cm.credits - got
-            unmet.append(
-                f"category {cm.category}: {got} of {cm.credits} credits "
-                f"({cm.credits - got} missing)"
-            )
-    for lm in req.minimum_at_level:
-        got = counted(lambda x, lv=lm.level: _at_or_above(x, lv)).quantize(CREDIT_QUANTUM)  # type: ignore[misc]
-        if got < lm.credits:
-            shortfalls[f"level {lm.level} or above"] = lm.credits - got
-            unmet.append(
-                f"level {lm.level} or above: {got} of {lm.credits} credits "
-                f"({lm.credits - got} missing)"
-            )
-    for code in req.required_standards:
-        if not any(code in h.standard_codes and h.id in allocations for h in pool):
-            shortfalls[f"required standard {code}"] = Decimal(1)
-            unmet.append(f"required standard {code}: not held")
-    notes = tuple(
-        f"{reason}: {amount.quantize(CREDIT_QUANTUM)} credits not counted"
-        for reason, amount in capped.items()
-    )
-    return Assessment(
-        met=not unmet,
-        unmet=tuple(unmet),
-        credits_counted=total,
-        allocations=allocations,
-        notes=notes,
-        shortfalls=shortfalls,
-    )
-
-
-def _at_or_above(h: Holding, level: int) -> bool:
-    return h.level is not None and h.level >= level
-
-
-def _cap_reason(
-    req: Requirements,
-    h: Holding,
-    per_year: dict[int, Decimal],
-    per_institution: dict[UUID, Decimal],
-) -> str:
-    year_cap = req.max_credits_per_year
-    if year_cap is not None and per_year[h.completed_on.year] + h.credits > year_cap:
-        return f"yearly cap of {year_cap} in {h.completed_on.year}"
-    inst_cap = req.max_credits_per_institution
-    if inst_cap is not None and per_institution[h.institution_id] + h.credits > inst_cap:
-        return f"institution cap of {inst_cap}"
-    return "converted share cap"
 
 
 class Qualification(Aggregate):
@@ -306,6 +199,18 @@ class Qualification(Aggregate):
     def _amended(self, requirements: Requirements) -> None:
         self.requirements = requirements
         self.requirements_version += 1
+
+    def goal(self, calendar: Calendar, level_share: Decimal) -> Goal:
+        """What an assessment decides for it, with the bank's calendar and default level share.
+        (Its terms at an earlier version: the aggregate read at that version; requirements
+        version n is aggregate version n, retiring being its last event.)"""
+        return Goal(
+            requirements=self.requirements,
+            level=self.level,
+            awarding_institution_id=self.awarding_institution_id,
+            calendar=calendar,
+            level_share=level_share,
+        )
 
     def retire(self) -> None:
         self._check_open()

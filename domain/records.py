@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import repeat
 from typing import Any
 from uuid import UUID
 
-from domain.qualification import Holding
+from domain.assessment import Holding
 from domain.values import (
     MAX_HOURS,
     ZERO,
+    AwardDecision,
+    AwardStatus,
     OutcomeKind,
     OutcomeStatus,
     parse_credits,
@@ -248,15 +251,35 @@ class Conversion:
         return tuple(p.id for p in self.parts) if self.parts else (self.id,)
 
 
+@dataclass(frozen=True, kw_only=True)
+class AwardReview:
+    decision: AwardDecision
+    reason: str
+    by: str
+    at: datetime
+
+
 @dataclass(kw_only=True)
 class Redemption:
+    """An award: a qualification redeemed with the credits its assessment counted."""
+
     id: UUID
     qualification_id: UUID
     qualification_version: int
     allocations: dict[str, Decimal]  # holding id -> credits counted
     credits_counted: Decimal
     redeemed_at: datetime
-    flags: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # why it is (or was) under review
+    status: AwardStatus = AwardStatus.STANDING
+    # The qualifications (transitively) stacking into this one whose awards' credits it may
+    # count again: what it counts of theirs spends nothing new.
+    stacks_from: tuple[UUID, ...] = ()
+    reviews: list[AwardReview] = field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        """Its credits are spent (standing, or under review and so still reserved)."""
+        return self.status is not AwardStatus.RESCINDED
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -320,43 +343,83 @@ def _optional(value: Any, parse: Callable[..., Any], field: str, **bounds: Any) 
     return None if value is None else parse(value, field, **bounds)
 
 
+Spending = dict[str, dict[str, Decimal]]  # holding id -> award id -> credits it spent
+
+
+def spending(redemptions: Iterable[Redemption]) -> Spending:
+    """What each active award spent of each holding: what it counts, less what it counts again
+    of an award stacking into it (in the order they were awarded)."""
+    spent: Spending = defaultdict(dict)
+    qualification_of = {str(r.id): r.qualification_id for r in redemptions}
+    for r in redemptions:
+        if not r.active:
+            continue
+        for holding_id, counted in r.allocations.items():
+            given = spent[holding_id]
+            recountable = sum(
+                (v for rid, v in given.items() if qualification_of[rid] in r.stacks_from), ZERO
+            )
+            fresh = counted - min(counted, recountable)
+            if fresh > 0:
+                given[str(r.id)] = fresh
+    return spent
+
+
 def holdings(
-    outcomes: Iterable[Outcome], conversions: Iterable[Conversion], on: date | None = None
+    outcomes: Iterable[Outcome],
+    conversions: Iterable[Conversion],
+    on: date | None = None,
+    spent: Spending | None = None,
+    recountable: frozenset[str] = frozenset(),
 ) -> list[Holding]:
     """What counts toward qualifications: recognised (or redeemed) outcomes, less what
     conversions took of them, and active conversions; on a given day, not the unspent credits of
-    a credential expired by then."""
-    held = [
-        Holding(
-            id=o.id,
-            credits=o.available_credits,
-            level=o.recognized_level,
-            kind=o.kind,
-            category=o.category or "",
-            institution_id=o.issuer_id,
-            completed_on=o.completed_on,
-            converted=False,
-            # Only a standard it was recognised against, never one it merely claims.
-            standard_codes=frozenset({o.recognized_standard} if o.recognized_standard else ()),
-            spent=o.redemption_id is not None,
+    a credential expired by then. ``spent``: what awards spent of each; ``recountable``: the
+    awards whose spending counts again here (they stack into the qualification assessed)."""
+    spent = spent or {}
+
+    def holding(h: Holding, expired: bool) -> Holding | None:
+        given = spent.get(str(h.id), {})
+        total = sum(given.values(), ZERO)
+        again = sum((v for rid, v in given.items() if rid in recountable), ZERO)
+        credits = min(total, h.credits) if expired else h.credits
+        if credits <= 0:
+            return None
+        return replace(h, credits=credits, spent=min(total - again, credits), again=again)
+
+    held: list[Holding] = []
+    for o in outcomes:
+        if (
+            o.recognized_credits is None
+            or o.available_credits <= 0
+            or o.status not in (OutcomeStatus.REDEEMED, OutcomeStatus.RECOGNIZED)
+        ):
+            continue
+        found = holding(
+            Holding(
+                id=o.id,
+                credits=o.available_credits,
+                level=o.recognized_level,
+                kind=o.kind,
+                category=o.category or "",
+                institution_id=o.issuer_id,
+                completed_on=o.completed_on,
+                converted=False,
+                # Only a standard it was recognised against, never one it merely claims.
+                standard_codes=frozenset({o.recognized_standard} if o.recognized_standard else ()),
+            ),
+            expired=on is not None and o.expired_on(on),
         )
-        for o in outcomes
-        if o.recognized_credits is not None
-        and o.available_credits > 0
-        and (
-            o.status is OutcomeStatus.REDEEMED
-            or (o.status is OutcomeStatus.RECOGNIZED and (on is None or not o.expired_on(on)))
-        )
-    ]
+        if found is not None:
+            held.append(found)
     for c in conversions:
         if c.active:
-            held += conversion_holdings(c)
+            held += [h for h in map(holding, conversion_holdings(c), repeat(False)) if h]
     return held
 
 
 def conversion_holdings(c: Conversion) -> list[Holding]:
     """A conversion's credits as qualifications count them: a holding per source part."""
-    spent = c.redemption_id is not None
     if not c.parts:
         return [
             Holding(
@@ -369,15 +432,12 @@ def conversion_holdings(c: Conversion) -> list[Holding]:
                 completed_on=c.completed_on,
                 converted=True,
                 standard_codes=frozenset(c.standard_codes),
-                spent=spent,
             )
         ]
-    return [part_holding(p, c.category, c.standard_codes, spent) for p in c.parts]
+    return [part_holding(p, c.category, c.standard_codes) for p in c.parts]
 
 
-def part_holding(
-    p: ConvertedPart, category: str, standard_codes: Iterable[str], spent: bool
-) -> Holding:
+def part_holding(p: ConvertedPart, category: str, standard_codes: Iterable[str]) -> Holding:
     """One source's part of a conversion, dated and placed where that learning happened."""
     return Holding(
         id=p.id,
@@ -389,7 +449,6 @@ def part_holding(
         completed_on=p.completed_on,
         converted=True,
         standard_codes=frozenset(standard_codes),
-        spent=spent,
     )
 
 
@@ -400,8 +459,7 @@ def balance(held: Iterable[Holding]) -> Balance:
     total = redeemed = ZERO
     for h in held:
         total += h.credits
-        if h.spent:
-            redeemed += h.credits
+        redeemed += h.spent
         if h.level is not None:
             by_level[h.level] += h.credits
         by_kind[h.kind] += h.credits

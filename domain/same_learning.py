@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import DuplicateCredential, RuleNotApplicable
 from domain.records import Conversion, DepositedOutcome, Outcome, Redemption
-from domain.values import OutcomeStatus
+from domain.values import ZERO, AwardStatus, OutcomeStatus
 
 # The statuses of an outcome whose credit counts (recognised, or moved on by conversion or spent).
 COUNTING = (OutcomeStatus.RECOGNIZED, OutcomeStatus.CONVERTED, OutcomeStatus.REDEEMED)
@@ -121,6 +121,24 @@ def set_aside_for(outcomes: Iterable[Outcome], outcome: Outcome) -> tuple[UUID, 
     return () if latest is None else (latest.id,)
 
 
+def reserve(
+    award: Redemption, conversion: Conversion, lost: UUID, outcomes: dict[str, Outcome]
+) -> None:
+    """A cancelled conversion counted toward an award under review: the credits its other
+    sources get back stay reserved for that award until it is reviewed, so they cannot be
+    spent twice meanwhile."""
+    for p in conversion.parts:
+        counted = award.allocations.pop(str(p.id), None)
+        if counted is not None and p.source_id != lost:
+            key = str(p.source_id)
+            award.allocations[key] = award.allocations.get(key, ZERO) + p.consumed
+    if not conversion.parts and award.allocations.pop(str(conversion.id), None) is not None:
+        for source_id in conversion.source_ids:
+            source = outcomes[str(source_id)]
+            if source_id != lost and source.available_credits > 0:
+                award.allocations[str(source_id)] = source.available_credits
+
+
 class Superseding(Aggregate):
     """The account's side of it: an outcome superseded (its conversions cancelled, the
     redemptions that relied on it flagged, as a revocation does).
@@ -183,14 +201,31 @@ class Superseding(Aggregate):
             conversion.cancelled_because = outcome_id
             self._return_sources(conversion)
         for rid in flagged_redemptions:
-            self.redemptions[str(rid)].flags.append(f"outcome {outcome_id} {note}")
+            award = self.redemptions[str(rid)]
+            if award.status is AwardStatus.RESCINDED:
+                continue
+            award.status = AwardStatus.UNDER_REVIEW
+            award.flags.append(f"outcome {outcome_id} {note}")
+            for cid in cancelled_conversions:
+                reserve(award, self.conversions[str(cid)], outcome_id, self.outcomes)
+        self._mark_spent()
 
     def _return_sources(self, conversion: Conversion) -> None:
+        """The sources get back exactly what it took, as recognised credits."""
         for source_id in conversion.consumed_from:
-            # The sources get back exactly what it took, as recognised credits; if the
-            # conversion was redeemed they stay spent by that (now flagged) redemption
-            # until it is reviewed, so they cannot be spent twice meanwhile.
-            source = self.outcomes[str(source_id)]
-            source.returned_by(conversion.id)
-            if conversion.redemption_id is not None and source.redemption_id is None:
-                source.redemption_id = conversion.redemption_id
+            self.outcomes[str(source_id)].returned_by(conversion.id)
+
+    def _mark_spent(self) -> None:
+        """Outcomes and conversions an active award counts are REDEEMED (a retake, an update or
+        a conversion never takes them)."""
+        counted: dict[str, UUID] = {}
+        for r in self.redemptions.values():
+            if r.active:
+                for holding_id in r.allocations:
+                    counted.setdefault(holding_id, r.id)
+        for o in self.outcomes.values():
+            o.redemption_id = counted.get(str(o.id))
+        for c in self.conversions.values():
+            c.redemption_id = next(
+                (counted[str(h)] for h in c.holding_ids if str(h) in counted), None
+            )

@@ -50,6 +50,17 @@ class OutcomeStatus(Enum):
     SUPERSEDED = "SUPERSEDED"  # an updated credential, or a retake of the same learning, counts
 
 
+class AwardStatus(Enum):
+    STANDING = "STANDING"
+    UNDER_REVIEW = "UNDER_REVIEW"  # credit under it was revoked or superseded: an officer decides
+    RESCINDED = "RESCINDED"
+
+
+class AwardDecision(Enum):
+    REAFFIRM = "REAFFIRM"
+    RESCIND = "RESCIND"
+
+
 class IdentityVerification(Enum):
     UNVERIFIED = "UNVERIFIED"
     DOCUMENT_CHECKED = "DOCUMENT_CHECKED"
@@ -74,6 +85,8 @@ ENUM_TYPES: tuple[type[Enum], ...] = (
     InstitutionKind,
     OutcomeKind,
     OutcomeStatus,
+    AwardStatus,
+    AwardDecision,
     IdentityVerification,
     RuleModel,
     ConsentScope,

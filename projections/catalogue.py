@@ -124,6 +124,22 @@ class CatalogueEntry:
 SELECTED = "entry_id, ordinal, entry_type, name, kind, version, active, detail"
 
 
+def entry_of(aggregate: Any) -> CatalogueEntry:
+    """An aggregate (perhaps as it stood at an earlier version) as a catalogue entry would show
+    it (its listing position unknown: 0)."""
+    name, kind, version, active, detail = describe(aggregate)
+    return CatalogueEntry(
+        id=str(aggregate.id),
+        ordinal=0,
+        entry_type=TYPES[type(aggregate)],
+        name=name,
+        kind=kind,
+        version=version,
+        active=active,
+        detail=json.loads(json.dumps(detail, ensure_ascii=False)),
+    )
+
+
 def read_page(
     cur: Cursor, entry_type: str, after_ordinal: int, limit: int, kind: str | None = None
 ) -> list[CatalogueEntry]:

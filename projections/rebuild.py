@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from projections.base import Batch, Transactions, View, Writes
-from projections.runner import EventSource, StateCache, views_named
+from projections.runner import EventSource, StateCache, configured, views_named
 
 SUFFIX = "__rebuild"
 SWAP_ATTEMPTS = 40
@@ -55,7 +55,7 @@ def rebuild(
         for table in (table for helper in helpers for table in helper.tables):
             for statement in dialect.clone_table(cur, table, _shadow(table, helper_suffix)):
                 cur.execute(statement)
-    building = [*helpers, view]
+    building = configured([*helpers, view], source)
     states = StateCache(source)
     position, applied = 0, 0
     head = source.head()

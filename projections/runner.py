@@ -58,6 +58,16 @@ def all_views() -> list[View]:
     )
 
 
+def configured(views: list[View], source: Any) -> list[View]:
+    """The views, told what they take from the application (the progress view: the bank's
+    calendar and level share)."""
+    for view in views:
+        configure = getattr(view, "configure", None)
+        if configure is not None:
+            configure(source)
+    return views
+
+
 def views_named(names: Sequence[str]) -> list[View]:
     known = {v.name: v for v in all_views()}
     unknown = [n for n in names if n not in known]
@@ -73,6 +83,9 @@ class EventSource:
         self.recorder = app.recorder
         self.mapper = app.mapper
         self.repository = app.repository
+        # What assessments count in (the progress view): the bank's calendar and level share.
+        self.calendar = getattr(app, "calendar", None)
+        self.level_share = getattr(app, "level_share", None)
 
     def head(self) -> int:
         return int(self.recorder.max_notification_id() or 0)
@@ -144,7 +157,9 @@ class ProjectionRunner:
     ) -> None:
         self.source = source
         self.database = database
-        self.views = in_reading_order(views if views is not None else all_views())
+        self.views = configured(
+            in_reading_order(views if views is not None else all_views()), source
+        )
         self.batch_size = batch_size
         self.states = StateCache(source)
         self._progress = threading.Condition()

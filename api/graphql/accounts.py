@@ -12,7 +12,8 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from api.graphql.catalogue import ConversionRule, Qualification
+from api.graphql.awards import Award, award_of, read_award, read_awards
+from api.graphql.catalogue import Qualification
 from api.graphql.common import (
     OutcomeKind,
     OutcomeStatus,
@@ -21,12 +22,13 @@ from api.graphql.common import (
     parse_id,
 )
 from api.graphql.context import Info
+from api.graphql.conversions import Conversion, ConversionOption
 from api.graphql.errors import ApiError
 from api.graphql.outcomes import Balance, Outcome, OutcomeConnection, OutcomeEdge
 from api.graphql.pagination import after_int, keyset_page, page_size
+from api.graphql.study_plan import StudyPlan
 from application.reads import AccountEvent as StoredEvent
 from domain import values
-from domain.conversion import ConversionOption as DomainConversionOption
 from domain.credit_account import CreditAccount as DomainAccount
 from domain.errors import NotFound
 from domain.records import Proposal
@@ -73,16 +75,58 @@ class AccountState:
     at: datetime
     balance: Balance
     outcomes: list[Outcome]
+    conversions: list[Conversion]
+    awards: list[Award]
+    learner_id: strawberry.Private[UUID]
+
+    @strawberry.field(
+        description="Progress toward a qualification as it stood then: under the version of "
+        "its requirements in force at that moment, on the credits held then."
+    )
+    async def progress(self, info: Info, qualification_id: strawberry.ID) -> PastProgress:
+        qid = parse_id(qualification_id, "qualificationId")
+        try:
+            past = await info.context.run(
+                info.context.bank.progress_as_of, self.learner_id, self.version, qid
+            )
+        except NotFound as exc:
+            raise ApiError("NOT_FOUND", str(exc)) from None
+        return PastProgress(
+            qualification_version=past.qualification_version,
+            met=past.assessment.met,
+            unmet=list(past.assessment.unmet),
+            notes=list(past.assessment.notes),
+            credits_counted=past.assessment.credits_counted,
+            award=None if past.award is None else award_of(past.award),
+        )
+
+
+@strawberry.type(description="Progress toward a qualification at a past state of the account.")
+class PastProgress:
+    qualification_version: int = strawberry.field(
+        description="the version of its requirements in force then"
+    )
+    met: bool
+    unmet: list[str]
+    notes: list[str]
+    credits_counted: Decimal
+    award: Award | None = strawberry.field(description="its award then, if there was one")
 
 
 @strawberry.type
 class QualificationProgress:
     met: bool
     unmet: list[str] = strawberry.field(description="precisely what is missing")
-    notes: list[str] = strawberry.field(description="credits a cap kept from counting")
+    notes: list[str] = strawberry.field(
+        description="credits a cap kept from counting; why an award is under review"
+    )
     credits_counted: Decimal
-    redeemed: bool
+    redeemed: bool = strawberry.field(
+        description="an award stands (or is under review: then met and unmet are the "
+        "assessment on the credits that remain)"
+    )
     qualification_id: strawberry.Private[str]
+    award_id: strawberry.Private[str | None] = None
 
     @classmethod
     def of(cls, row: ProgressRow, qualification_id: str) -> QualificationProgress:
@@ -93,7 +137,12 @@ class QualificationProgress:
             credits_counted=row.counted,
             redeemed=row.redeemed,
             qualification_id=qualification_id,
+            award_id=row.award_id,
         )
+
+    @strawberry.field(description="the award for it (standing, under review or rescinded)")
+    async def award(self, info: Info) -> Award | None:
+        return None if self.award_id is None else await read_award(info, self.award_id)
 
     @strawberry.field
     async def qualification(self, info: Info) -> Qualification:
@@ -131,53 +180,6 @@ class PendingDecision:
             category=None if d is None else d.category,
             standard_code=None if d is None else d.standard_code,
         )
-
-
-@strawberry.type(
-    description="A conversion the learner could make now, and what it would do; options that "
-    "would change nothing are not listed, and the one closing most requirements comes first."
-)
-class ConversionOption:
-    rule_version: int
-    outcome_ids: list[strawberry.ID] = strawberry.field(description="the outcomes it would take")
-    source_credits: Decimal = strawberry.field(
-        description="what it costs: the credits it would take from them (a capped conversion "
-        "takes only what it converts; the rest stays available)"
-    )
-    credits: Decimal = strawberry.field(description="credits it would give (capped)")
-    category: str
-    unmet_before: list[str]
-    unmet_after: list[str] = strawberry.field(description="what would still be missing")
-    closes: list[str] = strawberry.field(
-        description="requirements it would close (unmet before, met after), as named in unmet"
-    )
-    counted_change: Decimal = strawberry.field(description="change in credits counted")
-    closer: list[str] = strawberry.field(
-        description="unmet requirements it would bring closer or close; an option that would "
-        "unmeet a requirement, or count fewer credits bringing none closer, is never listed"
-    )
-    rule_id: strawberry.Private[str]
-
-    @classmethod
-    def of(cls, o: DomainConversionOption) -> ConversionOption:
-        return cls(
-            rule_version=o.rule_version,
-            outcome_ids=[gid(i) for i in o.outcome_ids],
-            source_credits=o.source_credits,
-            credits=o.credits,
-            category=o.category,
-            unmet_before=list(o.unmet_before),
-            unmet_after=list(o.unmet_after),
-            closes=list(o.closes),
-            counted_change=o.counted_change,
-            closer=list(o.closer),
-            rule_id=str(o.rule_id),
-        )
-
-    @strawberry.field
-    async def rule(self, info: Info) -> ConversionRule:
-        entry = await info.context.loader("catalogue", catalogue.read_entries).load(self.rule_id)
-        return ConversionRule.of(entry)
 
 
 @strawberry.type(description="What changed between two versions of an account.")
@@ -272,6 +274,19 @@ class CreditAccount:
         return [ConversionOption.of(o) for o in options]
 
     @strawberry.field(
+        description="What is left toward a qualification, what would close it, and the "
+        "earliest date it can be met given the semester and yearly caps."
+    )
+    async def study_plan(self, info: Info, qualification_id: strawberry.ID) -> StudyPlan:
+        self._all()
+        qid = parse_id(qualification_id, "qualificationId")
+        try:
+            found = await info.context.run(info.context.bank.study_plan, self.learner_id, qid)
+        except NotFound:
+            raise ApiError("NOT_FOUND", "no such qualification") from None
+        return StudyPlan.of(found)
+
+    @strawberry.field(
         description="Decisions on this account waiting for a second officer: recognitions "
         "beyond their bounds and officers' reversals of conversions."
     )
@@ -279,6 +294,11 @@ class CreditAccount:
         self._all()
         account = await info.context.run(info.context.bank.account, self.learner_id)
         return [PendingDecision.of(p) for p in account.proposals.values()]
+
+    @strawberry.field(description="Its qualifications redeemed, in the order they were made.")
+    async def awards(self, info: Info) -> list[Award]:
+        self._all()
+        return await read_awards(info, self.learner_id)
 
     @strawberry.field(description="The account's events, oldest first.")
     async def history(
@@ -354,6 +374,9 @@ async def _state_at(info: Info, learner_id: UUID, version: int) -> AccountState:
         at=account.modified_on,
         balance=Balance.of(account.balance()),
         outcomes=[Outcome.of(learner_id, o) for o in account.outcomes.values()],
+        conversions=[Conversion.of(c) for c in account.conversions.values()],
+        awards=[award_of(r) for r in account.redemptions.values()],
+        learner_id=learner_id,
     )
 
 

@@ -130,6 +130,8 @@ POLICY: dict[str, Policy] = {
     "Mutation.appealDecision": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
     "Mutation.hearAppeal": only(OFFICER),
     "Mutation.applyForPriorLearning": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
+    "Mutation.reviewAward": only(OFFICER),
+    "Mutation.exportAward": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
     "Mutation.retireConversionRule": only(OFFICER),
     "Mutation.createQualification": only(OFFICER),
     "Mutation.amendQualification": only(OFFICER),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from typing import Any, Self, cast
+from uuid import UUID
 
 import strawberry
 from strawberry.scalars import JSON
@@ -14,6 +15,7 @@ from api.graphql.context import Info
 from domain import values
 from domain.framework import Framework as DomainFramework
 from projections import catalogue
+from projections.base import plain
 from projections.catalogue import CatalogueEntry
 
 
@@ -219,6 +221,28 @@ class Rule(Node):
             active=e.active,
             terms=e.detail["terms"],
         )
+
+    @strawberry.field(
+        description="Every version of its terms, oldest first: what each decision citing a "
+        "version applied (from when it took effect; null: from the start)."
+    )
+    async def versions(self, info: Info) -> list[RuleTermsVersion]:
+        bank = info.context.bank
+        load = bank.conversion_rule if isinstance(self, ConversionRule) else bank.recognition_rule
+        rule = await info.context.run(load, UUID(str(self.id)))
+        return [
+            RuleTermsVersion(
+                version=v.version, effective_from=v.effective_from, terms=plain(v.terms)
+            )
+            for v in rule.versions
+        ]
+
+
+@strawberry.type(description="One version of a rule's terms.")
+class RuleTermsVersion:
+    version: int
+    effective_from: date | None
+    terms: JSON
 
 
 @strawberry.type(

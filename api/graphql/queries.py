@@ -10,6 +10,7 @@ from uuid import UUID
 import strawberry
 
 from api.graphql import authz
+from api.graphql.awards import Award
 from api.graphql.catalogue import (
     ConversionRule,
     ConversionRuleConnection,
@@ -39,7 +40,7 @@ from api.graphql.pagination import after_int, keyset_page, page_size
 from application import audit
 from domain import values
 from domain.errors import DomainError
-from projections import catalogue, transcript
+from projections import catalogue, progress, transcript
 from projections.catalogue import CatalogueEntry
 
 
@@ -134,7 +135,12 @@ class Query:
             return None if shown is None else cast(Node, shown.of(entry))
         row = await info.context.loader("outcomes", transcript.read_outcomes).load(key)
         if row is None:
-            return None
+            award = await info.context.read(progress.read_award, key)
+            if award is None:
+                return None
+            if await authz.account_access(info, UUID(award.learner_id)) != "ALL":
+                raise ApiError("FORBIDDEN", "the consent covers enterprise training only")
+            return Award.of(award)
         scope = await authz.account_access(info, UUID(row.learner_id))
         if scope != "ALL" and row.kind != values.OutcomeKind.ENTERPRISE_TRAINING.value:
             raise ApiError("FORBIDDEN", "the consent covers enterprise training only")
@@ -188,10 +194,26 @@ class Query:
             Qualification.of,
         )
 
-    @field(description="Public: one qualification.")
-    async def qualification(self, info: Info, id: strawberry.ID) -> Qualification | None:
-        entry = await _entry(info, str(parse_id(id)), "qualification")
-        return None if entry is None else Qualification.of(entry)
+    @field(
+        description="Public: one qualification; at ``version``, its requirements as that "
+        "version stated them (what an officer or an award saw then)."
+    )
+    async def qualification(
+        self, info: Info, id: strawberry.ID, version: int | None = None
+    ) -> Qualification | None:
+        key = parse_id(id)
+        if version is None:
+            entry = await _entry(info, str(key), "qualification")
+            return None if entry is None else Qualification.of(entry)
+        if version < 1:
+            raise ApiError("INVALID_INPUT", "version counts from 1")
+        try:
+            found = await info.context.run(info.context.bank.qualification, key, version)
+        except DomainError:
+            return None
+        if found.requirements_version != version:  # retired after its last version
+            return None
+        return Qualification.of(catalogue.entry_of(found))
 
     @field(description="Public: conversion rules and their current versions.")
     async def conversion_rules(

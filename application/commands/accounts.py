@@ -322,27 +322,6 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
                 ("conversionRuleId",),
             )
 
-    def redeem_qualification(
-        self, learner_id: UUID, qualification_id: UUID, actor: str | None = None
-    ) -> UUID:
-        redemption_id = uuid4()
-
-        def decide() -> tuple[UUID, Pending]:
-            qualification = self._active_qualification(qualification_id)
-            self._check_active(self.learner(learner_id))
-            account = self.account(learner_id)
-            account.redeem(
-                qualification_id,
-                qualification.requirements_version,
-                qualification.requirements,
-                redemption_id,
-                self.now(),
-                actor=actor,
-            )
-            return redemption_id, (account,)
-
-        return self._command(decide)
-
     def revoke_outcome(
         self,
         learner_id: UUID,

@@ -285,6 +285,7 @@ class CatalogueCommands(InstitutionCommands):
                 requirements=requirements,
                 max_level=self.framework.max_level,
             )
+            self._check_pathway(qualification)
             return qualification.id, (
                 qualification,
                 self._listed("qualifications", qualification.id),
@@ -295,9 +296,31 @@ class CatalogueCommands(InstitutionCommands):
     def amend_qualification(self, qualification_id: UUID, requirements: Requirements) -> int:
         def amend(qualification: Qualification) -> int:
             qualification.amend(requirements, self.framework.max_level)
+            self._check_pathway(qualification)
             return qualification.requirements_version
 
         return self._update(Qualification, qualification_id, "qualification", amend)
+
+    def _check_pathway(self, qualification: Qualification) -> None:
+        """What stacks into a qualification exists, and never stacks (through others) into
+        what it stacks into: a pathway has no cycles."""
+        seen: set[UUID] = set()
+        todo = [s.qualification_id for s in qualification.requirements.stacks_from]
+        while todo:
+            qid = todo.pop()
+            if qid == qualification.id:
+                raise InvalidInput(
+                    "a qualification cannot stack into itself, directly or through others",
+                    ("stacksFrom",),
+                )
+            if qid in seen:
+                continue
+            seen.add(qid)
+            try:
+                below = self.qualification(qid)
+            except NotFound:
+                raise NotFound(f"no qualification {qid}", ("stacksFrom",)) from None
+            todo += [s.qualification_id for s in below.requirements.stacks_from]
 
     def retire_qualification(self, qualification_id: UUID) -> None:
         self._update(Qualification, qualification_id, "qualification", Qualification.retire)

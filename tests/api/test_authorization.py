@@ -507,6 +507,18 @@ CASES: dict[str, Case] = {
             "evidence": [{"description": "employer letter"}],
         },
     ),
+    "Mutation.reviewAward": mutation(
+        "reviewAward",
+        lambda c: {
+            "learnerId": c.learner.id,
+            "awardId": str(uuid.uuid4()),
+            "decision": "RESCIND",
+            "reason": "matrix",
+        },
+    ),
+    "Mutation.exportAward": mutation(
+        "exportAward", lambda c: {"learnerId": c.learner.id, "awardId": str(uuid.uuid4())}
+    ),
     "Mutation.retireConversionRule": mutation(
         "retireConversionRule", lambda c: {"ruleId": c.conversion_rule}, "RetireRuleInput"
     ),

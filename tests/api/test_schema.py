@@ -148,19 +148,6 @@ def test_the_comparison_notices_a_broken_contract(gql: GraphQL) -> None:
 # fails when the schema drops anything else of either contract, and when a part lands without
 # being struck from this list; once it is empty, the whole of CONTRACT-2 is checked.
 CONTRACT_2_PENDING: set[str] = {
-    # issue 11, recognition integrity
-    # issue 13, qualifications and awards
-    "field CreditAccount.awards is missing",
-    "field Mutation.exportAward is missing",
-    "field Mutation.reviewAward is missing",
-    "field RedeemQualificationPayload.award is missing",
-    "type Award is missing",
-    "type AwardDecision is missing",
-    "type AwardStatus is missing",
-    "type ExportAwardInput is missing",
-    "type ExportAwardPayload is missing",
-    "type ReviewAwardInput is missing",
-    "type ReviewAwardPayload is missing",
     # issue 14, security hardening (key compromise)
     "field Mutation.revokeInstitutionKey is missing",
     "type RevokeInstitutionKeyInput is missing",

@@ -25,6 +25,7 @@ from application.bootstrap import build_bank, database_for
 from application.settings import Settings
 from application.signing import BankKeys
 from domain.errors import DuplicateIdentity
+from domain.values import AwardStatus
 from projections.runner import EventSource, ProjectionRunner
 from projections.transcript import row_of
 from tests.builders import RawStore, replay, snapshots_table, state
@@ -190,6 +191,31 @@ def test_identities_claimed_by_earlier_generations_still_hold_and_release(writte
     bank.erase_learner(lee, "officer-1")
     assert bank.find_learner("M12345678") is None
     assert bank.register_learner("Lee Jun", "PASSPORT", "M12345678", born) != lee
+
+
+def test_awards_written_before_statuses_read_as_what_they_meant(written: Any) -> None:
+    """Before awards had a status (generation 4), a redemption relying on revoked credit was
+    only flagged: it reads back under review, the others standing; none stacked on another, and
+    each still spends exactly what it counted."""
+    data, bank, _ = written
+    awards = [
+        (learner, r)
+        for learner in map(UUID, data["ids"]["learners"])
+        for r in bank.account(learner).redemptions.values()
+    ]
+    assert awards, "every generation redeemed a qualification"
+    for learner, r in awards:
+        assert r.status is (AwardStatus.UNDER_REVIEW if r.flags else AwardStatus.STANDING)
+        assert (r.stacks_from, r.reviews) == ((), [])
+        for e in bank.events.get(bank.account_id(learner)):
+            if type(e).__name__ == "CreditsRedeemed":
+                assert e.stacks_from == ()  # upcast from version 1
+    if data["generation"] == 2:  # it revoked a course under its award
+        assert any(r.status is AwardStatus.UNDER_REVIEW for _, r in awards)
+    for q in bank.qualifications():  # nothing new is asked of the qualifications written before
+        req = q.requirements
+        assert (req.max_credits_per_semester, req.min_level_share) == (None, None)
+        assert (req.max_credits_by_kind, req.stacks_from) == ((), ())
 
 
 def test_what_generation_1_did_not_record_is_upcast_to_what_it_meant(written: Any) -> None:

@@ -229,13 +229,14 @@ def test_events_and_snapshots_round_trip_every_value_type(
     # The rule recognises each certificate at 2.50 credits, whatever it claims (3.25).
     assert (conv.ratio, conv.source_credits, conv.credits) == (D("1.50"), D("5.00"), D("7.50"))
     redeemed = next(e for e in account_events if type(e).__name__ == "CreditsRedeemed")
-    # At most 75% of the 5 credits may come from conversions: 3.75 of 7.50 count.
-    # Each source's part (3.75 each) keeps its own date and institution; one part fills the cap
-    # (of two completed the same day, the first by id).
+    # Exactly the 5 credits required count (a redemption spends what it counts), at most 75%
+    # of them (3.75) from conversions. Each source's part (3.75 each) keeps its own date and
+    # institution; the cap is filled from one part (of two completed the same day, the first
+    # by id), the rest from the third outcome.
     parts = sorted(str(part_id(converted, source)) for source in (first, second))
     assert redeemed.allocations == {
         parts[0]: D("3.75"),
-        str(third): D("2.50"),
+        str(third): D("1.25"),
     }
 
     # -- snapshots hold the state dataclasses ---------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -20,10 +21,11 @@ from application.bank import CreditBank
 from domain.credit_account import CreditAccount
 from domain.errors import DomainError
 from domain.learner import Learner
-from domain.qualification import CategoryMinimum, Requirements, assess
-from domain.records import DepositedOutcome, EvidenceItem
+from domain.qualification import CategoryMinimum, Requirements
+from domain.records import DepositedOutcome, EvidenceItem, spending
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import (
+    AwardStatus,
     ConsentScope,
     IdentityVerification,
     InstitutionKind,
@@ -105,6 +107,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "converted",
         "standard_codes",
         "spent",
+        "spent_by",
     ),
     "qualification_progress": (
         "learner_id",
@@ -115,6 +118,18 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "notes",
         "counted_cc",
         "redeemed",
+        "award_id",
+        "award_status",
+    ),
+    "account_awards": (
+        "award_id",
+        "learner_id",
+        "qualification_id",
+        "qualification_version",
+        "status",
+        "counted_cc",
+        "flags",
+        "allocations",
     ),
     "enterprise_consents": ("organization_id", "learner_id", "scope", "expires_on", "granted_at"),
     "enterprise_training": (
@@ -772,6 +787,14 @@ def _s(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _spent_by(given: dict[str, Decimal], qualification_of: dict[str, str]) -> str:
+    """What awards spent of a holding, by the awards' qualifications (as JSON)."""
+    by: defaultdict[str, Decimal] = defaultdict(Decimal)
+    for rid, amount in given.items():
+        by[qualification_of[rid]] += amount
+    return json.dumps({q: str(v) for q, v in sorted(by.items())})
+
+
 def expected_views(bank: CreditBank) -> Rows:
     """Every view table's rows, computed from the aggregates and the event store alone."""
     rows: Rows = {table: [] for table in COLUMNS}
@@ -886,6 +909,10 @@ def expected_views(bank: CreditBank) -> Rows:
                 )
             )
         holdings = account.holdings()
+        awards = list(account.redemptions.values())
+        qualification_of = {str(r.id): str(r.qualification_id) for r in awards}
+        spent = spending(awards)
+
         rows["account_holdings"] += [
             (
                 str(h.id),
@@ -898,14 +925,29 @@ def expected_views(bank: CreditBank) -> Rows:
                 h.completed_on.isoformat(),
                 int(h.converted),
                 " ".join(sorted(h.standard_codes)),
-                int(h.spent),
+                int(h.spent > 0),
+                _spent_by(spent.get(str(h.id), {}), qualification_of),
             )
             for h in holdings
         ]
-        redemptions = {r.qualification_id: r for r in account.redemptions.values()}
+        rows["account_awards"] += [
+            (
+                str(r.id),
+                lid,
+                str(r.qualification_id),
+                r.qualification_version,
+                r.status.value,
+                cc(r.credits_counted),
+                json.dumps(list(r.flags), ensure_ascii=False),
+                json.dumps({k: str(v) for k, v in r.allocations.items()}),
+            )
+            for r in awards
+        ]
+        by_qualification = {r.qualification_id: r for r in awards}
         for q in qualifications:
-            r = redemptions.get(q.id)
-            if r is not None:  # awarded: what the redemption counted, under the version it used
+            r = by_qualification.get(q.id)
+            if r is not None and r.status is AwardStatus.STANDING:
+                # awarded: what the award counted, under the version it met
                 rows["qualification_progress"].append(
                     (
                         lid,
@@ -913,23 +955,34 @@ def expected_views(bank: CreditBank) -> Rows:
                         r.qualification_version,
                         1,
                         "[]",
-                        json.dumps(list(r.flags), ensure_ascii=False),
+                        "[]",
                         cc(r.credits_counted),
                         1,
+                        str(r.id),
+                        r.status.value,
                     )
                 )
                 continue
-            result = assess(q.requirements, holdings)
+            reviewed = r is not None and r.status is AwardStatus.UNDER_REVIEW
+            result = account.assess(
+                bank.goal_for(q),
+                None,
+                bank.pathway_for(q),
+                releasing=r.id if r is not None and r.active else None,
+            )
+            notes = [f"award under review: {f}" for f in r.flags] if r and reviewed else []
             rows["qualification_progress"].append(
                 (
                     lid,
                     str(q.id),
-                    q.requirements_version,
+                    r.qualification_version if r and reviewed else q.requirements_version,
                     int(result.met),
                     json.dumps(list(result.unmet), ensure_ascii=False),
-                    json.dumps(list(result.notes), ensure_ascii=False),
+                    json.dumps(notes + list(result.notes), ensure_ascii=False),
                     cc(result.credits_counted),
-                    0,
+                    int(reviewed),
+                    None if r is None else str(r.id),
+                    None if r is None else r.status.value,
                 )
             )
         for consent in learner.consents.values():

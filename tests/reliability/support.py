@@ -75,19 +75,22 @@ class Folded:
     outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
     conversions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def holdings(self) -> list[tuple[Decimal, str, bool]]:
-        """(credits, category, spent) of what counts in the balance."""
+    def holdings(self) -> list[tuple[Decimal, str, Decimal]]:
+        """(credits, category, spent) of what counts in the balance: an award spends exactly
+        what it counted."""
         held = [
-            (left, o["category"] or "", o["redemption"] is not None)
+            (left, o["category"] or "", o["spent"])
             for o in self.outcomes.values()
             if o["recognized"] is not None
             and not o["revoked"]
             and (left := o["recognized"] - sum(o["taken"].values(), Decimal(0))) > 0
         ]
         held += [
-            (c["credits"], c["category"], c["redemption"] is not None)
+            (credits, c["category"], c["spent"].get(pid, Decimal(0)))
             for c in self.conversions.values()
             if c["active"]
+            for pid, (credits, _, _) in c["parts"].items()
+            if credits > 0  # a part converted to nothing is no holding
         ]
         return held
 
@@ -97,8 +100,7 @@ class Folded:
         for amount, category, spent in self.holdings():
             total += amount
             by_category[category] += amount
-            if spent:
-                redeemed += amount
+            redeemed += spent
         return {
             "total": total,
             "available": total - redeemed,
@@ -123,7 +125,7 @@ def fold(events: Iterable[Any]) -> Folded:
                 "recognized": None,
                 "category": None,
                 "taken": {},  # conversion id -> the credits it took
-                "redemption": None,
+                "spent": Decimal(0),  # what awards counted of it
                 "revoked": False,
             }
         elif name == "OutcomeRecognized":
@@ -134,31 +136,34 @@ def fold(events: Iterable[Any]) -> Folded:
         elif name == "CreditsConverted":
             # A capped conversion takes only part of its sources; each part is a holding.
             f.conversions[str(e.conversion_id)] = {
-                "credits": Decimal(e.credits),
                 "category": e.category,
-                "sources": [str(p.source_id) for p in e.parts],
-                "parts": {str(p.id) for p in e.parts},
-                "redemption": None,
+                # part id -> (credits, source, consumed)
+                "parts": {
+                    str(p.id): (Decimal(p.credits), str(p.source_id), p.consumed) for p in e.parts
+                },
+                "spent": {},  # part id -> what awards counted of it
                 "active": True,
             }
             for p in e.parts:
                 f.outcomes[str(p.source_id)]["taken"][str(e.conversion_id)] = p.consumed
         elif name == "CreditsRedeemed":
-            for holding in e.allocations:
-                target = f.outcomes.get(str(holding)) or next(
-                    c for c in f.conversions.values() if str(holding) in c["parts"]
-                )
-                target["redemption"] = str(e.redemption_id)
+            for holding, counted in e.allocations.items():
+                if str(holding) in f.outcomes:
+                    f.outcomes[str(holding)]["spent"] += counted
+                else:
+                    c = next(c for c in f.conversions.values() if str(holding) in c["parts"])
+                    c["spent"][str(holding)] = counted
         elif name == "OutcomeRevoked":
             f.outcomes[str(e.outcome_id)]["revoked"] = True
             for cid in e.cancelled_conversions:
                 c = f.conversions[str(cid)]
                 c["active"] = False
-                for s in c["sources"]:
-                    source = f.outcomes[s]
+                for pid, (_, source_id, consumed) in c["parts"].items():
+                    source = f.outcomes[source_id]
                     source["taken"].pop(str(cid))  # back exactly what it took
-                    if c["redemption"] is not None and source["redemption"] is None:
-                        source["redemption"] = c["redemption"]
+                    # an award that counted the part keeps the source's credits reserved
+                    if pid in c["spent"] and source_id != str(e.outcome_id):
+                        source["spent"] += consumed
         else:
             raise AssertionError(f"unknown account event {name}")
     return f

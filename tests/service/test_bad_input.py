@@ -96,6 +96,10 @@ QUERIES = frozenset(
         "conversion_rules",
         "qualification",
         "qualifications",
+        "qualification_as_of",
+        "goal_for",
+        "pathway_for",
+        "progress_as_of",
         "account_id",
         "account",
         "assess",
@@ -130,6 +134,8 @@ class World:
     conversion_terms: ConversionTerms
     requirements: Requirements
     converted: UUID  # a conversion of another college outcome, under `conversion`
+    graduate: UUID  # a learner holding `award` (of `certificate`)
+    award: UUID
 
 
 @pytest.fixture
@@ -202,6 +208,13 @@ def world(bank: CreditBank) -> World:
     pending = deposit(bank, unverified, outcome(uni, "hk-4", standard_code=MAJOR))
     erased = bank.register_learner("Park", "PASSPORT", "P99999999", date(1980, 1, 1))
     bank.erase_learner(erased, "dpo")
+    graduate = bank.register_learner("Choi", "PASSPORT", "C12345678", date(1992, 2, 2))
+    bank.verify_learner_identity(graduate, IdentityVerification.ELECTRONIC_ID, "officer")
+    deposit(bank, graduate, outcome(college, "sjc-9", credits="4"))
+    certificate = bank.create_qualification(
+        "Certificate", 5, college.id, Requirements(total_credits=D("4"))
+    )
+    award = bank.redeem_qualification(graduate, certificate)
     return World(
         uni,
         college,
@@ -225,6 +238,8 @@ def world(bank: CreditBank) -> World:
         conversion_terms,
         requirements,
         bank.convert_credits(learner, [converted_source], conversion),
+        graduate,
+        award,
     )
 
 
@@ -1565,6 +1580,55 @@ CASES = [
         "redeem_qualification",
         "unknown-learner",
         lambda b, w: b.redeem_qualification(uuid4(), w.qualification),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
+        "review_award",
+        "unknown-decision",
+        lambda b, w: b.review_award(w.graduate, w.award, "MAYBE", "x", "o"),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "review_award",
+        "decision-not-text",
+        lambda b, w: b.review_award(w.graduate, w.award, 1, "x", "o"),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "review_award",
+        "empty-reason",
+        lambda b, w: b.review_award(w.graduate, w.award, "RESCIND", "  ", "o"),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "review_award",
+        "reaffirm-a-standing-award",
+        lambda b, w: b.review_award(w.graduate, w.award, "REAFFIRM", "fine", "o"),
+        RuleNotApplicable,
+        "RULE_NOT_APPLICABLE",
+    ),
+    case(
+        "review_award",
+        "unknown-award",
+        lambda b, w: b.review_award(w.graduate, uuid4(), "RESCIND", "x", "o"),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
+        "review_award",
+        "another-learners-award",
+        lambda b, w: b.review_award(w.learner, w.award, "RESCIND", "x", "o"),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
+        "review_award",
+        "unknown-learner",
+        lambda b, w: b.review_award(uuid4(), w.award, "RESCIND", "x", "o"),
         NotFound,
         "NOT_FOUND",
     ),

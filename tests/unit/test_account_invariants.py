@@ -34,6 +34,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from domain.assessment import Holding, assess
 from domain.credit_account import CreditAccount
 from domain.errors import (
     AlreadyRevoked,
@@ -47,10 +48,8 @@ from domain.errors import (
 )
 from domain.qualification import (
     CategoryMinimum,
-    Holding,
     LevelMinimum,
     Requirements,
-    assess,
 )
 from domain.records import DepositedOutcome
 from domain.rules import (
@@ -101,7 +100,7 @@ class MOutcome:
     category: str | None = None
     rejected: bool = False
     taken: dict[UUID, Decimal] = field(default_factory=dict)  # by conversion
-    spent: bool = False
+    spent: Decimal = ZERO  # counted by an award (it spends exactly what it counts)
     revoked: bool = False
     recognized_standard: str | None = None
     superseded_by: UUID | None = None
@@ -113,7 +112,7 @@ class MOutcome:
             return OutcomeStatus.REVOKED
         if self.superseded_by is not None:
             return OutcomeStatus.SUPERSEDED
-        if self.spent:
+        if self.spent > 0:
             return OutcomeStatus.REDEEMED
         if self.taken and self.available <= 0:
             return OutcomeStatus.CONVERTED
@@ -145,7 +144,7 @@ class MConversion:
     converted_on: date
     parts: tuple[Any, ...]
     active: bool = True
-    spent: bool = False
+    spent: dict[UUID, Decimal] = field(default_factory=dict)  # part id -> counted by an award
 
 
 @dataclass
@@ -167,7 +166,7 @@ class Model:
                 completed_on=o.completed_on,
                 converted=False,
                 standard_codes=frozenset({o.recognized_standard} - {None}),
-                spent=o.spent,
+                spent=min(o.spent, o.available),
             )
             for i, o in self.outcomes.items()
             if o.credits is not None
@@ -187,11 +186,12 @@ class Model:
                 completed_on=self.outcomes[p.source_id].completed_on,
                 converted=True,
                 standard_codes=c.standard_codes,
-                spent=c.spent,
+                spent=c.spent.get(p.id, ZERO),
             )
             for c in self.conversions.values()
             if c.active
             for p in c.parts
+            if p.credits > 0  # a part converted to nothing is no holding
         ]
         return held
 
@@ -202,7 +202,7 @@ class Model:
         by_category: dict[str, Decimal] = defaultdict(Decimal)
         for h in self.holdings():
             total += h.credits
-            redeemed += h.credits if h.spent else ZERO
+            redeemed += h.spent
             if h.level is not None:
                 by_level[h.level] += h.credits
             by_kind[h.kind] += h.credits
@@ -266,11 +266,13 @@ def fold(events: list[Any]) -> Model:
             m.redemptions[e.redemption_id] = (e.qualification_id, dict(e.allocations))
             for key in e.allocations:
                 hid = UUID(key)
+                counted = e.allocations[key]
                 if hid in m.outcomes:
-                    m.outcomes[hid].spent = True
+                    assert counted <= m.outcomes[hid].available - m.outcomes[hid].spent
+                    m.outcomes[hid].spent += counted
                 else:
                     (c,) = [c for c in m.conversions.values() if hid in {p.id for p in c.parts}]
-                    c.spent = True
+                    c.spent[hid] = c.spent.get(hid, ZERO) + counted
         elif name == "ConversionReversed":
             reversed_ = m.conversions[e.conversion_id]
             reversed_.active = False
@@ -285,11 +287,18 @@ def fold(events: list[Any]) -> Model:
                 m.outcomes[e.outcome_id].superseded_by = e.superseded_by
                 m.outcomes[e.outcome_id].superseded_because = e.because
             for cid in e.cancelled_conversions:
-                m.conversions[cid].active = False
-                for s in m.conversions[cid].sources:
-                    m.outcomes[s].taken.pop(cid)
-                    # sources of a redeemed conversion stay spent by the flagged redemption
-                    m.outcomes[s].spent = m.outcomes[s].spent or m.conversions[cid].spent
+                c = m.conversions[cid]
+                c.active = False
+                for p in c.parts:
+                    m.outcomes[p.source_id].taken.pop(cid)
+                    # what the award under review counted of it stays reserved for it, as the
+                    # credits the source got back
+                    if p.id in c.spent and p.source_id != e.outcome_id:
+                        m.outcomes[p.source_id].spent += p.consumed
+                    for _, alloc in m.redemptions.values():
+                        if alloc.pop(str(p.id), None) is not None and p.source_id != e.outcome_id:
+                            key = str(p.source_id)
+                            alloc[key] = alloc.get(key, ZERO) + p.consumed
         else:  # pragma: no cover - a new event type must be folded here
             raise AssertionError(f"unknown event {name}")
     return m
@@ -879,7 +888,7 @@ class AccountMachine(RuleBasedStateMachine):
             return
         cid = data.draw(st.sampled_from(sorted(m.conversions, key=str)), label="conversion")
         c = m.conversions[cid]
-        spent = c.spent or any(m.outcomes[s].spent for s in c.sources)
+        spent = bool(c.spent) or any(m.outcomes[s].spent > 0 for s in c.sources)
         expected: type[DomainError] | None = None
         age = self.now - self.account.conversions[str(cid)].converted_at
         if not c.active or spent or age > timedelta(days=30):
@@ -1020,33 +1029,17 @@ class AccountMachine(RuleBasedStateMachine):
                 assert outcome.available_credits + taken[outcome.id] == (
                     outcome.recognized_credits
                 ), f"outcome {oid}: credits made or lost"
-        spent_by: Counter[str] = Counter(
-            k for r in self.account.redemptions.values() for k in r.allocations
-        )
-        assert all(n == 1 for n in spent_by.values()), spent_by
+        # Awards spend exactly what they count: a holding's spent credits are what the active
+        # awards allocated to it (no pathway here: nothing counts again), never more than it has.
+        spent_by: defaultdict[str, Decimal] = defaultdict(Decimal)
+        for r in self.account.redemptions.values():
+            if r.active:
+                for k, counted in r.allocations.items():
+                    spent_by[k] += counted
         qualifications = Counter(r.qualification_id for r in self.account.redemptions.values())
         assert all(n == 1 for n in qualifications.values())
-        # A holding is spent iff a redemption allocated it, or it is a source of a redeemed
-        # conversion that a revocation cancelled (spent by that flagged redemption until review).
-        held_by_cancelled = {
-            str(s)
-            for c in self.account.conversions.values()
-            if not c.active and c.redemption_id is not None
-            for s in c.consumed_from
-        }
-        # A redemption spends a conversion whole (the qualifications issue makes it partial).
-        in_spent_conversion = {
-            str(p.id)
-            for c in self.account.conversions.values()
-            if c.redemption_id is not None
-            for p in c.parts
-        }
         for h in holdings:
-            assert h.spent == (
-                str(h.id) in spent_by
-                or str(h.id) in held_by_cancelled
-                or str(h.id) in in_spent_conversion
-            )
+            assert h.spent == spent_by.get(str(h.id), ZERO) <= h.credits, h
         assert all(c.credits > 0 for c in m.conversions.values())
 
     @invariant()

@@ -10,15 +10,13 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from domain.assessment import Assessment, Holding, assess
 from domain.errors import InvalidInput, RuleNotApplicable
 from domain.qualification import (
-    Assessment,
     CategoryMinimum,
-    Holding,
     LevelMinimum,
     Qualification,
     Requirements,
-    assess,
 )
 from domain.values import OutcomeKind, parse_credits
 from tests.unit.support import MAX_LEVEL, D, names, refused, replay
@@ -36,7 +34,7 @@ def holding(
     institution: UUID = UNIVERSITY,
     converted: bool = False,
     standards: tuple[str, ...] = (),
-    spent: bool = False,
+    spent: str = "0",
     id: UUID | None = None,
 ) -> Holding:
     return Holding(
@@ -49,7 +47,7 @@ def holding(
         completed_on=date(year, 1, day),
         converted=converted,
         standard_codes=frozenset(standards),
-        spent=spent,
+        spent=parse_credits(spent, allow_zero=True),
     )
 
 
@@ -76,7 +74,7 @@ def test_total_met_and_unmet() -> None:
 
 
 def test_spent_holdings_do_not_count() -> None:
-    fresh, spent = holding("3"), holding("30", spent=True)
+    fresh, spent = holding("3"), holding("30", spent="30")
     result = assess(req("10"), [fresh, spent])
     assert spent.id not in result.allocations
     assert result.credits_counted == D("3.00")
@@ -156,10 +154,15 @@ def test_max_converted_share() -> None:
     conv = [holding("2", converted=True, year=2018), holding("2", converted=True, year=2019)]
     r = req("10", max_converted_share=D("0.3"))
     result = assess(r, [*own, *conv])
-    assert counted(result, *conv) == [D("2.00"), D("1.00")]
-    assert result.credits_counted == D("11.00")
-    assert result.notes == ("converted share cap: 1.00 credits not counted",)
+    # Exactly the total counts (a redemption spends no more), at most 3 of it converted.
     assert result.met
+    assert result.credits_counted == D("10.00")
+    assert sum(a or 0 for a in counted(result, *conv)) <= D("3.00")
+    assert result.notes == ()  # notes explain what is unmet
+    result = assess(req("12", max_converted_share=D("0.25")), [*own, *conv])
+    assert counted(result, *conv) == [D("2.00"), D("1.00")]
+    assert result.unmet == ("total: 11.00 of 12.00 credits counted (1.00 missing)",)
+    assert result.notes == ("converted share cap: 1.00 credits not counted",)
 
 
 def test_converted_share_never_yields_more_than_hundredths() -> None:
@@ -185,6 +188,8 @@ def test_per_institution_cap() -> None:
     assert counted(result, *a, b) == [D("4.00"), D("4.00"), D("2.00"), D("4.00")]
     assert result.unmet == ()
     assert result.met
+    result = assess(req("15", max_credits_per_institution=D(10)), [*a, b])
+    assert result.unmet == ("total: 14.00 of 15.00 credits counted (1.00 missing)",)
     assert result.notes == ("institution cap of 10.00: 2.00 credits not counted",)
 
 
@@ -238,7 +243,10 @@ def test_acbs_bachelor_met() -> None:
     record = acbs_record(major=24, general=11, elective=12, years=range(2021, 2025))  # 141 credits
     result = assess(ACBS_BACHELOR, record)
     assert result.met, result.unmet
-    assert result.credits_counted == D("141.00")  # whole courses: one credit past 140
+    # 141 credits held, exactly 140 counted: a redemption spends one credit of a course and
+    # leaves the other two available.
+    assert result.credits_counted == D("140.00")
+    assert sum(1 for a in result.allocations.values() if a != D(3)) == 1
     assert result.notes == ()
 
 
@@ -249,7 +257,7 @@ def test_acbs_bachelor_short_of_major_and_general() -> None:
         "category major: 57.00 of 60.00 credits (3.00 missing)",
         "category general: 27.00 of 30.00 credits (3.00 missing)",
     )
-    assert result.credits_counted == D("141.00")
+    assert result.credits_counted == D("140.00")
 
 
 def test_acbs_yearly_cap_keeps_a_fast_learner_from_finishing_in_three_years() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from strawberry.tools import merge_types
 
 from api.graphql.mutations.accounts import AccountMutations
+from api.graphql.mutations.awards import AwardMutations
 from api.graphql.mutations.catalogue import CatalogueMutations
 from api.graphql.mutations.consents import ConsentMutations
 from api.graphql.mutations.exports import ExportMutations
@@ -24,5 +25,6 @@ Mutation = merge_types(
         ExportMutations,
         CatalogueMutations,
         ReviewMutations,
+        AwardMutations,
     ),
 )

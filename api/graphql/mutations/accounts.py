@@ -11,6 +11,7 @@ import strawberry
 
 from api.auth import Role
 from api.graphql.accounts import PendingDecision, QualificationProgress
+from api.graphql.awards import Award, read_award
 from api.graphql.common import input_id
 from api.graphql.context import Context, Info
 from api.graphql.errors import UserError
@@ -98,6 +99,7 @@ class RedeemQualificationInput:
 @strawberry.type
 class RedeemQualificationPayload:
     progress: QualificationProgress | None = None
+    award: Award | None = None
     errors: list[UserError]
 
 
@@ -198,6 +200,7 @@ class AccountMutations:
             ids.learner_id, ids.qualification_id, c.principal.actor
         ),
         PROGRESS,
+        Back("award", read_award, result),
     )
     revoke_outcome = command(
         "The issuer (or an officer) revokes an outcome.",

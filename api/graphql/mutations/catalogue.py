@@ -17,7 +17,13 @@ from api.graphql.context import Context
 from api.graphql.errors import UserError
 from api.graphql.mutations.act import Back, Ids, command, result, shown_as
 from domain import values
-from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
+from domain.qualification import (
+    CategoryMinimum,
+    KindMaximum,
+    LevelMinimum,
+    Requirements,
+    Stacking,
+)
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.standard import PassMark, StandardTerms
 
@@ -188,6 +194,21 @@ class LevelMinimumInput:
 
 
 @strawberry.input
+class KindMaximumInput:
+    kind: OutcomeKind  # type: ignore[valid-type]
+    credits: Decimal
+
+
+@strawberry.input
+class StackingInput:
+    qualification_id: strawberry.ID
+    counts_again: bool = strawberry.field(
+        default=True, description="the credits its award counted count here again"
+    )
+    required: bool = strawberry.field(default=False, description="its award must be held")
+
+
+@strawberry.input
 class RequirementsFields:
     total_credits: Decimal
     minimum_by_category: list[CategoryMinimumInput] | None = None
@@ -198,7 +219,27 @@ class RequirementsFields:
     max_credits_per_institution: Decimal | None = None
     minimum_at_level: list[LevelMinimumInput] | None = None
     required_standards: list[str] | None = None
-    max_credits_per_year: Decimal | None = None
+    max_credits_per_year: Decimal | None = strawberry.field(
+        default=None, description="per academic year of the bank's calendar"
+    )
+    max_credits_per_semester: Decimal | None = strawberry.field(
+        default=None, description="per term of the bank's calendar"
+    )
+    min_level_share: Decimal | None = strawberry.field(
+        default=None,
+        description="0..1 of the total at the qualification's level - 1 or above (default: "
+        "the bank's setting, 0.5)",
+    )
+    min_credits_from_awarding: Decimal | None = strawberry.field(
+        default=None, description="earned at the awarding institution itself (not converted)"
+    )
+    max_credits_by_kind: list[KindMaximumInput] | None = strawberry.field(
+        default=None, description="at most so many credits from one kind of source"
+    )
+    stacks_from: list[StackingInput] | None = strawberry.field(
+        default=None,
+        description="qualifications that stack into this one (a certificate into its diploma)",
+    )
 
     def requirements(self) -> Requirements:
         return Requirements(
@@ -214,6 +255,21 @@ class RequirementsFields:
             max_converted_share=self.max_converted_share,
             max_credits_per_institution=self.max_credits_per_institution,
             max_credits_per_year=self.max_credits_per_year,
+            max_credits_per_semester=self.max_credits_per_semester,
+            min_level_share=self.min_level_share,
+            min_credits_from_awarding=self.min_credits_from_awarding,
+            max_credits_by_kind=tuple(
+                KindMaximum(kind=values.OutcomeKind(m.kind), credits=m.credits)
+                for m in self.max_credits_by_kind or ()
+            ),
+            stacks_from=tuple(
+                Stacking(
+                    qualification_id=input_id(m.qualification_id, "stacksFrom"),
+                    counts_again=m.counts_again,
+                    required=m.required,
+                )
+                for m in self.stacks_from or ()
+            ),
         )
 
 

@@ -1,0 +1,295 @@
+"""Awards: qualifications redeemed with exactly the credits they count, stacked along pathways,
+and reviewed when credit under them is revoked (docs/domain.md, awards).
+
+A redemption spends what its assessment counted, no more: the rest of a holding stays
+available. A qualification that others stack into (a certificate into its diploma) lets the
+diploma count the certificate's credits again instead of spending new ones. When credit under an
+award is revoked or superseded, the award goes under review: an officer reaffirms it (the
+assessment re-run on what remains, and re-allocated) or rescinds it (its credits released).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.assessment import Assessment, Goal, Holding, assess
+from domain.errors import InvalidInput, NotFound, RequirementsNotMet, RuleNotApplicable
+from domain.prior_learning import PriorLearning
+from domain.records import AwardReview, Redemption, holdings, spending
+from domain.values import AwardDecision, AwardStatus, parse_enum, parse_text, utc
+
+if TYPE_CHECKING:
+    from domain.qualification import Requirements
+    from domain.records import Conversion, Outcome
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pathway:
+    """Where a qualification sits among others: the qualifications (transitively) whose
+    awards' credits count again toward it, and those whose award it requires."""
+
+    counts_again: frozenset[UUID] = frozenset()
+    requires: tuple[tuple[UUID, str], ...] = ()  # (qualification id, name)
+
+
+NO_PATHWAY = Pathway()
+
+
+def pathway_of(
+    requirements: Requirements, lookup: Callable[[UUID], tuple[str, Requirements] | None]
+) -> Pathway:
+    """A qualification's pathway: the qualifications whose awards count again toward it
+    (followed through the ones stacking into those), and those whose award it requires.
+    ``lookup``: a qualification's name and requirements (None: unknown)."""
+    again: set[UUID] = set()
+    todo = [s for s in requirements.stacks_from if s.counts_again]
+    while todo:
+        stacking = todo.pop()
+        if stacking.qualification_id in again:
+            continue
+        again.add(stacking.qualification_id)
+        below = lookup(stacking.qualification_id)
+        if below is not None:
+            todo += [s for s in below[1].stacks_from if s.counts_again]
+    requires = []
+    for s in requirements.stacks_from:
+        found = lookup(s.qualification_id) if s.required else None
+        if found is not None:
+            requires.append((s.qualification_id, found[0]))
+    return Pathway(counts_again=frozenset(again), requires=tuple(requires))
+
+
+class Awarding(PriorLearning):
+    """(No class-level annotations: see ``Superseding``.)"""
+
+    if TYPE_CHECKING:
+        outcomes: dict[str, Outcome]
+        conversions: dict[str, Conversion]
+        redemptions: dict[str, Redemption]
+
+    # -- holdings as one qualification sees them ------------------------------------------------
+    def holdings(
+        self,
+        on: date | None = None,
+        pathway: Pathway = NO_PATHWAY,
+        releasing: UUID | None = None,
+    ) -> list[Holding]:
+        """What counts (on a day: without credentials expired by then); for a qualification on
+        a pathway, what its stacking awards spent counts again; ``releasing``: an award whose
+        own spending is set aside (it is being reviewed)."""
+        awards = [r for r in self.redemptions.values() if r.id != releasing]
+        recountable = frozenset(
+            str(r.id) for r in awards if r.active and r.qualification_id in pathway.counts_again
+        )
+        return holdings(
+            self.outcomes.values(), self.conversions.values(), on, spending(awards), recountable
+        )
+
+    def assess(
+        self,
+        goal: Goal,
+        on: date | None = None,
+        pathway: Pathway = NO_PATHWAY,
+        releasing: UUID | None = None,
+    ) -> Assessment:
+        """``releasing``: an award whose own credits are set aside (one under review is
+        assessed on what remains)."""
+        result = assess(goal, self.holdings(on, pathway, releasing))
+        return self._with_required_awards(result, pathway)
+
+    def _with_required_awards(self, result: Assessment, pathway: Pathway) -> Assessment:
+        missing = [
+            (qid, name)
+            for qid, name in pathway.requires
+            if not any(
+                r.qualification_id == qid and r.status is AwardStatus.STANDING
+                for r in self.redemptions.values()
+            )
+        ]
+        if not missing:
+            return result
+        lines = tuple(f"award {name}: not held" for _, name in missing)
+        return Assessment(
+            met=False,
+            unmet=result.unmet + lines,
+            credits_counted=result.credits_counted,
+            allocations=result.allocations,
+            notes=result.notes,
+            shortfalls={**result.shortfalls, **{f"award {n}": Decimal(1) for _, n in missing}},
+            again=result.again,
+        )
+
+    def award(self, redemption_id: UUID) -> Redemption:
+        try:
+            return self.redemptions[str(redemption_id)]
+        except KeyError:
+            raise NotFound(f"no award {redemption_id} in this account", ("awardId",)) from None
+
+    # -- redemption -----------------------------------------------------------------------------
+    def redeem(
+        self,
+        qualification_id: UUID,
+        qualification_version: int,
+        goal: Goal,
+        redemption_id: UUID,
+        at: datetime,
+        actor: str | None = None,
+        pathway: Pathway = NO_PATHWAY,
+    ) -> Redemption:
+        """Redeems a qualification once: spends exactly what the assessment counts."""
+        self._check_new_id(redemption_id, "redemptionId")
+        if any(
+            r.qualification_id == qualification_id and r.active for r in self.redemptions.values()
+        ):
+            raise InvalidInput("this qualification was already redeemed", ("qualificationId",))
+        result = self.assess(goal, utc(at).date(), pathway)
+        if not result.met:
+            raise RequirementsNotMet(list(result.unmet))
+        self._credits_redeemed(
+            redemption_id=redemption_id,
+            qualification_id=qualification_id,
+            qualification_version=qualification_version,
+            allocations={str(k): v for k, v in result.allocations.items()},
+            credits_counted=result.credits_counted,
+            redeemed_at=utc(at),
+            actor=actor,
+            stacks_from=tuple(sorted(pathway.counts_again, key=str)),
+        )
+        return self.redemptions[str(redemption_id)]
+
+    class CreditsRedeemed(PriorLearning.Event):
+        class_version = 2
+        redemption_id: UUID
+        qualification_id: UUID
+        qualification_version: int
+        allocations: dict[str, Decimal]
+        credits_counted: Decimal
+        redeemed_at: datetime
+        actor: str | None
+        stacks_from: tuple[UUID, ...]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            # Version 1 knew no pathways. (Its allocations were always what it counted: the
+            # whole holdings it marked spent were the fold's error, not the event's.)
+            state["stacks_from"] = ()
+
+    @event(CreditsRedeemed)
+    def _credits_redeemed(
+        self,
+        redemption_id: UUID,
+        qualification_id: UUID,
+        qualification_version: int,
+        allocations: dict[str, Decimal],
+        credits_counted: Decimal,
+        redeemed_at: datetime,
+        actor: str | None,
+        stacks_from: tuple[UUID, ...],
+    ) -> None:
+        self.redemptions[str(redemption_id)] = Redemption(
+            id=redemption_id,
+            qualification_id=qualification_id,
+            qualification_version=qualification_version,
+            allocations=dict(allocations),
+            credits_counted=credits_counted,
+            redeemed_at=redeemed_at,
+            stacks_from=tuple(stacks_from),
+        )
+        self._mark_spent()
+
+    # -- review ---------------------------------------------------------------------------------
+    def review_award(
+        self,
+        redemption_id: UUID,
+        decision: object,
+        reason: object,
+        officer: str,
+        at: datetime,
+        goal: Goal,
+        pathway: Pathway = NO_PATHWAY,
+    ) -> Redemption:
+        """Reaffirms an award under review (its assessment re-run on the remaining credits, under
+        the qualification version it was awarded under, and re-allocated; refused if no longer
+        met) or rescinds an award (its credits released)."""
+        award = self.award(redemption_id)
+        choice = parse_enum(AwardDecision, decision, "decision")
+        why = parse_text(reason, "reason")
+        if award.status is AwardStatus.RESCINDED:
+            raise RuleNotApplicable("the award was rescinded", ("awardId",))
+        if choice is AwardDecision.RESCIND:
+            self._award_rescinded(
+                redemption_id=award.id,
+                reason=why,
+                actor=officer,
+                at=utc(at),
+                stacked=self._on(award),
+            )
+            return award
+        if award.status is not AwardStatus.UNDER_REVIEW:
+            raise RuleNotApplicable("only an award under review is reaffirmed", ("awardId",))
+        result = self.assess(goal, utc(at).date(), pathway, releasing=award.id)
+        if not result.met:
+            raise RequirementsNotMet(["the award is no longer met: rescind it", *result.unmet])
+        self._award_reaffirmed(
+            redemption_id=award.id,
+            allocations={str(k): v for k, v in result.allocations.items()},
+            credits_counted=result.credits_counted,
+            reason=why,
+            actor=officer,
+            at=utc(at),
+        )
+        return award
+
+    def _on(self, award: Redemption) -> tuple[UUID, ...]:
+        """The active awards that count this one's credits again, or require it."""
+        return tuple(
+            r.id
+            for r in self.redemptions.values()
+            if r.active and r.id != award.id and award.qualification_id in r.stacks_from
+        )
+
+    @event("AwardReaffirmed")
+    def _award_reaffirmed(
+        self,
+        redemption_id: UUID,
+        allocations: dict[str, Decimal],
+        credits_counted: Decimal,
+        reason: str,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        award = self.redemptions[str(redemption_id)]
+        award.allocations = dict(allocations)
+        award.credits_counted = credits_counted
+        award.status = AwardStatus.STANDING
+        award.reviews.append(
+            AwardReview(decision=AwardDecision.REAFFIRM, reason=reason, by=actor, at=at)
+        )
+        self._mark_spent()
+
+    @event("AwardRescinded")
+    def _award_rescinded(
+        self,
+        redemption_id: UUID,
+        reason: str,
+        actor: str,
+        at: datetime,
+        stacked: tuple[UUID, ...],
+    ) -> None:
+        award = self.redemptions[str(redemption_id)]
+        award.status = AwardStatus.RESCINDED
+        award.reviews.append(
+            AwardReview(decision=AwardDecision.RESCIND, reason=reason, by=actor, at=at)
+        )
+        for rid in stacked:  # what counted its credits again now spends them: reviewed
+            on = self.redemptions[str(rid)]
+            on.status = AwardStatus.UNDER_REVIEW
+            on.flags.append(f"award {redemption_id} it stacks on was rescinded: {reason}")
+        self._mark_spent()
