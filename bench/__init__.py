@@ -84,6 +84,12 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "read-your-writes wait after a deposit ÷ the deposit's own latency, p50 (PostgreSQL)",
     ),
     Benchmark(
+        "assess_300",
+        "bench.assess",
+        "run",
+        "ms per exact assessment of a 300-outcome account against the ACBS bachelor (p50)",
+    ),
+    Benchmark(
         "scale",
         "bench.scale",
         "run",

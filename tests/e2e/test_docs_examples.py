@@ -187,7 +187,8 @@ def remember(answer: Any, names: dict[str, str]) -> None:
     """Names later examples may use: ``<Computer Networks outcome id>`` for an outcome an
     answer showed, ``<CS-101 standard id>`` for a standard, ``<Li Wei's id>`` for a learner,
     ``<the time of version 3>`` for a history event's moment, ``<the waiting recognition id>``
-    for a decision waiting for a second officer, ``<the rule NAME>`` for a conversion rule."""
+    for a decision waiting for a second officer, ``<the rule NAME>`` for a conversion rule,
+    ``<the qualification NAME>`` for a qualification, ``<the award id>`` for the last award."""
     if isinstance(answer, dict):
         if isinstance(answer.get("title"), str) and isinstance(answer.get("id"), str):
             english = CJK.split(answer["title"], 1)[0].strip()
@@ -200,6 +201,12 @@ def remember(answer: Any, names: dict[str, str]) -> None:
             names[f"the waiting {answer['action'].lower()} id"] = answer["id"]
         if isinstance(answer.get("inForce"), bool) and isinstance(answer.get("id"), str):
             names[f"the rule {answer['name']}"] = answer["id"]
+        if isinstance(answer.get("level"), int) and isinstance(answer.get("name"), str):
+            if isinstance(answer.get("id"), str):  # a qualification
+                names[f"the qualification {CJK.split(answer['name'], 1)[0].strip()}"] = answer["id"]
+        if "creditsCounted" in answer and isinstance(answer.get("status"), str):
+            if isinstance(answer.get("id"), str):  # an award
+                names["the award id"] = answer["id"]
         if isinstance(answer.get("version"), int) and isinstance(answer.get("at"), str):
             names[f"the time of version {answer['version']}"] = answer["at"]
         for value in answer.values():
