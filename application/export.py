@@ -245,7 +245,7 @@ class Exporter:
             raise RuleNotApplicable(
                 f"the award is {award.status.value}: only a standing award exports", ("awardId",)
             )
-        qualification = self.bank.qualification(award.qualification_id)
+        qualification = self.bank.awarded_qualification(award)  # the terms it met
         return self._sign(self._award_credential(learner_id, award, qualification, self.bank.now()))
 
     def _holding_achievements(self, account: CreditAccount) -> dict[str, str]:
@@ -271,7 +271,7 @@ class Exporter:
         inner += [self._conversion_credential(learner_id, c, now) for c in conversions]
         awards = [r for r in account.redemptions.values() if r.status is AwardStatus.STANDING]
         for award in awards:
-            qualification = self.bank.qualification(award.qualification_id)
+            qualification = self.bank.awarded_qualification(award)
             inner.append(self._award_credential(learner_id, award, qualification, now))
         associations = [
             _association(

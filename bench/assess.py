@@ -5,9 +5,10 @@ and elective, levels 5 and 6, from five institutions, a tenth of them converted)
 Korea's Academic Credit Bank System bachelor (140 credits, at least 60 major and 30 general, at
 most 24 a semester and 42 a year, at most 60 from one institution, at most half converted) with
 the bank's default level share. Three accounts: one that meets it, one short of general
-education whatever the allocation, and one whose yearly and semester caps leave it short (its credits crowd three academic years).
-Each is assessed repeatedly (``domain.assessment.assess``, the MILP on HiGHS); the goal is the
-p50 under 50 ms (issue 13). An absolute time, not a ratio: the issue states it so.
+education whatever the allocation, and one whose yearly and semester caps leave it short (its
+credits crowd three academic years). Each is assessed repeatedly (``domain.assessment.assess``,
+the MILP on HiGHS); the goal is the p50 under 50 ms (issue 13). An absolute time, not a ratio:
+the issue states it so.
 """
 
 from __future__ import annotations

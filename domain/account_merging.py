@@ -14,7 +14,7 @@ from eventsourcing.domain import event
 from domain.errors import InvalidInput
 from domain.records import Conversion, Outcome, Redemption
 from domain.same_learning import Superseding, counting, learning_keys
-from domain.values import OutcomeStatus
+from domain.values import AwardStatus, OutcomeStatus
 
 
 class AccountMerging(Superseding):
@@ -90,9 +90,18 @@ class AccountMerging(Superseding):
         actor: str | None,
     ) -> None:
         self.conversions.update({str(c.id): deepcopy(c) for c in conversions})
-        self.redemptions.update({str(r.id): deepcopy(r) for r in redemptions})
+        held = {r.qualification_id for r in self.redemptions.values() if r.active}
+        for r in map(deepcopy, redemptions):
+            if r.flags and not r.reviews and r.status is AwardStatus.STANDING:
+                r.status = AwardStatus.UNDER_REVIEW  # flagged before awards had a status
+            if r.active and r.qualification_id in held:
+                # One person, one award of a qualification: an officer rescinds one of them.
+                r.status = AwardStatus.UNDER_REVIEW
+                r.flags.append(f"merged: {r.qualification_id} was awarded to both accounts")
+            self.redemptions[str(r.id)] = r
         if from_learner_id not in self.absorbed_from:
             self.absorbed_from.append(from_learner_id)
+        self._mark_spent()
 
     def hand_over(self, survivor_id: UUID) -> None:
         """Gives every record to the account of ``survivor_id`` (its history stays here)."""

@@ -84,12 +84,23 @@ class Awarding(PriorLearning):
         """What counts (on a day: without credentials expired by then); for a qualification on
         a pathway, what its stacking awards spent counts again; ``releasing``: an award whose
         own spending is set aside (it is being reviewed)."""
-        awards = [r for r in self.redemptions.values() if r.id != releasing]
+        awards = list(self.redemptions.values())
+        # Only a standing award's credits count again (one under review may yet be rescinded).
         recountable = frozenset(
-            str(r.id) for r in awards if r.active and r.qualification_id in pathway.counts_again
+            str(r.id)
+            for r in awards
+            if r.status is AwardStatus.STANDING
+            and r.qualification_id in pathway.counts_again
+            and r.id != releasing
         )
+        released = frozenset({str(releasing)} if releasing is not None else ())
         return holdings(
-            self.outcomes.values(), self.conversions.values(), on, spending(awards), recountable
+            self.outcomes.values(),
+            self.conversions.values(),
+            on,
+            spending(awards),
+            recountable,
+            released,
         )
 
     def assess(
@@ -161,6 +172,7 @@ class Awarding(PriorLearning):
             redeemed_at=utc(at),
             actor=actor,
             stacks_from=tuple(sorted(pathway.counts_again, key=str)),
+            requires=tuple(qid for qid, _ in pathway.requires),
         )
         return self.redemptions[str(redemption_id)]
 
@@ -174,12 +186,13 @@ class Awarding(PriorLearning):
         redeemed_at: datetime
         actor: str | None
         stacks_from: tuple[UUID, ...]
+        requires: tuple[UUID, ...]
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             # Version 1 knew no pathways. (Its allocations were always what it counted: the
             # whole holdings it marked spent were the fold's error, not the event's.)
-            state["stacks_from"] = ()
+            state.update(stacks_from=(), requires=())
 
     @event(CreditsRedeemed)
     def _credits_redeemed(
@@ -192,6 +205,7 @@ class Awarding(PriorLearning):
         redeemed_at: datetime,
         actor: str | None,
         stacks_from: tuple[UUID, ...],
+        requires: tuple[UUID, ...],
     ) -> None:
         self.redemptions[str(redemption_id)] = Redemption(
             id=redemption_id,
@@ -201,6 +215,7 @@ class Awarding(PriorLearning):
             credits_counted=credits_counted,
             redeemed_at=redeemed_at,
             stacks_from=tuple(stacks_from),
+            requires=tuple(requires),
         )
         self._mark_spent()
 
@@ -244,6 +259,8 @@ class Awarding(PriorLearning):
             reason=why,
             actor=officer,
             at=utc(at),
+            stacks_from=tuple(sorted(pathway.counts_again, key=str)),
+            requires=tuple(qid for qid, _ in pathway.requires),
         )
         return award
 
@@ -252,7 +269,9 @@ class Awarding(PriorLearning):
         return tuple(
             r.id
             for r in self.redemptions.values()
-            if r.active and r.id != award.id and award.qualification_id in r.stacks_from
+            if r.active
+            and r.id != award.id
+            and award.qualification_id in (*r.stacks_from, *r.requires)
         )
 
     @event("AwardReaffirmed")
@@ -264,10 +283,13 @@ class Awarding(PriorLearning):
         reason: str,
         actor: str,
         at: datetime,
+        stacks_from: tuple[UUID, ...],
+        requires: tuple[UUID, ...],
     ) -> None:
         award = self.redemptions[str(redemption_id)]
         award.allocations = dict(allocations)
         award.credits_counted = credits_counted
+        award.stacks_from, award.requires = tuple(stacks_from), tuple(requires)
         award.status = AwardStatus.STANDING
         award.reviews.append(
             AwardReview(decision=AwardDecision.REAFFIRM, reason=reason, by=actor, at=at)
@@ -288,7 +310,7 @@ class Awarding(PriorLearning):
         award.reviews.append(
             AwardReview(decision=AwardDecision.RESCIND, reason=reason, by=actor, at=at)
         )
-        for rid in stacked:  # what counted its credits again now spends them: reviewed
+        for rid in stacked:  # what counted its credits again, or required it: reviewed
             on = self.redemptions[str(rid)]
             on.status = AwardStatus.UNDER_REVIEW
             on.flags.append(f"award {redemption_id} it stacks on was rescinded: {reason}")

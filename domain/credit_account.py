@@ -42,7 +42,13 @@ from domain.records import (
 )
 from domain.review import Reviewing
 from domain.rules import ConversionTerms, RuleVersion
-from domain.same_learning import Superseding, earlier_version, reserve, set_aside_for
+from domain.same_learning import (
+    Superseding,
+    earlier_version,
+    mark_spent,
+    reserve,
+    set_aside_for,
+)
 from domain.values import (
     ZERO,
     AwardStatus,
@@ -101,6 +107,7 @@ class CreditAccount(Awarding):
             award = state["redemptions"].get(str(c.redemption_id))
             if c.cancelled_because is not None and award is not None:
                 reserve(award, c, c.cancelled_because, state["outcomes"])
+        mark_spent(state["outcomes"], state["conversions"], state["redemptions"])
 
     @staticmethod
     def create_id(learner_id: UUID) -> UUID:

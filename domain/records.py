@@ -274,6 +274,7 @@ class Redemption:
     # The qualifications (transitively) stacking into this one whose awards' credits it may
     # count again: what it counts of theirs spends nothing new.
     stacks_from: tuple[UUID, ...] = ()
+    requires: tuple[UUID, ...] = ()  # the qualifications whose award it required
     reviews: list[AwardReview] = field(default_factory=list)
 
     @property
@@ -371,21 +372,27 @@ def holdings(
     on: date | None = None,
     spent: Spending | None = None,
     recountable: frozenset[str] = frozenset(),
+    released: frozenset[str] = frozenset(),
 ) -> list[Holding]:
     """What counts toward qualifications: recognised (or redeemed) outcomes, less what
     conversions took of them, and active conversions; on a given day, not the unspent credits of
     a credential expired by then. ``spent``: what awards spent of each; ``recountable``: the
-    awards whose spending counts again here (they stack into the qualification assessed)."""
+    awards whose spending counts again here (they stack into the qualification assessed);
+    ``released``: awards whose own spending is available here (one under review, re-assessed:
+    what it spent stays its own, even of a credential that has expired since)."""
     spent = spent or {}
 
     def holding(h: Holding, expired: bool) -> Holding | None:
         given = spent.get(str(h.id), {})
-        total = sum(given.values(), ZERO)
+        total = sum(given.values(), ZERO)  # an expired credential keeps what awards spent
         again = sum((v for rid, v in given.items() if rid in recountable), ZERO)
+        freed = sum((v for rid, v in given.items() if rid in released), ZERO)
         credits = min(total, h.credits) if expired else h.credits
         if credits <= 0:
             return None
-        return replace(h, credits=credits, spent=min(total - again, credits), again=again)
+        return replace(
+            h, credits=credits, spent=max(min(total - again - freed, credits), ZERO), again=again
+        )
 
     held: list[Holding] = []
     for o in outcomes:

@@ -11,6 +11,7 @@ account's outcomes; ``Superseding`` holds the account's event for it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import ROUND_DOWN
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import DuplicateCredential, RuleNotApplicable
 from domain.records import Conversion, DepositedOutcome, Outcome, Redemption
-from domain.values import ZERO, AwardStatus, OutcomeStatus
+from domain.values import CREDIT_QUANTUM, ZERO, AwardStatus, OutcomeStatus
 
 # The statuses of an outcome whose credit counts (recognised, or moved on by conversion or spent).
 COUNTING = (OutcomeStatus.RECOGNIZED, OutcomeStatus.CONVERTED, OutcomeStatus.REDEEMED)
@@ -124,19 +125,41 @@ def set_aside_for(outcomes: Iterable[Outcome], outcome: Outcome) -> tuple[UUID, 
 def reserve(
     award: Redemption, conversion: Conversion, lost: UUID, outcomes: dict[str, Outcome]
 ) -> None:
-    """A cancelled conversion counted toward an award under review: the credits its other
-    sources get back stay reserved for that award until it is reviewed, so they cannot be
-    spent twice meanwhile."""
+    """A cancelled conversion counted toward an award under review: what the award counted of
+    it stays reserved for the award, as the credits of the other sources it came from (in
+    proportion, when the award counted only part of a part), until the award is reviewed, so
+    they cannot be spent twice meanwhile."""
     for p in conversion.parts:
         counted = award.allocations.pop(str(p.id), None)
-        if counted is not None and p.source_id != lost:
+        if counted is None or p.source_id == lost or p.credits <= 0:
+            continue
+        share = min(
+            p.consumed, (p.consumed * counted / p.credits).quantize(CREDIT_QUANTUM, ROUND_DOWN)
+        )
+        if share > 0:
             key = str(p.source_id)
-            award.allocations[key] = award.allocations.get(key, ZERO) + p.consumed
+            award.allocations[key] = award.allocations.get(key, ZERO) + share
     if not conversion.parts and award.allocations.pop(str(conversion.id), None) is not None:
         for source_id in conversion.source_ids:
             source = outcomes[str(source_id)]
             if source_id != lost and source.available_credits > 0:
                 award.allocations[str(source_id)] = source.available_credits
+
+
+def mark_spent(
+    outcomes: dict[str, Outcome], conversions: dict[str, Conversion], awards: dict[str, Redemption]
+) -> None:
+    """Outcomes and conversions an active award counts are REDEEMED (a retake, an update or a
+    conversion never takes them)."""
+    counted: dict[str, UUID] = {}
+    for r in awards.values():
+        if r.active:
+            for holding_id in r.allocations:
+                counted.setdefault(holding_id, r.id)
+    for o in outcomes.values():
+        o.redemption_id = counted.get(str(o.id))
+    for c in conversions.values():
+        c.redemption_id = next((counted[str(h)] for h in c.holding_ids if str(h) in counted), None)
 
 
 class Superseding(Aggregate):
@@ -216,16 +239,4 @@ class Superseding(Aggregate):
             self.outcomes[str(source_id)].returned_by(conversion.id)
 
     def _mark_spent(self) -> None:
-        """Outcomes and conversions an active award counts are REDEEMED (a retake, an update or
-        a conversion never takes them)."""
-        counted: dict[str, UUID] = {}
-        for r in self.redemptions.values():
-            if r.active:
-                for holding_id in r.allocations:
-                    counted.setdefault(holding_id, r.id)
-        for o in self.outcomes.values():
-            o.redemption_id = counted.get(str(o.id))
-        for c in self.conversions.values():
-            c.redemption_id = next(
-                (counted[str(h)] for h in c.holding_ids if str(h) in counted), None
-            )
+        mark_spent(self.outcomes, self.conversions, self.redemptions)

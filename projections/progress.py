@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -100,15 +101,19 @@ class ProgressView:
                 self._release_moved(cur, t, learner_id, account)
             self._write_holdings(cur, t, learner_id, account)
             self._write_awards(cur, t, learner_id, account)
-            awards = {str(r.qualification_id): r for r in account.redemptions.values()}
+            awards = awards_by_qualification(account.redemptions.values())
             for qid, q in qualifications.items():
                 award = awards.get(qid)
                 if award is not None and award.status is AwardStatus.STANDING:
                     self._write_redeemed(cur, t, learner_id, qid, award)
                     continue
-                pathway = _pathway(q.goal, known)
+                goal = q.goal
+                if award is not None and award.status is AwardStatus.UNDER_REVIEW:
+                    # Reviewed under the version it met, as the officer's review is.
+                    goal = self._awarded(batch, award).goal(self.calendar, self.level_share)
+                pathway = _pathway(goal, known)
                 released = award.id if award is not None and award.active else None
-                result = account.assess(q.goal, None, pathway, releasing=released)
+                result = account.assess(goal, None, pathway, releasing=released)
                 self._write_progress(cur, t, learner_id, qid, q.version, result, award)
         for qid in map(str, changed_quals):
             if qid not in qualifications:
@@ -130,13 +135,14 @@ class ProgressView:
             others = sorted(UUID(r[0]) for r in cur.fetchall() if UUID(r[0]) not in accounts)
             for learner_id in others:
                 cur.execute(
-                    f"SELECT redeemed FROM {t('qualification_progress')} "  # noqa: S608
+                    f"SELECT redeemed, award_id, award_status FROM {t('qualification_progress')} "  # noqa: S608
                     "WHERE learner_id = ? AND qualification_id = ?",
                     [str(learner_id), qid],
                 )
                 row = cur.fetchone()
                 if row is not None and row[0]:
                     continue  # awarded: the row keeps what the award counted (or its review)
+                rescinded = (row[1], row[2]) if row is not None else (None, None)
                 holdings = self._read_holdings(cur, t, learner_id, pathway.counts_again)
                 result = assess(q.goal, holdings)
                 missing = self._missing_awards(cur, t, learner_id, pathway.requires)
@@ -146,7 +152,15 @@ class ProgressView:
                         met=False,
                         unmet=result.unmet + tuple(f"award {n}: not held" for n in missing),
                     )
-                self._write_progress(cur, t, learner_id, qid, q.version, result, None)
+                self._write_progress(
+                    cur, t, learner_id, qid, q.version, result, None, kept=rescinded
+                )
+
+    @staticmethod
+    def _awarded(batch: Batch, award: Redemption) -> Qualification:
+        """The qualification as the version an award met stated it."""
+        found: Qualification = batch.load(award.qualification_id, award.qualification_version)
+        return found
 
     def _qualifications(self, batch: Batch, cur: Cursor, t: Tables) -> dict[str, _Qualification]:
         """Every qualification (the retired too: their awards still stack): the batch's own
@@ -199,8 +213,8 @@ class ProgressView:
         # What each award spent of each holding, by the award's qualification: the rows let a
         # new qualification on a pathway be assessed without loading accounts.
         awards = list(account.redemptions.values())
-        qualification_of = {str(r.id): str(r.qualification_id) for r in awards}
         spent = spending(awards)
+        qualification_of = spent_by_key(awards)
         rows = []
         for h in account.holdings():
             by: defaultdict[str, Decimal] = defaultdict(Decimal)
@@ -322,9 +336,11 @@ class ProgressView:
         version: int,
         result: Assessment,
         award: Redemption | None,
+        kept: tuple[str | None, str | None] = (None, None),
     ) -> None:
         """Progress as assessed now; an award under review is assessed on what remains (its
-        own credits released), and says why it is reviewed."""
+        own credits released), and says why it is reviewed. ``kept``: the rescinded award a
+        row already names (re-assessed from the rows, without the account)."""
         reviewed = award is not None and award.status is AwardStatus.UNDER_REVIEW
         notes = [f"award under review: {f}" for f in award.flags] if reviewed and award else []
         cur.upsert(
@@ -341,10 +357,32 @@ class ProgressView:
                 "notes": json.dumps(notes + list(result.notes), ensure_ascii=False),
                 "counted_cc": cc(result.credits_counted),
                 "redeemed": reviewed,
-                "award_id": award.id if award is not None else None,
-                "award_status": award.status.value if award is not None else None,
+                "award_id": award.id if award is not None else kept[0],
+                "award_status": award.status.value if award is not None else kept[1],
             },
         )
+
+
+RESERVED = "*"  # spent_by key of what awards under review hold (never counted again)
+
+
+def spent_by_key(awards: Iterable[Redemption]) -> dict[str, str]:
+    """Award id -> the key its spending is kept under in ``spent_by``: its qualification's id
+    when it stands (a qualification on a pathway counts it again), else ``RESERVED``."""
+    return {
+        str(r.id): str(r.qualification_id) if r.status is AwardStatus.STANDING else RESERVED
+        for r in awards
+    }
+
+
+def awards_by_qualification(awards: Iterable[Redemption]) -> dict[str, Redemption]:
+    """Each qualification's award: the one in force, else the last rescinded."""
+    found: dict[str, Redemption] = {}
+    for r in awards:
+        kept = found.get(str(r.qualification_id))
+        if kept is None or r.active or not kept.active:
+            found[str(r.qualification_id)] = r
+    return found
 
 
 def _pathway(goal: Goal, known: dict[str, _Qualification]) -> Pathway:

@@ -26,8 +26,30 @@ PLACED = (
 )
 
 
+# Events that may change which outcomes and conversions an award counts (status REDEEMED): a
+# redemption, a review, and what puts an award under review (it may move what it reserves).
+AWARD_EVENTS = frozenset(
+    {
+        "CreditsRedeemed",
+        "AwardReaffirmed",
+        "AwardRescinded",
+        "OutcomeRevoked",
+        "OutcomeSuperseded",
+        "RecordsTransferred",
+    }
+)
+
+
+def _award_event(event: Any, account: CreditAccount) -> bool:
+    """Whether an event may change what awards count: then every record of the account is
+    rewritten (what an award counted before a review is not in the state after it)."""
+    return bool(account.redemptions) and type(event).__name__ in AWARD_EVENTS
+
+
 def touched_outcomes(event: Any, account: CreditAccount) -> set[str]:
     """The outcomes whose row an account event changes."""
+    if _award_event(event, account):
+        return set(account.outcomes)
     ids: set[str] = set()
     for name in ("outcome_id",):
         if hasattr(event, name):
@@ -47,6 +69,8 @@ def touched_outcomes(event: Any, account: CreditAccount) -> set[str]:
 
 
 def touched_conversions(event: Any, account: CreditAccount) -> set[str]:
+    if _award_event(event, account):
+        return set(account.conversions)
     ids = {str(getattr(event, "conversion_id", ""))}
     ids.update(str(c.id) for c in getattr(event, "conversions", ()))  # taken over in a merge
     ids.update(str(c) for c in getattr(event, "cancelled_conversions", ()))

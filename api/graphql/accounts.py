@@ -78,6 +78,7 @@ class AccountState:
     conversions: list[Conversion]
     awards: list[Award]
     learner_id: strawberry.Private[UUID]
+    moment: strawberry.Private[datetime | None] = None  # asked "at" this moment
 
     @strawberry.field(
         description="Progress toward a qualification as it stood then: under the version of "
@@ -87,7 +88,7 @@ class AccountState:
         qid = parse_id(qualification_id, "qualificationId")
         try:
             past = await info.context.run(
-                info.context.bank.progress_as_of, self.learner_id, self.version, qid
+                info.context.bank.progress_as_of, self.learner_id, self.version, qid, self.moment
             )
         except NotFound as exc:
             raise ApiError("NOT_FOUND", str(exc)) from None
@@ -332,7 +333,7 @@ class CreditAccount:
                 time_index.version_at, str(self.learner_id), utc(at).isoformat()
             )
         assert version is not None
-        return await _state_at(info, self.learner_id, version)
+        return await _state_at(info, self.learner_id, version, utc(at) if at else None)
 
     @strawberry.field(description="The difference between two versions, and the events between.")
     async def diff(self, info: Info, from_version: int, to_version: int) -> AccountDiff:
@@ -358,7 +359,9 @@ class CreditAccount:
         )
 
 
-async def _state_at(info: Info, learner_id: UUID, version: int) -> AccountState:
+async def _state_at(
+    info: Info, learner_id: UUID, version: int, moment: datetime | None = None
+) -> AccountState:
     if version < 1:
         raise ApiError("NOT_FOUND", "the account did not exist then")
     try:
@@ -377,6 +380,7 @@ async def _state_at(info: Info, learner_id: UUID, version: int) -> AccountState:
         conversions=[Conversion.of(c) for c in account.conversions.values()],
         awards=[award_of(r) for r in account.redemptions.values()],
         learner_id=learner_id,
+        moment=moment,
     )
 
 

@@ -58,6 +58,11 @@ class AwardCommands(AccountCommands):
 
         return pathway_of(qualification.requirements, lookup)
 
+    def awarded_qualification(self, award: Redemption) -> Qualification:
+        """The qualification as the version an award met stated it (requirements version n is
+        the aggregate's version n: retiring is its last event)."""
+        return self.qualification(award.qualification_id, award.qualification_version)
+
     def qualification_as_of(self, qualification_id: UUID, at: datetime) -> Qualification | None:
         """The qualification as it stood at a moment (None: it did not exist yet)."""
         version = None
@@ -68,12 +73,13 @@ class AwardCommands(AccountCommands):
         return None if version is None else self.qualification(qualification_id, version)
 
     def progress_as_of(
-        self, learner_id: UUID, version: int, qualification_id: UUID
+        self, learner_id: UUID, version: int, qualification_id: UUID, at: datetime | None = None
     ) -> PastProgress:
-        """What the account's progress toward a qualification was at one of its versions,
-        under the requirements in force then: what an officer or the learner saw."""
+        """What the account's progress toward a qualification was at one of its versions (at
+        ``at``, by default when that version was made), under the requirements in force then:
+        what an officer or the learner saw."""
         account = self.account(learner_id, version)
-        at = account.modified_on
+        at = at or account.modified_on
         qualification = self.qualification_as_of(qualification_id, at)
         if qualification is None:
             raise NotFound("the qualification did not exist then", ("qualificationId",))
@@ -93,6 +99,8 @@ class AwardCommands(AccountCommands):
                 allocations={UUID(k): v for k, v in award.allocations.items()},
             )
         else:
+            if award is not None:  # under review: under the version it met
+                qualification = self.awarded_qualification(award)
             assessment = account.assess(
                 self.goal_for(qualification),
                 at.date(),
@@ -172,8 +180,7 @@ class AwardCommands(AccountCommands):
 
         def review(account: CreditAccount) -> UUID:
             award = account.award(award_id)
-            awarded = self.qualification(award.qualification_id, award.qualification_version)
-            current = self.qualification(award.qualification_id)
+            awarded = self.awarded_qualification(award)
             account.review_award(
                 award_id,
                 decision,
@@ -181,7 +188,7 @@ class AwardCommands(AccountCommands):
                 officer,
                 self.now(),
                 self.goal_for(awarded),
-                self.pathway_for(current),
+                self.pathway_for(awarded),
             )
             return award_id
 

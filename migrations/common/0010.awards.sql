@@ -1,8 +1,8 @@
--- Awards (issue 13): what each award spent of each holding, by the award's qualification (a
--- qualification on a pathway counts its stacking awards' credits again); progress knows the
--- award and its status; the account's awards. The progress view is rebuilt from the events
--- (its position reset), so awards made before this version are listed and spend only what
--- they counted.
+-- Awards (issue 13): what each award spent of each holding, by the standing award's
+-- qualification ("*": held by awards under review), so a qualification on a pathway counts its
+-- stacking awards' credits again; progress knows the award and its status; the account's
+-- awards. The progress view is rebuilt from the events (its position reset), so awards made
+-- before this version are listed and spend only what they counted.
 ALTER TABLE account_holdings ADD COLUMN spent_by TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE qualification_progress ADD COLUMN award_id TEXT;
 ALTER TABLE qualification_progress ADD COLUMN award_status TEXT;

@@ -201,12 +201,11 @@ def remember(answer: Any, names: dict[str, str]) -> None:
             names[f"the waiting {answer['action'].lower()} id"] = answer["id"]
         if isinstance(answer.get("inForce"), bool) and isinstance(answer.get("id"), str):
             names[f"the rule {answer['name']}"] = answer["id"]
-        if isinstance(answer.get("level"), int) and isinstance(answer.get("name"), str):
-            if isinstance(answer.get("id"), str):  # a qualification
-                names[f"the qualification {CJK.split(answer['name'], 1)[0].strip()}"] = answer["id"]
-        if "creditsCounted" in answer and isinstance(answer.get("status"), str):
-            if isinstance(answer.get("id"), str):  # an award
-                names["the award id"] = answer["id"]
+        named = isinstance(answer.get("name"), str) and isinstance(answer.get("id"), str)
+        if named and isinstance(answer.get("level"), int):  # a qualification
+            names[f"the qualification {CJK.split(answer['name'], 1)[0].strip()}"] = answer["id"]
+        if "creditsCounted" in answer and isinstance(answer.get("id"), str):  # an award
+            names["the award id"] = answer["id"]
         if isinstance(answer.get("version"), int) and isinstance(answer.get("at"), str):
             names[f"the time of version {answer['version']}"] = answer["at"]
         for value in answer.values():

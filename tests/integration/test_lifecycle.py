@@ -268,9 +268,10 @@ def test_full_life_cycle(bank: CreditBank, reopen: Callable[[], CreditBank]) -> 
     assert under_review.flags == [f"outcome {jc_a} revoked: issued in error"]
     # B, the other source, comes back from the cancelled conversion but stays reserved for the
     # award under review: it cannot be converted or spent again meanwhile.
-    # (what it counted of B's own credits, and B's 5 credits the conversion took if it counted
-    # B's part)
-    reserved = counted.get(str(jc_b), D(0)) + (D(5) if parts[str(jc_b)] in counted else D(0))
+    # (what it counted of B's own credits, and of the 5 credits of B the conversion took, the
+    # share it counted of B's 4-credit part)
+    part_b = counted.get(parts[str(jc_b)], D(0))
+    reserved = counted.get(str(jc_b), D(0)) + (D(5) * part_b / D(4)).quantize(D("0.01"))
     assert under_review.allocations.get(str(jc_b), D(0)) == reserved
     with pytest.raises(RuleNotApplicable):
         bank.convert_credits(kim, [jc_b], transfer)

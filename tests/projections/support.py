@@ -11,7 +11,7 @@ import random
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,7 +21,7 @@ from application.bank import CreditBank
 from domain.credit_account import CreditAccount
 from domain.errors import DomainError
 from domain.learner import Learner
-from domain.qualification import CategoryMinimum, Requirements
+from domain.qualification import CategoryMinimum, Requirements, Stacking
 from domain.records import DepositedOutcome, EvidenceItem, spending
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import (
@@ -35,6 +35,7 @@ from domain.values import (
 )
 from projections.base import Batch, Cursor, Tables, Transactions, View, cc, iso
 from projections.catalogue import describe
+from projections.progress import awards_by_qualification, spent_by_key
 from projections.runner import all_views
 from tests.builders import SINCE, agreed, ed25519_jwk
 
@@ -386,6 +387,7 @@ OPS = (
     "four_eyes",
     "appeal",
     "prior_learning",
+    "review_award",
 )
 
 KINDS = {
@@ -602,6 +604,24 @@ class Workload:
             qualification = self._pick(self.world.qualifications, b)
             self.bank.redeem_qualification(learner, qualification, actor="learner")
 
+    def op_review_award(self, a: int, b: int, c: int) -> None:
+        """An officer reaffirms an award under review (refused when no longer met), or
+        rescinds one."""
+        learner = self._learner(a)
+        if learner is None:
+            return
+        awards = sorted(self.bank.account(learner).redemptions.values(), key=lambda r: str(r.id))
+        if not awards:
+            return
+        award = awards[b % len(awards)]
+        if award.status is AwardStatus.UNDER_REVIEW and c % 2:
+            decision = "REAFFIRM"
+        elif award.status is AwardStatus.UNDER_REVIEW or c % 4 == 0:
+            decision = "RESCIND"
+        else:
+            return
+        self.bank.review_award(learner, award.id, decision, "reviewed", "officer-2")
+
     def op_revoke(self, a: int, b: int, c: int) -> None:
         learner = self._learner(a)
         outcome = learner and self._outcome(learner, b)
@@ -639,6 +659,7 @@ class Workload:
     def op_qual_create(self, a: int, b: int, c: int) -> None:
         uni = self.world.universities[0]
         category = ("major", "general", "elective")[b % 3]
+        below = self.world.qualifications[-1] if self.world.qualifications and c % 3 == 0 else None
         qid = self.bank.create_qualification(
             f"Qualification {self.tag}-{self._next()}",
             4 + a % 3,
@@ -647,6 +668,11 @@ class Workload:
                 total_credits=D(2 + a % 7),
                 minimum_by_category=(CategoryMinimum(category=category, credits=D(1 + b % 3)),),
                 max_credits_per_institution=D(5) if c % 2 else None,
+                max_credits_per_semester=D(4) if c % 5 == 0 else None,
+                # Pathways: some stack on the last one made, counting its award again.
+                stacks_from=()
+                if below is None
+                else (Stacking(qualification_id=below, required=bool(b % 2)),),
             ),
         )
         with self.world.lock:
@@ -660,14 +686,9 @@ class Workload:
         current = self.bank.qualification(qid).requirements
         self.bank.amend_qualification(
             qid,
-            Requirements(
+            replace(
+                current,
                 total_credits=current.total_credits + D(1 + b % 3) * (1 if c % 2 else -1) / 2,
-                minimum_by_category=current.minimum_by_category,
-                minimum_at_level=current.minimum_at_level,
-                required_standards=current.required_standards,
-                max_converted_share=current.max_converted_share,
-                max_credits_per_institution=current.max_credits_per_institution,
-                max_credits_per_year=current.max_credits_per_year,
             ),
         )
 
@@ -910,7 +931,7 @@ def expected_views(bank: CreditBank) -> Rows:
             )
         holdings = account.holdings()
         awards = list(account.redemptions.values())
-        qualification_of = {str(r.id): str(r.qualification_id) for r in awards}
+        qualification_of = spent_by_key(awards)
         spent = spending(awards)
 
         rows["account_holdings"] += [
@@ -943,9 +964,9 @@ def expected_views(bank: CreditBank) -> Rows:
             )
             for r in awards
         ]
-        by_qualification = {r.qualification_id: r for r in awards}
+        by_qualification = awards_by_qualification(awards)
         for q in qualifications:
-            r = by_qualification.get(q.id)
+            r = by_qualification.get(str(q.id))
             if r is not None and r.status is AwardStatus.STANDING:
                 # awarded: what the award counted, under the version it met
                 rows["qualification_progress"].append(
@@ -964,10 +985,11 @@ def expected_views(bank: CreditBank) -> Rows:
                 )
                 continue
             reviewed = r is not None and r.status is AwardStatus.UNDER_REVIEW
+            terms = bank.awarded_qualification(r) if r is not None and reviewed else q
             result = account.assess(
-                bank.goal_for(q),
+                bank.goal_for(terms),
                 None,
-                bank.pathway_for(q),
+                bank.pathway_for(terms),
                 releasing=r.id if r is not None and r.active else None,
             )
             notes = [f"award under review: {f}" for f in r.flags] if r and reviewed else []

@@ -8,8 +8,10 @@ on both engines.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -327,3 +329,122 @@ def test_the_study_plan_places_what_is_left_term_by_term_under_the_caps(world: W
     done = world.bank.create_qualification("Short", 6, uni.id, Requirements(total_credits=D(10)))
     met = world.bank.study_plan(kim.id, done).plan
     assert (met.met, met.earliest, met.terms) == (True, date(2026, 3, 1), ())
+
+
+# -- found in review: pathways, expiry and merges under review ---------------------------------
+def _stacked(world: World, required: bool = False, counts_again: bool = True) -> tuple[Any, ...]:
+    uni = world.issuer("University")
+    recognise_all(world, uni)
+    kim = world.learner()
+    certificate = world.bank.create_qualification(
+        "Certificate", 6, uni.id, Requirements(total_credits=D(10))
+    )
+    diploma = world.bank.create_qualification(
+        "Diploma",
+        6,
+        uni.id,
+        Requirements(
+            total_credits=D(20),
+            stacks_from=(
+                Stacking(
+                    qualification_id=certificate, required=required, counts_again=counts_again
+                ),
+            ),
+        ),
+    )
+    return uni, kim.id, certificate, diploma
+
+
+def test_a_certificate_a_diploma_counts_again_can_be_reaffirmed(world: World) -> None:
+    """Review finding: set aside for its review, the certificate lost its own credits to the
+    diploma that counted them again, and could only be rescinded."""
+    uni, kim, certificate, diploma = _stacked(world)
+    h1 = course(world, kim, uni, "h1", "6", date(2025, 1, 1))
+    h2 = course(world, kim, uni, "h2", "4", date(2025, 1, 2))
+    cert_award = world.bank.redeem_qualification(kim, certificate)
+    course(world, kim, uni, "h3", "10", date(2025, 1, 3))
+    course(world, kim, uni, "spare", "4", date(2025, 1, 4))
+    world.bank.redeem_qualification(kim, diploma)
+    world.bank.revoke_outcome(kim, h2, "forged", "officer-1")
+    world.bank.review_award(kim, cert_award, "REAFFIRM", "h1 and the spare", "officer-2")
+    award = world.bank.account(kim).award(cert_award)
+    assert award.status is AwardStatus.STANDING
+    assert award.allocations[str(h1)] == D(6)
+    total, available, redeemed = balance(world, kim)
+    assert total == available + redeemed
+
+
+def test_rescinding_a_required_award_puts_what_required_it_under_review(world: World) -> None:
+    """Review finding: a diploma requiring the certificate (without counting it again) stayed
+    standing when the certificate was rescinded."""
+    uni, kim, certificate, diploma = _stacked(world, required=True, counts_again=False)
+    for i in range(6):
+        course(world, kim, uni, f"c{i}", "5")
+    cert_award = world.bank.redeem_qualification(kim, certificate)
+    dip_award = world.bank.redeem_qualification(kim, diploma)
+    world.bank.review_award(kim, cert_award, "RESCIND", "issued in error", "officer-2")
+    award = world.bank.account(kim).award(dip_award)
+    assert award.status is AwardStatus.UNDER_REVIEW
+    assert award.flags == [f"award {cert_award} it stacks on was rescinded: issued in error"]
+
+
+def test_credit_spent_before_its_credential_expired_stays_the_awards(world: World) -> None:
+    """Review finding: re-assessed today, an award lost the credits it validly spent of a
+    credential that had expired since."""
+    uni = world.issuer("University")
+    recognise_all(world, uni)
+    kim = world.learner().id
+    expiring = replace(
+        outcome(uni, "expiring", credits="6"), expires_at=datetime(2026, 6, 1, tzinfo=UTC)
+    )
+    deposit(world.bank, kim, expiring)
+    h2 = course(world, kim, uni, "h2", "4", date(2025, 7, 1))
+    diploma = world.bank.create_qualification(
+        "Diploma", 6, uni.id, Requirements(total_credits=D(10))
+    )
+    award = world.bank.redeem_qualification(kim, diploma)
+    course(world, kim, uni, "h3", "4", date(2025, 7, 2))
+    world.clock.now = datetime(2026, 7, 1, 9, tzinfo=UTC)  # the credential has expired
+    world.bank.revoke_outcome(kim, h2, "forged", "officer-1")
+    world.bank.review_award(kim, award, "REAFFIRM", "h3 replaces h2", "officer-2")
+    assert world.bank.account(kim).award(award).status is AwardStatus.STANDING
+
+
+def test_awards_sharing_a_cancelled_part_reserve_only_what_they_counted(world: World) -> None:
+    """Review finding: two awards counting 2 and 3 of one 5-credit part each reserved all 5
+    source credits when the conversion was cancelled."""
+    college, uni = world.issuer("College"), world.issuer("University")
+    recognise_all(world, college)
+    kim = world.learner().id
+    a = course(world, kim, college, "a", "5", date(2025, 1, 1))
+    b = course(world, kim, college, "b", "5", date(2025, 1, 2))
+    world.bank.convert_credits(kim, [a, b], conversion(world, college, uni))
+    seven = world.bank.create_qualification("Seven", 6, uni.id, Requirements(total_credits=D(7)))
+    three = world.bank.create_qualification("Three", 6, uni.id, Requirements(total_credits=D(3)))
+    awards = [world.bank.redeem_qualification(kim, q) for q in (seven, three)]
+    world.bank.revoke_outcome(kim, a, "forged", "officer-1")
+    account = world.bank.account(kim)
+    reserved = sum((account.award(x).allocations.get(str(b), D(0)) for x in awards), D(0))
+    assert D(0) < reserved <= D(5)
+    total, available, redeemed = balance(world, kim)
+    assert (total, available + redeemed) == (D(5), D(5))
+
+
+def test_a_merge_leaves_one_standing_award_of_a_qualification(world: World) -> None:
+    """Review finding: two accounts of one person, each awarded the same certificate, merged
+    into two standing awards (and a diploma counted both again). The duplicate's goes under
+    review, for an officer to rescind."""
+    uni, kim, certificate, diploma = _stacked(world)
+    dup = world.learner().id
+    course(world, kim, uni, "k1", "10", date(2025, 1, 1))
+    course(world, dup, uni, "d1", "10", date(2025, 1, 2))
+    world.bank.redeem_qualification(kim, certificate)
+    theirs = world.bank.redeem_qualification(dup, certificate)
+    world.bank.merge_learners(kim, dup, "same person", "officer-1")
+    account = world.bank.account(kim)
+    standing = [r for r in account.redemptions.values() if r.status is AwardStatus.STANDING]
+    assert len(standing) == 1
+    assert account.award(theirs).status is AwardStatus.UNDER_REVIEW
+    assert not world.bank.assess(kim, diploma).met  # 10 again + 10 reserved: not 20
+    world.bank.review_award(kim, theirs, "RESCIND", "awarded twice", "officer-2")
+    assert world.bank.assess(kim, diploma).met  # the released 10 count fresh

@@ -100,6 +100,8 @@ QUERIES = frozenset(
         "goal_for",
         "pathway_for",
         "progress_as_of",
+        "awarded_qualification",
+        "study_plan",
         "account_id",
         "account",
         "assess",
