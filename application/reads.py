@@ -79,5 +79,5 @@ class AccountReads(MergeCommands, ReviewCommands, AwardCommands):
             r.current() for r in self.conversion_rules() if not r.retired and r.awaiting() is None
         ]
         return self.account(learner_id).conversion_options(
-            rules, self.goal_for(qualification), self.now().date()
+            rules, self.goal_for(qualification), self.now().date(), self.pathway_for(qualification)
         )

@@ -11,7 +11,7 @@ assessment re-run on what remains, and re-allocated) or rescinds it (its credits
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ class Pathway:
 
     counts_again: frozenset[UUID] = frozenset()
     requires: tuple[tuple[UUID, str], ...] = ()  # (qualification id, name)
+    names: tuple[tuple[UUID, str], ...] = ()  # of those counted again
 
 
 NO_PATHWAY = Pathway()
@@ -49,6 +50,7 @@ def pathway_of(
     (followed through the ones stacking into those), and those whose award it requires.
     ``lookup``: a qualification's name and requirements (None: unknown)."""
     again: set[UUID] = set()
+    names: dict[UUID, str] = {}
     todo = [s for s in requirements.stacks_from if s.counts_again]
     while todo:
         stacking = todo.pop()
@@ -57,13 +59,18 @@ def pathway_of(
         again.add(stacking.qualification_id)
         below = lookup(stacking.qualification_id)
         if below is not None:
+            names[stacking.qualification_id] = below[0]
             todo += [s for s in below[1].stacks_from if s.counts_again]
     requires = []
     for s in requirements.stacks_from:
         found = lookup(s.qualification_id) if s.required else None
         if found is not None:
             requires.append((s.qualification_id, found[0]))
-    return Pathway(counts_again=frozenset(again), requires=tuple(requires))
+    return Pathway(
+        counts_again=frozenset(again),
+        requires=tuple(requires),
+        names=tuple(sorted(names.items(), key=lambda kv: str(kv[0]))),
+    )
 
 
 class Awarding(PriorLearning):
@@ -113,7 +120,31 @@ class Awarding(PriorLearning):
         """``releasing``: an award whose own credits are set aside (one under review is
         assessed on what remains)."""
         result = assess(goal, self.holdings(on, pathway, releasing))
-        return self._with_required_awards(result, pathway)
+        return self._with_required_awards(self._with_contributions(result, pathway), pathway)
+
+    def _with_contributions(self, result: Assessment, pathway: Pathway) -> Assessment:
+        """Notes how each earned award on the pathway contributes: the credits of it counted
+        again (shared among them in the order they were awarded)."""
+        if not result.again:
+            return result
+        names = dict(pathway.names)
+        spent = spending(self.redemptions.values())
+        contributed: dict[UUID, Decimal] = {}
+        for holding_id, again in result.again.items():
+            left = again
+            for rid, fresh in spent.get(str(holding_id), {}).items():
+                award = self.redemptions[rid]
+                if left <= 0 or award.qualification_id not in pathway.counts_again:
+                    continue
+                share = min(left, fresh)
+                qid = award.qualification_id
+                contributed[qid] = contributed.get(qid, Decimal(0)) + share
+                left -= share
+        notes = tuple(
+            f"award {names.get(qid, str(qid))}: {credits} credits counted again"
+            for qid, credits in contributed.items()
+        )
+        return replace(result, notes=result.notes + notes)
 
     def _with_required_awards(self, result: Assessment, pathway: Pathway) -> Assessment:
         missing = [

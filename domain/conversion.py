@@ -213,14 +213,14 @@ def _requirement(unmet: str) -> str:
 
 
 def conversion_options(
-    account: Any, rules: list[RuleVersion], goal: Goal, on: date
+    account: Any, rules: list[RuleVersion], goal: Goal, on: date, pathway: Any = None
 ) -> list[ConversionOption]:
     """Conversions the learner could make now, and what each would do for a qualification:
     the rule, the outcomes and credits it would take (a capped one takes only what it converts),
     the credits it would give, and the requirements it would close. Options that change nothing
     or lose (unmeet a requirement, or count fewer credits closing nothing) are left out; best
     first: most requirements closed, then fewest unmet, then most credits counted."""
-    held = account.holdings(on)
+    held = account.holdings(on) if pathway is None else account.holdings(on, pathway)
     current = assess(goal, held)
     options: list[ConversionOption] = []
     for rule in rules:

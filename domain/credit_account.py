@@ -20,7 +20,7 @@ from eventsourcing.utils import register_topic
 
 from domain.account_merging import AccountMerging
 from domain.assessment import Goal
-from domain.awards import Awarding
+from domain.awards import NO_PATHWAY, Awarding, Pathway
 from domain.conversion import ConversionOption, ConversionPlan, conversion_options
 from domain.errors import (
     AlreadyRevoked,
@@ -419,9 +419,9 @@ class CreditAccount(Awarding):
         return balance(self.holdings())
 
     def conversion_options(
-        self, rules: list[RuleVersion], goal: Goal, on: date
+        self, rules: list[RuleVersion], goal: Goal, on: date, pathway: Pathway = NO_PATHWAY
     ) -> list[ConversionOption]:
-        return conversion_options(self, rules, goal, on)
+        return conversion_options(self, rules, goal, on, pathway)
 
     # -- revocation and supersession -----------------------------------------------------------
     def revoke(self, outcome_id: UUID, reason: object, actor: str) -> tuple[UUID, ...]:

@@ -145,7 +145,9 @@ class AwardCommands(AccountCommands):
             r.current() for r in self.conversion_rules() if not r.retired and r.awaiting() is None
         ]
         conversions = [
-            o for o in account.conversion_options(rules, goal, today) if o.closes or o.closer
+            o
+            for o in account.conversion_options(rules, goal, today, pathway)
+            if o.closes or o.closer
         ]
         return PlanFor(plan=plan, conversions=conversions, standards=unheld, routes=routes)
 

@@ -230,20 +230,39 @@ def test_the_transcript_links_conversions_and_awards(gql: GraphQL, world: World)
 def test_the_past_shows_awards_conversions_and_progress_as_they_stood(
     gql: GraphQL, world: World
 ) -> None:
-    learner, _, redeemed = awarded(gql, world)
-    award_id = redeemed["award"]["id"]
+    # A qualification of its own (the world's is shared by this module's tests).
+    own = gql.mutate(
+        "createQualification",
+        {
+            "name": "Certificate in Time",
+            "level": 6,
+            "awardingInstitutionId": world.university.id,
+            "totalCredits": "6",
+        },
+        world.officer,
+        "qualification { id }",
+    )["qualification"]["id"]
+    learner = world.learner()
+    for i in range(2):
+        world.deposit(learner, credits=4, title=f"Course {i}", human_code=f"T-{i}")
+    award_id = gql.mutate(
+        "redeemQualification",
+        {"learnerId": learner.id, "qualificationId": own},
+        learner.token,
+        "award { id }",
+    )["award"]["id"]
     version = account(gql, learner, world.auditor, "version")["version"]
     # The certificate's requirements change after the award: the past keeps the old terms.
     amended = gql.mutate(
         "amendQualification",
-        {"qualificationId": world.qualification, "totalCredits": "20"},
+        {"qualificationId": own, "totalCredits": "20"},
         world.officer,
         "qualification { version }",
     )
     assert amended["errors"] == [], amended
     past = (
         f"asOf(version: {version}) {{ version awards {{ id status }} conversions {{ id }} "
-        f'progress(qualificationId: "{world.qualification}") {{ qualificationVersion met '
+        f'progress(qualificationId: "{own}") {{ qualificationVersion met '
         "creditsCounted award { id } } }"
     )
     seen = account(gql, learner, world.auditor, past)["asOf"]
@@ -257,7 +276,7 @@ def test_the_past_shows_awards_conversions_and_progress_as_they_stood(
     }
     before = (
         f"asOf(version: {version - 1}) {{ awards {{ id }} "
-        f'progress(qualificationId: "{world.qualification}") {{ qualificationVersion met }} }}'
+        f'progress(qualificationId: "{own}") {{ qualificationVersion met }} }}'
     )
     assert account(gql, learner, world.auditor, before)["asOf"] == {
         "awards": [],
@@ -266,11 +285,11 @@ def test_the_past_shows_awards_conversions_and_progress_as_they_stood(
     terms = (
         "query($id: ID!, $v: Int) { qualification(id: $id, version: $v) { version requirements } }"
     )
-    first = gql(terms, {"id": world.qualification, "v": 1}, None).ok()["qualification"]
-    now = gql(terms, {"id": world.qualification, "v": None}, None).ok()["qualification"]
+    first = gql(terms, {"id": own, "v": 1}, None).ok()["qualification"]
+    now = gql(terms, {"id": own, "v": None}, None).ok()["qualification"]
     assert (first["version"], first["requirements"]["total_credits"]) == (1, "6.00")
     assert (now["version"], now["requirements"]["total_credits"]) == (2, "20.00")
-    missing = gql(terms, {"id": world.qualification, "v": 3}, None).ok()["qualification"]
+    missing = gql(terms, {"id": own, "v": 3}, None).ok()["qualification"]
     assert missing is None
     rules = gql(
         "{ conversionRules(first: 5) { edges { node { versions { version terms } } } } }",
@@ -279,3 +298,42 @@ def test_the_past_shows_awards_conversions_and_progress_as_they_stood(
     ).ok()["conversionRules"]["edges"]
     assert rules[0]["node"]["versions"][0]["version"] == 1
     assert world.token(Role.AUDITOR)  # the auditor read all of it
+
+
+def test_a_pathway_counts_an_earned_award_again(gql: GraphQL, world: World) -> None:
+    """A diploma that the world's certificate stacks into counts its award's credits again
+    (progress notes how much), and requires it."""
+    created = gql.mutate(
+        "createQualification",
+        {
+            "name": "Diploma in Testing",
+            "level": 6,
+            "awardingInstitutionId": world.university.id,
+            "totalCredits": "10",
+            "stacksFrom": [{"qualificationId": world.qualification, "required": True}],
+        },
+        world.officer,
+        "qualification { id }",
+    )
+    assert created["errors"] == [], created
+    diploma = created["qualification"]["id"]
+    learner = world.learner()
+    for i in range(2):
+        world.deposit(learner, credits=5, title=f"Course {i}", human_code=f"P-{i}")
+    progress = f'progress(qualificationId: "{diploma}") {{ met unmet notes creditsCounted }}'
+    before = account(gql, learner, learner.token, progress)["progress"]
+    assert before["unmet"] == ["award Certificate in Testing: not held"]
+    gql.mutate(
+        "redeemQualification",
+        {"learnerId": learner.id, "qualificationId": world.qualification},
+        learner.token,
+        "award { id }",
+    )
+    after = account(gql, learner, learner.token, f"balance {{ redeemed }} {progress}")
+    assert after["balance"] == {"redeemed": "6.00"}
+    assert after["progress"] == {
+        "met": True,
+        "unmet": [],
+        "notes": ["award Certificate in Testing: 6.00 credits counted again"],
+        "creditsCounted": "10.00",
+    }

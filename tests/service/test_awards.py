@@ -97,23 +97,10 @@ def test_a_redemption_spends_exactly_what_it_counts(world: World) -> None:
 def test_a_certificate_stacks_into_its_diploma(world: World) -> None:
     """Before: the certificate's credits, once redeemed, could never count toward the diploma
     it is part of."""
-    uni = world.issuer("University")
-    recognise_all(world, uni)
-    kim = world.learner()
+    uni, kim_id, certificate, diploma = _stacked(world, required=True)
+    kim = world.bank.learner(kim_id)
     for i in range(4):
         course(world, kim.id, uni, f"c{i}", "5")
-    certificate = world.bank.create_qualification(
-        "Certificate", 6, uni.id, Requirements(total_credits=D(10))
-    )
-    diploma = world.bank.create_qualification(
-        "Diploma",
-        6,
-        uni.id,
-        Requirements(
-            total_credits=D(20),
-            stacks_from=(Stacking(qualification_id=certificate, required=True),),
-        ),
-    )
     unrelated = world.bank.create_qualification(
         "Unrelated", 6, uni.id, Requirements(total_credits=D(15))
     )
@@ -121,7 +108,9 @@ def test_a_certificate_stacks_into_its_diploma(world: World) -> None:
     assert not before.met
     assert before.unmet == ("award Certificate: not held",)
     world.bank.redeem_qualification(kim.id, certificate)
-    assert world.bank.assess(kim.id, diploma).met  # 10 counted again + 10 fresh
+    progress = world.bank.assess(kim.id, diploma)
+    assert progress.met  # 10 counted again + 10 fresh
+    assert progress.notes == ("award Certificate: 10.00 credits counted again",)
     assert not world.bank.assess(kim.id, unrelated).met  # only 10 are free for it
     world.bank.redeem_qualification(kim.id, diploma)
     # 20 credits spent once, though 30 were counted (10 of them twice, on the pathway).

@@ -44,7 +44,13 @@ from domain.errors import (
     RuleNotApplicable,
     UnknownIssuer,
 )
-from domain.qualification import CategoryMinimum, LevelMinimum, Requirements
+from domain.qualification import (
+    CategoryMinimum,
+    KindMaximum,
+    LevelMinimum,
+    Requirements,
+    Stacking,
+)
 from domain.records import EvidenceItem
 from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.standard import PassMark, StandardTerms
@@ -1124,6 +1130,86 @@ CASES = [
         "create_qualification",
         "level-above-framework",
         qual(level=9),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "create_qualification",
+        "level-share-above-one",
+        qual(min_level_share=D("1.5")),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "create_qualification",
+        "negative-semester-cap",
+        qual(max_credits_per_semester=D("-3")),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "create_qualification",
+        "a-kind-capped-twice",
+        qual(
+            max_credits_by_kind=(
+                KindMaximum(kind=OutcomeKind.MOOC, credits=D(3)),
+                KindMaximum(kind=OutcomeKind.MOOC, credits=D(6)),
+            )
+        ),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "create_qualification",
+        "not-a-kind",
+        qual(max_credits_by_kind=(KindMaximum(kind="DIPLOMA", credits=D(3)),)),  # type: ignore[arg-type]
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "create_qualification",
+        "stacks-from-an-unknown-qualification",
+        qual(stacks_from=(Stacking(qualification_id=UUID(int=7)),)),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
+        "create_qualification",
+        "stacks-from-a-rule",
+        lambda bank, w: bank.create_qualification(
+            "Associate",
+            6,
+            w.uni.id,
+            replace(w.requirements, stacks_from=(Stacking(qualification_id=w.rule),)),
+        ),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
+        "create_qualification",
+        "stacked-twice",
+        lambda bank, w: bank.create_qualification(
+            "Associate",
+            6,
+            w.uni.id,
+            replace(
+                w.requirements,
+                stacks_from=(
+                    Stacking(qualification_id=w.qualification),
+                    Stacking(qualification_id=w.qualification, required=True),
+                ),
+            ),
+        ),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
+        "amend_qualification",
+        "stacks-into-itself",
+        lambda bank, w: bank.amend_qualification(
+            w.qualification,
+            replace(w.requirements, stacks_from=(Stacking(qualification_id=w.qualification),)),
+        ),
         InvalidInput,
         "INVALID_INPUT",
     ),
