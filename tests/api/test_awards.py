@@ -13,7 +13,7 @@ import jwt
 
 from api.auth import Role
 from tests.api.conftest import GraphQL, LearnerRef, World
-from tests.trust.test_exports import OB3_SCHEMA, schema_errors
+from tests.trust.test_exports import CLR_AC_SCHEMA, CLR_SCHEMA, OB3_SCHEMA, schema_errors
 
 AWARD = (
     "id status awardedAt creditsCounted qualificationVersion underReviewBecause "
@@ -214,9 +214,12 @@ def test_the_transcript_links_conversions_and_awards(gql: GraphQL, world: World)
     )
     assert converted["errors"] == []
     clr = gql.mutate("exportTranscript", {"learnerId": learner.id}, learner.token, "credential")
-    subject = jwt.decode(clr["credential"], options={"verify_signature": False})[
-        "credentialSubject"
-    ]
+    document = jwt.decode(clr["credential"], options={"verify_signature": False})
+    credential = {k: v for k, v in document.items() if k not in ("iss", "jti", "nbf", "sub")}
+    assert schema_errors(CLR_SCHEMA, credential) == []  # associations and all
+    for inner in credential["credentialSubject"]["verifiableCredential"]:
+        assert schema_errors(CLR_AC_SCHEMA, inner) == []
+    subject = credential["credentialSubject"]
     kinds = sorted(a["associationType"] for a in subject["association"])
     assert kinds.count("replacedBy") == 1  # the college course, by its conversion
     assert kinds.count("isPartOf") == 2  # the two courses the certificate counted
