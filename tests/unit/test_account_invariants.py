@@ -34,7 +34,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from domain.assessment import Holding, assess
+from domain.assessment import Goal, Holding, assess
 from domain.credit_account import CreditAccount
 from domain.errors import (
     AlreadyRevoked,
@@ -152,7 +152,34 @@ class Model:
     outcomes: dict[UUID, MOutcome] = field(default_factory=dict)
     conversions: dict[UUID, MConversion] = field(default_factory=dict)
     redemptions: dict[UUID, tuple[UUID, dict[str, Decimal]]] = field(default_factory=dict)
+    award_status: dict[UUID, str] = field(default_factory=dict)  # STANDING, UNDER_REVIEW, ...
     recognitions_by_rule: list[tuple[UUID, UUID, int]] = field(default_factory=list)
+
+    def spend(self) -> None:
+        """What each holding gives the awards still in force: exactly what they allocated
+        (no pathway here, so nothing counts again)."""
+        for o in self.outcomes.values():
+            o.spent = ZERO
+        for c in self.conversions.values():
+            c.spent = {}
+        for rid, (_, alloc) in self.redemptions.items():
+            if self.award_status[rid] == "RESCINDED":
+                continue
+            for key, counted in alloc.items():
+                hid = UUID(key)
+                if hid in self.outcomes:
+                    self.outcomes[hid].spent += counted
+                else:
+                    (c,) = [c for c in self.conversions.values() if hid in {p.id for p in c.parts}]
+                    c.spent[hid] = c.spent.get(hid, ZERO) + counted
+
+    def released(self, award: UUID) -> list[Holding]:
+        """The holdings with one award's spending set aside (it is being reviewed)."""
+        _, alloc = self.redemptions[award]
+        return [
+            replace(h, spent=h.spent - alloc.get(str(h.id), ZERO)) if str(h.id) in alloc else h
+            for h in self.holdings()
+        ]
 
     def holdings(self) -> list[Holding]:
         held = [
@@ -263,16 +290,23 @@ def fold(events: list[Any]) -> Model:
                 assert p.consumed <= source.available  # nothing is taken twice
                 source.taken[e.conversion_id] = p.consumed
         elif name == "CreditsRedeemed":
-            m.redemptions[e.redemption_id] = (e.qualification_id, dict(e.allocations))
-            for key in e.allocations:
+            for key, counted in e.allocations.items():
                 hid = UUID(key)
-                counted = e.allocations[key]
                 if hid in m.outcomes:
                     assert counted <= m.outcomes[hid].available - m.outcomes[hid].spent
-                    m.outcomes[hid].spent += counted
-                else:
-                    (c,) = [c for c in m.conversions.values() if hid in {p.id for p in c.parts}]
-                    c.spent[hid] = c.spent.get(hid, ZERO) + counted
+            m.redemptions[e.redemption_id] = (e.qualification_id, dict(e.allocations))
+            m.award_status[e.redemption_id] = "STANDING"
+            m.spend()
+        elif name == "AwardReaffirmed":
+            qid, _ = m.redemptions[e.redemption_id]
+            m.redemptions[e.redemption_id] = (qid, dict(e.allocations))
+            m.award_status[e.redemption_id] = "STANDING"
+            m.spend()
+        elif name == "AwardRescinded":
+            m.award_status[e.redemption_id] = "RESCINDED"
+            for rid in e.stacked:
+                m.award_status[rid] = "UNDER_REVIEW"
+            m.spend()
         elif name == "ConversionReversed":
             reversed_ = m.conversions[e.conversion_id]
             reversed_.active = False
@@ -291,14 +325,26 @@ def fold(events: list[Any]) -> Model:
                 c.active = False
                 for p in c.parts:
                     m.outcomes[p.source_id].taken.pop(cid)
-                    # what the award under review counted of it stays reserved for it, as the
-                    # credits the source got back
-                    if p.id in c.spent and p.source_id != e.outcome_id:
-                        m.outcomes[p.source_id].spent += p.consumed
-                    for _, alloc in m.redemptions.values():
-                        if alloc.pop(str(p.id), None) is not None and p.source_id != e.outcome_id:
+            for rid in e.flagged_redemptions:
+                if m.award_status[rid] == "RESCINDED":
+                    continue
+                m.award_status[rid] = "UNDER_REVIEW"
+                # What it counted of a cancelled conversion stays reserved for it, as the share
+                # of the source credits the part took (the source it came from got them back).
+                _, alloc = m.redemptions[rid]
+                for cid in e.cancelled_conversions:
+                    for p in m.conversions[cid].parts:
+                        counted = alloc.pop(str(p.id), None)
+                        if counted is None or p.source_id == e.outcome_id or p.credits <= 0:
+                            continue
+                        share = min(
+                            p.consumed,
+                            (p.consumed * counted / p.credits).quantize(CENT, ROUND_DOWN),
+                        )
+                        if share > 0:
                             key = str(p.source_id)
-                            alloc[key] = alloc.get(key, ZERO) + p.consumed
+                            alloc[key] = alloc.get(key, ZERO) + share
+            m.spend()
         else:  # pragma: no cover - a new event type must be folded here
             raise AssertionError(f"unknown event {name}")
     return m
@@ -928,7 +974,9 @@ class AccountMachine(RuleBasedStateMachine):
         qid, requirements = QUALIFICATIONS[index]
         predicted = assess(requirements, m.holdings())
         expected: type[DomainError] | None = None
-        if any(q == qid for q, _ in m.redemptions.values()):
+        if any(
+            q == qid and m.award_status[rid] != "RESCINDED" for rid, (q, _) in m.redemptions.items()
+        ):
             expected = InvalidInput
         elif not predicted.met:
             expected = RequirementsNotMet
@@ -941,6 +989,38 @@ class AccountMachine(RuleBasedStateMachine):
             assert result.allocations == {str(k): v for k, v in predicted.allocations.items()}
             assert result.credits_counted == predicted.credits_counted
 
+    @precondition(lambda self: bool(self.account.redemptions))
+    @rule(data=st.data())
+    def review(self, data: st.DataObject) -> None:
+        """An officer reaffirms an award under review (re-assessed on what remains, with its own
+        credits set aside) or rescinds one: a rescinded award spends nothing."""
+        m = self.model()
+        reviewed = sorted((r for r, v in m.award_status.items() if v == "UNDER_REVIEW"), key=str)
+        if reviewed and data.draw(st.booleans(), label="one under review"):
+            award = data.draw(st.sampled_from(reviewed), label="award")
+        else:
+            award = data.draw(st.sampled_from(sorted(m.redemptions, key=str)), label="award")
+        decision = data.draw(st.sampled_from(["REAFFIRM", "RESCIND"]), label="decision")
+        qid, _ = m.redemptions[award]
+        requirements = dict(QUALIFICATIONS)[qid]
+        status = m.award_status[award]
+        expected: type[DomainError] | None = None
+        predicted = assess(requirements, m.released(award))
+        if status == "RESCINDED" or (decision == "REAFFIRM" and status != "UNDER_REVIEW"):
+            expected = RuleNotApplicable
+        elif decision == "REAFFIRM" and not predicted.met:
+            expected = RequirementsNotMet
+        self.attempt(
+            f"review {decision.lower()}",
+            expected,
+            lambda: self.account.review_award(
+                award, decision, "reviewed", "officer-2", self.now, Goal(requirements=requirements)
+            ),
+        )
+        if expected is None and decision == "REAFFIRM":
+            allocations = self.account.award(award).allocations
+            assert allocations == {str(k): v for k, v in predicted.allocations.items()}
+
     @precondition(has(*(status for status in OutcomeStatus if status is not OutcomeStatus.REVOKED)))
     @rule(data=st.data())
     def revoke(self, data: st.DataObject) -> None:
@@ -950,7 +1030,20 @@ class AccountMachine(RuleBasedStateMachine):
         sources = [
             i for c in m.conversions.values() for i in c.sources if not m.outcomes[i].revoked
         ]
-        if sources and data.draw(st.booleans(), label="a conversion source"):
+        # Often one an award counts (its award goes under review).
+        counted = sorted(
+            {
+                UUID(k)
+                for rid, (_, alloc) in m.redemptions.items()
+                if m.award_status[rid] != "RESCINDED"
+                for k in alloc
+                if UUID(k) in m.outcomes and not m.outcomes[UUID(k)].revoked
+            },
+            key=str,
+        )
+        if counted and data.draw(st.booleans(), label="under an award"):
+            oid = data.draw(st.sampled_from(counted), label="outcome")
+        elif sources and data.draw(st.booleans(), label="a conversion source"):
             oid = data.draw(st.sampled_from(sources), label="outcome")
         else:
             wanted = (OutcomeStatus.CONVERTED, OutcomeStatus.REDEEMED, OutcomeStatus.RECOGNIZED)
@@ -959,14 +1052,17 @@ class AccountMachine(RuleBasedStateMachine):
         cancelled = {cid for cid, c in m.conversions.items() if c.active and oid in c.sources}
         relied_on = {str(oid)} | {str(p.id) for c in cancelled for p in m.conversions[c].parts}
         flagged = {rid for rid, (_, alloc) in m.redemptions.items() if relied_on & alloc.keys()}
+        live = {rid for rid in flagged if m.award_status[rid] != "RESCINDED"}
         result = self.attempt(
             "revoke", expected, lambda: self.account.revoke(oid, "revoked", "officer")
         )
         if expected is None:
             assert set(result) == flagged
             assert set(self.events[-1].cancelled_conversions) == cancelled
-            for rid in flagged:
+            assert set(result) == flagged  # named, rescinded or not
+            for rid in live:  # in force: now under review, saying why
                 assert self.account.redemptions[str(rid)].flags
+                assert self.account.award(rid).status.value == "UNDER_REVIEW"
             self.steps["revoke cancelling a conversion"] += bool(cancelled)
             self.steps["revoke a source of a cancelled conversion"] += any(
                 oid in c.sources and not c.active for c in m.conversions.values()
@@ -1036,8 +1132,10 @@ class AccountMachine(RuleBasedStateMachine):
             if r.active:
                 for k, counted in r.allocations.items():
                     spent_by[k] += counted
-        qualifications = Counter(r.qualification_id for r in self.account.redemptions.values())
-        assert all(n == 1 for n in qualifications.values())
+        qualifications = Counter(
+            r.qualification_id for r in self.account.redemptions.values() if r.active
+        )
+        assert all(n == 1 for n in qualifications.values())  # once, until rescinded
         for h in holdings:
             assert h.spent == spent_by.get(str(h.id), ZERO) <= h.credits, h
         assert all(c.credits > 0 for c in m.conversions.values())
@@ -1074,7 +1172,7 @@ class AccountMachine(RuleBasedStateMachine):
 
 
 AccountMachine.TestCase.settings = settings(
-    max_examples=200,
+    max_examples=400,
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
