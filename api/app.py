@@ -28,7 +28,7 @@ from api.graphql.context import Context
 from api.graphql.router import Router
 from api.graphql.schema import build_schema
 from api.middleware import MAX_BODY_BYTES, RETRY_AFTER, BodyLimit, RequestContext
-from api.observability import Metrics, request_id
+from api.observability import Metrics, metrics_allowed, request_id, root_fields
 from application.audit import sign_checkpoint
 from application.bootstrap import Services, bootstrap
 from application.settings import Settings
@@ -146,8 +146,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(RequestContext)
 
-    router = Router(build_schema(), context_getter=get_context, graphql_ide="graphiql")
+    schema = build_schema()
+    router = Router(schema, context_getter=get_context, graphql_ide="graphiql")
     router.metrics = metrics
+    router.operations = root_fields(schema)
     app.include_router(router, prefix="/graphql")
     graphiql.install(app, router)
 
@@ -194,7 +196,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.get("/metrics")
     async def metrics_endpoint(request: Request) -> Response:
-        """Prometheus: request latency by operation, errors by code, projection lag."""
+        """Prometheus: request latency by operation, errors by code, projection lag. For the
+        bearer of ``CREDITBANK_METRICS_TOKEN`` when it is set, else for loopback callers only
+        (a scraper on the same host, or behind a proxy that adds the token)."""
+        if not metrics_allowed(request, settings.metrics_token):
+            return JSONResponse({"error": "FORBIDDEN"}, status_code=403)
         runner = running(request).runner
         try:
             metrics.lag.set(await run_in_threadpool(runner.lag))

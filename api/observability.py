@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextvars
+import hmac
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any
 
+from graphql import FieldNode, OperationDefinitionNode, parse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -54,18 +57,58 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def operation_name(body: Any) -> str:
-    if isinstance(body, dict):
-        name = body.get("operationName")
-        if isinstance(name, str) and name:
-            return name[:64]
-        query = body.get("query")
-        if isinstance(query, str):
-            head = query.strip().split("{", 1)[0].split("(", 1)[0].split()
-            if len(head) >= 2:
-                return head[1][:64]
-            return (head[0] if head else "query")[:64]
-    return "graphql"
+OTHER = "other"  # the label of a document naming no field of the schema's own
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def root_fields(schema: Any) -> frozenset[str]:
+    """The names of the schema's Query and Mutation fields: the only metrics labels."""
+    graphql_schema = schema._schema
+    return frozenset(
+        name
+        for root in (graphql_schema.query_type, graphql_schema.mutation_type)
+        if root is not None
+        for name in root.fields
+    )
+
+
+def metrics_allowed(request: Request, token: Any) -> bool:
+    """The bearer of the metrics token when one is configured, else a loopback caller."""
+    if token is not None:
+        given = request.headers.get("authorization", "")
+        expected = f"Bearer {token.get_secret_value()}"
+        return hmac.compare_digest(given.encode(), expected.encode())
+    client = request.client
+    return client is not None and client.host in LOOPBACK
+
+
+def operation_name(body: Any, known: frozenset[str] = frozenset()) -> str:
+    """The metrics label of a GraphQL request: the first root field of its operation when the
+    schema has it (``learner``, ``depositCredential``), else ``other``. Never a name the client
+    chose: a label per made-up name would grow the metrics without bound."""
+    if isinstance(body, dict) and isinstance(body.get("query"), str):
+        field = _root_field(body["query"], body.get("operationName"))
+        if field in known:
+            return field
+    return OTHER
+
+
+@lru_cache(maxsize=512)
+def _root_field(query: str, operation: Any) -> str | None:
+    try:
+        document = parse(query, no_location=True, max_tokens=2000)
+    except Exception:  # noqa: BLE001 - an unparsable document: not a schema field
+        return None
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        name = definition.name.value if definition.name else None
+        if isinstance(operation, str) and operation and name != operation:
+            continue
+        for selection in definition.selection_set.selections:
+            if isinstance(selection, FieldNode):
+                return selection.name.value
+    return None
 
 
 class JsonFormatter(logging.Formatter):

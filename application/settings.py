@@ -9,7 +9,7 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from platformdirs import user_data_path
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         le=1,
         description="a qualification at level L needs, unless it states its own, this share of "
         "its credits at level L-1 or above (docs/domain.md, awards)",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="a bearer token /metrics asks for; unset: /metrics answers loopback callers "
+        "only",
     )
     checkpoint_interval: float = Field(
         default=300, ge=0, description="seconds between signed audit checkpoints in serve (0: off)"

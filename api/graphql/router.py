@@ -16,11 +16,12 @@ from strawberry.types.unset import UNSET
 
 from api.graphql.context import Context
 from api.graphql.errors import mask
-from api.observability import Metrics, operation_name, timer
+from api.observability import OTHER, Metrics, operation_name, timer
 
 
 class Router(GraphQLRouter[Context, None]):
     metrics: Metrics
+    operations: frozenset[str] = frozenset()  # the schema's root fields: the metrics' labels
 
     def decode_json(self, data: str | bytes) -> object:
         """JSON nested deeper than Python's recursion limit is a malformed body (400), not an
@@ -62,9 +63,9 @@ class Router(GraphQLRouter[Context, None]):
         codes += list(_payload_error_codes(result.data))  # mutations' UserErrors
         self.metrics.count_errors(codes)
         try:
-            operation = operation_name(await request.json())
+            operation = operation_name(await request.json(), self.operations)
         except Exception:  # noqa: BLE001 - a GET or form request: label it plainly
-            operation = "graphql"
+            operation = OTHER
         started = request.scope.get("state", {}).get("started")
         if started is not None:
             self.metrics.observe(operation, timer() - started)
