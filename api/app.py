@@ -32,7 +32,7 @@ from api.observability import Metrics, metrics_allowed, request_id, root_fields
 from application.audit import sign_checkpoint
 from application.bootstrap import Services, bootstrap
 from application.settings import Settings
-from domain.errors import DomainError
+from domain.errors import DomainError, NotFound
 
 log = logging.getLogger("creditbank.api")
 READYZ_TIMEOUT = 2.0  # seconds; a load balancer's probe must not hang on a stuck database
@@ -188,10 +188,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def issuer(request: Request) -> dict[str, Any]:
         return running(request).exporter.profile()
 
-    @app.get("/status/1")
-    async def status_list(request: Request) -> Response:
-        """The revocation Bitstring Status List credential (VC-JWT)."""
-        token = await run_in_threadpool(running(request).exporter.status_list_credential)
+    @app.get("/status/{number}")
+    async def status_list(request: Request, number: int) -> Response:
+        """Revocation Bitstring Status List credential ``number`` (VC-JWT; a new list starts
+        when one fills)."""
+        try:
+            token = await run_in_threadpool(
+                running(request).exporter.status_list_credential, number
+            )
+        except NotFound:
+            return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
         return Response(token, media_type="application/vc+jwt")
 
     @app.get("/metrics")

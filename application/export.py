@@ -60,7 +60,12 @@ class Exporter:
         self.keys = keys
         self.public_url = public_url.rstrip("/")
         self.issuer_id = self.public_url + "/issuer"
-        self.status_list_url = self.public_url + "/status/1"
+        self.status_list_url = self.status_list(1)  # the first list
+
+    def status_list(self, number: int) -> str:
+        """The URL of status list ``number`` (from 1): a list holds STATUS_LIST_BITS entries,
+        and a new one starts when one fills."""
+        return f"{self.public_url}/status/{number}"
 
     # -- building credentials -------------------------------------------------------------------
     def profile(self) -> dict[str, Any]:
@@ -134,14 +139,15 @@ class Exporter:
             "credentialStatus": self._status_entry(o.id),
         }
 
-    def _status_entry(self, outcome_id: UUID) -> dict[str, Any]:
-        index = self.status_index(outcome_id)
+    def _status_entry(self, subject_id: UUID) -> dict[str, Any]:
+        number, index = divmod(self.status_index(subject_id), STATUS_LIST_BITS)
+        url = self.status_list(number + 1)
         return {
-            "id": f"{self.status_list_url}#{index}",
+            "id": f"{url}#{index}",
             "type": "BitstringStatusListEntry",
             "statusPurpose": "revocation",
             "statusListIndex": str(index),
-            "statusListCredential": self.status_list_url,
+            "statusListCredential": url,
         }
 
     def _sign(self, credential: dict[str, Any]) -> str:
@@ -352,22 +358,36 @@ class Exporter:
             )
             return [int(r[0]) for r in cur.fetchall()]
 
-    def status_list_credential(self) -> str:
+    def status_lists(self) -> int:
+        """How many status lists are in use (at least one)."""
+        with self.bank.database.transaction(readonly=True) as cur:
+            cur.execute("SELECT max(status_index) FROM status_list_entries")
+            highest = cur.fetchone()[0]
+        return 1 + int(highest or 0) // STATUS_LIST_BITS
+
+    def status_list_credential(self, number: int = 1) -> str:
+        """Status list ``number``: the bits of its entries whose subject is revoked (an
+        outcome) or rescinded (an award)."""
+        if not 1 <= number <= self.status_lists():
+            raise NotFound(f"no status list {number}", ("number",))
+        first = (number - 1) * STATUS_LIST_BITS
+        url = self.status_list(number)
         bits = bytearray(STATUS_LIST_BITS // 8)
-        for index in self.revoked_indexes():
-            if index < STATUS_LIST_BITS:
+        for revoked in self.revoked_indexes():
+            index = revoked - first
+            if 0 <= index < STATUS_LIST_BITS:
                 bits[index // 8] |= 0x80 >> (index % 8)  # index 0 is the first, leftmost bit
         encoded = "u" + base64.urlsafe_b64encode(
             gzip.compress(bytes(bits), mtime=0)
         ).decode().rstrip("=")
         credential = {
             "@context": ["https://www.w3.org/ns/credentials/v2"],
-            "id": self.status_list_url,
+            "id": url,
             "type": ["VerifiableCredential", "BitstringStatusListCredential"],
             "issuer": self.profile(),
             "validFrom": _z(self.bank.now()),
             "credentialSubject": {
-                "id": self.status_list_url + "#list",
+                "id": url + "#list",
                 "type": "BitstringStatusList",
                 "statusPurpose": "revocation",
                 "encodedList": encoded,
@@ -414,9 +434,18 @@ class Exporter:
             )
         except jwt.PyJWTError:
             raise InvalidSignature("the signature does not hold") from None
-        status = credential.get("credentialStatus")
-        index = int(status["statusListIndex"]) if isinstance(status, dict) else None
-        return issuer_id, index is not None and index in set(self.revoked_indexes())
+        return issuer_id, self._revoked_entry(credential.get("credentialStatus"))
+
+    def _revoked_entry(self, status: Any) -> bool:
+        """Whether a status entry of one of the bank's lists marks its subject revoked."""
+        if not isinstance(status, dict):
+            return False
+        prefix = self.public_url + "/status/"
+        url = str(status.get("statusListCredential", ""))
+        if not url.startswith(prefix) or not url[len(prefix) :].isdigit():
+            return False
+        number, index = int(url[len(prefix) :]), int(status["statusListIndex"])
+        return (number - 1) * STATUS_LIST_BITS + index in set(self.revoked_indexes())
 
     def _deposit_revoked(self, issuer_id: UUID, credential_id: str) -> bool:
         try:
