@@ -18,6 +18,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from application.private_files import private_dir, write_new_private
+
 AUDIENCE = "creditbank"
 ISSUER = "creditbank-local"
 KEY_FILE = "jwt-signing-key.pem"
@@ -55,7 +57,7 @@ class AuthenticationError(Exception):
 
 def load_or_create_signing_key(data_dir: Path) -> Ed25519PrivateKey:
     path = data_dir / KEY_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
         assert isinstance(key, Ed25519PrivateKey)
@@ -67,9 +69,7 @@ def load_or_create_signing_key(data_dir: Path) -> Ed25519PrivateKey:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     try:
-        with path.open("xb") as f:
-            path.chmod(0o600)
-            f.write(pem)
+        write_new_private(path, pem)
     except FileExistsError:  # another process created it first: use theirs
         return load_or_create_signing_key(data_dir)
     return key

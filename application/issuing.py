@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from application import data_integrity
+from application.private_files import write_new_private
 from application.signing import b64url, multikey
 from application.standards import Standards
 from domain.errors import InvalidInput
@@ -95,9 +96,7 @@ class IssuerKey:
         pem, public = directory / f"{name}.pem", directory / f"{name}.jwk.json"
         if pem.exists() or public.exists():
             raise InvalidInput(f"{pem} or {public} exists; keys are never overwritten", ("out",))
-        with pem.open("xb") as f:
-            pem.chmod(0o600)
-            f.write(self.pem())
+        write_new_private(pem, self.pem())  # owner-only from the start
         public.write_text(json.dumps(self.jwk, indent=2) + "\n", encoding="utf-8")
         return pem, public
 

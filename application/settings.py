@@ -12,6 +12,8 @@ from platformdirs import user_data_path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from application.private_files import private_dir, write_new_private
+
 CHECKOUT = Path(__file__).resolve().parents[1]
 
 
@@ -149,16 +151,14 @@ class Settings(BaseSettings):
 
 def read_or_create_secret(path: Path) -> bytes:
     """A random secret kept in the data dir, created on first use with owner-only permissions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     try:
         return path.read_bytes().strip()
     except FileNotFoundError:
         pass
     value = secrets.token_hex(32).encode()
     try:
-        with path.open("xb") as f:  # exclusive: two processes starting together agree
-            path.chmod(0o600)
-            f.write(value)
+        write_new_private(path, value)  # exclusive: two processes starting together agree
     except FileExistsError:
         return path.read_bytes().strip()
     return value

@@ -16,6 +16,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from application.private_files import private_dir, write_new_private
+
 KEY_FILE = "bank-signing-key.pem"
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -67,7 +69,7 @@ class BankKeys:
     @classmethod
     def load_or_create(cls, data_dir: Path) -> BankKeys:
         path = data_dir / KEY_FILE
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         try:
             key = serialization.load_pem_private_key(path.read_bytes(), password=None)
             assert isinstance(key, Ed25519PrivateKey)
@@ -81,9 +83,7 @@ class BankKeys:
             serialization.NoEncryption(),
         )
         try:
-            with path.open("xb") as f:
-                path.chmod(0o600)
-                f.write(pem)
+            write_new_private(path, pem)
         except FileExistsError:
             return cls.load_or_create(data_dir)
         return cls(key)

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from application.availability import Availability
 from application.dialects import MAX_PARAMETERS, Cursor, chunks
+from application.private_files import private_file
 
 
 class SqliteDialect:
@@ -59,7 +60,8 @@ class SqliteDialect:
         """Nothing to guard: an embedded file has no outage."""
 
     def problem(self) -> str | None:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only before SQLite first opens it (its -wal and -shm files take the same mode).
+        private_file(Path(self.path))
         return None
 
     def migration_uri(self) -> str:
