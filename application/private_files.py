@@ -3,6 +3,7 @@ database, keys, the master secret). Created so from the start, never widened aft
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -16,9 +17,14 @@ def private_dir(path: Path) -> Path:
 
 def private_file(path: Path) -> Path:
     """The file, created empty and owner-only if missing (an existing one is tightened), so
-    whoever writes it next never makes it readable by others, even for a moment."""
+    whoever writes it next never makes it readable by others, even for a moment.
+
+    An existing file is never opened here: closing any descriptor of an SQLite database drops
+    the POSIX locks this process's connections hold on it (corrupting concurrent writes)."""
     private_dir(path.parent)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):  # another process created it just now
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     path.chmod(0o600)
     return path
 
