@@ -23,7 +23,7 @@ from domain.assessment import Assessment, Goal, Holding, assess
 from domain.errors import InvalidInput, NotFound, RequirementsNotMet, RuleNotApplicable
 from domain.prior_learning import PriorLearning
 from domain.records import AwardReview, Redemption, holdings, spending
-from domain.values import AwardDecision, AwardStatus, parse_enum, parse_text, utc
+from domain.values import ZERO, AwardDecision, AwardStatus, parse_enum, parse_text, utc
 
 if TYPE_CHECKING:
     from domain.qualification import Requirements
@@ -41,6 +41,33 @@ class Pathway:
 
 
 NO_PATHWAY = Pathway()
+
+
+def with_contributions(
+    result: Assessment, pathway: Pathway, spent_by: dict[str, dict[UUID, Decimal]]
+) -> Assessment:
+    """Notes how each earned award on the pathway contributes: the credits of it counted
+    again. ``spent_by``: holding id -> standing award's qualification -> what it spent (a
+    holding counted again from several is shared in the order of their ids)."""
+    if not result.again:
+        return result
+    names = dict(pathway.names)
+    contributed: dict[UUID, Decimal] = {}
+    for holding_id, again in result.again.items():
+        left = again
+        for qid, fresh in sorted(
+            spent_by.get(str(holding_id), {}).items(), key=lambda kv: str(kv[0])
+        ):
+            if left <= 0 or qid not in pathway.counts_again:
+                continue
+            share = min(left, fresh)
+            contributed[qid] = contributed.get(qid, ZERO) + share
+            left -= share
+    notes = tuple(
+        f"award {names.get(qid, str(qid))}: {credits} credits counted again"
+        for qid, credits in sorted(contributed.items(), key=lambda kv: str(kv[0]))
+    )
+    return replace(result, notes=result.notes + notes)
 
 
 def pathway_of(
@@ -123,28 +150,14 @@ class Awarding(PriorLearning):
         return self._with_required_awards(self._with_contributions(result, pathway), pathway)
 
     def _with_contributions(self, result: Assessment, pathway: Pathway) -> Assessment:
-        """Notes how each earned award on the pathway contributes: the credits of it counted
-        again (shared among them in the order they were awarded)."""
-        if not result.again:
-            return result
-        names = dict(pathway.names)
-        spent = spending(self.redemptions.values())
-        contributed: dict[UUID, Decimal] = {}
-        for holding_id, again in result.again.items():
-            left = again
-            for rid, fresh in spent.get(str(holding_id), {}).items():
+        by_qualification: dict[str, dict[UUID, Decimal]] = {}
+        for holding_id, given in spending(self.redemptions.values()).items():
+            for rid, fresh in given.items():
                 award = self.redemptions[rid]
-                if left <= 0 or award.qualification_id not in pathway.counts_again:
-                    continue
-                share = min(left, fresh)
-                qid = award.qualification_id
-                contributed[qid] = contributed.get(qid, Decimal(0)) + share
-                left -= share
-        notes = tuple(
-            f"award {names.get(qid, str(qid))}: {credits} credits counted again"
-            for qid, credits in contributed.items()
-        )
-        return replace(result, notes=result.notes + notes)
+                if award.status is AwardStatus.STANDING:
+                    mine = by_qualification.setdefault(holding_id, {})
+                    mine[award.qualification_id] = mine.get(award.qualification_id, ZERO) + fresh
+        return with_contributions(result, pathway, by_qualification)
 
     def _with_required_awards(self, result: Assessment, pathway: Pathway) -> Assessment:
         missing = [

@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.assessment import CALENDAR_YEAR, Assessment, Goal, Holding, assess
-from domain.awards import Pathway, pathway_of
+from domain.awards import Pathway, pathway_of, with_contributions
 from domain.credit_account import CreditAccount
 from domain.qualification import (
     CategoryMinimum,
@@ -143,8 +143,8 @@ class ProgressView:
                 if row is not None and row[0]:
                     continue  # awarded: the row keeps what the award counted (or its review)
                 rescinded = (row[1], row[2]) if row is not None else (None, None)
-                holdings = self._read_holdings(cur, t, learner_id, pathway.counts_again)
-                result = assess(q.goal, holdings)
+                holdings, spent_by = self._read_holdings(cur, t, learner_id, pathway.counts_again)
+                result = with_contributions(assess(q.goal, holdings), pathway, spent_by)
                 missing = self._missing_awards(cur, t, learner_id, pathway.requires)
                 if missing:
                     result = replace(
@@ -260,7 +260,9 @@ class ProgressView:
     @staticmethod
     def _read_holdings(
         cur: Cursor, t: Tables, learner_id: UUID, again: frozenset[UUID]
-    ) -> list[Holding]:
+    ) -> tuple[list[Holding], dict[str, dict[UUID, Decimal]]]:
+        """The learner's holdings as a qualification on a pathway of ``again`` sees them, and
+        what standing awards spent of each, by their qualification."""
         cur.execute(
             f"SELECT holding_id, credits_cc, level, kind, category, institution_id, completed_on, "  # noqa: S608
             f"converted, standard_codes, spent_by FROM {t('account_holdings')} "
@@ -269,8 +271,10 @@ class ProgressView:
         )
         recount = {str(q) for q in again}
         held = []
+        spent_by: dict[str, dict[UUID, Decimal]] = {}
         for r in cur.fetchall():
             by = {q: Decimal(v) for q, v in json.loads(r[9]).items()}
+            spent_by[r[0]] = {UUID(q): v for q, v in by.items() if q != RESERVED}
             counted_again = sum((v for q, v in by.items() if q in recount), ZERO)
             held.append(
                 Holding(
@@ -287,7 +291,7 @@ class ProgressView:
                     again=counted_again,
                 )
             )
-        return held
+        return held, spent_by
 
     @staticmethod
     def _missing_awards(
