@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
@@ -441,13 +441,3 @@ def _solve(cost: Any, rows: _Rows, lower: Any, upper: Any) -> Any | None:
     if result.x is None:
         raise RuntimeError(f"the allocation solver failed: {result.message}")
     return result.x
-
-
-def with_allocation_spent(
-    holdings: Iterable[Holding], allocations: dict[UUID, Decimal]
-) -> list[Holding]:
-    """The holdings once an allocation is spent (what a redemption leaves for others)."""
-    return [
-        replace(h, spent=h.spent + allocations[h.id]) if h.id in allocations else h
-        for h in holdings
-    ]
