@@ -48,6 +48,11 @@ def redact(url: str | None) -> str | None:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CREDITBANK_", extra="ignore")
 
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="production: GraphiQL and introspection off, the master secret and OIDC "
+        "settings required where they matter (docs/security.md)",
+    )
     data_dir: Path = Field(
         default_factory=default_data_dir,
         description="embedded data, keys and secrets; default: var/ in the project checkout, "
@@ -127,6 +132,10 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
 
     @property
     def database(self) -> str:
