@@ -38,6 +38,16 @@ class Forbidden(DomainError):
     code = "FORBIDDEN"
 
 
+class RateLimited(DomainError):
+    """Too many attempts from one caller in a window; nothing was stored. Send again later."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class RuleNotApplicable(DomainError):
     code = "RULE_NOT_APPLICABLE"
 

@@ -38,6 +38,7 @@ class ErrorCode(enum.Enum):
     REQUIREMENTS_NOT_MET = "REQUIREMENTS_NOT_MET"
     ALREADY_REVOKED = "ALREADY_REVOKED"
     UNAVAILABLE = "UNAVAILABLE"
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 @strawberry.type(description="A refusal of a mutation: nothing was changed.")
