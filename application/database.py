@@ -53,6 +53,11 @@ class Database:
         on engines that can)."""
         return self.dialect.transaction(readonly, pipeline)  # type: ignore[no-any-return]
 
+    def purge(self, table: str) -> bool:
+        """Makes the rows already deleted from ``table`` unrecoverable from the database's own
+        files (crypto-shredding); False if that could not be finished within PURGE_WINDOW."""
+        return self.dialect.purge(table)
+
     def close(self) -> None:
         self.availability.close()
         self.dialect.close()

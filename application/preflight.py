@@ -23,7 +23,8 @@ __all__ = ["StartupError", "check_database", "check_secret", "check_settings", "
 
 
 def check_settings(settings: Settings) -> None:
-    """What needs no database: the framework preset, the data directory, the standards."""
+    """What needs no database: the framework preset, the data directory, the master secret,
+    the standards."""
     try:
         preset(settings.framework)
     except DomainError as exc:
@@ -33,6 +34,7 @@ def check_settings(settings: Settings) -> None:
     except DomainError as exc:
         raise StartupError(f"{exc.message} (CREDITBANK_COUNTRY)") from None
     _check_writable(settings)
+    settings.master_secret()  # given where it must be (production, PostgreSQL), and readable
     try:
         Standards(settings.standards_dir).check()
     except DomainError as exc:
@@ -79,7 +81,7 @@ def check_secret(database: Database, secret: bytes, explicit: bool) -> None:
         recorded = str(cur.fetchone()[0])
     if not hmac.compare_digest(recorded, mine):
         hint = (
-            "set CREDITBANK_SECRET_KEY to the same value in every process"
+            "give every process the same CREDITBANK_SECRET_KEY (or CREDITBANK_SECRET_KEY_FILE)"
             if explicit
             else "this process generated its own secret.key; set CREDITBANK_SECRET_KEY to the "
             "secret the other processes use"

@@ -4,6 +4,13 @@ Each learner's personal data is sealed with the learner's own AES-256-GCM key; t
 wrapped by the bank's master key in ``learner_keys``, outside the event store. Erasure deletes
 the key (crypto-shredding): the sealed data in the events can then never be read again. The same
 is done for the link from an identity document to its account (keyed by the claim's id).
+
+A deleted row is not gone from a database's files by itself: SQLite keeps earlier page images in
+its write-ahead log, PostgreSQL keeps a dead tuple in its page. ``shred`` therefore also purges
+the table (``Database.purge``: secure_delete and a truncating WAL checkpoint on SQLite, VACUUM
+FULL on PostgreSQL), so that the master secret and a copy of the live database files together
+can no longer unwrap the key. Backups, WAL archives and replicas made before are out of its reach
+(docs/security.md).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import unicodedata
 from collections.abc import Callable
@@ -40,12 +48,16 @@ def normalize_document_number(number: str) -> str:
     return "".join(c for c in folded if c.isalnum()).upper()
 
 
+_log = logging.getLogger("creditbank.vault")
+
+
 class KeyStore(Protocol):
     """Where the wrapped learner keys live, outside the event store."""
 
     def put(self, learner_id: UUID, wrapped: bytes, created_at: datetime) -> None: ...
     def get(self, learner_id: UUID) -> bytes | None: ...
     def delete(self, learner_id: UUID) -> None: ...
+    def purge(self) -> bool: ...
     def __len__(self) -> int: ...
 
 
@@ -75,6 +87,10 @@ class SqlKeyStore:
         with self._db.transaction() as cur:
             cur.execute("DELETE FROM learner_keys WHERE learner_id = ?", (self._id(learner_id),))
 
+    def purge(self) -> bool:
+        """Deleted keys gone from the database's files too (False: not finished in time)."""
+        return self._db.purge("learner_keys")
+
     def __len__(self) -> int:
         with self._db.transaction(readonly=True) as cur:
             cur.execute("SELECT COUNT(*) FROM learner_keys")
@@ -98,6 +114,9 @@ class MemoryKeyStore:
 
     def delete(self, learner_id: UUID) -> None:
         self._keys.pop(learner_id, None)
+
+    def purge(self) -> bool:
+        return True
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -152,8 +171,23 @@ class PersonalDataVault:
     def open_many(self, sealed: dict[UUID, str | None]) -> dict[UUID, dict[str, Any] | None]:
         return {learner_id: self.open(learner_id, s) for learner_id, s in sealed.items()}
 
-    def shred(self, learner_id: UUID) -> None:
-        self.keys.delete(learner_id)
+    def shred(self, *learner_ids: UUID) -> None:
+        """Erases the keys for good: deleted, then purged from the database's files."""
+        self.discard(*learner_ids)
+        if not self.keys.purge():
+            # The keys are deleted (the data is unreadable through the bank); their bytes may
+            # linger in the files until the next erasure's purge succeeds.
+            _log.warning(
+                "erasure of %d key(s) not yet final in the database files (readers or locks "
+                "held past the purge window); the next erasure completes it",
+                len(learner_ids),
+            )
+
+    def discard(self, *learner_ids: UUID) -> None:
+        """Deletes keys that never sealed stored data (a refused registration): no purge, so a
+        stream of refused registrations costs no table rewrites."""
+        for learner_id in learner_ids:
+            self.keys.delete(learner_id)
 
     def _key(self, learner_id: UUID) -> bytes | None:
         wrapped = self.keys.get(learner_id)

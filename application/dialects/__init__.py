@@ -32,6 +32,9 @@ SETUP_LOCK = 0x43726564697442  # "CreditB"
 # Rows per multi-row statement: under both engines' bound-parameter limits (SQLite 32766,
 # PostgreSQL 65535) for the widest view row.
 MAX_PARAMETERS = 16000
+# Seconds an erasure may spend making its deletion final in the files (application/vault.py):
+# waiting for readers on an older snapshot, or for a lock on the keys' table.
+PURGE_WINDOW = 5.0
 
 
 class Dialect(ViewDialect, Protocol):
@@ -49,6 +52,7 @@ class Dialect(ViewDialect, Protocol):
     def problem(self) -> str | None: ...
     def migration_uri(self) -> str: ...
     def key(self, value: UUID) -> Any: ...
+    def purge(self, table: str) -> bool: ...
     def close(self) -> None: ...
 
 

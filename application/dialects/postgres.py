@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -12,7 +13,13 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from uuid import UUID
 
 from application.availability import Availability, lost_connection
-from application.dialects import CONNECT_TIMEOUT, RECONNECT_WINDOW, SETUP_LOCK, Cursor
+from application.dialects import (
+    CONNECT_TIMEOUT,
+    PURGE_WINDOW,
+    RECONNECT_WINDOW,
+    SETUP_LOCK,
+    Cursor,
+)
 from domain.errors import Unavailable
 
 
@@ -163,6 +170,38 @@ class PostgresDialect:
     def key(self, value: UUID) -> Any:
         return value
 
+    def purge(self, table: str) -> bool:
+        """A deleted row stays in its page as a dead tuple, and a plain VACUUM only marks its
+        space free (measured: the bytes of the newest row of a page survive it). VACUUM FULL
+        writes the live rows into a new file and truncates the old one, so it is run on this
+        small table, once no other transaction can still see the row (a snapshot older than the
+        delete would make VACUUM FULL copy it), under a lock timeout: requests for the keys wait
+        at most a second behind it while it queues for its lock."""
+        import psycopg
+
+        deadline = time.monotonic() + PURGE_WINDOW
+        try:
+            with psycopg.connect(
+                self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+            ) as conn:
+                deleted = conn.execute("SELECT statement_timestamp()").fetchone()
+                while (older := conn.execute(_OLDER_SNAPSHOTS, deleted).fetchone()) is not None:
+                    if time.monotonic() >= deadline:
+                        break  # still purged as far as possible: the next erasure finishes it
+                    time.sleep(0.05)
+                conn.execute(f"SET lock_timeout = '{int(PURGE_WINDOW * 200)}ms'")
+                while True:
+                    try:
+                        conn.execute(f"VACUUM FULL {table}")
+                        return older is None
+                    except psycopg.errors.LockNotAvailable:
+                        if time.monotonic() >= deadline:
+                            return False
+        except psycopg.Error as exc:  # the erasure itself is committed: the caller reports this
+            if isinstance(exc, psycopg.OperationalError):
+                self.availability.suspect()
+            return False
+
     def insert_rows(
         self, cur: Cursor, table: str, columns: Sequence[str], rows: list[list[Any]], suffix: str
     ) -> None:
@@ -254,6 +293,16 @@ class PostgresDialect:
                 self._pool = None
             if self._probe_conn is not None:
                 self._probe_conn.close()
+
+
+# Another session of this database whose transaction began before the delete committed and
+# holds a snapshot (backend_xmin): VACUUM may have to keep the deleted row for it.
+_OLDER_SNAPSHOTS = """
+    SELECT 1 FROM pg_stat_activity
+    WHERE datname = current_database() AND pid <> pg_backend_pid()
+      AND backend_xmin IS NOT NULL AND xact_start < %s
+    LIMIT 1
+"""
 
 
 class _PgCursor:

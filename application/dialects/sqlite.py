@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from application.availability import Availability
-from application.dialects import MAX_PARAMETERS, Cursor, chunks
+from application.dialects import MAX_PARAMETERS, PURGE_WINDOW, Cursor, chunks
 from application.private_files import private_file
 
 
@@ -42,6 +43,9 @@ class SqliteDialect:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             conn.execute("PRAGMA busy_timeout = 30000")
+            # Deleted rows are overwritten with zeros, not left in free space (crypto-shredding
+            # of learner_keys): a per-connection setting, whatever the build's default.
+            conn.execute("PRAGMA secure_delete = ON")
             cur = conn.cursor()
             cur.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
             try:
@@ -132,6 +136,28 @@ class SqliteDialect:
     def lock_tables(self, cur: Cursor, tables: Sequence[str], timeout_ms: int) -> None:
         """The transaction's write lock already excludes every other writer."""
 
+    def purge(self, table: str) -> bool:
+        """secure_delete zeroes a deleted row in the page it rewrites, but the page's earlier
+        images stay in the write-ahead log until a checkpoint copies the pages into the database
+        and the log is truncated to nothing. A TRUNCATE checkpoint waits for readers still on an
+        older snapshot: retried until PURGE_WINDOW. (A connection of its own, like every
+        transaction here: SQLite keeps this process's locks when one of its connections closes.)"""
+        deadline = time.monotonic() + PURGE_WINDOW
+        while True:
+            conn = sqlite3.connect(self.path, timeout=PURGE_WINDOW, isolation_level=None)
+            try:
+                conn.execute("PRAGMA busy_timeout = 1000")
+                busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.OperationalError:  # locked beyond the busy timeout
+                busy = 1
+            finally:
+                conn.close()
+            if not busy:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
     def close(self) -> None:
         """Connections are per transaction."""
 
@@ -150,6 +176,9 @@ class MemoryDialect(SqliteDialect):
 
     def transaction(self, readonly: bool, pipeline: bool) -> Any:
         raise NotImplementedError("the in-memory bank keeps no tables (no read models)")
+
+    def purge(self, table: str) -> bool:
+        return True  # no files
 
 
 class _SqliteCursor:

@@ -55,7 +55,8 @@ def test_a_missing_dependency_is_one_line_and_exit_2(
 def test_postgresql_problems_are_one_line_and_never_show_the_password(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    env = sqlite_env(tmp_path / "data")
+    # PostgreSQL takes its master secret from outside (without one it refuses before connecting)
+    env = {**sqlite_env(tmp_path / "data"), "CREDITBANK_SECRET_KEY": "s" * 32}
     server = urlsplit(postgres_url)  # trust authentication: the password is never checked
     netloc = f"{server.username}:hunter2@{server.hostname}:{server.port}"
     missing = urlunsplit(server._replace(netloc=netloc, path=f"/none_{uuid.uuid4().hex[:6]}"))
@@ -81,11 +82,12 @@ def test_a_second_process_with_another_secret_refuses_to_start(
     try:
         url = f"{postgres_url}?schema={schema}"
         first = {**sqlite_env(tmp_path / "a"), "CREDITBANK_DATABASE_URL": url}
+        first["CREDITBANK_SECRET_KEY"] = shared = uuid.uuid4().hex
         assert run_cli(first, "migrate").returncode == 0
         assert run_cli(first, "audit", "verify").returncode == 0  # records its secret
         second = {**sqlite_env(tmp_path / "b"), "CREDITBANK_DATABASE_URL": url}
+        second["CREDITBANK_SECRET_KEY"] = uuid.uuid4().hex
         _one_line_exit_2(run_cli(second, "audit", "verify"), "master secret differs")
-        shared = (tmp_path / "a" / "secret.key").read_text()
         assert (
             run_cli({**second, "CREDITBANK_SECRET_KEY": shared}, "audit", "verify").returncode == 0
         )
