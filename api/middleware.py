@@ -1,8 +1,10 @@
-"""HTTP middleware: a request id and start time for every request, and a bounded body."""
+"""HTTP middleware: a request id and start time for every request, a bounded body, and the
+security headers of every response."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,6 +39,9 @@ class RequestContext:
                 if status is not None:  # set by the GraphQL router (an outage: 503)
                     message["status"] = status
                     headers.append((b"retry-after", RETRY_AFTER))
+                retry_after = scope["state"].get("retry_after")
+                if retry_after is not None and status is None:  # a rate limit (seconds)
+                    headers.append((b"retry-after", str(int(retry_after)).encode()))
             await send(message)
 
         try:
@@ -95,3 +100,58 @@ class BodyLimit:
             status_code=413,
         )
         await response(scope, receive, send)
+
+
+# Every response: no MIME sniffing (a JSON answer is never run as a script or page), no Referer
+# leaving the bank (GraphiQL URLs carry queries), no framing (clickjacking).
+COMMON_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+)
+# Responses that are not a page of ours (JSON, JWTs, scripts, errors) may load nothing.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+HSTS = b"max-age=31536000"  # one year; only sent when the public URL is https
+
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP response.
+
+    ``pages`` maps a path prefix to the Content-Security-Policy of the HTML pages under it (the
+    longest matching prefix wins: GraphiQL at /graphql now; a future /app/ adds its own entry);
+    every other response gets ``API_CSP``. A response that sets its own CSP (a page with a
+    per-request nonce) keeps it. ``hsts``: also send Strict-Transport-Security.
+    """
+
+    def __init__(self, app: ASGIApp, pages: Mapping[str, str] | None = None, hsts: bool = False):
+        self.app = app
+        self.pages = sorted((pages or {}).items(), key=lambda item: -len(item[0]))
+        self.hsts = hsts
+
+    def policy(self, path: str, content_type: bytes) -> str:
+        if content_type.split(b";")[0].strip().lower() == b"text/html":
+            for prefix, csp in self.pages:
+                if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                    return csp
+        return API_CSP
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers += [h for h in COMMON_HEADERS if h[0] not in names]
+                if b"content-security-policy" not in names:
+                    content_type = dict(headers).get(b"content-type", b"")
+                    csp = self.policy(scope["path"], content_type)
+                    headers.append((b"content-security-policy", csp.encode()))
+                if self.hsts and b"strict-transport-security" not in names:
+                    headers.append((b"strict-transport-security", HSTS))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

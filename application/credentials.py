@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 
 from application import data_integrity
 from application.standards import Standards
+from application.text import UNSAFE_MESSAGE, first_unsafe
 from application.vault import normalize_document_number
 from domain.errors import (
     CredentialExpired,
@@ -53,7 +55,17 @@ def _b64json(segment: str) -> dict[str, Any]:
         raise InvalidCredential("the credential is not a compact JWS", ("credential",)) from None
     if not isinstance(value, dict):
         raise InvalidCredential("the credential is not a compact JWS", ("credential",))
+    _check_text(value)
     return value
+
+
+def _check_text(value: dict[str, Any]) -> None:
+    """The decoded JSON of a credential holds no NUL or unpaired surrogate: inside a JWT payload
+    or a JSON string argument, ``"\\u0000"`` and ``"\\ud800"`` are plain escapes the request's
+    own check cannot see, and the stores cannot hold what they decode to (a title "Net\\ud800works"
+    failed at save with an encoding error)."""
+    if first_unsafe(value) is not None:
+        raise InvalidCredential(f"the credential's {UNSAFE_MESSAGE}", ("credential",))
 
 
 def moment_of(value: Any, field: str) -> datetime:
@@ -94,6 +106,7 @@ def verify_data_integrity(
         raise InvalidCredential("the credential is not JSON", ("credential",)) from None
     if not isinstance(document, dict):
         raise InvalidCredential("the credential is not a JSON object", ("credential",))
+    _check_text(document)
     issuer_uri = _id(document.get("issuer"))
     if not isinstance(issuer_uri, str) or not issuer_uri:
         raise InvalidCredential("the credential names no issuer", ("credential", "issuer"))
@@ -252,25 +265,42 @@ def _check_types(credential: dict[str, Any]) -> None:
         raise InvalidCredential("not an Open Badges AchievementCredential", ("credential", "type"))
 
 
-def identity_matches(credential: dict[str, Any], document_number: str) -> bool:
-    """The subject's IdentityObject must be the learner's national identity number (salted
-    sha256); the number is tried as written and in normalised form."""
+MAX_IDENTITY_NUMBERS = 2  # a person's national number, plus one former or second document
+
+
+def identity_numbers(credential: dict[str, Any]) -> list[dict[str, Any]]:
+    """The subject's national identity numbers (IdentityObjects). More than a person holds is
+    refused before any is compared: a list of candidates is how a document number is guessed."""
     subject = credential.get("credentialSubject") or {}
     identifiers = subject.get("identifier") if isinstance(subject, dict) else None
     if not isinstance(identifiers, list):
-        return False
+        return []
+    numbers = [
+        ident
+        for ident in identifiers
+        if isinstance(ident, dict) and ident.get("identityType") == "nationalIdentityNumber"
+    ]
+    if len(numbers) > MAX_IDENTITY_NUMBERS:
+        raise InvalidCredential(
+            f"the credential names more than {MAX_IDENTITY_NUMBERS} national identity numbers",
+            ("credential", "credentialSubject", "identifier"),
+        )
+    return numbers
+
+
+def identity_matches(numbers: list[dict[str, Any]], document_number: str) -> bool:
+    """One of the subject's IdentityObjects (``identity_numbers``) must be the learner's national
+    identity number (salted sha256, or plain); the number is tried as written and normalised.
+    Every candidate is compared, so the time taken does not tell which matched."""
     candidates = {document_number.strip(), normalize_document_number(document_number)}
-    for ident in identifiers:
-        if not isinstance(ident, dict) or ident.get("identityType") != "nationalIdentityNumber":
-            continue
+    found = False
+    for ident in numbers:
         value = str(ident.get("identityHash", ""))
         if ident.get("hashed") is False:
-            if value in candidates:
-                return True
+            found |= any(hmac.compare_digest(value.encode(), c.encode()) for c in candidates)
             continue
         salt = str(ident.get("salt") or "")
         for number in candidates:
             digest = "sha256$" + hashlib.sha256((number + salt).encode()).hexdigest()
-            if value.lower() == digest:
-                return True
-    return False
+            found |= hmac.compare_digest(value.lower().encode(), digest.encode())
+    return found

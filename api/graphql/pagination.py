@@ -20,9 +20,12 @@ def encode_cursor(key: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
         raise ApiError("INVALID_INPUT", "after is not a cursor from this API") from None
+    if "\x00" in key:  # never in a key this API encodes; PostgreSQL text cannot hold it
+        raise ApiError("INVALID_INPUT", "after is not a cursor from this API")
+    return key
 
 
 def page_size(first: int | None) -> int:

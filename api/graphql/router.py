@@ -17,6 +17,15 @@ from strawberry.types.unset import UNSET
 from api.graphql.context import Context
 from api.graphql.errors import mask
 from api.observability import OTHER, Metrics, operation_name, timer
+from application.text import UNSAFE_MESSAGE, first_unsafe
+
+
+class UnsafeText(json.JSONDecodeError):
+    """A body holding text no database can store. A JSONDecodeError, so that WebSocket messages
+    are refused like malformed ones; HTTP requests are answered with its own message."""
+
+    def __init__(self) -> None:
+        super().__init__(UNSAFE_MESSAGE, "", 0)
 
 
 class Router(GraphQLRouter[Context, None]):
@@ -34,7 +43,19 @@ class Router(GraphQLRouter[Context, None]):
             raise json.JSONDecodeError("not UTF-8", "", 0) from None
         if not isinstance(decoded, dict | list):
             raise HTTPException(400, "a GraphQL request body is a JSON object")
+        # Variables (and JSON scalars in them: credentials, keys) reach the stores as text: a NUL
+        # or a lone surrogate ("\\ud800") is refused here, before parsing or any resolver.
+        if first_unsafe(decoded) is not None:
+            raise UnsafeText
         return decoded
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return self.decode_json(data)
+        except UnsafeText:
+            raise HTTPException(400, UNSAFE_MESSAGE) from None
+        except json.JSONDecodeError:
+            raise HTTPException(400, "Unable to parse request body as JSON") from None
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """Strawberry answers a request it cannot parse (not JSON, a batch, no query...) with a
