@@ -36,6 +36,7 @@ from eventsourcing.persistence import (
 
 from application.chain import ChainingMapper
 from application.database import Database
+from application.identity_attempts import IdentityGuard
 from application.standards import Standards
 from application.transcodings import register_all
 from application.vault import PersonalDataVault
@@ -118,8 +119,11 @@ class BankBase(Application[UUID]):
         four_eyes_credits: Decimal | None = DEFAULT_FOUR_EYES_CREDITS,
         calendar: Calendar | None = None,
         level_share: Decimal = DEFAULT_LEVEL_SHARE,
+        identity_guard: IdentityGuard | None = None,
     ) -> None:
         self.database = database
+        # Deposits that name the wrong person: limited per institution and recorded.
+        self.identity_guard = identity_guard or IdentityGuard()
         self.calendar = calendar or framework.calendar  # caps count in its years and terms
         self.level_share = level_share  # of a qualification's credits at its level - 1 or above
         # An officer's recognition above this many credits needs a second officer too.

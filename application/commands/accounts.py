@@ -6,12 +6,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 from application.base import Pending
 from application.commands.catalogue import CatalogueCommands
 from application.commands.learners import LearnerCommands
-from application.credentials import VerifiedCredential, identity_matches, verify
+from application.credentials import (
+    VerifiedCredential,
+    identity_matches,
+    identity_numbers,
+    verify,
+)
+from application.identity_attempts import IdentityFailure
 from application.outcome_mapping import to_outcome
 from domain.credit_account import CreditAccount
 from domain.credit_schemes import framework_credits
@@ -55,11 +62,14 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         outcome: DepositedOutcome,
         evidence: bytes,
         actor: str | None = None,
+        identity: IdentityMismatch | None = None,
     ) -> UUID:
         """Accepts a verified outcome into the learner's account; returns the outcome id.
 
         The verifier runs first; the credential index and the account are saved together, so a
-        credential enters at most one account even when pushed into two at once.
+        credential enters at most one account even when pushed into two at once. ``identity``,
+        the caller's finding that the credential names someone else, is raised only once every
+        other check has passed, so a refusal says nothing about who the learner is.
         """
         if not isinstance(evidence, bytes) or not evidence:
             raise InvalidInput("the deposit needs the credential as evidence", ("credential",))
@@ -80,6 +90,12 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         outcome_id = uuid4()
 
         def decide() -> tuple[UUID, Pending]:
+            # Again inside the transaction: a key revoked as compromised while the credential
+            # was being verified lets nothing in after its revocation (review_compromised only
+            # looks at what the views held when the key was revoked).
+            self.verifier.check(
+                self._get(Institution, outcome.issuer_id, "issuer"), outcome, evidence, self.now()
+            )
             learner = self.learner(learner_id)
             index: CredentialIndex | None = self._find(CredentialIndex, index_id)
             self._check_active(learner)
@@ -88,6 +104,8 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
                 raise DuplicateCredential("this credential was already deposited")
             # The account refuses a repeat, and lets an update (signed later) supersede.
             account.deposit(outcome, outcome_id, self.now(), self.framework.max_level, actor=actor)
+            if identity is not None:  # last: the loaded copies are dropped, nothing is saved
+                raise identity
             if index is None:
                 index = CredentialIndex(
                     issuer_id=outcome.issuer_id,
@@ -101,7 +119,13 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
                 self._auto_recognize(account, account.outcome(outcome_id))
             return outcome_id, (account, index)
 
-        return self._command(decide)
+        with self.identity_guard.guarding(outcome.issuer_id, learner_id):
+            try:
+                return self._command(decide)
+            except IdentityMismatch:
+                failure = IdentityFailure(self.now(), outcome.issuer_id, learner_id, actor)
+                self.identity_guard.failed(failure)
+                raise
 
     def verify_credential(self, credential: str) -> VerifiedCredential:
         """Verifies a signed credential against the registered issuers' keys (no deposit)."""
@@ -116,26 +140,39 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         actor: str | None = None,
         by_institution: UUID | None = None,
     ) -> UUID:
-        """Verifies an Open Badges 3.0 credential, checks it names this learner, and deposits it."""
+        """Verifies an Open Badges 3.0 credential, checks it names this learner, and deposits it.
+
+        Whether it names the learner is worked out here, at the same cost either way, and told
+        last (``deposit``): otherwise an institution could learn a learner's document number by
+        sending otherwise-refused credentials listing candidates (security finding 1)."""
+        if by_institution is not None:  # before the costly verification
+            self.identity_guard.check(by_institution, learner_id)
         verified = self.verify_credential(credential)
         if by_institution is not None and verified.issuer.id != by_institution:
             raise Forbidden("an institution deposits only the credentials it issued")
+        identity = self._identity_finding(learner_id, verified.credential)
+        outcome = to_outcome(verified, self.framework)
+        return self.deposit(
+            learner_id, outcome, credential.strip().encode(), actor=actor, identity=identity
+        )
+
+    def _identity_finding(
+        self, learner_id: UUID, credential: dict[str, Any]
+    ) -> IdentityMismatch | None:
+        """None when the credential names this learner (or a learner merged into it)."""
+        numbers = identity_numbers(credential)  # refuses a list of candidates outright
         data = self.personal_data(learner_id)
-        if data is None:
-            raise IdentityMismatch("the learner's identity data was erased")
         # The person's documents: this account's, and those of the accounts merged into it.
-        documents = [data] + [
+        documents = [] if data is None else [data]
+        documents += [
             merged
             for absorbed in self.learner(learner_id).absorbed
             if (merged := self.personal_data(absorbed)) is not None
         ]
-        if not any(
-            identity_matches(verified.credential, str(d["identityDocumentNumber"]))
-            for d in documents
-        ):
-            raise IdentityMismatch("the credential's subject is not this learner")
-        outcome = to_outcome(verified, self.framework)
-        return self.deposit(learner_id, outcome, credential.strip().encode(), actor=actor)
+        matched = [identity_matches(numbers, str(d["identityDocumentNumber"])) for d in documents]
+        if data is None or not any(matched):  # one answer: erasure is not told apart either
+            return IdentityMismatch("the credential's subject is not this learner")
+        return None
 
     # -- identity and recognition -----------------------------------------------------------
     def verify_learner_identity(

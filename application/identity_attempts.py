@@ -1,0 +1,147 @@
+"""Deposits refused because the credential does not name the learner: limited and recorded.
+
+A wrong identity is exactly what an institution probing for a learner's document number sees
+(security finding 1). The deposit checks identity last, so every other refusal answers the same
+whatever the number; what remains is a fully valid credential naming the wrong person. After
+``per_hour`` of those, every deposit the institution attempts is refused with RATE_LIMITED until
+the window moves on (its answers then say nothing about identity), and each failure is recorded
+for officers and auditors (``identityFailures``).
+
+The limiter is the ``limits`` library's moving window (in this process's memory: with several
+API processes each keeps its own count, so the bound is per process; the record is shared).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from limits import RateLimitItemPerDay, RateLimitItemPerHour
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from application.database import Database
+from domain.errors import RateLimited
+
+DEFAULT_FAILURES_PER_HOUR = 20
+DEFAULT_FAILURES_PER_LEARNER = 5  # a day: an honest registrar rarely errs more often
+
+
+@dataclass(frozen=True)
+class IdentityFailure:
+    at: datetime
+    institution_id: UUID  # whose credential it was (the issuer)
+    learner_id: UUID  # the account it was pushed into
+    actor: str | None  # who pushed it (an institution's token, an officer...)
+
+
+class FailureLog(Protocol):
+    def add(self, failure: IdentityFailure) -> None: ...
+    def recent(self, institution_id: UUID | None, limit: int) -> list[IdentityFailure]: ...
+
+
+class SqlFailureLog:
+    """The ``identity_failures`` table (migration 0012)."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def add(self, failure: IdentityFailure) -> None:
+        key = self._db.dialect.key
+        with self._db.transaction() as cur:
+            cur.execute(
+                "INSERT INTO identity_failures (at, institution_id, learner_id, actor)"
+                " VALUES (?, ?, ?, ?)",
+                (
+                    failure.at.isoformat(),
+                    key(failure.institution_id),
+                    key(failure.learner_id),
+                    failure.actor,
+                ),
+            )
+
+    def recent(self, institution_id: UUID | None, limit: int) -> list[IdentityFailure]:
+        query = "SELECT at, institution_id, learner_id, actor FROM identity_failures"
+        args: list[object] = []
+        if institution_id is not None:
+            query += " WHERE institution_id = ?"
+            args.append(self._db.dialect.key(institution_id))
+        with self._db.transaction(readonly=True) as cur:
+            cur.execute(query + " ORDER BY at DESC, seq DESC LIMIT ?", (*args, limit))
+            rows = cur.fetchall()
+        return [
+            IdentityFailure(datetime.fromisoformat(str(at)), UUID(str(i)), UUID(str(lid)), actor)
+            for at, i, lid, actor in rows
+        ]
+
+
+class MemoryFailureLog:
+    """The in-memory bank's: a list."""
+
+    def __init__(self) -> None:
+        self._failures: list[IdentityFailure] = []
+
+    def add(self, failure: IdentityFailure) -> None:
+        self._failures.append(failure)
+
+    def recent(self, institution_id: UUID | None, limit: int) -> list[IdentityFailure]:
+        chosen = [f for f in self._failures if institution_id in (None, f.institution_id)]
+        return list(reversed(chosen))[:limit]
+
+
+class IdentityGuard:
+    """Failed identity checks, limited per institution (``per_hour``) and per institution and
+    learner (``per_learner_per_day``: one learner's number is what a probe searches)."""
+
+    def __init__(
+        self,
+        log: FailureLog | None = None,
+        per_hour: int = DEFAULT_FAILURES_PER_HOUR,
+        per_learner_per_day: int = DEFAULT_FAILURES_PER_LEARNER,
+    ) -> None:
+        self.log: FailureLog = log or MemoryFailureLog()
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._per_institution = RateLimitItemPerHour(max(per_hour, 1))
+        self._per_learner = RateLimitItemPerDay(max(per_learner_per_day, 1))
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._locks_lock = threading.Lock()
+
+    def _windows(self, institution_id: UUID, learner_id: UUID) -> list[tuple[Any, str]]:
+        return [
+            (self._per_institution, str(institution_id)),
+            (self._per_learner, f"{institution_id}/{learner_id}"),
+        ]
+
+    def check(self, institution_id: UUID, learner_id: UUID) -> None:
+        """Refuses every deposit of an institution that has used up its identity failures (into
+        any account, or into this learner's)."""
+        for item, key in self._windows(institution_id, learner_id):
+            if not self._limiter.test(item, key):
+                reset = self._limiter.get_window_stats(item, key).reset_time
+                raise RateLimited(
+                    "too many deposits from this institution named the wrong learner; "
+                    "its deposits are paused, try again later",
+                    retry_after=max(1, int(reset - time.time())),
+                )
+
+    @contextmanager
+    def guarding(self, institution_id: UUID, learner_id: UUID) -> Iterator[None]:
+        """Check, decide and record as one step per institution (in this process): deposits
+        sent at once cannot all pass the check before their failures are counted."""
+        with self._locks_lock:
+            lock = self._locks[str(institution_id)]
+        with lock:
+            self.check(institution_id, learner_id)
+            yield
+
+    def failed(self, failure: IdentityFailure) -> None:
+        for item, key in self._windows(failure.institution_id, failure.learner_id):
+            self._limiter.hit(item, key)
+        self.log.add(failure)
