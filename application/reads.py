@@ -13,6 +13,7 @@ from eventsourcing.domain import DomainEvent
 
 from application.chain import stored_hash
 from application.commands.awards import AwardCommands
+from application.commands.compromise import CompromiseCommands
 from application.commands.merges import MergeCommands
 from application.commands.reviews import ReviewCommands
 from domain.assessment import Assessment
@@ -32,7 +33,7 @@ class AccountEvent:
     hash: str  # this event's link in the account's hash chain
 
 
-class AccountReads(MergeCommands, ReviewCommands, AwardCommands):
+class AccountReads(MergeCommands, ReviewCommands, AwardCommands, CompromiseCommands):
     def account_version_at(self, learner_id: UUID, at: datetime) -> int:
         """The account's version as it stood at a moment (0: not yet opened)."""
         at = utc(at)

@@ -138,6 +138,7 @@ def generate(chunk: Chunk) -> tuple[list[str], dict[str, str], dict[str, int]]:
                         None,  # no second officer
                         None,  # no appeal
                         None,  # no portfolio
+                        None,  # not under review
                     )
                 )
             )

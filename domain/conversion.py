@@ -95,6 +95,8 @@ class ConversionPlan:
                     f"outcome {o.id} is {o.status.value}; only recognised, unspent outcomes "
                     "can be converted"
                 )
+            if o.under_review is not None:
+                raise RuleNotApplicable(f"outcome {o.id} is under review: {o.under_review}")
             if not terms.criteria.matches(o.issuer_id, o.kind, o.standard_code):
                 raise RuleNotApplicable(f"rule {rule.name!r} does not apply to outcome {o.id}")
             if o.expired_on(on):
@@ -202,6 +204,7 @@ class ConversionOption:
 def convertible(outcome: Outcome, terms: ConversionTerms, on: date) -> bool:
     return (
         outcome.status is OutcomeStatus.RECOGNIZED
+        and outcome.under_review is None
         and outcome.available_credits > 0
         and not outcome.expired_on(on)
         and terms.criteria.matches(outcome.issuer_id, outcome.kind, outcome.standard_code)

@@ -470,6 +470,50 @@ class CreditAccount(Awarding):
             self.outcomes[str(rid)].superseded_by = None
             self.outcomes[str(rid)].superseded_because = None
 
+    # -- review of outcomes signed with a compromised key -------------------------------------
+    def question(self, outcome_id: UUID, reason: object, actor: str) -> bool:
+        """Puts an outcome under review (its issuer's key was compromised when it was signed):
+        it and what was converted from it stop counting, and the awards that relied on it go
+        under review. Only an officer clears it or revokes it. False: nothing to do (revoked,
+        already under review, or already found genuine)."""
+        outcome = self.outcome(outcome_id)
+        if (
+            outcome.status is OutcomeStatus.REVOKED
+            or outcome.under_review is not None
+            or outcome.review_cleared_by is not None  # an officer already found it genuine
+        ):
+            return False
+        _, flagged = self._relying_on(outcome_id)
+        self._outcome_questioned(
+            outcome_id=outcome_id,
+            reason=parse_text(reason, "reason"),
+            flagged_redemptions=flagged,
+            actor=actor,
+        )
+        return True
+
+    @event("OutcomeQuestioned")
+    def _outcome_questioned(
+        self, outcome_id: UUID, reason: str, flagged_redemptions: tuple[UUID, ...], actor: str
+    ) -> None:
+        self.outcomes[str(outcome_id)].under_review = reason
+        self._release(outcome_id, f"under review: {reason}", (), flagged_redemptions)
+
+    def clear_review(self, outcome_id: UUID, reason: object, officer: str) -> None:
+        """An officer found the outcome genuine after all: it counts again."""
+        outcome = self.outcome(outcome_id)
+        if outcome.under_review is None:
+            raise InvalidInput("the outcome is not under review", ("outcomeId",))
+        self._review_cleared(
+            outcome_id=outcome_id, reason=parse_text(reason, "reason"), actor=officer
+        )
+
+    @event("ReviewCleared")
+    def _review_cleared(self, outcome_id: UUID, reason: str, actor: str) -> None:
+        outcome = self.outcomes[str(outcome_id)]
+        outcome.under_review, outcome.review_cleared_by = None, actor
+        self._mark_spent()
+
 
 # Events of these kinds were recorded as ``CreditAccount``'s before its behaviour was split by
 # area into the classes it inherits from; their stored topics name the classes that apply them.

@@ -37,6 +37,11 @@ class SigningKey:
     valid_from: datetime
     valid_until: datetime | None
     retired_at: datetime | None = None
+    # Revoked as compromised: from then on it verifies nothing, whatever date a credential
+    # claims; credentials it signed from ``compromised_at`` on are put under review.
+    compromised_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = None
 
     def valid_at(self, moment: datetime) -> bool:
         if moment < self.valid_from:
@@ -195,6 +200,37 @@ class Institution(Aggregate):
     def _key_retired(self, kid: str, retired_at: datetime) -> None:
         self.keys[kid] = replace(self.keys[kid], retired_at=retired_at)
 
+    def revoke_key(self, kid: str, compromised_at: datetime, reason: object, at: datetime) -> None:
+        """A key known to be compromised since ``compromised_at``: unlike retirement (rotation,
+        which keeps verifying what was signed before it), a revoked key verifies nothing from
+        now on, since anyone holding it can claim any signing date."""
+        kid = parse_text(kid, "kid", max_length=MAX_KID_LENGTH)
+        key = self.keys.get(kid)
+        if key is None:
+            raise KeyNotValid(f"no key {kid!r} on {self.name}", ("kid",))
+        if key.revoked_at is not None:
+            raise KeyNotValid(f"key {kid!r} is already revoked", ("kid",))
+        compromised_at, at = utc(compromised_at), utc(at)
+        if compromised_at > at:
+            raise InvalidInput("compromisedAt must not be in the future", ("compromisedAt",))
+        self._key_revoked(
+            kid=kid,
+            compromised_at=max(compromised_at, key.valid_from),
+            revoked_at=at,
+            reason=parse_text(reason, "reason"),
+        )
+
+    @event("KeyRevoked")
+    def _key_revoked(
+        self, kid: str, compromised_at: datetime, revoked_at: datetime, reason: str
+    ) -> None:
+        self.keys[kid] = replace(
+            self.keys[kid],
+            compromised_at=compromised_at,
+            revoked_at=revoked_at,
+            revocation_reason=reason,
+        )
+
     def key_for(self, kid: str, issued_at: datetime) -> SigningKey:
         """The key that may verify a credential this institution issued at ``issued_at``."""
         if not self.active:
@@ -202,6 +238,11 @@ class Institution(Aggregate):
         key = self.keys.get(kid)
         if key is None:
             raise KeyNotValid(f"{self.name} has no key {kid!r}")
+        if key.revoked_at is not None:
+            raise KeyNotValid(
+                f"key {kid!r} of {self.name} was revoked as compromised: it verifies nothing "
+                "deposited since, whatever date a credential claims"
+            )
         if not key.valid_at(utc(issued_at)):
             raise KeyNotValid(f"key {kid!r} of {self.name} was not valid at {issued_at}")
         return key

@@ -205,6 +205,8 @@ class Recognizing(AccountMerging):
                 "recognised",
                 ("outcomeId",),
             )
+        if outcome.under_review is not None:
+            raise RuleNotApplicable(f"the outcome is under review: {outcome.under_review}")
         if not identity_verified:
             raise IdentityNotVerified("the learner's identity must be verified before recognition")
         if outcome.passed is False:

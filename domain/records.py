@@ -75,6 +75,10 @@ class Outcome:
     approved_by: str | None = None  # the second officer of a decision beyond the bounds
     appeal: Appeal | None = None  # a learner appeals a decision once
     portfolio: Portfolio | None = None  # prior learning: what the learner submitted
+    # Why it waits for an officer (signed with a key later revoked as compromised): it counts
+    # for nothing, and nothing built on it counts, until cleared or revoked.
+    under_review: str | None = None
+    review_cleared_by: str | None = None  # the officer who found it genuine after all
 
     def expired_on(self, day: date) -> bool:
         return self.expires_at is not None and self.expires_at.date() < day
@@ -394,10 +398,13 @@ def holdings(
             h, credits=credits, spent=max(min(total - again - freed, credits), ZERO), again=again
         )
 
+    outcomes = list(outcomes)
+    questioned = {o.id for o in outcomes if o.under_review is not None}
     held: list[Holding] = []
     for o in outcomes:
         if (
-            o.recognized_credits is None
+            o.under_review is not None
+            or o.recognized_credits is None
             or o.available_credits <= 0
             or o.status not in (OutcomeStatus.REDEEMED, OutcomeStatus.RECOGNIZED)
         ):
@@ -420,7 +427,7 @@ def holdings(
         if found is not None:
             held.append(found)
     for c in conversions:
-        if c.active:
+        if c.active and not questioned.intersection(c.consumed_from):
             held += [h for h in map(holding, conversion_holdings(c), repeat(False)) if h]
     return held
 

@@ -35,6 +35,8 @@ AWARD_EVENTS = frozenset(
         "AwardRescinded",
         "OutcomeRevoked",
         "OutcomeSuperseded",
+        "OutcomeQuestioned",
+        "ReviewCleared",
         "RecordsTransferred",
     }
 )
@@ -179,6 +181,7 @@ class TranscriptRow:
     approved_by: str | None  # the second officer of a decision beyond the bounds
     appeal: dict[str, Any] | None
     portfolio: dict[str, Any] | None  # prior learning: what the learner submitted
+    under_review: str | None = None  # why it counts for nothing until an officer decides
 
 
 def row_of(learner_id: UUID, o: Outcome, seq: int) -> TranscriptRow:
@@ -220,6 +223,7 @@ def row_of(learner_id: UUID, o: Outcome, seq: int) -> TranscriptRow:
         approved_by=o.approved_by,
         appeal=None if o.appeal is None else plain(o.appeal),
         portfolio=None if o.portfolio is None else plain(o.portfolio),
+        under_review=o.under_review,
     )
 
 
@@ -272,6 +276,7 @@ _MAPPING: tuple[tuple[str, str, Callable[[Any], Any], Callable[[Any], Any]], ...
     ("approved_by", "approved_by", _same, _same),
     ("appeal", "appeal", _json, _optional(json.loads)),
     ("portfolio", "portfolio", _json, _optional(json.loads)),
+    ("under_review", "under_review", _same, _same),
 )
 COLUMNS = ", ".join(column for _, column, _, _ in _MAPPING)
 
@@ -292,9 +297,10 @@ def read_page(
     limit: int,
     status: str | None = None,
     kind: str | None = None,
+    issuer: str | None = None,
 ) -> list[TranscriptRow]:
     """One keyset page of a learner's transcript, oldest deposit first (index-backed)."""
-    where, params = _filters(learner_id, status, kind)
+    where, params = _filters(learner_id, status, kind, issuer)
     cur.execute(
         f"SELECT {COLUMNS} FROM transcript_entries WHERE {where} AND seq > ? "  # noqa: S608
         "ORDER BY seq LIMIT ?",
@@ -303,8 +309,14 @@ def read_page(
     return [_row(r) for r in cur.fetchall()]
 
 
-def count(cur: Cursor, learner_id: str, status: str | None = None, kind: str | None = None) -> int:
-    where, params = _filters(learner_id, status, kind)
+def count(
+    cur: Cursor,
+    learner_id: str,
+    status: str | None = None,
+    kind: str | None = None,
+    issuer: str | None = None,
+) -> int:
+    where, params = _filters(learner_id, status, kind, issuer)
     cur.execute(f"SELECT count(*) FROM transcript_entries WHERE {where}", params)  # noqa: S608
     return int(cur.fetchone()[0])
 
@@ -321,8 +333,13 @@ def read_outcomes(cur: Cursor, outcome_ids: list[str]) -> dict[str, TranscriptRo
     return {r.outcome_id: r for r in rows}
 
 
-def _filters(learner_id: str, status: str | None, kind: str | None) -> tuple[str, list[Any]]:
+def _filters(
+    learner_id: str, status: str | None, kind: str | None, issuer: str | None = None
+) -> tuple[str, list[Any]]:
     where, params = ["learner_id = ?"], [learner_id]
+    if issuer is not None:
+        where.append("issuer_id = ?")
+        params.append(issuer)
     if status is not None:
         where.append("status = ?")
         params.append(status)
@@ -330,3 +347,12 @@ def _filters(learner_id: str, status: str | None, kind: str | None) -> tuple[str
         where.append("kind = ?")
         params.append(kind)
     return " AND ".join(where), params
+
+
+def signed_by(cur: Cursor, issuer_id: str) -> list[tuple[str, str]]:
+    """(learner id, outcome id) of every outcome an institution issued (a compromised key's
+    review narrows these down against the accounts themselves)."""
+    cur.execute(
+        "SELECT learner_id, outcome_id FROM transcript_entries WHERE issuer_id = ?", [issuer_id]
+    )
+    return [(str(learner), str(outcome)) for learner, outcome in cur.fetchall()]

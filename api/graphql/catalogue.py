@@ -70,6 +70,17 @@ class SigningKey:
     valid_from: str
     valid_until: str | None
     retired_at: str | None
+    revoked_at: str | None = strawberry.field(
+        default=None,
+        description="revoked as compromised: it verifies nothing since, whatever date a "
+        "credential claims",
+    )
+    compromised_at: str | None = strawberry.field(
+        default=None,
+        description="from when it is known compromised (its outcomes signed or "
+        "deposited since went under review)",
+    )
+    revocation_reason: str | None = None
 
 
 @strawberry.type(description="A row of a credit table: native credits and their framework value.")
@@ -126,6 +137,9 @@ class Institution(Node):
                 valid_from=k["valid_from"],
                 valid_until=k["valid_until"],
                 retired_at=k["retired_at"],
+                revoked_at=k.get("revoked_at"),
+                compromised_at=k.get("compromised_at"),
+                revocation_reason=k.get("revocation_reason"),
             )
             for k in e.detail.get("keys", [])
         ]

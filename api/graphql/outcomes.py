@@ -182,6 +182,11 @@ class Outcome(Node):
     portfolio: Portfolio | None = strawberry.field(
         description="prior learning (kind PRIOR_LEARNING): what the learner submitted"
     )
+    under_review: str | None = strawberry.field(
+        default=None,
+        description="why it counts for nothing until an officer clears or revokes it (signed "
+        "with a key later revoked as compromised)",
+    )
     issuer_id: strawberry.Private[str]
 
     @strawberry.field
@@ -224,6 +229,7 @@ class Outcome(Node):
             approved_by=r.approved_by,
             appeal=None if r.appeal is None else Appeal.of(r.appeal),
             portfolio=None if r.portfolio is None else Portfolio.of(r.portfolio),
+            under_review=r.under_review,
             issuer_id=r.issuer_id,
         )
 

@@ -83,6 +83,18 @@ class InstitutionCommands(BankBase):
             Institution, institution_id, "institution", lambda i: i.retire_key(kid, self.now())
         )
 
+    def revoke_institution_key(
+        self, institution_id: UUID, kid: str, compromised_at: datetime, reason: str
+    ) -> None:
+        """A compromised key: it verifies nothing from now on (``review_compromised`` then puts
+        what it may have signed since ``compromised_at`` under review)."""
+        self._update(
+            Institution,
+            institution_id,
+            "institution",
+            lambda i: i.revoke_key(kid, compromised_at, reason, self.now()),
+        )
+
     def declare_credit_scheme(self, institution_id: UUID, scheme: CreditScheme) -> None:
         """How the institution's credits compare with the framework's, for the learning
         completed from the scheme's effective date (default: all its learning)."""

@@ -9,6 +9,7 @@ from strawberry.tools import merge_types
 from api.graphql.mutations.accounts import AccountMutations
 from api.graphql.mutations.awards import AwardMutations
 from api.graphql.mutations.catalogue import CatalogueMutations
+from api.graphql.mutations.compromise import CompromiseMutations
 from api.graphql.mutations.consents import ConsentMutations
 from api.graphql.mutations.exports import ExportMutations
 from api.graphql.mutations.institutions import InstitutionMutations
@@ -26,5 +27,6 @@ Mutation = merge_types(
         CatalogueMutations,
         ReviewMutations,
         AwardMutations,
+        CompromiseMutations,
     ),
 )
