@@ -39,8 +39,18 @@ class Consent:
     def in_force(self, on: date) -> bool:
         return self.expires_on is None or on <= self.expires_on
 
-    def covers(self, kind: OutcomeKind) -> bool:
-        return self.scope is ConsentScope.ALL or kind is OutcomeKind.ENTERPRISE_TRAINING
+    def covers(self, kind: OutcomeKind, issuer_id: UUID) -> bool:
+        return scope_covers(self.scope.value, self.organization_id, kind.value, issuer_id)
+
+
+def scope_covers(scope: str, organization_id: object, kind: str, issuer_id: object) -> bool:
+    """Whether a consent of ``scope`` to an organisation shows an outcome (kind, issuer): OWN
+    what it issued, TRAINING enterprise training whoever issued it, ALL everything."""
+    if scope == ConsentScope.ALL.value:
+        return True
+    if scope == ConsentScope.TRAINING.value:
+        return kind == OutcomeKind.ENTERPRISE_TRAINING.value
+    return str(issuer_id) == str(organization_id)
 
 
 class LearnerErased(InvalidInput):

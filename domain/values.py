@@ -77,7 +77,8 @@ class RuleModel(Enum):
 
 
 class ConsentScope(Enum):
-    TRAINING = "TRAINING"  # enterprise-training outcomes only
+    OWN = "OWN"  # only the outcomes the organisation itself issued (the default)
+    TRAINING = "TRAINING"  # enterprise-training outcomes, from any issuer (rival enterprises too)
     ALL = "ALL"  # the whole record
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.credit_account import CreditAccount
-from domain.learner import Learner
+from domain.learner import Learner, scope_covers
 from domain.values import OutcomeStatus
 from projections.base import Batch, Cursor, Tables, Writes, cc, credits, iso
 
@@ -66,7 +66,9 @@ class EnterpriseTrainingView:
                 }
                 for organization_id, scope in scopes
                 for o in (account.outcomes.values() if account is not None else ())
-                if o.status in COUNTED and _in_scope(scope, o)
+                if o.status in COUNTED
+                and o.under_review is None  # frozen until an officer decides
+                and scope_covers(scope, organization_id, o.kind.value, o.issuer_id)
             ]
             cur.replace(t("enterprise_training"), "learner_id", learner_id, rows)
 
@@ -84,10 +86,6 @@ def _consents(cur: Cursor, t: Tables, learner_ids: list[UUID]) -> dict[UUID, lis
         for learner_id, organization_id, scope in cur.fetchall():
             found[UUID(str(learner_id))].append((str(organization_id), str(scope)))
     return found
-
-
-def _in_scope(scope: str, outcome: Any) -> bool:
-    return scope == "ALL" or outcome.kind.value == "ENTERPRISE_TRAINING"
 
 
 def consent_scope(cur: Cursor, organization_id: str, learner_id: str, today: str) -> str | None:

@@ -21,7 +21,10 @@ from projections.enterprise import ConsentRow
 
 @strawberry.type(description="A learner's consent to an enterprise.")
 class Consent:
-    scope: str = strawberry.field(description="TRAINING or ALL")
+    scope: str = strawberry.field(
+        description="OWN (what that organisation issued), TRAINING (enterprise training from "
+        "any issuer) or ALL"
+    )
     expires_on: date | None
     granted_at: datetime
     organization_id: strawberry.Private[str]

@@ -1013,7 +1013,8 @@ def expected_views(bank: CreditBank) -> Rows:
                 (org, lid, consent.scope.value, iso(consent.expires_on), iso(consent.granted_at))
             )
             for oid, o in account.outcomes.items():
-                if o.status in COUNTED and consent.covers(o.kind):
+                counted = o.status in COUNTED and o.under_review is None
+                if counted and consent.covers(o.kind, o.issuer_id):
                     rows["enterprise_training"].append(
                         (
                             org,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -130,21 +130,27 @@ def test_grant_consent_refuses_an_expiry_in_the_past() -> None:
     assert info.value.field == ("expiresOn",)
 
 
+ORG, RIVAL = uuid4(), uuid4()
+
+
 @pytest.mark.parametrize(
-    ("scope", "kind", "covered"),
+    ("scope", "kind", "issuer", "covered"),
     [
-        (ConsentScope.TRAINING, OutcomeKind.ENTERPRISE_TRAINING, True),
-        (ConsentScope.TRAINING, OutcomeKind.ACADEMIC_COURSE, False),
-        (ConsentScope.TRAINING, OutcomeKind.MOOC, False),
-        (ConsentScope.TRAINING, OutcomeKind.WORK_EXPERIENCE, False),
-        *((ConsentScope.ALL, kind, True) for kind in OutcomeKind),
+        (ConsentScope.TRAINING, OutcomeKind.ENTERPRISE_TRAINING, ORG, True),
+        (ConsentScope.TRAINING, OutcomeKind.ENTERPRISE_TRAINING, RIVAL, True),  # any issuer
+        (ConsentScope.TRAINING, OutcomeKind.ACADEMIC_COURSE, ORG, False),
+        (ConsentScope.TRAINING, OutcomeKind.MOOC, RIVAL, False),
+        (ConsentScope.TRAINING, OutcomeKind.WORK_EXPERIENCE, ORG, False),
+        *((ConsentScope.OWN, kind, ORG, True) for kind in OutcomeKind),
+        *((ConsentScope.OWN, kind, RIVAL, False) for kind in OutcomeKind),
+        *((ConsentScope.ALL, kind, RIVAL, True) for kind in OutcomeKind),
     ],
 )
-def test_consent_covers_by_scope(scope: ConsentScope, kind: OutcomeKind, covered: bool) -> None:
-    assert (
-        Consent(organization_id=uuid4(), scope=scope, expires_on=None, granted_at=NOW).covers(kind)
-        is covered
-    )
+def test_consent_covers_by_scope(
+    scope: ConsentScope, kind: OutcomeKind, issuer: UUID, covered: bool
+) -> None:
+    consent = Consent(organization_id=ORG, scope=scope, expires_on=None, granted_at=NOW)
+    assert consent.covers(kind, issuer) is covered
 
 
 def test_revoke_consent() -> None:

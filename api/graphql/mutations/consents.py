@@ -11,12 +11,18 @@ from api.graphql.mutations.act import command
 from domain.values import ConsentScope, parse_enum
 
 
-@strawberry.input(description="scope: TRAINING (enterprise-training outcomes only) or ALL")
+@strawberry.input(
+    description="scope: OWN (only what that enterprise issued; the default), TRAINING "
+    "(enterprise training from any issuer, other enterprises' included) or ALL"
+)
 class GrantConsentInput:
     learner_id: strawberry.ID
     organization_id: strawberry.ID
     scope: str = strawberry.field(
-        description="TRAINING: the enterprise-training outcomes only; ALL: the whole record"
+        default="OWN",
+        description="OWN: only the outcomes this enterprise issued itself; TRAINING: every "
+        "enterprise-training outcome, whoever issued it (other employers' too); ALL: the whole "
+        "record",
     )
     expires_on: date | None = strawberry.field(
         default=None, description="the last day the consent holds (default: until revoked)"
