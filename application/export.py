@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import hashlib
-import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -77,18 +75,15 @@ class Exporter:
         }
 
     def _subject_identity(self, learner_id: UUID) -> list[dict[str, Any]]:
-        data = self.bank.personal_data(learner_id)
-        if data is None:
-            return []
-        salt = secrets.token_hex(8)
-        digest = hashlib.sha256((str(data["identityDocumentNumber"]) + salt).encode()).hexdigest()
+        """The learner as the bank knows them: the account's own identifier, issued by the bank.
+        Never a hash of the identity document: a national number has so little entropy (a birth
+        date, a district, a serial) that a salted hash beside its salt gives it away."""
         return [
             {
                 "type": "IdentityObject",
-                "identityHash": "sha256$" + digest,
-                "identityType": "nationalIdentityNumber",
-                "hashed": True,
-                "salt": salt,
+                "identityType": "identifier",
+                "hashed": False,
+                "identityHash": f"urn:uuid:{learner_id}",
             }
         ]
 

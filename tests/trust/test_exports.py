@@ -24,7 +24,7 @@ from jsonschema import Draft201909Validator
 
 from application import data_integrity
 from application.export import Exporter
-from application.issuing import IssuerKey, identity_object, sign_vc_jwt
+from application.issuing import IssuerKey, sign_vc_jwt
 from application.signing import BankKeys, b64url
 from domain.errors import DomainError
 from domain.rules import OutcomeCriteria, RecognitionTerms
@@ -177,10 +177,17 @@ def test_exported_transcript_jwt(transcripts: Transcripts) -> None:
         for c in clr["credentialSubject"]["verifiableCredential"]
     )
     assert credits == [3, 3.5, 4]
-    # The learner's identity travels hashed and salted, never in clear.
-    identity = clr["credentialSubject"]["identifier"][0]
+    # The learner travels as the bank's own identifier, never as their document number (not
+    # even hashed: tests/security/test_export_identity.py).
     assert transcripts.kim.document_number not in json.dumps(clr)
-    assert identity == identity_object(transcripts.kim.document_number, identity["salt"])
+    assert clr["credentialSubject"]["identifier"] == [
+        {
+            "type": "IdentityObject",
+            "identityType": "identifier",
+            "hashed": False,
+            "identityHash": f"urn:uuid:{transcripts.kim.id}",
+        }
+    ]
 
 
 def test_exported_outcome_jwt(transcripts: Transcripts) -> None:
