@@ -57,7 +57,7 @@ def to_outcome(verified: VerifiedCredential, framework: Framework) -> DepositedO
         standard_code=achievement.get("humanCode") or None,
         level=_level(achievement, framework),
         hours=hours,
-        result=_result(subject),
+        result=_result(subject, achievement),
         key_id=verified.kid,
         issued_at=verified.valid_from,
         expires_at=verified.valid_until,
@@ -230,9 +230,45 @@ def _hours(achievement: dict[str, Any]) -> Decimal | None:
     return None
 
 
-def _result(subject: dict[str, Any]) -> str | None:
-    results = subject.get("result")
-    if isinstance(results, list) and results and isinstance(results[0], dict):
-        value = results[0].get("value")
-        return None if value is None else str(value)[:50]
-    return None
+# Which of several results is the grade, by what its ResultDescription says it is (OB 3.0
+# ResultType), most telling first.
+GRADE_TYPES = (
+    "LetterGrade",
+    "GradePointAverage",
+    "PercentScore",
+    "ScaledScore",
+    "RawScore",
+    "Result",
+    "Status",
+)
+
+
+def _result(subject: dict[str, Any], achievement: dict[str, Any]) -> str | None:
+    """The grade, chosen by identifier and never by array position: a Data Integrity proof
+    signs an RDF graph, in which ``result`` is a set (reordering it keeps the proof valid). A
+    result tied to a ResultDescription (by its ``resultDescription`` id) is ranked by that
+    description's resultType, ties by description id; results tied to none count only when
+    they agree (several that differ state no grade unambiguously)."""
+    results = [r for r in subject.get("result") or [] if isinstance(r, dict)]
+    valued = [r for r in results if r.get("value") is not None]
+    descriptions = {
+        str(d.get("id")): d
+        for d in achievement.get("resultDescription") or []
+        if isinstance(d, dict) and d.get("id") is not None
+    }
+
+    def rank(r: dict[str, Any]) -> tuple[int, str]:
+        described = descriptions[str(r.get("resultDescription"))]
+        kind = str(described.get("resultType"))
+        return (GRADE_TYPES.index(kind) if kind in GRADE_TYPES else len(GRADE_TYPES), kind)
+
+    linked = [r for r in valued if str(r.get("resultDescription")) in descriptions]
+    if linked:
+        best = min((*rank(r), str(r.get("resultDescription"))) for r in linked)
+        values = {
+            str(r["value"]) for r in linked if (*rank(r), str(r.get("resultDescription"))) == best
+        }
+    else:
+        values = {str(r["value"]) for r in valued}
+    # Several different values in the same place: no order may choose among them.
+    return values.pop()[:50] if len(values) == 1 else None
