@@ -40,6 +40,11 @@ class Metrics:
             "Events not yet applied to the views",
             registry=self.registry,
         )
+        self.parked = Gauge(
+            "creditbank_parked_events",
+            "Events the views could not take, parked (their aggregates' views are stale)",
+            registry=self.registry,
+        )
         self.position = Gauge(
             "creditbank_projection_position",
             "Notification id every view has applied",

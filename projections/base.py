@@ -71,6 +71,7 @@ class Batch:
 
     events: list[tuple[int, Any]]
     load: StateLoader
+    end: int | None = None  # the last notification read (the events may skip parked ones)
     _last_versions: dict[UUID, int] = field(default_factory=dict)
     _states: dict[UUID, Any] = field(default_factory=dict)
 
@@ -80,7 +81,7 @@ class Batch:
 
     @property
     def position(self) -> int:
-        return self.events[-1][0]
+        return self.end if self.end is not None else self.events[-1][0]
 
     def state(self, aggregate_id: UUID) -> Any:
         """The aggregate as it stands after this batch (not after later events)."""

@@ -17,7 +17,14 @@ import time
 from collections.abc import Callable
 
 from projections.base import Batch, Transactions, View, Writes
-from projections.runner import EventSource, StateCache, configured, views_named
+from projections.runner import (
+    EventSource,
+    Poisoned,
+    StateCache,
+    UndecodableEvent,
+    configured,
+    views_named,
+)
 
 SUFFIX = "__rebuild"
 SWAP_ATTEMPTS = 40
@@ -133,6 +140,10 @@ def _apply(
     buffered: Writes,
     t: Callable[[str], str],
 ) -> None:
+    for nid, event in events:
+        # A rebuild takes every event or none: one the views parked must be fixed first.
+        if isinstance(event, Poisoned):
+            raise UndecodableEvent(f"event {nid} cannot be decoded: {event.error}")
     states.prepare(events)
     batch = Batch(events, states.load)
     for view in views:

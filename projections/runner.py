@@ -9,6 +9,13 @@ Following: on PostgreSQL the runner sleeps on LISTEN (the event store NOTIFYs on
 SQLite it polls. In the serving process the bank also wakes it directly after each save. After
 each commit it announces the new position (in-process condition, and NOTIFY on PostgreSQL), which
 is what read-your-writes waits on.
+
+Isolation: an event the views cannot take (it cannot be decoded, say its class was renamed in a
+release, or a view fails on it) must not stop every account. When a batch fails again and again
+for a reason other than the database being away, the runner takes it one event at a time and
+parks each event that fails (``parked_events``, with the error); later events of the same
+aggregate are parked behind it, so its views stay at a consistent, older state, marked stale.
+Every other aggregate keeps moving. ``replay_parked`` applies them, in log order, after a fix.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -42,6 +51,77 @@ from projections.transcript import TranscriptView
 log = logging.getLogger("creditbank.projections")
 
 PROGRESS_CHANNEL = "creditbank_projected"
+ISOLATE_AFTER = 3  # failures of one batch (0.2 s, 0.4 s apart...) before it is taken apart
+SYSTEMIC = 10  # parked in one isolated batch, more than half of it: the fault is not an event's
+MAX_ERROR = 2000  # characters of a parked event's error kept
+
+
+@dataclass(frozen=True)
+class Poisoned:
+    """A stored event that could not be decoded (an unknown topic, a corrupted body...)."""
+
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Parked:
+    notification_id: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    error: str
+    parked_at: str
+
+
+def parked_events(cur: Cursor, limit: int = 100) -> list[Parked]:
+    """The parked events, oldest first (officers and auditors see these; /readyz counts them)."""
+    cur.execute(
+        "SELECT notification_id, originator_id, originator_version, topic, error, parked_at "
+        "FROM parked_events ORDER BY notification_id LIMIT ?",
+        [limit],
+    )
+    return [
+        Parked(int(n), str(o), int(v), str(t), str(e), str(at))
+        for n, o, v, t, e, at in cur.fetchall()
+    ]
+
+
+def parked_count(cur: Cursor) -> int:
+    cur.execute("SELECT count(*) FROM parked_events")
+    return int(cur.fetchone()[0])
+
+
+def stale(cur: Cursor, aggregate_ids: Sequence[str]) -> bool:
+    """Whether any of these aggregates has parked events (its views lag behind it)."""
+    if not aggregate_ids:
+        return False
+    marks = ", ".join("?" for _ in aggregate_ids)
+    cur.execute(
+        f"SELECT 1 FROM parked_events WHERE originator_id IN ({marks}) LIMIT 1",  # noqa: S608
+        list(aggregate_ids),
+    )
+    return cur.fetchone() is not None
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:MAX_ERROR]
+
+
+class UndecodableEvent(Exception):
+    """A batch holds an event that cannot be decoded (parked only when taken apart)."""
+
+
+def _transient(error: BaseException) -> bool:
+    """A failure of the moment, not of the event (locks, deadlocks, timeouts, a full disk, a
+    busy SQLite file): retried, never parked."""
+    import sqlite3
+
+    import psycopg
+
+    return isinstance(error, Unavailable | sqlite3.OperationalError | psycopg.OperationalError)
 
 
 def all_views() -> list[View]:
@@ -91,10 +171,17 @@ class EventSource:
         return int(self.recorder.max_notification_id() or 0)
 
     def read(self, after: int, limit: int) -> list[tuple[int, Any]]:
+        """The next notifications, decoded; one that cannot be decoded comes as ``Poisoned``."""
         notifications = self.recorder.select_notifications(
             start=after, limit=limit, inclusive_of_start=False
         )
-        return [(n.id, self.mapper.to_domain_event(n)) for n in notifications]
+        return [(n.id, self._decode(n)) for n in notifications]
+
+    def _decode(self, n: Any) -> Any:
+        try:
+            return self.mapper.to_domain_event(n)
+        except Exception as exc:  # noqa: BLE001 - any failure to decode is this event's alone
+            return Poisoned(n.originator_id, n.originator_version, n.topic, _describe(exc))
 
 
 class StateCache:
@@ -169,6 +256,7 @@ class ProjectionRunner:
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
         self._known: dict[str, int] | None = None  # positions as this runner last wrote them
+        self.halted = False  # isolation stopped: most events failed, the fault is elsewhere
         self._tracked: set[str] = set()  # views whose tracking row is known to exist
         self.listeners: list[Callable[[int], None]] = []  # told each new position
 
@@ -189,6 +277,11 @@ class ProjectionRunner:
     def lag(self) -> int:
         return max(0, self.source.head() - self._read_position())
 
+    def parked(self) -> int:
+        """How many events are parked (their aggregates' views are stale)."""
+        with self.database.transaction() as cur:
+            return parked_count(cur)
+
     def _read_position(self) -> int:
         self._position = min(self.positions().values(), default=0)
         return self._position
@@ -202,38 +295,180 @@ class ProjectionRunner:
                 return applied
             # Another runner applied this batch first: not up to date yet, read on from there.
 
-    def _run_once(self) -> int | None:
-        """One batch (its size), 0 when up to date, None when another runner claimed it."""
+    def _run_once(self, single: bool = False) -> int | None:
+        """One batch (its size), 0 when up to date, None when another runner claimed it.
+        ``single``: one event only, parked if the views cannot take it."""
         # The positions this runner last wrote (the claim below checks them under lock), else
         # read: one transaction less per batch, which read-your-writes waits on.
         positions, self._known = self._known or self.positions(), None
         low = min(positions.values(), default=0)
-        events = self.source.read(low, self.batch_size)
+        events = self.source.read(low, 1 if single else self.batch_size)
         if not events:
             self._known = positions
             self._announce(low)
             return 0
         group = [v for v in self.views if positions[v.name] == low]
-        self.states.prepare(events)
-        batch = Batch(events, self.states.load)
         names = [v.name for v in group]
-        with self.database.transaction(pipeline=True) as cur:
-            if not self._claim(cur, group, low):
-                return None  # another runner applied this batch first
+        try:
+            with self.database.transaction(pipeline=True) as cur:
+                if not self._claim(cur, group, low):
+                    return None  # another runner applied this batch first
+                self._apply(cur, group, events, single)
+        except Exception as exc:
+            if not single or _transient(exc):
+                raise
+            self.states = StateCache(self.source)  # it may hold a half-applied state
+            log.error("parking event %d: the views cannot take it", events[0][0], exc_info=True)
+            with self.database.transaction(pipeline=True) as cur:
+                if not self._claim(cur, group, low):
+                    return None
+                self._park(cur, events[0], _describe(exc))
+                self._advance(cur, names, events[-1][0])
+        positions.update(dict.fromkeys(names, events[-1][0]))
+        self._known = positions
+        self._announce(min(positions.values()))
+        return len(events)
+
+    def _apply(
+        self, cur: Cursor, group: list[View], events: list[tuple[int, Any]], single: bool
+    ) -> None:
+        """The batch into the group's views, less what is parked: every event of an aggregate
+        that has one parked (its views keep a consistent older state until the parked ones are
+        replayed, in order), and, when the batch is taken apart (``single``), an event that
+        cannot be decoded."""
+        held = self._held(cur, {str(e.originator_id) for _, e in events})
+        applied: list[tuple[int, Any]] = []
+        for nid, event in events:
+            if isinstance(event, Poisoned):
+                if not single:  # retried first: a runner of an older release, a bad setting...
+                    raise UndecodableEvent(f"event {nid} cannot be decoded: {event.error}")
+                self._park(cur, (nid, event), f"cannot be decoded: {event.error}")
+                held.add(str(event.originator_id))
+            elif str(event.originator_id) in held:
+                self._park(cur, (nid, event), "an earlier event of this aggregate is parked")
+            else:
+                applied.append((nid, event))
+        if applied:
+            self.states.prepare(applied)
+            batch = Batch(applied, self.states.load, end=events[-1][0])
             buffered = Writes(cur, self.database.dialect)
             for view in group:
                 view.apply(batch, buffered, same_table)
             buffered.flush()
+        self._advance(cur, [v.name for v in group], events[-1][0])
+
+    @staticmethod
+    def _held(cur: Cursor, originators: set[str]) -> set[str]:
+        """Which of these aggregates have parked events (index-backed; nothing when none)."""
+        held: set[str] = set()
+        ids = sorted(originators)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
             cur.execute(
-                "UPDATE projection_tracking SET position = ? "  # noqa: S608
-                f"WHERE view_name IN ({', '.join('?' for _ in names)})",
-                [batch.position, *names],
+                "SELECT DISTINCT originator_id FROM parked_events "  # noqa: S608
+                f"WHERE originator_id IN ({', '.join('?' for _ in chunk)})",
+                chunk,
             )
-            self.database.dialect.notify(cur, PROGRESS_CHANNEL)
-        positions.update(dict.fromkeys(names, batch.position))
-        self._known = positions
-        self._announce(min(positions.values()))
-        return len(events)
+            held.update(str(r[0]) for r in cur.fetchall())
+        return held
+
+    def _advance(self, cur: Cursor, names: list[str], position: int) -> None:
+        cur.execute(
+            "UPDATE projection_tracking SET position = ? "  # noqa: S608
+            f"WHERE view_name IN ({', '.join('?' for _ in names)})",
+            [position, *names],
+        )
+        self.database.dialect.notify(cur, PROGRESS_CHANNEL)
+
+    @staticmethod
+    def _park(cur: Cursor, notification: tuple[int, Any], error: str) -> None:
+        nid, event = notification
+        topic = event.topic if isinstance(event, Poisoned) else type(event).__qualname__
+        cur.execute(
+            "INSERT INTO parked_events (notification_id, originator_id, originator_version, "
+            "topic, error, parked_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (notification_id) DO NOTHING",
+            [
+                nid,
+                str(event.originator_id),
+                int(event.originator_version),
+                topic,
+                error[:MAX_ERROR],
+                datetime.now(UTC).isoformat(),
+            ],
+        )
+
+    def run_isolated(self) -> int:
+        """The next batch one event at a time, each parked if the views cannot take it. When
+        most of it fails the fault is not an event's (a setting, a database problem): it stops
+        parking and raises, and the runner retries as for an outage."""
+        total = 0
+        before = self.parked()
+        while total < self.batch_size:
+            n = self._run_once(single=True)
+            if n is None:
+                continue
+            if n == 0:
+                break
+            total += n
+            parked = self.parked() - before
+            if parked >= SYSTEMIC and parked * 2 > total:
+                self.halted = True
+                raise RuntimeError(
+                    f"{parked} of {total} events failed: not a fault of single events; "
+                    "parking stopped (fix the cause, then `creditbank projections replay-parked`)"
+                )
+        return total
+
+    def replay_parked(self) -> tuple[int, int]:
+        """Applies the parked events again, oldest first, each in its own transaction with the
+        removal of its row (after a fix: an upcaster, a topic registered again, a view
+        repaired); returns (replayed, still parked). An aggregate's later events wait behind
+        its first one that still fails."""
+        replayed = left = 0
+        while True:  # again while it helps: the live runner may have parked more behind them
+            done, left = self._replay_round()
+            replayed += done
+            if done == 0 or left == 0:
+                return replayed, left
+
+    def _replay_round(self) -> tuple[int, int]:
+        with self.database.transaction() as cur:
+            parked = parked_events(cur, limit=1_000_000)
+        failed: set[str] = set()
+        replayed = 0
+        for p in parked:
+            if p.originator_id in failed:
+                continue
+            found = self.source.read(p.notification_id - 1, 1)
+            event = found[0][1] if found and found[0][0] == p.notification_id else None
+            try:
+                if event is None or isinstance(event, Poisoned):
+                    raise ValueError(event.error if event is not None else "not in the log")
+                self.states = StateCache(self.source)
+                self.states.prepare([(p.notification_id, event)])
+                batch = Batch([(p.notification_id, event)], self.states.load)
+                with self.database.transaction(pipeline=True) as cur:
+                    buffered = Writes(cur, self.database.dialect)
+                    for view in self.views:
+                        view.apply(batch, buffered, same_table)
+                    buffered.flush()
+                    cur.execute(
+                        "DELETE FROM parked_events WHERE notification_id = ?", [p.notification_id]
+                    )
+                replayed += 1
+            except Unavailable:
+                raise
+            except Exception as exc:  # noqa: BLE001 - it stays parked, with the new error
+                failed.add(p.originator_id)
+                log.warning("parked event %d still fails: %s", p.notification_id, exc)
+                with self.database.transaction() as cur:
+                    cur.execute(
+                        "UPDATE parked_events SET error = ? WHERE notification_id = ?",
+                        [_describe(exc), p.notification_id],
+                    )
+        self.states = StateCache(self.source)
+        return replayed, len(parked) - replayed
 
     def _claim(self, cur: Cursor, group: list[View], low: int) -> bool:
         """Locks the group's tracking rows and checks nobody moved them since we read them."""
@@ -309,21 +544,30 @@ class ProjectionRunner:
             self._thread = None
 
     def _follow(self, poll_interval: float) -> None:
-        failures = 0
+        failures = poisoned = 0
         while not self._stop.is_set():
             try:
                 self._wake.clear()
+                # A batch that failed for a reason of its own: one event at a time, parking
+                # what the views cannot take (the other aggregates keep moving).
+                if poisoned >= ISOLATE_AFTER and not self.halted:
+                    self.run_isolated()
+                    failures = poisoned = 0
+                    continue
                 if self.run_once():
-                    failures = 0
+                    failures = poisoned = 0
                     continue  # more may be waiting: read again at once
-                failures = 0
+                failures = poisoned = 0
                 self.error = None
             except Exception as exc:  # the follower must survive outages
                 failures += 1
                 self.error = exc
                 if isinstance(exc, Unavailable):
                     log.warning("projection batch: database unavailable (attempt %d)", failures)
+                elif _transient(exc):
+                    log.warning("projection batch: %s (attempt %d); retrying", exc, failures)
                 else:
+                    poisoned += 1
                     log.exception("projection batch failed (attempt %d); retrying", failures)
                 # Woken early by stop(), or by the database coming back (see start()).
                 self._wake.wait(min(5.0, 0.1 * 2**failures))

@@ -36,6 +36,22 @@ def projections_run(
         runner.stop()
 
 
+@projections.command("replay-parked")
+def projections_replay_parked() -> None:
+    """Apply the events the views parked (after the fix: an upcaster, a view repaired), oldest
+    first; exit 1 if some still fail (they stay parked, with the new error)."""
+    from projections.runner import parked_events
+
+    with opened(Settings()) as services:
+        replayed, left = services.runner.replay_parked()
+        typer.echo(f"replayed {replayed} parked event(s); {left} still parked")
+        if left:
+            with services.bank.database.transaction() as cur:
+                for p in parked_events(cur, limit=20):
+                    typer.echo(f"  {p.notification_id} {p.topic}: {p.error[:200]}")
+            raise typer.Exit(1)
+
+
 def _rate_column() -> Any:
     from rich.progress import ProgressColumn
     from rich.text import Text
