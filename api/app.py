@@ -12,7 +12,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -25,9 +25,16 @@ from api import graphiql
 from api.auth import ANONYMOUS, AuthenticationError, TokenService, load_or_create_signing_key
 from api.freshness import Freshness
 from api.graphql.context import Context
+from api.graphql.limits import AnonymousVerifications
 from api.graphql.router import Router
 from api.graphql.schema import build_schema
-from api.middleware import MAX_BODY_BYTES, RETRY_AFTER, BodyLimit, RequestContext
+from api.middleware import (
+    MAX_BODY_BYTES,
+    RETRY_AFTER,
+    BodyLimit,
+    RequestContext,
+    SecurityHeaders,
+)
 from api.observability import Metrics, metrics_allowed, request_id, root_fields
 from application.audit import sign_checkpoint
 from application.bootstrap import Services, bootstrap
@@ -95,6 +102,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         oidc_issuer=settings.oidc_issuer,
         oidc_audience=settings.oidc_audience,
         oidc_jwks_url=settings.oidc_jwks_url,
+        local_tokens=settings.local_tokens_accepted,
+        jwks_timeout=settings.oidc_jwks_timeout,
+        jwks_retry_after=settings.oidc_jwks_retry_after,
     )
     metrics = Metrics()
 
@@ -119,12 +129,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # HTTPConnection, not Request: the same getter serves WebSocket connections.
         header = connection.headers.get("authorization", "")
         principal = ANONYMOUS
+        state = running(connection)
         if header:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token:
                 raise AuthenticationError("use 'Authorization: Bearer <token>'")
-            principal = tokens.verify(token.strip())
-        state = running(connection)
+            # Awaited: a JWKS fetch or a revocation-list read runs in a thread, never here.
+            principal = await tokens.authenticate(token.strip(), state.bank.database)
         return Context(
             bank=state.bank,
             principal=principal,
@@ -145,13 +156,25 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         )
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     app.add_middleware(RequestContext)
+    # Outermost of ours: refusals by the others (413...) carry the headers too. Pages by path
+    # prefix: a new page (/app/...) adds its own CSP here.
+    pages = {} if settings.production else {"/graphql": graphiql.content_security_policy()}
+    app.add_middleware(
+        SecurityHeaders, pages=pages, hsts=settings.base_url.lower().startswith("https://")
+    )
+    app.state.anonymous_verifications = AnonymousVerifications(
+        settings.verify_anonymous_per_minute, settings.verify_anonymous_max_bytes
+    )
 
-    schema = build_schema()
-    router = Router(schema, context_getter=get_context, graphql_ide="graphiql")
+    # Production: no GraphiQL page and no introspection (clients read schema.graphql).
+    schema = build_schema(production=settings.production)
+    ide: Literal["graphiql"] | None = None if settings.production else "graphiql"
+    router = Router(schema, context_getter=get_context, graphql_ide=ide)
     router.metrics = metrics
     router.operations = root_fields(schema)
     app.include_router(router, prefix="/graphql")
-    graphiql.install(app, router)
+    if not settings.production:
+        graphiql.install(app, router)
 
     @app.exception_handler(AuthenticationError)
     async def unauthenticated(_: Request, exc: AuthenticationError) -> JSONResponse:
@@ -211,6 +234,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         try:
             metrics.lag.set(await run_in_threadpool(runner.lag))
             metrics.position.set(runner.position)
+            metrics.parked.set(await run_in_threadpool(runner.parked))
         except Exception:  # still serve the other metrics
             log.warning("cannot read projection lag", exc_info=True)
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
@@ -230,6 +254,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             return not_ready("the database is unreachable", database="unreachable")
         try:
             lag = await asyncio.wait_for(run_in_threadpool(state.runner.lag), READYZ_TIMEOUT)
+            parked = await asyncio.wait_for(run_in_threadpool(state.runner.parked), READYZ_TIMEOUT)
         except Exception:
             log.warning("database not reachable", exc_info=True)
             return not_ready("the database is unreachable", database="unreachable")
@@ -247,6 +272,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                 "database": "ok",
                 "projectionLag": lag,
                 "projectionPosition": position,
+                # Events the views could not take: their accounts' views are stale, every
+                # other account's keep moving (Query.parkedEvents says which and why).
+                "parkedEvents": parked,
             }
         )
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application import canonicalisation
 from application.bank import CreditBank
 from application.base import Clock, system_clock
 from application.countries import parse_country
 from application.database import Database
 from application.dialects import MEMORY_URL
 from application.export import Exporter
+from application.identity_attempts import IdentityGuard, SqlFailureLog
 from application.preflight import check_database, check_secret, check_settings
 from application.settings import Settings
 from application.signing import BankKeys
@@ -41,6 +43,7 @@ class Services:
         """Stops what runs and closes what was opened (the bank closes its database)."""
         self.runner.stop()
         self.bank.close()
+        canonicalisation.shutdown()  # the workers canonicalising credentials (started lazily)
 
 
 def database_for(settings: Settings) -> Database:
@@ -57,11 +60,12 @@ def bootstrap(
     settings: Settings, *, verifier: DepositVerifier | None = None, clock: Clock | None = None
 ) -> Services:
     check_settings(settings)
+    canonicalisation.configure(settings.canonicalisation_timeout)
     database = database_for(settings)
     check_database(database, settings.database_url)
     migrate(database)
     secret = settings.master_secret()
-    check_secret(database, secret, explicit=settings.secret_key is not None)
+    check_secret(database, secret, explicit=settings.secret_is_explicit)
     clock = clock or system_clock
     bank = CreditBank(
         database=database,
@@ -76,6 +80,11 @@ def bootstrap(
         four_eyes_credits=settings.four_eyes_credits,
         calendar=Calendar.parse(settings.term_starts) if settings.term_starts else None,
         level_share=settings.level_share,
+        identity_guard=IdentityGuard(
+            SqlFailureLog(database),
+            settings.identity_failures_per_hour,
+            settings.identity_failures_per_learner,
+        ),
     )
     keys = BankKeys.load_or_create(settings.data_dir)
     return Services(

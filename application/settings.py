@@ -9,7 +9,7 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from platformdirs import user_data_path
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from application.private_files import private_dir, write_new_private
@@ -70,8 +70,13 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(
         default=None,
-        description="master secret for personal-data keys and identity hashes; "
-        "default: generated once into data_dir/secret.key",
+        description="master secret for personal-data keys and identity hashes; default: "
+        "generated once into data_dir/secret.key (SQLite in development only)",
+    )
+    secret_key_file: Path | None = Field(
+        default=None,
+        description="a file holding the master secret instead (e.g. a mounted secret), kept "
+        "outside data_dir: production refuses one inside it",
     )
     snapshot_interval: int = Field(default=100, ge=2, description="events between snapshots")
     aggregate_cache_size: int = Field(
@@ -87,7 +92,26 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description="allowed browser origins")
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
-    oidc_jwks_url: str | None = None
+    oidc_jwks_url: str | None = Field(
+        default=None,
+        description="the OpenID Connect provider's JWKS; with it, oidc_issuer and oidc_audience "
+        "are required (and https in production)",
+    )
+    oidc_jwks_timeout: float = Field(
+        default=5.0, gt=0, le=60, description="seconds a JWKS fetch may take (off the event loop)"
+    )
+    oidc_jwks_retry_after: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="seconds after a failed JWKS fetch before the next: tokens needing a key not "
+        "yet fetched are refused at once meanwhile",
+    )
+    local_tokens: bool | None = Field(
+        default=None,
+        description="accept the instance's own tokens (`creditbank token`); default: yes "
+        "without OIDC, no with it",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = Field(
@@ -119,19 +143,103 @@ class Settings(BaseSettings):
         description="a qualification at level L needs, unless it states its own, this share of "
         "its credits at level L-1 or above (docs/domain.md, awards)",
     )
+    identity_failures_per_hour: int = Field(
+        default=20,
+        ge=1,
+        description="deposits an institution may see refused as naming the wrong learner in an "
+        "hour; past it, all its deposits are refused (RATE_LIMITED) until the hour moves on",
+    )
+    identity_failures_per_learner: int = Field(
+        default=5,
+        ge=1,
+        description="the same, into one learner's account in a day (a search for one number)",
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         description="a bearer token /metrics asks for; unset: /metrics answers loopback callers "
         "only",
     )
+    http_header_timeout: float = Field(
+        default=10,
+        gt=0,
+        description="seconds a connection has to send a request's line and headers, from its "
+        "first byte (or from connecting); then it is closed (half-open connections)",
+    )
+    http_max_header_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="request line and headers, at most (else 400)"
+    )
+    http_keep_alive_timeout: int = Field(
+        default=5, ge=1, description="seconds an idle keep-alive connection stays open"
+    )
+    http_limit_concurrency: int | None = Field(
+        default=1000,
+        ge=1,
+        description="connections or requests in flight beyond which serve answers 503",
+    )
+    http_graceful_shutdown: int = Field(
+        default=20, ge=0, description="seconds requests in flight get to finish on shutdown"
+    )
+    verify_anonymous_max_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="the largest credential an anonymous verifyCredential accepts (UTF-8 bytes)",
+    )
+    verify_anonymous_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="anonymous verifyCredential calls one client address may make a minute",
+    )
     checkpoint_interval: float = Field(
         default=300, ge=0, description="seconds between signed audit checkpoints in serve (0: off)"
+    )
+    canonicalisation_timeout: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="seconds a worker may spend canonicalising one Data Integrity credential",
     )
 
     @field_validator("data_dir", mode="after")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        """Half an OIDC configuration would accept a provider's token for any issuer or any
+        audience (another application's tokens): refuse to start instead."""
+        named = {
+            "CREDITBANK_OIDC_ISSUER": self.oidc_issuer,
+            "CREDITBANK_OIDC_AUDIENCE": self.oidc_audience,
+            "CREDITBANK_OIDC_JWKS_URL": self.oidc_jwks_url,
+        }
+        missing = [name for name, value in named.items() if not (value or "").strip()]
+        if missing and len(missing) < len(named):
+            raise StartupError(
+                f"OIDC needs an issuer, an audience and a JWKS URL: set {', '.join(missing)}"
+            )
+        url = self.oidc_jwks_url or ""
+        if self.production and url and not url.lower().startswith("https://"):
+            raise StartupError("CREDITBANK_OIDC_JWKS_URL must be https in production")
+        return self
+
+    @property
+    def oidc(self) -> bool:
+        return bool((self.oidc_jwks_url or "").strip())
+
+    @property
+    def local_tokens_accepted(self) -> bool:
+        return self.local_tokens if self.local_tokens is not None else not self.oidc
+
+    @field_validator("secret_key_file", mode="after")
+    @classmethod
+    def _absolute_file(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser().resolve()
+
+    @property
+    def secret_is_explicit(self) -> bool:
+        """The master secret is given (a value or a file), not generated into the data dir."""
+        return bool(self.secret_key) or self.secret_key_file is not None
 
     @property
     def production(self) -> bool:
@@ -153,9 +261,49 @@ class Settings(BaseSettings):
         return self.data_dir / "creditbank.sqlite3"
 
     def master_secret(self) -> bytes:
+        """The secret that wraps every learner's key. Generated beside the data only for the
+        embedded development database: a copy of the data directory (or of PostgreSQL's files)
+        must not carry what unwraps the keys in it, so production and PostgreSQL take it from
+        outside (StartupError, one line, when they are not given one)."""
+        if self.secret_key and self.secret_key_file is not None:
+            raise StartupError("set CREDITBANK_SECRET_KEY or CREDITBANK_SECRET_KEY_FILE, not both")
         if self.secret_key:
-            return self.secret_key.encode()
-        return read_or_create_secret(self.data_dir / "secret.key")
+            secret = self.secret_key.encode()
+        elif self.secret_key_file is not None:
+            secret = self._secret_from_file(self.secret_key_file)
+        elif self.database_url or self.production:
+            where = "PostgreSQL" if self.database_url else "production"
+            raise StartupError(
+                f"{where} needs the master secret from outside the data directory: set "
+                "CREDITBANK_SECRET_KEY or CREDITBANK_SECRET_KEY_FILE (the same in every process)"
+            )
+        else:
+            return read_or_create_secret(self.data_dir / "secret.key")
+        if self.production and len(secret) < MIN_SECRET_LENGTH:
+            raise StartupError(
+                f"the master secret is shorter than {MIN_SECRET_LENGTH} characters: use a random "
+                "one (e.g. `openssl rand -hex 32`)"
+            )
+        return secret
+
+    def _secret_from_file(self, path: Path) -> bytes:
+        if self.production and path.is_relative_to(self.data_dir):
+            raise StartupError(
+                f"CREDITBANK_SECRET_KEY_FILE {path} is inside the data directory: keep the master "
+                "secret apart from the data it protects"
+            )
+        try:
+            secret = path.read_bytes().strip()
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise StartupError(f"cannot read CREDITBANK_SECRET_KEY_FILE {path}: {reason}") from None
+        if not secret:
+            raise StartupError(f"CREDITBANK_SECRET_KEY_FILE {path} is empty")
+        return secret
+
+
+# Characters a production master secret has at least (32 hex digits: 128 bits).
+MIN_SECRET_LENGTH = 32
 
 
 def read_or_create_secret(path: Path) -> bytes:

@@ -33,7 +33,7 @@ from domain.credit_account import CreditAccount as DomainAccount
 from domain.errors import NotFound
 from domain.records import Proposal
 from domain.values import utc
-from projections import balances, catalogue, progress, time_index, transcript
+from projections import balances, catalogue, progress, runner, time_index, transcript
 from projections.base import plain
 from projections.progress import ProgressRow
 from projections.transcript import TranscriptRow
@@ -199,7 +199,17 @@ class CreditAccount:
 
     def _all(self) -> None:
         if self.scope != "ALL":
-            raise ApiError("FORBIDDEN", "the consent covers enterprise training only")
+            raise ApiError("FORBIDDEN", "the consent covers only part of the record")
+
+    @strawberry.field(
+        description="the views of this account are behind it: an event of it could not be "
+        "applied and waits for an operator (Query.parkedEvents); what is shown is its state "
+        "before that event"
+    )
+    async def stale(self, info: Info) -> bool:
+        self._all()
+        ids = [str(self.learner_id), str(DomainAccount.create_id(self.learner_id))]
+        return await info.context.read(runner.stale, ids)
 
     @strawberry.field
     async def version(self, info: Info) -> int:
@@ -221,10 +231,13 @@ class CreditAccount:
         status: OutcomeStatus | None = None,  # type: ignore[valid-type]
         kind: OutcomeKind | None = None,  # type: ignore[valid-type]
     ) -> OutcomeConnection:
-        if self.scope != "ALL":
+        issuer = None  # an OWN consent shows what the enterprise itself issued
+        if self.scope == values.ConsentScope.TRAINING.value:
             if kind not in (None, values.OutcomeKind.ENTERPRISE_TRAINING):
                 raise ApiError("FORBIDDEN", "the consent covers enterprise training only")
             kind = values.OutcomeKind.ENTERPRISE_TRAINING
+        elif self.scope != values.ConsentScope.ALL.value:
+            issuer = info.context.principal.subject or "-"
         limit = page_size(first)
         learner = str(self.learner_id)
         status_v = values.OutcomeStatus(status).value if status else None
@@ -238,8 +251,9 @@ class CreditAccount:
                 limit=limit + 1,
                 status=status_v,
                 kind=kind_v,
+                issuer=issuer,
             )
-            return rows, transcript.count(cur, learner, status_v, kind_v)
+            return rows, transcript.count(cur, learner, status_v, kind_v, issuer)
 
         rows, total = await info.context.read(query)
         page = keyset_page(rows, lambda r: str(r.seq), limit, after)

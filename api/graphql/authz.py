@@ -21,6 +21,7 @@ from strawberry.permission import BasePermission
 from api.auth import Principal, Role
 from api.graphql.context import Info
 from api.graphql.errors import ApiError
+from domain.learner import scope_covers
 from projections import enterprise
 
 OFFICER, AUDITOR, ADMIN = Role.OFFICER, Role.AUDITOR, Role.ADMIN
@@ -73,6 +74,8 @@ POLICY: dict[str, Policy] = {
     "Query.verifyCredential": PUBLIC,
     "Query.standards": PUBLIC,
     "Query.auditReport": only(AUDITOR, OFFICER),
+    "Query.identityFailures": only(OFFICER, AUDITOR),
+    "Query.parkedEvents": only(OFFICER, AUDITOR),
     "Query.learner": own(
         (LEARNER, ENTERPRISE),
         OFFICER,
@@ -86,6 +89,9 @@ POLICY: dict[str, Policy] = {
     "Mutation.registerInstitution": only(ADMIN),
     "Mutation.addInstitutionKey": only(ADMIN),
     "Mutation.retireInstitutionKey": only(ADMIN),
+    "Mutation.revokeInstitutionKey": only(ADMIN),
+    "Mutation.reviewCompromisedKey": only(ADMIN),
+    "Mutation.clearOutcomeReview": only(OFFICER),
     "Mutation.suspendInstitution": only(ADMIN),
     "Mutation.reactivateInstitution": only(ADMIN),
     "Mutation.declareCreditScheme": only(OFFICER),
@@ -183,8 +189,14 @@ def forbid(message: str) -> ApiError:
     return ApiError("FORBIDDEN", message)
 
 
+def shows(info: Info, scope: str, kind: str, issuer_id: object) -> bool:
+    """Whether the caller, reading an account with ``scope``, may see this outcome."""
+    return scope_covers(scope, info.context.principal.subject, kind, issuer_id)
+
+
 async def account_access(info: Info, learner_id: UUID) -> str:
-    """How much of an account the caller may read: "ALL" or "TRAINING" (enterprise scope)."""
+    """How much of an account the caller may read: "ALL", or an enterprise's consent scope
+    ("OWN": what it issued; "TRAINING": enterprise training from any issuer)."""
     p = info.context.require()
     if p.role in READERS or is_self(p, learner_id):
         return "ALL"

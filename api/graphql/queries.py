@@ -9,7 +9,7 @@ from uuid import UUID
 
 import strawberry
 
-from api.graphql import authz
+from api.graphql import authz, security
 from api.graphql.awards import Award
 from api.graphql.catalogue import (
     ConversionRule,
@@ -34,6 +34,7 @@ from api.graphql.common import Role as RoleEnum
 from api.graphql.context import Info
 from api.graphql.errors import ApiError, UserError, user_error
 from api.graphql.learners import Learner, LearnerConnection, LearnerEdge
+from api.graphql.limits import check_anonymous_verification
 from api.graphql.organizations import Organization
 from api.graphql.outcomes import Outcome
 from api.graphql.pagination import after_int, keyset_page, page_size
@@ -139,11 +140,11 @@ class Query:
             if award is None:
                 return None
             if await authz.account_access(info, UUID(award.learner_id)) != "ALL":
-                raise ApiError("FORBIDDEN", "the consent covers enterprise training only")
+                raise ApiError("FORBIDDEN", "the consent covers only part of the record")
             return Award.of(award)
         scope = await authz.account_access(info, UUID(row.learner_id))
-        if scope != "ALL" and row.kind != values.OutcomeKind.ENTERPRISE_TRAINING.value:
-            raise ApiError("FORBIDDEN", "the consent covers enterprise training only")
+        if not authz.shows(info, scope, row.kind, row.issuer_id):
+            raise ApiError("FORBIDDEN", "the consent does not cover this outcome")
         return Outcome.of_row(row)
 
     @field()
@@ -286,6 +287,24 @@ class Query:
             return None
         return Organization(id=gid(org_id), name=entry.name)
 
+    @field(
+        description="Officers and auditors: deposits refused for naming the wrong learner, "
+        "newest first (of one institution when given)."
+    )
+    async def identity_failures(
+        self, info: Info, institution_id: strawberry.ID | None = None, first: int | None = None
+    ) -> list[security.IdentityFailure]:
+        return await security.identity_failures(info, institution_id, first)
+
+    @field(
+        description="Officers and auditors: events the views could not take, oldest first "
+        "(their accounts' views are stale; docs/operations.md)."
+    )
+    async def parked_events(
+        self, info: Info, first: int | None = None
+    ) -> list[security.ParkedEvent]:
+        return await security.parked(info, first)
+
     @field(description="Auditors and officers: verify the tamper-evident history.")
     async def audit_report(self, info: Info) -> AuditReport:
         bank, keys = info.context.bank, info.context.exporter.keys
@@ -305,6 +324,7 @@ class Query:
     )
     async def verify_credential(self, info: Info, credential: str) -> VerificationResult:
         try:
+            check_anonymous_verification(info, credential)  # size and rate, before any work
             issuer, revoked = await info.context.run(info.context.exporter.verify, credential)
         except DomainError as exc:
             return VerificationResult(

@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, ValidationRule
 from strawberry.extensions import (
+    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
@@ -17,6 +18,7 @@ from strawberry.extensions import (
 
 from api.graphql.catalogue import ConversionRule, Institution, Qualification, RecognitionRule
 from api.graphql.learners import Learner
+from api.graphql.limits import DocumentSize, QueryLimits
 from api.graphql.mutations import Mutation
 from api.graphql.organizations import Organization
 from api.graphql.outcomes import Outcome
@@ -58,7 +60,22 @@ class RequireOperationName(SchemaExtension):
         yield
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(production: bool = False) -> strawberry.Schema:
+    """The schema; ``production`` (CREDITBANK_ENV=production) refuses introspection, so a
+    deployed bank does not hand out its full schema to anyone who asks (schema.graphql and the
+    docs are where clients read it)."""
+    extensions: list[Any] = [
+        # First, and before any validation rule: the rules below walk fragments expanded.
+        DocumentSize,
+        # Limiters are passed as factories: strawberry builds one per operation.
+        partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
+        partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
+        RequireOperationName,
+        QueryLimits,  # unsafe text, cost: fixed rule classes
+    ]
+    if production:
+        extensions.append(DisableIntrospection)  # a class: one fixed rule (graphql-core's)
     return CreditBankSchema(
         query=Query,
         mutation=Mutation,
@@ -71,11 +88,5 @@ def build_schema() -> strawberry.Schema:
             Outcome,
             Organization,
         ],
-        extensions=[
-            # Limiters are passed as factories: strawberry builds one per operation.
-            partial(QueryDepthLimiter, max_depth=MAX_DEPTH),
-            partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
-            partial(MaxAliasesLimiter, max_alias_count=MAX_ALIASES),
-            RequireOperationName,
-        ],
+        extensions=extensions,
     )

@@ -86,8 +86,7 @@ class LearnerCommands(InstitutionCommands):
             return self._command(decide)
         except BaseException:
             # The keys of a learner and a claim that were never stored.
-            self.vault.shred(learner_id)
-            self.vault.shred(claim_id)
+            self.vault.discard(learner_id, claim_id)
             raise
 
     def find_learner(
@@ -160,9 +159,10 @@ class LearnerCommands(InstitutionCommands):
         self,
         learner_id: UUID,
         organization_id: UUID,
-        scope: ConsentScope,
+        scope: ConsentScope = ConsentScope.OWN,
         expires_on: date | None = None,
     ) -> None:
+        """Lets an enterprise see part of the record: by default (OWN) only what it issued."""
         organization = self.institution(organization_id)
         if organization.kind is not InstitutionKind.ENTERPRISE:
             raise InvalidInput("consents are granted to enterprises", ("organizationId",))
@@ -198,9 +198,7 @@ class LearnerCommands(InstitutionCommands):
             return claim, (learner, index)
 
         claim_id = self._command(decide)
-        self.vault.shred(learner_id)
-        if claim_id is not None:
-            self.vault.shred(claim_id)
+        self.vault.shred(learner_id, *([] if claim_id is None else [claim_id]))
 
     @staticmethod
     def _check_active(learner: Learner) -> None:

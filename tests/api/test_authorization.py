@@ -104,6 +104,8 @@ def test_auditors_never_change_anything_and_admins_only_manage_institutions() ->
         "Mutation.registerInstitution",
         "Mutation.addInstitutionKey",
         "Mutation.retireInstitutionKey",
+        "Mutation.revokeInstitutionKey",
+        "Mutation.reviewCompromisedKey",
         "Mutation.suspendInstitution",
         "Mutation.reactivateInstitution",
     }
@@ -309,6 +311,8 @@ CASES: dict[str, Case] = {
     "Query.standards": query("{ standards(first: 1) { edges { cursor } } }"),
     "Query.verifyCredential": query('{ verifyCredential(credential: "x.y.z") { valid } }'),
     "Query.auditReport": query("{ auditReport { ok } }"),
+    "Query.identityFailures": query("{ identityFailures { at institutionId learnerId } }"),
+    "Query.parkedEvents": query("{ parkedEvents { notificationId error } }"),
     "Query.learner": query(
         "query($learner: ID!) { learner(id: $learner) { id identityVerification } }"
     ),
@@ -331,6 +335,22 @@ CASES: dict[str, Case] = {
     ),
     "Mutation.retireInstitutionKey": mutation(
         "retireInstitutionKey", lambda c: {"institutionId": c.target.id, "kid": c.target_kid}
+    ),
+    "Mutation.revokeInstitutionKey": mutation(
+        "revokeInstitutionKey",
+        lambda c: {
+            "institutionId": c.target.id,
+            "kid": c.target_kid,
+            "compromisedAt": "2026-01-01T00:00:00Z",
+            "reason": "matrix",
+        },
+    ),
+    "Mutation.reviewCompromisedKey": mutation(
+        "reviewCompromisedKey", lambda c: {"institutionId": c.target.id, "kid": c.target_kid}
+    ),
+    "Mutation.clearOutcomeReview": mutation(
+        "clearOutcomeReview",
+        lambda c: {"learnerId": c.learner.id, "outcomeId": c.outcome, "reason": "matrix"},
     ),
     "Mutation.suspendInstitution": mutation(
         "suspendInstitution", lambda c: {"institutionId": c.target.id, "reason": "matrix"}

@@ -148,10 +148,6 @@ def test_the_comparison_notices_a_broken_contract(gql: GraphQL) -> None:
 # fails when the schema drops anything else of either contract, and when a part lands without
 # being struck from this list; once it is empty, the whole of CONTRACT-2 is checked.
 CONTRACT_2_PENDING: set[str] = {
-    # issue 14, security hardening (key compromise)
-    "field Mutation.revokeInstitutionKey is missing",
-    "type RevokeInstitutionKeyInput is missing",
-    "type RevokeInstitutionKeyPayload is missing",
     # issue 18, intake at scale
     "field Query.intakeJob is missing",
     "type IntakeJob is missing",
