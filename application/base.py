@@ -38,6 +38,7 @@ from application.chain import ChainingMapper
 from application.database import Database
 from application.identity_attempts import IdentityGuard
 from application.standards import Standards
+from application.status_lists import StatusLists
 from application.transcodings import register_all
 from application.vault import PersonalDataVault
 from application.verification import DepositVerifier, RegisteredIssuerVerifier
@@ -120,10 +121,13 @@ class BankBase(Application[UUID]):
         calendar: Calendar | None = None,
         level_share: Decimal = DEFAULT_LEVEL_SHARE,
         identity_guard: IdentityGuard | None = None,
+        status_lists: StatusLists | None = None,
     ) -> None:
         self.database = database
         # Deposits that name the wrong person: limited per institution and recorded.
         self.identity_guard = identity_guard or IdentityGuard()
+        # Incoming credentials' status, read from their issuers' lists (fetched, cached).
+        self.status_lists = status_lists or StatusLists(now=lambda: self.now())
         self.calendar = calendar or framework.calendar  # caps count in its years and terms
         self.level_share = level_share  # of a qualification's credits at its level - 1 or above
         # An officer's recognition above this many credits needs a second officer too.

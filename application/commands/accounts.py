@@ -20,9 +20,11 @@ from application.credentials import (
 )
 from application.identity_attempts import IdentityFailure
 from application.outcome_mapping import to_outcome
+from application.status_lists import Verdict
 from domain.credit_account import CreditAccount
 from domain.credit_schemes import framework_credits
 from domain.errors import (
+    AlreadyRevoked,
     DuplicateCredential,
     Forbidden,
     IdentityMismatch,
@@ -30,6 +32,7 @@ from domain.errors import (
     InvalidInput,
     NotFound,
     RuleNotApplicable,
+    Unavailable,
 )
 from domain.indexes import CredentialIndex
 from domain.institution import Institution
@@ -150,11 +153,26 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         verified = self.verify_credential(credential)
         if by_institution is not None and verified.issuer.id != by_institution:
             raise Forbidden("an institution deposits only the credentials it issued")
+        self._check_status(verified)
         identity = self._identity_finding(learner_id, verified.credential)
         outcome = to_outcome(verified, self.framework)
         return self.deposit(
             learner_id, outcome, credential.strip().encode(), actor=actor, identity=identity
         )
+
+    def _check_status(self, verified: VerifiedCredential) -> None:
+        """What the issuer's status list says of the credential: revoked is refused, and so
+        is a status that cannot be established (never taken as active)."""
+        status = self.status_lists.check(verified.issuer, verified.credential)
+        if status.verdict is Verdict.REVOKED:
+            raise AlreadyRevoked(f"the credential is revoked by its issuer ({status.reason})")
+        if status.verdict is Verdict.UNKNOWN and status.transient:
+            raise Unavailable(
+                f"the credential's status cannot be read now ({status.reason}); nothing was "
+                "deposited: send it again later"
+            )
+        if status.verdict is Verdict.UNKNOWN:
+            raise InvalidCredential(f"the credential's status cannot be trusted: {status.reason}")
 
     def _identity_finding(
         self, learner_id: UUID, credential: dict[str, Any]
