@@ -39,6 +39,7 @@ from api.observability import Metrics, metrics_allowed, request_id, root_fields
 from application.audit import sign_checkpoint
 from application.bootstrap import Services, bootstrap
 from application.settings import Settings
+from application.signing import did_document_path
 from domain.errors import DomainError, NotFound
 
 log = logging.getLogger("creditbank.api")
@@ -185,27 +186,20 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.get("/.well-known/jwks.json")
     async def jwks(request: Request) -> dict[str, Any]:
-        """The bank's public signing keys: the kid in its credentials' headers."""
-        return running(request).services.keys.jwks()
+        """The bank's public signing keys, every one it ever signed exports with, each under
+        the DID URL its exports name as ``kid`` (the first also under its earlier bare kid)."""
+        return running(request).exporter.jwks()
 
-    @app.get("/.well-known/did.json")
     async def did_document(request: Request) -> dict[str, Any]:
-        """The same key as a Multikey verification method, for Data Integrity verifiers."""
-        keys = running(request).services.keys
-        vm = f"{keys.did}#{keys.multikey}"
-        return {
-            "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
-            "id": keys.did,
-            "verificationMethod": [
-                {
-                    "id": vm,
-                    "type": "Multikey",
-                    "controller": keys.did,
-                    "publicKeyMultibase": keys.multikey,
-                }
-            ],
-            "assertionMethod": [vm],
-        }
+        """The bank's did:web document: the same keys as verification methods (Multikey for
+        Ed25519, JsonWebKey otherwise), each an assertionMethod."""
+        return running(request).exporter.did_document()
+
+    # did:web resolves a bare host at /.well-known/did.json, a public URL with a path at
+    # <path>/did.json (the proxy in front strips the path prefix: the app sees /did.json).
+    app.add_api_route("/.well-known/did.json", did_document, methods=["GET"])
+    if did_document_path(settings.base_url) != "/.well-known/did.json":
+        app.add_api_route("/did.json", did_document, methods=["GET"])
 
     @app.get("/issuer")
     async def issuer(request: Request) -> dict[str, Any]:

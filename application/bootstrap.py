@@ -86,7 +86,7 @@ def bootstrap(
             settings.identity_failures_per_learner,
         ),
     )
-    keys = BankKeys.load_or_create(settings.data_dir)
+    keys = BankKeys.load_or_create(settings.data_dir, settings.export_algorithm)
     return Services(
         settings=settings,
         bank=bank,

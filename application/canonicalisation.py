@@ -24,6 +24,7 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -288,31 +289,98 @@ def _work(documents: list[dict[str, Any]], directory: str) -> list[tuple[str, st
 
 
 def normalize(document: dict[str, Any], standards: Standards) -> str:
-    """RDFC-1.0 N-Quads by pyld, unbounded: only for the worker (and the tests' comparisons)."""
+    """RDFC-1.0 N-Quads by pyld, unbounded: only for the worker (and the tests' comparisons).
+
+    JSON-LD safe mode, as pyld does not offer it whole: the document is expanded first (with no
+    base IRI), refused if expansion dropped a term or left a relative IRI, then the expanded form
+    (the same RDF dataset) is canonicalised."""
     from pyld import jsonld
 
     # Safe mode: a term the contexts do not define is dropped from the canonical form, so the
     # proof would not cover it while the bank might still read it (e.g. achievement.ECTS).
     dropped: list[str | None] = []
+    processor = jsonld.JsonLdProcessor(on_property_dropped=dropped.append)
     try:
-        result = jsonld.JsonLdProcessor(on_property_dropped=dropped.append).normalize(
-            document,
+        expanded = processor.expand(
+            document, {"documentLoader": standards.document_loader, "base": None}
+        )
+        if dropped:
+            raise InvalidCredential(
+                "the credential uses terms its JSON-LD contexts have not defined: "
+                + ", ".join(sorted({str(term) for term in dropped}))[:200]
+            )
+        relative = _first_relative_iri(expanded)
+        if relative is not None:
+            # RDF has no relative IRIs: pyld resolves them against a made-up base (or drops
+            # them), so what the proof covers would not be what the bank reads.
+            raise InvalidCredential(
+                f"the credential uses a relative IRI, which JSON-LD safe mode refuses: "
+                f"{relative[:120]!r}"
+            )
+        result = processor.normalize(
+            expanded,
             {
                 "algorithm": "URDNA2015",
                 "format": "application/n-quads",
                 "documentLoader": standards.document_loader,
+                "base": None,
             },
         )
     except jsonld.JsonLdError as exc:
+        unknown = _loader_refusal(exc)
+        if unknown is not None:  # "unknown JSON-LD context <url>", not pyld's wrapper
+            raise unknown from None
         raise InvalidCredential(f"the credential is not valid JSON-LD: {_reason(exc)}") from None
     except (ValueError, TypeError, RecursionError):  # pyld raises these for some bad input too
         raise InvalidCredential("the credential is not valid JSON-LD") from None
-    if dropped:
-        raise InvalidCredential(
-            "the credential uses terms its JSON-LD contexts have not defined: "
-            + ", ".join(sorted({str(term) for term in dropped}))[:200]
-        )
     return str(result)
+
+
+_ABSOLUTE_IRI = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.\-]*|_):\S*$")
+
+
+def _first_relative_iri(expanded: Any) -> str | None:
+    """The first node id, reference or type in the expanded form that is not an absolute IRI
+    (nor a blank node label): what JSON-LD safe mode calls a relative reference."""
+    stack = [expanded]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            if "@value" in value:  # a literal: its @type is a datatype IRI
+                kind = value.get("@type")
+                if isinstance(kind, str) and kind != "@json" and not _ABSOLUTE_IRI.match(kind):
+                    return kind
+                continue
+            ident = value.get("@id")
+            if isinstance(ident, str) and not _ABSOLUTE_IRI.match(ident):
+                return ident
+            for kind in value.get("@type") or ():
+                if isinstance(kind, str) and not _ABSOLUTE_IRI.match(kind):
+                    return kind
+            stack.extend(v for k, v in value.items() if k not in ("@id", "@type"))
+    return None
+
+
+def _loader_refusal(error: Any) -> InvalidCredential | None:
+    """The document loader's own refusal (an unknown context), wherever pyld wrapped it."""
+    cause: object = error
+    seen = 0
+    while cause is not None and seen < 20:
+        if isinstance(cause, InvalidCredential):
+            return InvalidCredential(cause.message, ("credential", "@context"))
+        details = getattr(cause, "details", None)
+        nested = details.get("cause") if isinstance(details, dict) else None
+        if isinstance(nested, InvalidCredential):
+            return InvalidCredential(nested.message, ("credential", "@context"))
+        cause = (
+            getattr(cause, "cause", None)
+            or getattr(cause, "__cause__", None)
+            or getattr(cause, "__context__", None)
+        )
+        seen += 1
+    return None
 
 
 def _reason(error: Any) -> str:

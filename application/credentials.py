@@ -11,9 +11,11 @@ form are accepted. PyJWT does the cryptography.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +29,7 @@ from application.text import UNSAFE_MESSAGE, first_unsafe
 from application.vault import normalize_document_number
 from domain.errors import (
     CredentialExpired,
+    DomainError,
     InvalidCredential,
     InvalidInput,
     InvalidSignature,
@@ -84,22 +87,166 @@ def _id(value: Any) -> str | None:
     return value.get("id") if isinstance(value, dict) else value
 
 
+# -- the verifier that reports every finding ---------------------------------------------------
+# Rules are named after the 1EdTech validator's probes (digital-credentials-public-validator,
+# OB30Inspector) where one exists; JwtClaimsProbe is the bank's own (OB 3.0 §8.2.4.1).
+PASSED, WARNING, FAILED, NOT_APPLICABLE = "PASSED", "WARNING", "FAILED", "NOT_APPLICABLE"
+VC_V2 = "https://www.w3.org/ns/credentials/v2"
+VC_V1 = "https://www.w3.org/2018/credentials/v1"
+_SEVERITY = {NOT_APPLICABLE: 0, PASSED: 1, WARNING: 2, FAILED: 3}
+JWT_CLAIMS = ("iss", "jti", "nbf", "sub", "exp", "iat", "aud")  # JWT claims, not the schema's
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule as it was run: PASSED, WARNING, FAILED or NOT_APPLICABLE, and why."""
+
+    rule: str
+    outcome: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """An error or a warning, with the rule that found it."""
+
+    rule: str
+    code: str
+    message: str
+    field: tuple[str, ...] | None = None
+
+
+@dataclass
+class Report:
+    """Every check run on a credential, every error and warning; ``verified`` when no error."""
+
+    checks: list[Check] = dataclasses.field(default_factory=list)
+    errors: list[tuple[str, DomainError]] = dataclasses.field(default_factory=list)
+    warnings: list[Finding] = dataclasses.field(default_factory=list)
+    verified: VerifiedCredential | None = None
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors and self.verified is not None
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [Finding(r, e.code, e.message, e.field) for r, e in self.errors]
+
+    def result(self) -> VerifiedCredential:
+        """The verified credential, or the first error (in the order the rules run: the order a
+        deposit has always told refusals in)."""
+        if self.errors:
+            raise self.errors[0][1]
+        assert self.verified is not None
+        return self.verified
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What ``verifyCredential`` and ``creditbank credential verify`` answer: the report, the
+    issuer when the credential verified, and whether its issuer (or the bank) revoked it."""
+
+    report: Report
+    issuer: str | None = None
+    revoked: bool = False
+
+    @property
+    def valid(self) -> bool:
+        return not self.report.errors and self.issuer is not None
+
+
+class _Stop(Exception):
+    """A fatal rule failed: what follows cannot be judged (the validator's ``abort``)."""
+
+
+class _Inspection:
+    def __init__(self) -> None:
+        self.report = Report()
+        self._rule = ""
+        self._warned = False
+        self._failed = False
+
+    def probe(self, rule: str, run: Any, *, fatal: bool = False, quiet: bool = False) -> Any:
+        """Runs one rule; a DomainError it raises is its finding. ``quiet``: a pass is not
+        recorded (the rule is recorded again later, where it is judged whole)."""
+        self._rule, self._warned, self._failed = rule, False, False
+        self._pass_message = ""
+        try:
+            value = run()
+        except DomainError as exc:
+            self.fail(exc)
+            self._record(rule, FAILED, exc.message)
+            if fatal:
+                raise _Stop from None
+            return None
+        if self._failed:
+            if fatal:
+                raise _Stop
+        elif not quiet or self._warned:
+            self._record(rule, WARNING if self._warned else PASSED, self._pass_message)
+        return value
+
+    def fail(self, error: DomainError) -> None:
+        """A non-fatal error inside the running rule (the rule goes on)."""
+        if not self._failed:
+            self._record(self._rule, FAILED, error.message)
+        self._failed = True
+        self.report.errors.append((self._rule, error))
+
+    def warn(self, message: str, field: tuple[str, ...] | None = None) -> None:
+        self._warned = True
+        self.report.warnings.append(Finding(self._rule, "WARNING", message, field))
+        self._pass_message = message
+
+    def passed(self, message: str) -> None:
+        self._pass_message = message
+
+    def not_applicable(self, rule: str, message: str) -> None:
+        self._record(rule, NOT_APPLICABLE, message)
+
+    _pass_message = ""
+
+    def _record(self, rule: str, outcome: str, message: str) -> None:
+        # One line a rule, the worst of what it found (a rule may be judged in two places).
+        checks = self.report.checks
+        earlier = next((c for c in checks if c.rule == rule), None)
+        if earlier is None or _SEVERITY[outcome] >= _SEVERITY[earlier.outcome]:
+            checks[:] = [c for c in checks if c.rule != rule]
+            checks.append(Check(rule, outcome, message))
+        self._pass_message = ""
+
+
+def inspect(credential: str, issuer_by_uri: Any, now: datetime, standards: Standards) -> Report:
+    """Verifies a VC-JWT or JSON with an eddsa-rdfc-2022 proof and reports every finding.
+
+    Rules that everything after depends on (parsing, the issuer, the proof) stop the inspection
+    when they fail, as the 1EdTech validator does; the others (claims, types, schema, dates) all
+    run, so one answer lists every problem. ``verify`` is the same inspection, raising its first
+    error: the deposit and ``verifyCredential`` cannot judge a credential differently."""
+    standards.check()  # the bank's own material first: a server problem is never the credential's
+    inspection = _Inspection()
+    try:
+        text = credential.strip() if isinstance(credential, str) else ""
+        if text.startswith("{"):
+            _inspect_data_integrity(inspection, text, issuer_by_uri, now, standards)
+        else:
+            _inspect_jwt(inspection, text, issuer_by_uri, now, standards)
+    except _Stop:
+        pass
+    return inspection.report
+
+
 def verify(
     credential: str, issuer_by_uri: Any, now: datetime, standards: Standards
 ) -> VerifiedCredential:
-    """A VC-JWT, or JSON with an eddsa-rdfc-2022 Data Integrity proof."""
-    standards.check()  # the bank's own material first: a server problem is never the credential's
-    text = credential.strip()
+    """A VC-JWT, or JSON with an eddsa-rdfc-2022 Data Integrity proof; raises the first error."""
+    return inspect(credential, issuer_by_uri, now, standards).result()
+
+
+def _parse_json(text: str) -> dict[str, Any]:
     if len(text) > MAX_CREDENTIAL_BYTES:
         raise InvalidCredential("the credential is too large", ("credential",))
-    if text.startswith("{"):
-        return verify_data_integrity(text, issuer_by_uri, now, standards)
-    return verify_jwt(text, issuer_by_uri, now, standards)
-
-
-def verify_data_integrity(
-    text: str, issuer_by_uri: Any, now: datetime, standards: Standards
-) -> VerifiedCredential:
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
@@ -107,15 +254,160 @@ def verify_data_integrity(
     if not isinstance(document, dict):
         raise InvalidCredential("the credential is not a JSON object", ("credential",))
     _check_text(document)
-    issuer_uri = _id(document.get("issuer"))
+    return document
+
+
+def _issuer(credential: dict[str, Any], issuer_by_uri: Any) -> Institution:
+    issuer_uri = _id(credential.get("issuer"))
     if not isinstance(issuer_uri, str) or not issuer_uri:
         raise InvalidCredential("the credential names no issuer", ("credential", "issuer"))
-    issuer = issuer_by_uri(issuer_uri)
+    issuer: Institution | None = issuer_by_uri(issuer_uri)
     if issuer is None:
         raise UnknownIssuer(f"no registered institution has issuer URI {issuer_uri}")
-    valid_from = moment_of(document.get("validFrom"), "validFrom")
+    if not issuer.active:
+        raise UnknownIssuer(f"{issuer.name} is suspended and cannot deposit")
+    return issuer
+
+
+def _context(ins: _Inspection, credential: dict[str, Any]) -> None:
+    """ContextPropertyProbe: VC 2.0 first. The VC 1.1 context is the validator's alias for it:
+    valid, with a warning."""
+    contexts = credential.get("@context")
+    first = contexts[0] if isinstance(contexts, list) and contexts else contexts
+    if first == VC_V1:
+        ins.warn(
+            f"expected @context uri {VC_V2} at position 1, gotten {VC_V1} instead "
+            "(VC Data Model 1.1)",
+            ("credential", "@context"),
+        )
+    else:
+        ins.passed(
+            "the @context starts with the VC 2.0 context"
+            if first == VC_V2
+            else "the @context is judged by the JSON Schema (and the proof's canonicalisation)"
+        )
+
+
+def _valid_from(ins: _Inspection, credential: dict[str, Any]) -> datetime:
+    """``validFrom``; VC 1.1's ``issuanceDate`` stands for it, with a warning (1EdTech rates VC
+    1.1 content valid with a warning)."""
+    if credential.get("validFrom") is not None:
+        return moment_of(credential["validFrom"], "validFrom")
+    if credential.get("issuanceDate") is not None:
+        moment = moment_of(credential["issuanceDate"], "issuanceDate")
+        ins.warn(
+            "VC Data Model 1.1 content: issuanceDate is read as validFrom",
+            ("credential", "issuanceDate"),
+        )
+        return moment
+    raise InvalidCredential("the credential has no validFrom", ("credential", "validFrom"))
+
+
+def _schema_view(credential: dict[str, Any]) -> dict[str, Any]:
+    """What the OB 3.0 (VC 2.0) schema judges: VC 1.1 dates and context as their VC 2.0 terms,
+    without the JWT claims."""
+    view = {k: v for k, v in credential.items() if k not in JWT_CLAIMS and k != "proof"}
+    if "validFrom" not in view and "issuanceDate" in view:
+        view["validFrom"] = view.pop("issuanceDate")
+    if "validUntil" not in view and "expirationDate" in view:
+        view["validUntil"] = view.pop("expirationDate")
+    contexts = view.get("@context")
+    if isinstance(contexts, list) and contexts and contexts[0] == VC_V1:
+        view["@context"] = [VC_V2, *contexts[1:]]
+    return view
+
+
+def _content(
+    ins: _Inspection,
+    credential: dict[str, Any],
+    verified: VerifiedCredential,
+    now: datetime,
+    standards: Standards,
+) -> None:
+    """The rules about the credential's content, all run (none stops the others)."""
+    ins.probe("CredentialSubjectProbe", lambda: _subject(credential))
+    ins.probe("TypePropertyProbe", lambda: _check_types(credential))
+    ins.probe(
+        "JsonSchemasProbe",
+        lambda: standards.check_achievement_credential(_schema_view(credential)),
+    )
+    ins.probe("IssuanceProbe", lambda: _issued(verified, now))
+    if verified.valid_until is None:
+        ins.not_applicable("ExpirationProbe", "the credential has no validUntil")
+    else:
+        ins.probe("ExpirationProbe", lambda: _not_expired(verified, now))
+    if not ins.report.errors:
+        ins.report.verified = verified
+
+
+def _subject(credential: dict[str, Any]) -> None:
+    if not isinstance(credential.get("credentialSubject"), dict):
+        raise InvalidCredential("credentialSubject is missing", ("credential",))
+
+
+def _issued(verified: VerifiedCredential, now: datetime) -> None:
+    if verified.valid_from > now:
+        raise InvalidCredential("the credential is not yet valid", ("credential", "validFrom"))
+
+
+def _not_expired(verified: VerifiedCredential, now: datetime) -> None:
+    if verified.valid_until is not None and verified.valid_until <= now:
+        raise CredentialExpired(f"the credential expired at {verified.valid_until.isoformat()}")
+
+
+# -- JSON with a Data Integrity proof ----------------------------------------------------------
+def _inspect_data_integrity(
+    ins: _Inspection, text: str, issuer_by_uri: Any, now: datetime, standards: Standards
+) -> None:
+    document: dict[str, Any] = ins.probe(
+        "CredentialParseProbe", lambda: _parse_json(text), fatal=True
+    )
+    ins.probe("ContextPropertyProbe", lambda: _context(ins, document))
+    issuer: Institution = ins.probe(
+        "IssuerProbe", lambda: _issuer(document, issuer_by_uri), fatal=True
+    )
+    valid_from: datetime = ins.probe(
+        "IssuanceProbe", lambda: _valid_from(ins, document), fatal=True, quiet=True
+    )
+    kid: str = ins.probe(
+        "EmbeddedProofProbe",
+        lambda: _embedded_proof(document, issuer, valid_from, standards),
+        fatal=True,
+    )
+    until = document.get("validUntil")
+    valid_until = ins.probe(
+        "ExpirationProbe",
+        lambda: moment_of(until, "validUntil") if until else None,
+        fatal=True,
+        quiet=True,
+    )
+    verified = VerifiedCredential(issuer, document, kid, valid_from, valid_until)
+    _content(ins, document, verified, now, standards)
+
+
+def controlled_by_issuer(method: str, issuer_uri: str) -> bool:
+    """Whether a verification method belongs to the issuer: the URL before ``#`` is the issuer
+    id, or a DID URL (path, query, fragment) whose DID is the issuer's id."""
+    if method.split("#", 1)[0] == issuer_uri:
+        return True
+    return issuer_uri.startswith("did:") and re.split(r"[/?#]", method, maxsplit=1)[0] == (
+        issuer_uri
+    )
+
+
+def _embedded_proof(
+    document: dict[str, Any], issuer: Institution, valid_from: datetime, standards: Standards
+) -> str:
     proof = data_integrity.find_proof(document)
     method = str(proof.get("verificationMethod") or "")
+    # The controller first (cheap): a proof whose key sits under someone else's URL, or a
+    # did:key of an issuer whose id is not that did:key, is not the issuer's assertion even when
+    # the key material happens to be registered (VC Data Integrity §4.5, controller documents).
+    if not controlled_by_issuer(method, issuer.issuer_uri):
+        raise KeyNotValid(
+            f"the proof's verificationMethod {method[:120]!r} is not controlled by the issuer "
+            f"{issuer.issuer_uri}"
+        )
     public = data_integrity.public_key_from_multikey(method.rsplit("#", 1)[-1])
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     kid = next(
@@ -130,71 +422,105 @@ def verify_data_integrity(
         raise KeyNotValid(f"the proof's key is not a registered key of {issuer.name}")
     issuer.key_for(kid, valid_from)
     data_integrity.verify(document, public, standards)
-    _check_types(document)
-    standards.check_achievement_credential({k: v for k, v in document.items() if k != "proof"})
-    until = document.get("validUntil")
-    verified = VerifiedCredential(
-        issuer, document, kid, valid_from, moment_of(until, "validUntil") if until else None
-    )
-    return _in_force(verified, now)
+    return kid
 
 
 def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _in_force(verified: VerifiedCredential, now: datetime) -> VerifiedCredential:
-    if verified.valid_from > now:
-        raise InvalidCredential("the credential is not yet valid", ("credential", "validFrom"))
-    if verified.valid_until is not None and verified.valid_until <= now:
-        raise CredentialExpired(f"the credential expired at {verified.valid_until.isoformat()}")
-    return verified
-
-
-def verify_jwt(
-    token: str, issuer_by_uri: Any, now: datetime, standards: Standards
-) -> VerifiedCredential:
-    """Verifies a VC-JWT; ``issuer_by_uri(uri) -> Institution | None`` resolves issuers."""
-    token = token.strip()
+# -- VC-JWT ---------------------------------------------------------------------------------------
+def _parse_jwt(token: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    if len(token) > MAX_CREDENTIAL_BYTES:
+        raise InvalidCredential("the credential is too large", ("credential",))
     parts = token.split(".")
     if len(parts) != 3:
-        raise InvalidCredential("the credential is not a compact JWS", ("credential",))
+        raise InvalidCredential(
+            "the credential is neither a compact JWS nor JSON with a proof", ("credential",)
+        )
     header, payload = _b64json(parts[0]), _b64json(parts[1])
     if "jwk" in header and isinstance(header["jwk"], dict) and "d" in header["jwk"]:
         raise InvalidSignature("the header's jwk carries a private key")
     credential = payload.get("vc", payload)
     if not isinstance(credential, dict):
         raise InvalidCredential("the vc claim is not an object", ("credential",))
-    issuer_uri = _id(credential.get("issuer"))
-    if not isinstance(issuer_uri, str) or not issuer_uri:
-        raise InvalidCredential("the credential names no issuer", ("credential", "issuer"))
-    if payload.get("iss", issuer_uri) != issuer_uri:
-        raise InvalidCredential("iss does not match issuer.id", ("credential", "iss"))
-    issuer = issuer_by_uri(issuer_uri)
-    if issuer is None:
-        raise UnknownIssuer(f"no registered institution has issuer URI {issuer_uri}")
-    valid_from = moment_of(
-        credential.get("validFrom") or credential.get("issuanceDate"), "validFrom"
+    return header, payload, credential
+
+
+def _inspect_jwt(
+    ins: _Inspection, token: str, issuer_by_uri: Any, now: datetime, standards: Standards
+) -> None:
+    header, payload, credential = ins.probe(
+        "CredentialParseProbe", lambda: _parse_jwt(token), fatal=True
     )
+    ins.probe("ContextPropertyProbe", lambda: _context(ins, credential))
+    issuer: Institution = ins.probe(
+        "IssuerProbe", lambda: _issuer(credential, issuer_by_uri), fatal=True
+    )
+    valid_from: datetime = ins.probe(
+        "IssuanceProbe", lambda: _valid_from(ins, credential), fatal=True, quiet=True
+    )
+    kid: str = ins.probe(
+        "ExternalProofProbe",
+        lambda: _external_proof(token, header, issuer, valid_from),
+        fatal=True,
+    )
+    ins.probe("JwtClaimsProbe", lambda: _check_claims(ins, payload, credential, valid_from))
+    valid_until = ins.probe(
+        "ExpirationProbe", lambda: _jwt_until(payload, credential), fatal=True, quiet=True
+    )
+    verified = VerifiedCredential(issuer, credential, kid, valid_from, valid_until)
+    _content(ins, credential, verified, now, standards)
+
+
+def _same_key(embedded: dict[str, Any], registered: dict[str, Any]) -> bool:
+    """The same public key material: kty, and crv/x(/y) or n/e, all equal."""
+    kty = embedded.get("kty")
+    if kty != registered.get("kty"):
+        return False
+    members = ("n", "e") if kty == "RSA" else ("crv", "x", "y")
+    return all(embedded.get(m) == registered.get(m) for m in members) and any(
+        embedded.get(m) for m in members
+    )
+
+
+def _header_key(header: dict[str, Any], issuer: Institution, valid_from: datetime) -> SigningKey:
+    """The registered key the header names: its ``kid``, else its ``jwk`` (OB 3.0 §8.2.3 allows
+    either), matched to a registered key by key material, never trusted for itself."""
+    embedded = header.get("jwk") if isinstance(header.get("jwk"), dict) else None
     kid = header.get("kid")
-    if not isinstance(kid, str):
-        jwk_header = header.get("jwk")
-        kid = jwk_header.get("kid") if isinstance(jwk_header, dict) else None
     if not isinstance(kid, str) or not kid:
-        raise KeyNotValid("the credential's header names no key (kid)")
-    key = issuer.key_for(kid, valid_from)  # unknown, retired, out-of-window, suspended issuer
-    if isinstance(header.get("jwk"), dict):
-        embedded = {k: v for k, v in header["jwk"].items() if k != "kid"}
-        registered = {k: v for k, v in key.public_jwk.items() if k != "kid"}
-        if any(
-            registered.get(k) != v
-            for k, v in embedded.items()
-            if k in ("kty", "crv", "x", "n", "e")
-        ):
+        kid = embedded.get("kid") if embedded is not None else None
+    if isinstance(kid, str) and kid and kid in issuer.keys:
+        key = issuer.key_for(kid, valid_from)
+        if embedded is not None and not _same_key(embedded, key.public_jwk):
             raise KeyNotValid("the embedded jwk is not the registered key")
+        return key
+    if isinstance(kid, str) and kid and embedded is None:
+        return issuer.key_for(kid, valid_from)  # unknown: the institution's own refusal
+    if embedded is None:
+        raise KeyNotValid("the credential's header names no key (kid or jwk)")
+    matching = [k for k in issuer.keys.values() if _same_key(embedded, k.public_jwk)]
+    if not matching:
+        raise KeyNotValid(f"the header's jwk is not a registered key of {issuer.name}")
+    refusal: DomainError | None = None
+    for candidate in matching:  # the same key registered twice: the one valid then
+        try:
+            return issuer.key_for(candidate.kid, valid_from)
+        except DomainError as exc:
+            refusal = exc
+    assert refusal is not None
+    raise refusal
+
+
+def _external_proof(
+    token: str, header: dict[str, Any], issuer: Institution, valid_from: datetime
+) -> str:
+    key = _header_key(header, issuer, valid_from)
     if header.get("alg") != key.algorithm:
         raise InvalidSignature(
-            f"the token says alg {header.get('alg')!r}; key {kid} is registered for {key.algorithm}"
+            f"the token says alg {header.get('alg')!r}; key {key.kid} is registered for "
+            f"{key.algorithm}"
         )
     try:
         jwt.decode(
@@ -215,17 +541,16 @@ def verify_jwt(
         raise InvalidSignature("the signature does not hold") from None
     except jwt.PyJWTError as exc:
         raise InvalidCredential(f"the token is invalid: {exc}", ("credential",)) from None
-    _check_claims(payload, credential, valid_from)
+    return key.kid
+
+
+def _jwt_until(payload: dict[str, Any], credential: dict[str, Any]) -> datetime | None:
     valid_until = credential.get("validUntil") or credential.get("expirationDate")
     until = moment_of(valid_until, "validUntil") if valid_until else None
     if "exp" in payload:
         exp = moment_of(payload["exp"], "exp")
         until = exp if until is None else min(until, exp)
-    jwt_claims = ("iss", "jti", "nbf", "sub", "exp", "iat", "aud")  # JWT claims, not schema
-    standards.check_achievement_credential(
-        {k: v for k, v in credential.items() if k not in jwt_claims}
-    )
-    return _in_force(VerifiedCredential(issuer, credential, kid, valid_from, until), now)
+    return until
 
 
 def verifying_key(key: SigningKey) -> Any:
@@ -240,21 +565,42 @@ def verifying_key(key: SigningKey) -> Any:
 
 
 def _check_claims(
-    payload: dict[str, Any], credential: dict[str, Any], valid_from: datetime
+    ins: _Inspection, payload: dict[str, Any], credential: dict[str, Any], valid_from: datetime
 ) -> None:
-    if "jti" in payload and payload["jti"] != credential.get("id"):
-        raise InvalidCredential("jti does not match the credential id", ("credential", "jti"))
+    """OB 3.0 §8.2.4.1: the payload MUST carry iss (issuer.id), jti (id), nbf (validFrom) and
+    sub (credentialSubject.id), and each must agree with the credential. A subject without an id
+    has nothing ``sub`` could say: then its absence is a warning."""
     subject = credential.get("credentialSubject")
-    if not isinstance(subject, dict):
-        raise InvalidCredential("credentialSubject is missing", ("credential",))
-    if "sub" in payload and subject.get("id") is not None and payload["sub"] != subject.get("id"):
-        raise InvalidCredential("sub does not match credentialSubject.id", ("credential", "sub"))
-    if (
-        "nbf" in payload
-        and abs((moment_of(payload["nbf"], "nbf") - valid_from).total_seconds()) >= 1
-    ):
-        raise InvalidCredential("nbf does not match validFrom", ("credential", "nbf"))
-    _check_types(credential)
+    subject_id = subject.get("id") if isinstance(subject, dict) else None
+    required = ["iss", "jti", "nbf"] + (["sub"] if subject_id is not None else [])
+    missing = [claim for claim in required if claim not in payload]
+    if missing:
+        ins.fail(
+            InvalidCredential(
+                f"the VC-JWT payload lacks {', '.join(missing)} (OB 3.0 requires iss, jti, nbf "
+                "and sub)",
+                ("credential", missing[0]),
+            )
+        )
+    if "sub" not in payload and subject_id is None:
+        ins.warn("the VC-JWT has no sub: its credentialSubject has no id", ("credential", "sub"))
+    if "iss" in payload and payload["iss"] != _id(credential.get("issuer")):
+        ins.fail(InvalidCredential("iss does not match issuer.id", ("credential", "iss")))
+    if "jti" in payload and payload["jti"] != credential.get("id"):
+        ins.fail(InvalidCredential("jti does not match the credential id", ("credential", "jti")))
+    if "sub" in payload and subject_id is not None and payload["sub"] != subject_id:
+        ins.fail(
+            InvalidCredential("sub does not match credentialSubject.id", ("credential", "sub"))
+        )
+    if "nbf" in payload:
+        try:
+            nbf = moment_of(payload["nbf"], "nbf")
+        except DomainError as exc:
+            ins.fail(exc)
+        else:
+            if abs((nbf - valid_from).total_seconds()) >= 1:
+                ins.fail(InvalidCredential("nbf does not match validFrom", ("credential", "nbf")))
+    ins.passed("iss, jti, nbf and sub are present and agree with the credential")
 
 
 def _check_types(credential: dict[str, Any]) -> None:

@@ -345,16 +345,20 @@ def sign_vc_jwt(
     algorithm: str | None = None,
     claims: dict[str, Any] | None = None,
 ) -> str:
-    """OB 3.0 VC-JWT: the credential plus iss/jti/nbf/sub(/exp); or the older ``vc`` claim form.
-    ``headers``, ``algorithm`` and ``claims`` let tests forge what an attacker would."""
+    """OB 3.0 VC-JWT (§8.2.4.1): the credential plus iss (issuer.id), jti (id), nbf (validFrom),
+    sub (credentialSubject.id: omitted only when the subject has no id, as OB 3.0 allows) and
+    exp (validUntil); or the older ``vc`` claim form. ``headers``, ``algorithm`` and ``claims``
+    let tests forge what an attacker would."""
     valid_from = datetime.fromisoformat(credential["validFrom"].replace("Z", "+00:00"))
     issuer = credential["issuer"]
     registered: dict[str, Any] = {
         "iss": issuer["id"] if isinstance(issuer, dict) else issuer,
         "jti": credential["id"],
         "nbf": int(valid_from.timestamp()),
-        "sub": credential["credentialSubject"]["id"],
     }
+    subject = credential["credentialSubject"]
+    if isinstance(subject, dict) and subject.get("id") is not None:
+        registered["sub"] = subject["id"]
     if "validUntil" in credential:
         until = datetime.fromisoformat(credential["validUntil"].replace("Z", "+00:00"))
         registered["exp"] = int(until.timestamp())

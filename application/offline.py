@@ -12,7 +12,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from application import data_integrity
-from application.credentials import VerifiedCredential, verify
+from application.credentials import Report, VerifiedCredential, inspect
 from application.signing import b64url
 from application.standards import Standards
 from domain.errors import InvalidCredential, InvalidInput
@@ -26,6 +26,14 @@ def verify_offline(
     """Verifies a credential without the bank: the signature with ``jwk`` (else the key the
     credential carries: a header ``jwk``, or the proof's Multikey), the claims, the OB 3.0 schema
     and the validity window, by the same code the bank runs on a deposit."""
+    return inspect_offline(text, jwk, now, standards).result()
+
+
+def inspect_offline(
+    text: str, jwk: dict[str, Any] | None, now: datetime, standards: Standards
+) -> Report:
+    """``verify_offline``'s every finding (application/credentials.inspect, as verifyCredential
+    reports them); raises only when no key can be found to check with."""
     stripped = text.strip()
     document: Any = None
     if stripped.startswith("{"):
@@ -57,7 +65,7 @@ def verify_offline(
     )
     holder.add_key(jwk, datetime(1970, 1, 1, tzinfo=UTC))
     # the bank's own verification, with this key as the issuer's only registered key
-    return verify(stripped, lambda u: holder if u == uri else None, now, standards)
+    return inspect(stripped, lambda u: holder if u == uri else None, now, standards)
 
 
 def _segment(segment: str) -> dict[str, Any]:

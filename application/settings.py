@@ -192,6 +192,11 @@ class Settings(BaseSettings):
     checkpoint_interval: float = Field(
         default=300, ge=0, description="seconds between signed audit checkpoints in serve (0: off)"
     )
+    export_algorithm: Literal["EdDSA", "ES256", "RS256"] = Field(
+        default="EdDSA",
+        description="how the bank signs its exports (VC-JWT): EdDSA (Ed25519), ES256 (P-256) or "
+        "RS256 (RSA 3072); the key is made on first use, `creditbank keys rotate` makes a new one",
+    )
     canonicalisation_timeout: float = Field(
         default=2.0,
         gt=0,

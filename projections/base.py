@@ -50,7 +50,9 @@ class Transactions(Protocol):
     @property
     def dialect(self) -> Dialect: ...
 
-    def transaction(self, *, pipeline: bool = False) -> AbstractContextManager[Cursor]: ...
+    def transaction(
+        self, readonly: bool = False, *, pipeline: bool = False
+    ) -> AbstractContextManager[Cursor]: ...
 
 
 class StateLoader(Protocol):

@@ -263,7 +263,9 @@ class ProjectionRunner:
     # -- positions ----------------------------------------------------------------------------
     def positions(self, cur: Cursor | None = None) -> dict[str, int]:
         if cur is None:
-            with self.database.transaction() as c:
+            # A snapshot read: on SQLite a writer's lock would queue behind every batch (the
+            # claim re-checks positions under lock anyway).
+            with self.database.transaction(readonly=True) as c:
                 return self.positions(c)
         cur.execute("SELECT view_name, position FROM projection_tracking")
         found = {str(name): int(pos) for name, pos in cur.fetchall()}
@@ -279,7 +281,7 @@ class ProjectionRunner:
 
     def parked(self) -> int:
         """How many events are parked (their aggregates' views are stale)."""
-        with self.database.transaction() as cur:
+        with self.database.transaction(readonly=True) as cur:
             return parked_count(cur)
 
     def _read_position(self) -> int:

@@ -194,12 +194,13 @@ def _print_demo(bank: CreditBank, settings: Settings) -> None:
 
 
 def _register_groups() -> None:
-    from api.cli import issuer, operations
+    from api.cli import issuer, keys, operations
 
     cli.add_typer(operations.projections, name="projections")
     cli.add_typer(operations.audit, name="audit")
     cli.add_typer(issuer.issuer, name="issuer")
     cli.add_typer(issuer.credential, name="credential")
+    cli.add_typer(keys.keys, name="keys")
 
 
 _register_groups()

@@ -104,8 +104,9 @@ def verify(
         typer.Option(help="the issuer's public JWK (default: the key the credential carries)"),
     ] = None,
 ) -> None:
-    """Verify a credential offline; exit 1 with the reason when it does not hold."""
-    from application.offline import verify_offline
+    """Verify a credential offline, rule by rule (as verifyCredential reports them): every check,
+    warning and error; exit 1 when any error."""
+    from application.offline import inspect_offline
     from application.standards import Standards
 
     try:
@@ -114,9 +115,18 @@ def verify(
         raise typer.BadParameter(f"cannot read {file}: {exc}") from None
     public = _read_json(jwk, "the JWK") if jwk else None
     try:
-        verified = verify_offline(text, public, datetime.now(UTC), Standards())
+        report = inspect_offline(text, public, datetime.now(UTC), Standards())
     except DomainError as exc:
         raise _refuse(exc) from None
+    for check in report.checks:
+        typer.echo(f"{check.outcome:<14} {check.rule}: {check.message}".rstrip(": "), err=True)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning.rule}: {warning.message}", err=True)
+    if report.errors:
+        for rule, error in report.errors:
+            typer.echo(f"{error.code}: {error.message} ({rule})", err=True)
+        raise typer.Exit(1)
+    verified = report.result()
     c = verified.credential
     achievement = c.get("credentialSubject", {}).get("achievement", {})
     typer.echo(f"valid: {achievement.get('name') or c.get('name')!s} ({c.get('id')})")
@@ -124,5 +134,7 @@ def verify(
     typer.echo(f"valid from {verified.valid_from.isoformat()}")
     if verified.valid_until:
         typer.echo(f"valid until {verified.valid_until.isoformat()}")
+    if report.warnings:
+        typer.echo(f"{len(report.warnings)} warning(s): see above")
     if public is None:
         note("checked against the key the credential carries; give --jwk to check the issuer's")

@@ -32,12 +32,13 @@ from api.graphql.catalogue import (
 from api.graphql.common import IdentityVerification, InstitutionKind, Node, PageInfo, gid, parse_id
 from api.graphql.common import Role as RoleEnum
 from api.graphql.context import Info
-from api.graphql.errors import ApiError, UserError, user_error
+from api.graphql.errors import ApiError
 from api.graphql.learners import Learner, LearnerConnection, LearnerEdge
 from api.graphql.limits import check_anonymous_verification
 from api.graphql.organizations import Organization
 from api.graphql.outcomes import Outcome
 from api.graphql.pagination import after_int, keyset_page, page_size
+from api.graphql.verification import VerificationResult
 from application import audit
 from domain import values
 from domain.errors import DomainError
@@ -61,14 +62,6 @@ class AuditReport:
     checkpoint_id: str | None
     checkpoint_position: int | None
     problems: list[str] = strawberry.field(description="exactly what is broken, one per line")
-
-
-@strawberry.type
-class VerificationResult:
-    valid: bool
-    issuer: str | None
-    revoked: bool
-    errors: list[UserError]
 
 
 C = TypeVar("C")
@@ -325,9 +318,7 @@ class Query:
     async def verify_credential(self, info: Info, credential: str) -> VerificationResult:
         try:
             check_anonymous_verification(info, credential)  # size and rate, before any work
-            issuer, revoked = await info.context.run(info.context.exporter.verify, credential)
-        except DomainError as exc:
-            return VerificationResult(
-                valid=False, issuer=None, revoked=False, errors=[user_error(exc)]
-            )
-        return VerificationResult(valid=True, issuer=issuer, revoked=revoked, errors=[])
+            verification = await info.context.run(info.context.exporter.inspect, credential)
+        except DomainError as exc:  # the limits, or the bank's own material (UNAVAILABLE)
+            return VerificationResult.refused(exc)
+        return VerificationResult.of(verification)

@@ -62,7 +62,7 @@ def outside_verify(token: str, published: dict[str, Any]) -> dict[str, Any]:
     (jwk,) = [k for k in published["keys"] if k["kid"] == header["kid"]]
     assert not {"d", "p", "q", "dp", "dq", "qi", "k"} & jwk.keys()
     key = jwt.PyJWK(jwk)
-    assert key.algorithm_name == "EdDSA"
+    assert key.algorithm_name == jwk["alg"] == "EdDSA"  # the default export algorithm
     payload: dict[str, Any] = jwt.decode(
         token, key.key, algorithms=[key.algorithm_name], options={"verify_aud": False}
     )
@@ -72,7 +72,8 @@ def outside_verify(token: str, published: dict[str, Any]) -> dict[str, Any]:
 def credential_of(payload: dict[str, Any]) -> dict[str, Any]:
     """The credential: the payload without the JWT registered claims, checked against them."""
     credential = {k: v for k, v in payload.items() if k not in JWT_CLAIMS}
-    assert payload["iss"] == credential["issuer"]["id"]
+    issuer = credential["issuer"]
+    assert payload["iss"] == (issuer["id"] if isinstance(issuer, dict) else issuer)
     assert payload["jti"] == credential["id"]
     assert payload["sub"] == credential["credentialSubject"]["id"]
     valid_from = datetime.fromisoformat(credential["validFrom"].replace("Z", "+00:00"))
@@ -142,9 +143,9 @@ def transcripts(world: World) -> Transcripts:
     ]
     account = bank.account(kim.id)
     assert all(account.outcome(o).status is OutcomeStatus.RECOGNIZED for o in outcomes)
-    keys = BankKeys.load_or_create(world.settings.data_dir)
-    published = json.loads(json.dumps(keys.jwks()))  # as fetched from /.well-known/jwks.json
-    return Transcripts(world, Exporter(bank, keys, PUBLIC_URL), published, uni, kim, outcomes)
+    exporter = Exporter(bank, BankKeys.load_or_create(world.settings.data_dir), PUBLIC_URL)
+    published = json.loads(json.dumps(exporter.jwks()))  # as fetched from /.well-known/jwks.json
+    return Transcripts(world, exporter, published, uni, kim, outcomes)
 
 
 # -- schemas ---------------------------------------------------------------------------------------
@@ -157,6 +158,7 @@ def test_transcript_credential_validates_against_the_clr_schema(transcripts: Tra
     for credential in inner:
         assert schema_errors(OB3_SCHEMA, credential) == []
         assert schema_errors(CLR_AC_SCHEMA, credential) == []
+        assert credential["proof"]["cryptosuite"] == "eddsa-rdfc-2022"  # each one signed
     assert {a["name"] for a in clr["credentialSubject"]["achievement"]} == {
         "Linear Algebra 线性代数",
         "Operating Systems",
@@ -167,6 +169,10 @@ def test_transcript_credential_validates_against_the_clr_schema(transcripts: Tra
 def test_exported_transcript_jwt(transcripts: Transcripts) -> None:
     token = transcripts.exporter.export_transcript(transcripts.kim.id)
     header = jwt.get_unverified_header(token)
+    # A DID URL (OB 3.0 section 8.2.3: a URI that dereferences to the key), under the bank's
+    # did:web DID, naming the current key.
+    key = transcripts.exporter.keys.current()
+    assert header["kid"] == f"did:web:bank.example#{key.key_id}"
     assert header["kid"] == transcripts.published["keys"][0]["kid"]
     clr = credential_of(outside_verify(token, transcripts.published))
     assert schema_errors(CLR_SCHEMA, clr) == []
@@ -220,13 +226,28 @@ def test_only_recognised_outcomes_export(world: World) -> None:
         assert err.value.code == "NOT_FOUND"
 
 
-def test_published_key_is_the_did_key(transcripts: Transcripts) -> None:
-    keys = transcripts.exporter.keys
-    (jwk,) = transcripts.published["keys"]
-    public = data_integrity.public_key_from_multikey(keys.multikey)
+def test_published_key_is_in_the_did_web_document(transcripts: Transcripts) -> None:
+    """The JWK set and the did:web document publish the same Ed25519 key: a JWK under the DID
+    URL kid (and its earlier bare kid, for exports made before DID URLs), a Multikey in the
+    document, an assertionMethod."""
+    exporter = transcripts.exporter
+    key = exporter.keys.current()
+    did_url = f"did:web:bank.example#{key.key_id}"
+    (jwk,) = [k for k in transcripts.published["keys"] if k["kid"] == did_url]
+    (legacy,) = [k for k in transcripts.published["keys"] if k["kid"] == exporter.keys.kid]
+    assert {**legacy, "kid": did_url} == jwk
+    document = exporter.did_document()
+    assert document["id"] == "did:web:bank.example"
+    (method,) = document["verificationMethod"]
+    assert (method["id"], method["type"], method["controller"]) == (
+        did_url,
+        "Multikey",
+        "did:web:bank.example",
+    )
+    assert document["assertionMethod"] == [did_url]
+    public = data_integrity.public_key_from_multikey(method["publicKeyMultibase"])
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     assert jwk["x"] == b64url(raw)
-    assert keys.did == "did:key:" + keys.multikey
     assert (jwk["kty"], jwk["crv"], jwk["alg"], jwk["use"]) == ("OKP", "Ed25519", "EdDSA", "sig")
 
 
