@@ -111,6 +111,7 @@ POLICY: dict[str, Policy] = {
     "Mutation.revokeConsent": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
     "Mutation.exportTranscript": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
     "Mutation.exportOutcome": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
+    "Mutation.exportEuropass": own((LEARNER,), note=LEARNER_SELF, owner=learner_in_input),
     "Mutation.defineStandard": only(OFFICER),
     "Mutation.amendStandard": only(OFFICER),
     "Mutation.withdrawStandard": only(OFFICER),

@@ -438,6 +438,9 @@ CASES: dict[str, Case] = {
     "Mutation.exportOutcome": mutation(
         "exportOutcome", lambda c: {"learnerId": c.learner.id, "outcomeId": c.outcome}
     ),
+    "Mutation.exportEuropass": mutation(
+        "exportEuropass", lambda c: {"learnerId": c.learner.id, "format": "JSON_LD"}
+    ),
     "Mutation.createRecognitionRule": mutation(
         "createRecognitionRule",
         lambda c: {

@@ -11,6 +11,7 @@ from api.graphql.mutations.awards import AwardMutations
 from api.graphql.mutations.catalogue import CatalogueMutations
 from api.graphql.mutations.compromise import CompromiseMutations
 from api.graphql.mutations.consents import ConsentMutations
+from api.graphql.mutations.europass import EuropassMutations
 from api.graphql.mutations.exports import ExportMutations
 from api.graphql.mutations.institutions import InstitutionMutations
 from api.graphql.mutations.learners import LearnerMutations
@@ -28,5 +29,6 @@ Mutation = merge_types(
         ReviewMutations,
         AwardMutations,
         CompromiseMutations,
+        EuropassMutations,
     ),
 )
