@@ -40,7 +40,7 @@ from application.signing import b64url
 from application.standards import Standards
 from domain.errors import DomainError
 from domain.records import DepositedOutcome
-from domain.rules import ConversionTerms, OutcomeCriteria
+from domain.rules import ConversionTerms, OutcomeCriteria, RecognitionTerms
 from domain.values import IdentityVerification, InstitutionKind, OutcomeKind, RuleModel
 
 KEYS_VALID_FROM = datetime(2015, 1, 1, tzinfo=UTC)
@@ -121,6 +121,22 @@ class World:
                 learner_id, IdentityVerification.ELECTRONIC_ID, "officer-1"
             )
         return Learner(learner_id, number)
+
+    def course_rule(self, issuer: Issuer, name: str = "PKU courses") -> UUID:
+        """A framework rule: the issuer's academic courses, recognised as major credits at
+        level 6 (what exports need: recognised outcomes)."""
+        return self.bank.create_recognition_rule(
+            name,
+            RuleModel.FRAMEWORK,
+            RecognitionTerms(
+                valid_from=SINCE,
+                criteria=OutcomeCriteria(
+                    institution_id=issuer.id, kind=OutcomeKind.ACADEMIC_COURSE
+                ),
+                level=6,
+                category="major",
+            ),
+        )
 
     def transfer(self, source: Issuer, target: Issuer) -> UUID:
         """An agreement: the source's recognised outcomes convert 1:1 into the target's T-1."""

@@ -18,6 +18,7 @@ import pytest
 from application.bank import CreditBank
 from application.bootstrap import build_bank
 from application.settings import Settings
+from tests.builders import NOW, World
 
 ADMIN_URL = os.environ.get(
     "CREDITBANK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -118,3 +119,12 @@ def bank(settings: Settings, clock: Clock) -> Iterator[CreditBank]:
         yield app
     finally:
         app.close()
+
+
+@pytest.fixture
+def trust(bank: CreditBank, clock: Clock, settings: Settings) -> World:
+    """The bank of ``bank`` (both engines) with real issuer keys and signed credentials
+    (tests/builders.World), at the clock's fixed moment: for suites whose ``world`` fixture is
+    another (the served API's)."""
+    clock.now = NOW
+    return World(bank, clock, settings)

@@ -34,10 +34,8 @@ from application.settings import Settings
 from application.signing import BankKeys, did_document_path, did_web
 from application.standards import Standards
 from domain.errors import DomainError, InvalidCredential
-from domain.rules import OutcomeCriteria, RecognitionTerms
-from domain.values import OutcomeKind, RuleModel
 from tests.api.conftest import ThreadedServer
-from tests.builders import NOW, SINCE, World
+from tests.builders import NOW, World
 
 PUBLIC_URL = "https://bank.example"
 DID = "did:web:bank.example"
@@ -54,16 +52,7 @@ def world(bank: CreditBank, clock: Any, settings: Settings) -> World:
 def recognised(world: World, n: int = 2) -> tuple[uuid.UUID, list[uuid.UUID]]:
     """A learner with ``n`` recognised outcomes."""
     uni, kim = world.issuer("Peking University"), world.learner(verified=True)
-    world.bank.create_recognition_rule(
-        "PKU courses",
-        RuleModel.FRAMEWORK,
-        RecognitionTerms(
-            valid_from=SINCE,
-            criteria=OutcomeCriteria(institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE),
-            level=6,
-            category="major",
-        ),
-    )
+    world.course_rule(uni)
     outcomes = [
         world.bank.deposit_credential(kim.id, world.token(uni, kim, title=f"Course {i}"))
         for i in range(n)

@@ -14,11 +14,9 @@ from typing import Any
 
 import pytest
 
-from application.bank import CreditBank
 from application.issuing import sign_vc_jwt
-from application.settings import Settings
 from domain.errors import DomainError
-from tests.builders import NOW, Issuer, Learner, World
+from tests.builders import Issuer, Learner, World
 
 
 class Publisher:
@@ -53,12 +51,6 @@ def publisher() -> Iterator[Publisher]:
     p = Publisher()
     yield p
     p.server.shutdown()
-
-
-@pytest.fixture
-def trust(bank: CreditBank, clock: Any, settings: Settings) -> World:
-    clock.now = NOW
-    return World(bank, clock, settings)
 
 
 def encoded(revoked: set[int], size: int = 131_072) -> str:

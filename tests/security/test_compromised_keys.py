@@ -13,17 +13,10 @@ from uuid import UUID
 import pytest
 
 from application.bank import CreditBank
-from application.settings import Settings
 from domain.errors import DomainError
 from tests.api.conftest import World as ApiWorld
 from tests.api.conftest import register_institution
-from tests.builders import NOW, World
-
-
-@pytest.fixture
-def trust(bank: CreditBank, clock: Any, settings: Settings) -> World:
-    clock.now = NOW
-    return World(bank, clock, settings)
+from tests.builders import World
 
 
 def refused(action: Any) -> str:

@@ -10,17 +10,10 @@ from typing import Any
 
 import pytest
 
-from application.bank import CreditBank
 from application.issuing import sign_vc_jwt
 from application.settings import Settings
 from domain.errors import DomainError
 from tests.builders import NOW, Issuer, Learner, World
-
-
-@pytest.fixture
-def trust(bank: CreditBank, clock: Any, settings: Settings) -> World:
-    clock.now = NOW
-    return World(bank, clock, settings)
 
 
 def plain(number: str) -> dict[str, Any]:

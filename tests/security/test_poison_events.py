@@ -16,13 +16,7 @@ from projections import runner as runner_module
 from projections import transcript
 from projections.runner import EventSource, ProjectionRunner, parked_events, stale
 from projections.transcript import TranscriptView
-from tests.builders import NOW, Learner, RawStore, World
-
-
-@pytest.fixture
-def trust(bank: CreditBank, clock: Any, settings: Settings) -> World:
-    clock.now = NOW
-    return World(bank, clock, settings)
+from tests.builders import Learner, RawStore, World
 
 
 def titles(bank: CreditBank, learner: Learner) -> list[str]:

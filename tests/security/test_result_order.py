@@ -9,19 +9,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
-from application.bank import CreditBank
 from application.issuing import sign_data_integrity
 from application.outcome_mapping import to_outcome
-from application.settings import Settings
-from tests.builders import NOW, World, standards
-
-
-@pytest.fixture
-def trust(bank: CreditBank, clock: Any, settings: Settings) -> World:
-    clock.now = NOW
-    return World(bank, clock, settings)
+from tests.builders import World, standards
 
 
 def graded(credential: dict[str, Any], results: list[dict[str, Any]], **described: str) -> None:

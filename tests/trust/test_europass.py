@@ -32,9 +32,7 @@ from application.signing import BankKeys
 from application.standards import PACKAGE_DIR
 from domain.errors import InvalidCredential, InvalidSignature
 from domain.framework import CHINA_LIFELONG, EQF
-from domain.rules import OutcomeCriteria, RecognitionTerms
-from domain.values import OutcomeKind, RuleModel
-from tests.builders import SINCE, World
+from tests.builders import World
 
 PUBLIC_URL = "http://bank.example"
 ISSUER = {"id": PUBLIC_URL + "/issuer", "type": "Organisation", "legalName": {"en": "Bank"}}
@@ -180,16 +178,7 @@ def test_credit_points_of_other_frameworks_are_not_read_as_ects() -> None:
 def europass(world: World) -> tuple[EuropassExporter, Any]:
     bank = world.bank
     uni, kim = world.issuer("Peking University"), world.learner(verified=True)
-    bank.create_recognition_rule(
-        "PKU courses",
-        RuleModel.FRAMEWORK,
-        RecognitionTerms(
-            valid_from=SINCE,
-            criteria=OutcomeCriteria(institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE),
-            level=6,
-            category="major",
-        ),
-    )
+    world.course_rule(uni)
     for title, c in (("Linear Algebra 线性代数", 4), ("Operating Systems", 3.5)):
         bank.deposit_credential(kim.id, world.token(uni, kim, title=title, credits=c))
     exporter = Exporter(bank, BankKeys.load_or_create(world.settings.data_dir), PUBLIC_URL)

@@ -27,10 +27,9 @@ from application.export import Exporter
 from application.issuing import IssuerKey, sign_vc_jwt
 from application.signing import BankKeys, b64url
 from domain.errors import DomainError
-from domain.rules import OutcomeCriteria, RecognitionTerms
-from domain.values import OutcomeKind, OutcomeStatus, RuleModel
+from domain.values import OutcomeStatus
 from projections.runner import EventSource, ProjectionRunner
-from tests.builders import SINCE, STANDARDS, Issuer, Learner, World, segment
+from tests.builders import STANDARDS, Issuer, Learner, World, segment
 
 PUBLIC_URL = "http://bank.example"
 JWT_CLAIMS = ("iss", "jti", "nbf", "sub", "exp", "iat", "aud")
@@ -121,16 +120,7 @@ class Transcripts:
 def transcripts(world: World) -> Transcripts:
     bank = world.bank
     uni, kim = world.issuer("Peking University"), world.learner(verified=True)
-    bank.create_recognition_rule(
-        "PKU courses",
-        RuleModel.FRAMEWORK,
-        RecognitionTerms(
-            valid_from=SINCE,
-            criteria=OutcomeCriteria(institution_id=uni.id, kind=OutcomeKind.ACADEMIC_COURSE),
-            level=6,
-            category="major",
-        ),
-    )
+    world.course_rule(uni)
     outcomes = [
         bank.deposit_credential(
             kim.id, world.token(uni, kim, title=title, credits=credits, human_code=code)
