@@ -2,7 +2,8 @@
 and status list, and the operations endpoints (/healthz, /readyz, /metrics).
 
 The services come from the composition root (application.bootstrap); the app starts what runs
-(the projection runner, the availability probe, periodic audit checkpoints) and stops it.
+(the projection runner, the availability probe, periodic audit checkpoints, the periodic
+re-read of incoming credentials' status lists) and stops it.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from application.audit import sign_checkpoint
 from application.bootstrap import Services, bootstrap
 from application.settings import Settings
 from application.signing import did_document_path
+from application.status_watch import StatusWatcher
 from domain.errors import DomainError, NotFound
 
 log = logging.getLogger("creditbank.api")
@@ -64,6 +66,8 @@ class Running:
         self.exporter = services.exporter
         self.freshness = Freshness(services.runner, loop)
         self.stopping = threading.Event()
+        interval = services.settings.status_recheck_interval
+        self.status_watcher = StatusWatcher(self.bank, interval) if interval > 0 else None
 
     def start(self) -> None:
         settings = self.services.settings
@@ -80,9 +84,13 @@ class Running:
                 name="audit-checkpoints",
                 daemon=True,
             ).start()
+        if self.status_watcher is not None:
+            self.status_watcher.start()
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.status_watcher is not None:
+            self.status_watcher.stop()
         self.runner.stop()
 
     def _sign_checkpoints(self, interval: float) -> None:

@@ -16,6 +16,7 @@ from application.commands.awards import AwardCommands
 from application.commands.compromise import CompromiseCommands
 from application.commands.merges import MergeCommands
 from application.commands.reviews import ReviewCommands
+from application.commands.status import StatusCommands
 from domain.assessment import Assessment
 from domain.conversion import ConversionOption
 from domain.values import parse_whole, utc
@@ -33,7 +34,9 @@ class AccountEvent:
     hash: str  # this event's link in the account's hash chain
 
 
-class AccountReads(MergeCommands, ReviewCommands, AwardCommands, CompromiseCommands):
+class AccountReads(
+    MergeCommands, ReviewCommands, AwardCommands, CompromiseCommands, StatusCommands
+):
     def account_version_at(self, learner_id: UUID, at: datetime) -> int:
         """The account's version as it stood at a moment (0: not yet opened)."""
         at = utc(at)

@@ -192,6 +192,12 @@ class Settings(BaseSettings):
     checkpoint_interval: float = Field(
         default=300, ge=0, description="seconds between signed audit checkpoints in serve (0: off)"
     )
+    status_recheck_interval: float = Field(
+        default=900,
+        ge=0,
+        description="seconds between re-reads of incoming credentials' status lists in serve: an "
+        "unknown status is established, a credential its issuer revoked is revoked (0: off)",
+    )
     export_algorithm: Literal["EdDSA", "ES256", "RS256"] = Field(
         default="EdDSA",
         description="how the bank signs its exports (VC-JWT): EdDSA (Ed25519), ES256 (P-256) or "

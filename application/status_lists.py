@@ -58,6 +58,15 @@ class Status:
 
 
 @dataclass(frozen=True)
+class StatusWatch:
+    """What a deposit records of a credential's status: its entries, normalised, and why the
+    status is unknown (None: the list was read and the credential stands)."""
+
+    entries: list[dict[str, Any]]
+    unknown: str | None
+
+
+@dataclass(frozen=True)
 class Entry:
     kind: str
     list_url: str
@@ -104,6 +113,25 @@ def entries(credential: dict[str, Any]) -> list[Entry]:
         else:
             found.append(Entry(str(kind), ""))
     return found
+
+
+def stated(found: list[Entry]) -> list[dict[str, Any]]:
+    """Supported entries as a credential states them, normalised: what an outcome records to
+    be read again later (``check`` takes them back as a ``credentialStatus``)."""
+    forms: list[dict[str, Any]] = []
+    for entry in found:
+        if entry.kind == BITSTRING:
+            forms.append(
+                {
+                    "type": BITSTRING,
+                    "statusListCredential": entry.list_url,
+                    "statusPurpose": entry.purpose,
+                    "statusListIndex": str(entry.index),
+                }
+            )
+        elif entry.kind == REVOCATION_LIST:
+            forms.append({"type": REVOCATION_LIST, "id": entry.list_url})
+    return forms
 
 
 def allowed_hosts(issuer: Institution) -> frozenset[str]:
@@ -168,7 +196,9 @@ class StatusLists:
             return cached.value
         body, max_age = self._fetch(issuer, url)
         value, ttl = self._read(issuer, url, body, purpose)
-        lifetime = min(MAX_TTL, ttl if ttl is not None else max_age or DEFAULT_TTL)
+        # max-age=0 (or a ttl of 0) means "do not keep it": the next check fetches again.
+        stated_ttl = ttl if ttl is not None else max_age
+        lifetime = min(MAX_TTL, DEFAULT_TTL if stated_ttl is None else stated_ttl)
         with self._lock:
             self._cache[key] = _Cached(self._clock() + lifetime, value)
         return value
@@ -229,7 +259,7 @@ class StatusLists:
         if str(subject.get("statusPurpose") or "revocation") != purpose:
             raise Unreadable(f"the status list is not for {purpose}")
         ttl = subject.get("ttl")
-        seconds = float(ttl) / 1000 if isinstance(ttl, (int, float)) and ttl > 0 else None
+        seconds = float(ttl) / 1000 if isinstance(ttl, (int, float)) and ttl >= 0 else None
         return _bitstring(subject.get("encodedList")), seconds
 
     def _verified(self, issuer: Institution, token: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from domain.account_merging import AccountMerging
 from domain.assessment import Goal
 from domain.awards import NO_PATHWAY, Awarding, Pathway
 from domain.conversion import ConversionOption, ConversionPlan, conversion_options
+from domain.credential_status import StatusWatching
 from domain.errors import (
     AlreadyRevoked,
     InvalidInput,
@@ -59,7 +60,7 @@ from domain.values import (
 )
 
 
-class CreditAccount(Awarding):
+class CreditAccount(StatusWatching):
     """A learner's lifelong account. Its behaviour is split by area into the classes it
     inherits from (``SPLIT_INTO``), whose events carry their own topics: the hash chain and the
     views take the events of all of them as the account's."""
@@ -532,6 +533,7 @@ for _moved in (
 # The classes an account's events may come from (the chain and the views read this).
 SPLIT_INTO: tuple[type[Aggregate], ...] = (
     CreditAccount,
+    StatusWatching,
     Awarding,
     PriorLearning,
     Reviewing,

@@ -207,6 +207,11 @@ class Recognizing(AccountMerging):
             )
         if outcome.under_review is not None:
             raise RuleNotApplicable(f"the outcome is under review: {outcome.under_review}")
+        if outcome.status_unknown is not None:
+            raise RuleNotApplicable(
+                "the credential's status is not established yet (its issuer's status list "
+                f"could not be read: {outcome.status_unknown}); it is checked again shortly"
+            )
         if not identity_verified:
             raise IdentityNotVerified("the learner's identity must be verified before recognition")
         if outcome.passed is False:

@@ -79,6 +79,9 @@ class Outcome:
     # for nothing, and nothing built on it counts, until cleared or revoked.
     under_review: str | None = None
     review_cleared_by: str | None = None  # the officer who found it genuine after all
+    # Why its issuer's status list could not be read at the deposit: it is never recognised
+    # until the list is read again and says the credential stands (domain.credential_status).
+    status_unknown: str | None = None
 
     def expired_on(self, day: date) -> bool:
         return self.expires_at is not None and self.expires_at.date() < day

@@ -45,6 +45,7 @@ from projections.catalogue import CatalogueView
 from projections.enterprise import EnterpriseTrainingView
 from projections.institution_ledger import InstitutionLedgerView
 from projections.progress import ProgressView
+from projections.status_watch import StatusWatchView
 from projections.time_index import TimeIndexView
 from projections.transcript import TranscriptView
 
@@ -134,6 +135,7 @@ def all_views() -> list[View]:
             EnterpriseTrainingView(),
             InstitutionLedgerView(),
             TimeIndexView(),
+            StatusWatchView(),
         ]
     )
 

@@ -182,6 +182,7 @@ class TranscriptRow:
     appeal: dict[str, Any] | None
     portfolio: dict[str, Any] | None  # prior learning: what the learner submitted
     under_review: str | None = None  # why it counts for nothing until an officer decides
+    status_unknown: str | None = None  # why its issuer's status list could not be read yet
 
 
 def row_of(learner_id: UUID, o: Outcome, seq: int) -> TranscriptRow:
@@ -224,6 +225,7 @@ def row_of(learner_id: UUID, o: Outcome, seq: int) -> TranscriptRow:
         appeal=None if o.appeal is None else plain(o.appeal),
         portfolio=None if o.portfolio is None else plain(o.portfolio),
         under_review=o.under_review,
+        status_unknown=o.status_unknown,
     )
 
 
@@ -277,6 +279,7 @@ _MAPPING: tuple[tuple[str, str, Callable[[Any], Any], Callable[[Any], Any]], ...
     ("appeal", "appeal", _json, _optional(json.loads)),
     ("portfolio", "portfolio", _json, _optional(json.loads)),
     ("under_review", "under_review", _same, _same),
+    ("status_unknown", "status_unknown", _same, _same),
 )
 COLUMNS = ", ".join(column for _, column, _, _ in _MAPPING)
 

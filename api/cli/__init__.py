@@ -199,6 +199,7 @@ def _register_groups() -> None:
     cli.add_typer(operations.projections, name="projections")
     cli.add_typer(operations.audit, name="audit")
     cli.add_typer(issuer.issuer, name="issuer")
+    issuer.credential.command("recheck-status")(operations.credential_recheck_status)
     cli.add_typer(issuer.credential, name="credential")
     cli.add_typer(keys.keys, name="keys")
 

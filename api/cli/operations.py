@@ -138,3 +138,25 @@ def audit_checkpoint() -> None:
         bank = services.bank
         checkpoint_id = sign_checkpoint(bank.recorder, bank.database, services.keys, bank.now())
     typer.echo(f"checkpoint {checkpoint_id}")
+
+
+def credential_recheck_status(
+    unknown_only: Annotated[
+        bool, typer.Option("--unknown-only", help="only credentials whose status is unknown")
+    ] = False,
+) -> None:
+    """Read every watched credential's status list again (serve does it periodically): an
+    unknown status that now stands is established, a credential its issuer revoked is revoked."""
+    from application.status_watch import recheck
+
+    with opened(Settings()) as services:
+        services.runner.catch_up()  # the watch list is a view: bring it up to date first
+        done = recheck(services.bank, unknown_only=unknown_only)
+    typer.echo(
+        f"checked {done.checked}: {len(done.established)} established, {len(done.revoked)} "
+        f"revoked, {done.unknown} still unknown, {done.failed} failed"
+    )
+    for outcome_id in done.revoked:
+        typer.echo(f"revoked {outcome_id}")
+    if done.failed:
+        raise typer.Exit(1)

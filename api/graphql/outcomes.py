@@ -187,6 +187,11 @@ class Outcome(Node):
         description="why it counts for nothing until an officer clears or revokes it (signed "
         "with a key later revoked as compromised)",
     )
+    status_unknown: str | None = strawberry.field(
+        default=None,
+        description="why its issuer's status list could not be read at the deposit: it is not "
+        "recognised until the list is read again (checked periodically) and says it stands",
+    )
     issuer_id: strawberry.Private[str]
 
     @strawberry.field
@@ -230,6 +235,7 @@ class Outcome(Node):
             appeal=None if r.appeal is None else Appeal.of(r.appeal),
             portfolio=None if r.portfolio is None else Portfolio.of(r.portfolio),
             under_review=r.under_review,
+            status_unknown=r.status_unknown,
             issuer_id=r.issuer_id,
         )
 

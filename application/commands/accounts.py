@@ -20,7 +20,7 @@ from application.credentials import (
 )
 from application.identity_attempts import IdentityFailure
 from application.outcome_mapping import to_outcome
-from application.status_lists import Verdict
+from application.status_lists import StatusWatch, Verdict, entries, stated
 from domain.credit_account import CreditAccount
 from domain.credit_schemes import framework_credits
 from domain.errors import (
@@ -32,7 +32,6 @@ from domain.errors import (
     InvalidInput,
     NotFound,
     RuleNotApplicable,
-    Unavailable,
 )
 from domain.indexes import CredentialIndex
 from domain.institution import Institution
@@ -66,6 +65,7 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         evidence: bytes,
         actor: str | None = None,
         identity: IdentityMismatch | None = None,
+        status: StatusWatch | None = None,
     ) -> UUID:
         """Accepts a verified outcome into the learner's account; returns the outcome id.
 
@@ -109,6 +109,8 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
             account.deposit(outcome, outcome_id, self.now(), self.framework.max_level, actor=actor)
             if identity is not None:  # last: the loaded copies are dropped, nothing is saved
                 raise identity
+            if status is not None:  # before recognition: an unknown status waits
+                account.watch_status(outcome_id, status.entries, status.unknown)
             if index is None:
                 index = CredentialIndex(
                     issuer_id=outcome.issuer_id,
@@ -153,26 +155,33 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         verified = self.verify_credential(credential)
         if by_institution is not None and verified.issuer.id != by_institution:
             raise Forbidden("an institution deposits only the credentials it issued")
-        self._check_status(verified)
+        watch = self._check_status(verified)
         identity = self._identity_finding(learner_id, verified.credential)
         outcome = to_outcome(verified, self.framework)
         return self.deposit(
-            learner_id, outcome, credential.strip().encode(), actor=actor, identity=identity
+            learner_id,
+            outcome,
+            credential.strip().encode(),
+            actor=actor,
+            identity=identity,
+            status=watch,
         )
 
-    def _check_status(self, verified: VerifiedCredential) -> None:
-        """What the issuer's status list says of the credential: revoked is refused, and so
-        is a status that cannot be established (never taken as active)."""
+    def _check_status(self, verified: VerifiedCredential) -> StatusWatch | None:
+        """What the issuer's status list says of the credential: revoked is refused, and so is
+        a list that cannot be trusted. A list that cannot be read now (unreachable, not yet
+        published, failing) lets the credential in with its status unknown: deposited, never
+        recognised until the list is read again (``application.status_watch``). None: the
+        credential states no status."""
         status = self.status_lists.check(verified.issuer, verified.credential)
+        if status.verdict is Verdict.NOT_APPLICABLE:
+            return None
         if status.verdict is Verdict.REVOKED:
             raise AlreadyRevoked(f"the credential is revoked by its issuer ({status.reason})")
-        if status.verdict is Verdict.UNKNOWN and status.transient:
-            raise Unavailable(
-                f"the credential's status cannot be read now ({status.reason}); nothing was "
-                "deposited: send it again later"
-            )
-        if status.verdict is Verdict.UNKNOWN:
+        if status.verdict is Verdict.UNKNOWN and not status.transient:
             raise InvalidCredential(f"the credential's status cannot be trusted: {status.reason}")
+        unknown = status.reason if status.verdict is Verdict.UNKNOWN else None
+        return StatusWatch(stated(entries(verified.credential)), unknown)
 
     def _identity_finding(
         self, learner_id: UUID, credential: dict[str, Any]
