@@ -225,16 +225,47 @@ def inspect(credential: str, issuer_by_uri: Any, now: datetime, standards: Stand
     run, so one answer lists every problem. ``verify`` is the same inspection, raising its first
     error: the deposit and ``verifyCredential`` cannot judge a credential differently."""
     standards.check()  # the bank's own material first: a server problem is never the credential's
-    inspection = _Inspection()
+    ins = _Inspection()
     try:
         text = credential.strip() if isinstance(credential, str) else ""
+        form: _ExternalProof | _EmbeddedProof
         if text.startswith("{"):
-            _inspect_data_integrity(inspection, text, issuer_by_uri, now, standards)
+            document = ins.probe("CredentialParseProbe", lambda: _parse_json(text), fatal=True)
+            form = _EmbeddedProof(standards)
         else:
-            _inspect_jwt(inspection, text, issuer_by_uri, now, standards)
+            header, payload, document = ins.probe(
+                "CredentialParseProbe", lambda: _parse_jwt(text), fatal=True
+            )
+            form = _ExternalProof(text, header, payload)
+        _inspect(ins, document, form, issuer_by_uri, now, standards)
     except _Stop:
         pass
-    return inspection.report
+    return ins.report
+
+
+def _inspect(
+    ins: _Inspection,
+    credential: dict[str, Any],
+    form: _ExternalProof | _EmbeddedProof,
+    issuer_by_uri: Any,
+    now: datetime,
+    standards: Standards,
+) -> None:
+    """The rules in the validator's order, the same for both forms but for the proof."""
+    ins.probe("ContextPropertyProbe", lambda: _context(ins, credential))
+    issuer: Institution = ins.probe(
+        "IssuerProbe", lambda: _issuer(credential, issuer_by_uri), fatal=True
+    )
+    valid_from: datetime = ins.probe(
+        "IssuanceProbe", lambda: _valid_from(ins, credential), fatal=True, quiet=True
+    )
+    kid: str = ins.probe(form.rule, lambda: form.verify(credential, issuer, valid_from), fatal=True)
+    form.claims(ins, credential, valid_from)
+    valid_until = ins.probe(
+        "ExpirationProbe", lambda: form.until(credential), fatal=True, quiet=True
+    )
+    verified = VerifiedCredential(issuer, credential, kid, valid_from, valid_until)
+    _content(ins, credential, verified, now, standards)
 
 
 def verify(
@@ -356,33 +387,23 @@ def _not_expired(verified: VerifiedCredential, now: datetime) -> None:
 
 
 # -- JSON with a Data Integrity proof ----------------------------------------------------------
-def _inspect_data_integrity(
-    ins: _Inspection, text: str, issuer_by_uri: Any, now: datetime, standards: Standards
-) -> None:
-    document: dict[str, Any] = ins.probe(
-        "CredentialParseProbe", lambda: _parse_json(text), fatal=True
-    )
-    ins.probe("ContextPropertyProbe", lambda: _context(ins, document))
-    issuer: Institution = ins.probe(
-        "IssuerProbe", lambda: _issuer(document, issuer_by_uri), fatal=True
-    )
-    valid_from: datetime = ins.probe(
-        "IssuanceProbe", lambda: _valid_from(ins, document), fatal=True, quiet=True
-    )
-    kid: str = ins.probe(
-        "EmbeddedProofProbe",
-        lambda: _embedded_proof(document, issuer, valid_from, standards),
-        fatal=True,
-    )
-    until = document.get("validUntil")
-    valid_until = ins.probe(
-        "ExpirationProbe",
-        lambda: moment_of(until, "validUntil") if until else None,
-        fatal=True,
-        quiet=True,
-    )
-    verified = VerifiedCredential(issuer, document, kid, valid_from, valid_until)
-    _content(ins, document, verified, now, standards)
+class _EmbeddedProof:
+    """JSON with an eddsa-rdfc-2022 Data Integrity proof."""
+
+    rule = "EmbeddedProofProbe"
+
+    def __init__(self, standards: Standards) -> None:
+        self.standards = standards
+
+    def verify(self, credential: dict[str, Any], issuer: Institution, valid_from: datetime) -> str:
+        return _embedded_proof(credential, issuer, valid_from, self.standards)
+
+    def claims(self, ins: _Inspection, credential: dict[str, Any], valid_from: datetime) -> None:
+        """No claims beside the credential's own."""
+
+    def until(self, credential: dict[str, Any]) -> datetime | None:
+        until = credential.get("validUntil")
+        return moment_of(until, "validUntil") if until else None
 
 
 def controlled_by_issuer(method: str, issuer_uri: str) -> bool:
@@ -447,30 +468,24 @@ def _parse_jwt(token: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, An
     return header, payload, credential
 
 
-def _inspect_jwt(
-    ins: _Inspection, token: str, issuer_by_uri: Any, now: datetime, standards: Standards
-) -> None:
-    header, payload, credential = ins.probe(
-        "CredentialParseProbe", lambda: _parse_jwt(token), fatal=True
-    )
-    ins.probe("ContextPropertyProbe", lambda: _context(ins, credential))
-    issuer: Institution = ins.probe(
-        "IssuerProbe", lambda: _issuer(credential, issuer_by_uri), fatal=True
-    )
-    valid_from: datetime = ins.probe(
-        "IssuanceProbe", lambda: _valid_from(ins, credential), fatal=True, quiet=True
-    )
-    kid: str = ins.probe(
-        "ExternalProofProbe",
-        lambda: _external_proof(token, header, issuer, valid_from),
-        fatal=True,
-    )
-    ins.probe("JwtClaimsProbe", lambda: _check_claims(ins, payload, credential, valid_from))
-    valid_until = ins.probe(
-        "ExpirationProbe", lambda: _jwt_until(payload, credential), fatal=True, quiet=True
-    )
-    verified = VerifiedCredential(issuer, credential, kid, valid_from, valid_until)
-    _content(ins, credential, verified, now, standards)
+class _ExternalProof:
+    """A VC-JWT: the credential in the payload, the JOSE header's key, the JWT claims."""
+
+    rule = "ExternalProofProbe"
+
+    def __init__(self, token: str, header: dict[str, Any], payload: dict[str, Any]) -> None:
+        self.token, self.header, self.payload = token, header, payload
+
+    def verify(self, credential: dict[str, Any], issuer: Institution, valid_from: datetime) -> str:
+        return _external_proof(self.token, self.header, issuer, valid_from)
+
+    def claims(self, ins: _Inspection, credential: dict[str, Any], valid_from: datetime) -> None:
+        ins.probe(
+            "JwtClaimsProbe", lambda: _check_claims(ins, self.payload, credential, valid_from)
+        )
+
+    def until(self, credential: dict[str, Any]) -> datetime | None:
+        return _jwt_until(self.payload, credential)
 
 
 def _same_key(embedded: dict[str, Any], registered: dict[str, Any]) -> bool:
