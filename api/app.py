@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
+import portal.routes as portal
 from api import graphiql
 from api.auth import ANONYMOUS, AuthenticationError, TokenService, load_or_create_signing_key
 from api.freshness import Freshness
@@ -45,6 +46,12 @@ from application.status_watch import StatusWatcher
 from domain.errors import DomainError, NotFound
 
 log = logging.getLogger("creditbank.api")
+# The portal's pages: only the bank's own scripts, styles and images (inline SVG charts, data:
+# QR codes), forms posting back to it, never framed.
+PORTAL_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 READYZ_TIMEOUT = 2.0  # seconds; a load balancer's probe must not hang on a stuck database
 
 
@@ -168,6 +175,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     # Outermost of ours: refusals by the others (413...) carry the headers too. Pages by path
     # prefix: a new page (/app/...) adds its own CSP here.
     pages = {} if settings.production else {"/graphql": graphiql.content_security_policy()}
+    pages["/app"] = PORTAL_CSP
     app.add_middleware(
         SecurityHeaders, pages=pages, hsts=settings.base_url.lower().startswith("https://")
     )
@@ -184,6 +192,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(router, prefix="/graphql")
     if not settings.production:
         graphiql.install(app, router)
+    app.state.schema = schema  # the portal runs its pages' operations in-process
+    app.state.settings = settings
+    portal.install(app)
 
     @app.exception_handler(AuthenticationError)
     async def unauthenticated(_: Request, exc: AuthenticationError) -> JSONResponse:

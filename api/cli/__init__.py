@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -190,7 +190,34 @@ def _print_demo(bank: CreditBank, settings: Settings) -> None:
     from application.demo import load_demo
 
     note(f"demo world in {settings.database} (data directory {settings.data_dir})")
-    typer.echo(json.dumps(load_demo(bank, settings.data_dir), indent=2, ensure_ascii=False))
+    world = load_demo(bank, settings.data_dir)
+    typer.echo(json.dumps(world, indent=2, ensure_ascii=False))
+    if settings.local_tokens_accepted:
+        _print_demo_sign_in(world, settings)
+
+
+def _print_demo_sign_in(world: dict[str, Any], settings: Settings) -> None:
+    """A sign-in link per demo user for the portal: the token rides in the link's fragment,
+    which the browser never sends (the login page reads it into its form)."""
+    service = TokenService(load_or_create_signing_key(settings.data_dir))
+    learners, institutions = world["learners"], world["institutions"]
+    users = [
+        ("learner Wang Fang", Role.LEARNER, learners.get("Wang Fang 王芳")),
+        ("learner Li Wei", Role.LEARNER, learners.get("Li Wei 李伟")),
+        ("enterprise Lianhua Training", Role.ENTERPRISE, institutions.get("lianhua-training")),
+        (
+            "institution Huadong University",
+            Role.INSTITUTION,
+            institutions.get("huadong-university"),
+        ),
+        ("officer", Role.OFFICER, "demo-officer"),
+        ("auditor", Role.AUDITOR, "demo-auditor"),
+    ]
+    note("sign in to the portal (each link holds a 12-hour demo token):")
+    for label, role, subject in users:
+        if subject:
+            minted = service.mint(role, subject, ttl=DEFAULT_TTL)
+            typer.echo(f"  {label}: {settings.base_url}/app/login#token={minted.token}")
 
 
 def _register_groups() -> None:
