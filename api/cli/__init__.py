@@ -217,7 +217,7 @@ def _print_demo_sign_in(world: dict[str, Any], settings: Settings) -> None:
     for label, role, subject in users:
         if subject:
             minted = service.mint(role, subject, ttl=DEFAULT_TTL)
-            typer.echo(f"  {label}: {settings.base_url}/app/login#token={minted.token}")
+            note(f"  {label}: {settings.base_url}/app/login#token={minted.token}")
 
 
 def _register_groups() -> None:
