@@ -25,11 +25,13 @@ LOCALES = Path(__file__).parent / "locale"
 
 
 @cache
-def catalogue(language: str) -> dict[str, str]:
-    """msgid -> translation, every area's catalogue merged (English: none needed)."""
+def catalogue(language: str, area: str = "") -> dict[str, str]:
+    """msgid -> translation: every area's catalogue merged, the page's own area last, so that
+    a word two areas translate differently reads as its own area says (English: none needed)."""
     table: dict[str, str] = {}
     folder = LOCALES / language / "LC_MESSAGES"
-    for po in sorted(folder.glob("*.po")) if folder.is_dir() else []:
+    files = sorted(folder.glob("*.po")) if folder.is_dir() else []
+    for po in sorted(files, key=lambda f: (f.stem == area, f.stem == "shell", f.stem)):
         with po.open("rb") as f:
             for message in read_po(f, locale=language):
                 if message.id and message.string and not message.fuzzy:
@@ -37,11 +39,14 @@ def catalogue(language: str) -> dict[str, str]:
     return table
 
 
-def gettext(language: str) -> Any:
-    table = catalogue(language)
-    return lambda text, **values: (
-        (table.get(text, text) % values) if values else table.get(text, text)
-    )
+def gettext(language: str, area: str = "") -> Any:
+    table = catalogue(language, area)
+
+    def translate(text: str, **values: Any) -> str:
+        found = table.get(text, text)
+        return found % values if values else found
+
+    return translate
 
 
 def chosen(request: Request) -> str:

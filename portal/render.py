@@ -30,7 +30,7 @@ HOME = {
 
 
 @cache
-def environment(language: str) -> Environment:
+def environment(language: str, area: str = "") -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
@@ -38,7 +38,7 @@ def environment(language: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    gettext = i18n.gettext(language)
+    gettext = i18n.gettext(language, area)
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext, lambda s, p, n, **v: gettext(s if n == 1 else p, **v), newstyle=True
     )
@@ -52,8 +52,9 @@ def page(
     request: Request, template: str, principal: Principal, status: int = 200, **context: Any
 ) -> HTMLResponse:
     language = i18n.chosen(request)
+    area = template.split(".")[0].split("_")[0]  # learner_progress.html: the learner area
     html = (
-        environment(language)
+        environment(language, area)
         .get_template(template)
         .render(
             request=request,
@@ -61,6 +62,9 @@ def page(
             home=HOME.get(principal.role) if principal.role else None,
             csrf=csrf_token(request),
             path=request.url.path,
+            language_links={
+                code: str(request.url.include_query_params(lang=code)) for code in i18n.LANGUAGES
+            },
             **context,
         )
     )

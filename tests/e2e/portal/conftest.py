@@ -57,7 +57,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         assert "learner Wang Fang" in links, text[-2000:]
         import json
 
-        start = text.index("{")
+        start = text.index("\n{\n") + 1  # the demo's JSON (log records before it are JSON too)
         world = json.JSONDecoder().raw_decode(text[start:])[0]
         yield Demo(base, links, world)
 
