@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -43,6 +45,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PageError)
     async def refused(request: Request, exc: PageError) -> HTMLResponse:
         return error_page(request, await principal(request), exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(request: Request, exc: RequestValidationError) -> Response:
+        """A form field too long or missing: a page for the portal, the usual JSON elsewhere."""
+        if not request.url.path.startswith("/app/"):
+            return await request_validation_exception_handler(request, exc)
+        fields = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")})
+        message = "the form was not filled in as expected: " + ", ".join(fields)
+        return error_page(request, await principal(request), PageError("INVALID_INPUT", message))
 
 
 fallback = APIRouter(prefix="/app", include_in_schema=False)

@@ -62,3 +62,15 @@ def test_verify_page_shows_every_check(portal: Portal) -> None:
     expect(page.get_by_role("heading", level=2)).to_contain_text("Not valid")
     expect(page.get_by_role("table")).to_contain_text("CredentialParseProbe")
     portal.accessible("verify-refused")
+
+
+def test_a_form_field_too_long_is_a_readable_page(demo: Demo) -> None:
+    with httpx.Client(base_url=demo.base, timeout=10) as client:
+        client.get("/app/login")
+        csrf = client.cookies["creditbank_csrf"]
+        answer = client.post("/app/login", data={"token": "x" * 9000, "csrf": csrf})
+    assert answer.status_code == 400
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "the form was not filled in as expected: token" in answer.text
+    api = httpx.post(demo.base + "/graphql", content=b"{", timeout=10)
+    assert api.headers["content-type"].startswith("application/json")  # the API's own answers
