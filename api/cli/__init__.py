@@ -212,6 +212,7 @@ def _print_demo_sign_in(world: dict[str, Any], settings: Settings) -> None:
         ),
         ("officer", Role.OFFICER, "demo-officer"),
         ("auditor", Role.AUDITOR, "demo-auditor"),
+        ("admin", Role.ADMIN, "demo-admin"),
     ]
     note("sign in to the portal (each link holds a 12-hour demo token):")
     for label, role, subject in users:

@@ -36,7 +36,7 @@ ARGS = [
 ]
 AXE = (Path(__file__).parent.parent / "vendor" / "axe.min.js").read_text()
 TIMEOUT_MS = 20_000  # per step: generous for a loaded machine, never a hang
-LINK = re.compile(r"^\s+(\w+ [^:]*|officer|auditor): (http\S+/app/login#token=\S+)$", re.M)
+LINK = re.compile(r"^\s+(\w+ [^:]*|officer|auditor|admin): (http\S+/app/login#token=\S+)$", re.M)
 
 
 @dataclass
