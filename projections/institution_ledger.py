@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
 from domain.credit_account import CreditAccount
-from projections.base import Batch, Tables, Writes, cc, iso
+from domain.values import OutcomeStatus
+from projections.base import Batch, Cursor, Tables, Writes, cc, credits, iso
 from projections.transcript import touched_conversions, touched_outcomes
 
 
@@ -47,3 +53,75 @@ class InstitutionLedgerView:
                         "at": iso(c.converted_at),
                     },
                 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerRow:
+    entry_id: str
+    role: str  # ISSUED or ACCEPTED
+    learner_id: str
+    title: str
+    credits: Decimal
+    status: str  # an outcome's status (ISSUED); ACTIVE or CANCELLED (ACCEPTED)
+    at: datetime
+    stored_at: str  # ``at`` as stored: pages continue from it (``read_page``'s ``before``)
+
+
+# What ``status`` may be: an issued outcome's, or an accepted conversion's.
+STATUSES = (*(s.value for s in OutcomeStatus), "ACTIVE", "CANCELLED")
+COLUMNS = "entry_id, role, learner_id, title, credits_cc, status, at"
+
+
+def read_page(
+    cur: Cursor,
+    institution_id: str,
+    *,
+    before: tuple[str, str] | None,
+    limit: int,
+    role: str | None = None,
+    status: str | None = None,
+) -> list[LedgerRow]:
+    """One keyset page of an institution's ledger, newest first: rows strictly before
+    ``before`` (at, entry_id), the entry id breaking ties of time (index ledger_by_time)."""
+    where, params = _filters(institution_id, role, status)
+    if before is not None:
+        where += " AND (at < ? OR (at = ? AND entry_id < ?))"
+        params += [before[0], before[0], before[1]]
+    cur.execute(
+        f"SELECT {COLUMNS} FROM institution_ledger WHERE {where} "  # noqa: S608
+        "ORDER BY at DESC, entry_id DESC LIMIT ?",
+        [*params, limit],
+    )
+    return [_row(r) for r in cur.fetchall()]
+
+
+def count(
+    cur: Cursor, institution_id: str, role: str | None = None, status: str | None = None
+) -> int:
+    where, params = _filters(institution_id, role, status)
+    cur.execute(f"SELECT count(*) FROM institution_ledger WHERE {where}", params)  # noqa: S608
+    return int(cur.fetchone()[0])
+
+
+def _filters(institution_id: str, role: str | None, status: str | None) -> tuple[str, list[Any]]:
+    where, params = ["institution_id = ?"], [institution_id]
+    if role is not None:
+        where.append("role = ?")
+        params.append(role)
+    if status is not None:
+        where.append("status = ?")
+        params.append(status)
+    return " AND ".join(where), params
+
+
+def _row(r: Any) -> LedgerRow:
+    return LedgerRow(
+        entry_id=str(r[0]),
+        role=str(r[1]),
+        learner_id=str(r[2]),
+        title=str(r[3]),
+        credits=credits(r[4]),
+        status=str(r[5]),
+        at=datetime.fromisoformat(str(r[6])),
+        stored_at=str(r[6]),
+    )

@@ -86,6 +86,13 @@ POLICY: dict[str, Policy] = {
     "Query.organization": own(
         (ENTERPRISE,), OFFICER, AUDITOR, note="the enterprise itself", owner=lambda kw: kw["id"]
     ),
+    "Query.institutionLedger": own(
+        (INSTITUTION,),
+        OFFICER,
+        AUDITOR,
+        note="the institution itself (institutionId)",
+        owner=lambda kw: kw["institution_id"],
+    ),
     "Mutation.registerInstitution": only(ADMIN),
     "Mutation.addInstitutionKey": only(ADMIN),
     "Mutation.retireInstitutionKey": only(ADMIN),

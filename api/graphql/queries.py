@@ -34,6 +34,7 @@ from api.graphql.common import Role as RoleEnum
 from api.graphql.context import Info
 from api.graphql.errors import ApiError
 from api.graphql.learners import Learner, LearnerConnection, LearnerEdge
+from api.graphql.ledger import LedgerConnection, LedgerRole, read_ledger
 from api.graphql.limits import check_anonymous_verification
 from api.graphql.organizations import Organization
 from api.graphql.outcomes import Outcome
@@ -279,6 +280,22 @@ class Query:
         if entry is None or entry.kind != values.InstitutionKind.ENTERPRISE.value:
             return None
         return Organization(id=gid(org_id), name=entry.name)
+
+    @field(
+        description="The institution itself, officers and auditors: the outcomes it issued "
+        "(ISSUED, with their status now) and the conversions into its scheme it accepted "
+        "(ACCEPTED), newest first."
+    )
+    async def institution_ledger(
+        self,
+        info: Info,
+        institution_id: strawberry.ID,
+        first: int | None = None,
+        after: str | None = None,
+        role: LedgerRole | None = None,
+        status: str | None = None,
+    ) -> LedgerConnection:
+        return await read_ledger(info, institution_id, first, after, role, status)
 
     @field(
         description="Officers and auditors: deposits refused for naming the wrong learner, "

@@ -1,11 +1,11 @@
-"""The institution's page: its profile, signing keys and credit scheme, the agreements it is a
+"""The institution's page: its profile, signing keys and credit scheme, its ledger (what it issued
+and the conversions it accepted, newest first, by status, page by page), the agreements it is a
 party to (accepting or declining those that wait for it), depositing a credential and revoking an
-outcome it issued.
+outcome it issued (from the form, or from the ledger's row).
 
 What the API offers the INSTITUTION role decides what is here: it may deposit, revoke what it
-issued and answer agreements; it cannot list the outcomes it deposited (a deposit answers with
-the outcome's id, which a revocation names), nor the deposits refused for naming the wrong learner
-(officers and auditors see those). A batch upload comes here when intake lands.
+issued, read its ledger and answer agreements; it cannot see the deposits refused for naming the
+wrong learner (officers and auditors see those). A batch upload comes here when intake lands.
 """
 
 from __future__ import annotations
@@ -30,6 +30,20 @@ MAX_UPLOAD = 256 * 1024  # a credential, as the API accepts it
 MOST_PAGES = 20
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 STATUSES = {"DEPOSITED", "RECOGNIZED", "REJECTED", "CONVERTED", "REDEEMED", "REVOKED", "SUPERSEDED"}
+# The ledger's filter: an issued outcome's statuses, then an accepted conversion's.
+LEDGER_STATUSES = (
+    "DEPOSITED",
+    "RECOGNIZED",
+    "REJECTED",
+    "CONVERTED",
+    "REDEEMED",
+    "REVOKED",
+    "SUPERSEDED",
+    "ACTIVE",
+    "CANCELLED",
+)
+# Badge colours for the conversions' statuses (an outcome's status is its own class).
+BADGES = {"ACTIVE": "ok", "CANCELLED": "not_applicable"}
 DONE = {"deposited", "revoked", "accepted", "declined"}
 # The API's enum values as people read them (translated by the templates' _()).
 LABELS = {
@@ -59,6 +73,8 @@ LABELS = {
     "REDEEMED": "Redeemed",
     "REVOKED": "Revoked",
     "SUPERSEDED": "Superseded",
+    "ACTIVE": "Conversion in effect",
+    "CANCELLED": "Conversion cancelled",
 }
 
 PROFILE = """
@@ -83,6 +99,15 @@ query Rules($after: String) {
     edges { node {
       id name version model active inForce awaiting awaitingAcceptanceBy awaitingApproval terms
     } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+LEDGER = """
+query Ledger($id: ID!, $after: String, $status: String) {
+  institutionLedger(institutionId: $id, first: 20, after: $after, status: $status) {
+    totalCount
+    edges { node { id role learnerId title credits status at } }
     pageInfo { hasNextPage endCursor }
   }
 }
@@ -172,21 +197,16 @@ async def show(request: Request, caller: Principal, status: int = 200, **context
     ]
     q = request.query_params
     done = q.get("done") if q.get("done") in DONE else None
+    # An outcome named in the address (by a deposit, or a ledger row's "Revoke"): the revocation
+    # form holds it.
+    named = None
+    if UUID.match(q.get("outcome", "")) and UUID.match(q.get("learner", "")):
+        named = {"learner": q["learner"], "outcome": q["outcome"]}
     deposited = None
-    if (
-        done == "deposited"
-        and UUID.match(q.get("outcome", ""))
-        and UUID.match(q.get("learner", ""))
-    ):
+    if done == "deposited" and named:
         status_ = q.get("status", "")
-        deposited = {
-            "outcome": q["outcome"],
-            "learner": q["learner"],
-            "status": status_ if status_ in STATUSES else None,
-        }
-    prefill = context.pop("prefill", None) or (
-        {"learner": deposited["learner"], "outcome": deposited["outcome"]} if deposited else {}
-    )
+        deposited = {**named, "status": status_ if status_ in STATUSES else None}
+    prefill = context.pop("prefill", None) or named or {}
     return page(
         request,
         "institution.html",
@@ -194,6 +214,7 @@ async def show(request: Request, caller: Principal, status: int = 200, **context
         status=status,
         institution=profile,
         labels=LABELS,
+        ledger=await ledger(request, caller, me),
         agreements=agreements,
         waiting=[a for a in agreements if a["waits_for_me"]],
         done=done,
@@ -201,6 +222,40 @@ async def show(request: Request, caller: Principal, status: int = 200, **context
         prefill=prefill,
         **context,
     )
+
+
+async def ledger(request: Request, caller: Principal, me: str) -> dict[str, Any]:
+    """A page of the institution's ledger, as the address asks (``ledger_status``,
+    ``ledger_after``), with links that keep the filter (and the page, for a row's "Revoke")."""
+    q = request.query_params
+    status = q.get("ledger_status") if q.get("ledger_status") in LEDGER_STATUSES else None
+    after = q.get("ledger_after") or None
+    variables = {"id": me, "after": after, "status": status}
+    found = (await execute(request, caller, LEDGER, variables))["institutionLedger"]
+    filtered = {"ledger_status": status} if status else {}
+    kept = {**filtered, "ledger_after": after} if after else filtered
+    entries = [edge["node"] for edge in found["edges"]]
+    for entry in entries:
+        if entry["role"] == "ISSUED" and entry["status"] != "REVOKED":
+            entry["revoke_href"] = here(
+                "revoke", **kept, learner=entry["learnerId"], outcome=entry["id"]
+            )
+    more = found["pageInfo"]
+    return {
+        "entries": entries,
+        "total": found["totalCount"],
+        "status": status,
+        "statuses": LEDGER_STATUSES,
+        "badges": BADGES,
+        "older_href": here("ledger", **filtered, ledger_after=more["endCursor"])
+        if more["hasNextPage"]
+        else None,
+        "newest_href": here("ledger", **filtered) if after else None,
+    }
+
+
+def here(anchor: str, **query: str) -> str:
+    return f"/app/institution?{urlencode(query)}#{anchor}"
 
 
 def parties(rule: dict[str, Any]) -> set[str]:

@@ -320,6 +320,10 @@ CASES: dict[str, Case] = {
     "Query.organization": query(
         "query($enterprise: ID!) { organization(id: $enterprise) { id name } }"
     ),
+    "Query.institutionLedger": query(
+        "query($university: ID!) { institutionLedger(institutionId: $university, first: 1) "
+        "{ totalCount edges { node { id status } } } }"
+    ),
     "Mutation.registerInstitution": mutation(
         "registerInstitution",
         lambda c: {

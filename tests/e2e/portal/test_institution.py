@@ -1,9 +1,10 @@
 """The institution's and the administrator's pages in a browser.
 
 The institution (Huadong University) sees its profile, keys and agreements; deposits a credential
-it signed (uploaded as a file), sees the outcome's id and status, and revokes it from the form the
-deposit filled in; a duplicate deposit and a revocation of another issuer's outcome are refused
-readably; it accepts one agreement waiting for it and declines another. The administrator
+it signed (uploaded as a file), sees the outcome's id and status and finds it at the top of its
+ledger, and revokes it from the ledger's row; a duplicate deposit and a revocation of another
+issuer's outcome are refused readably; its ledger filters by status and pages to older entries;
+it accepts one agreement waiting for it and declines another. The administrator
 suspends and reactivates an institution; an officer sees the list without the forms, and the
 bank refuses a suspension the officer posts.
 
@@ -112,7 +113,9 @@ def a_learner(demo: Demo) -> tuple[str, str]:
     return str(learner), number
 
 
-def huadong_course(world: dict[str, Any], learner: str, number: str) -> str:
+def huadong_course(
+    world: dict[str, Any], learner: str, number: str, title: str = "Computer Graphics 计算机图形学"
+) -> str:
     """A course Huadong University signed with its demo key (its rule recognises it: 3 major
     credits at EQF 6)."""
     credential = achievement_credential(
@@ -121,7 +124,7 @@ def huadong_course(world: dict[str, Any], learner: str, number: str) -> str:
             issuer_name="Huadong University 华东大学",
             document_number=number,
             subject_id=f"urn:uuid:{learner}",
-            title="Computer Graphics 计算机图形学",
+            title=title,
             credits=Decimal(3),
             eqf_level=6,
             result="A",
@@ -172,16 +175,32 @@ def test_institution_deposits_a_credential_and_revokes_it(
     outcome = page.locator("#deposited-outcome").inner_text().strip()
     assert re.fullmatch(r"[0-9a-f-]{36}", outcome)
     assert total(demo, world, learner) == "3.00"
+    revoke = page.locator("section#revoke")
+    expect(revoke.get_by_label("Outcome id")).to_have_value(outcome)  # the deposit's answer
+    # The newest entry of its ledger: what it just deposited, to whom, recognised.
+    newest = ledger_rows(page).first
+    expect(newest.get_by_role("rowheader")).to_have_text("Computer Graphics 计算机图形学")
+    expect(newest).to_contain_text(learner)
+    expect(newest).to_contain_text("Recognised")
+    expect(newest.locator("td.num")).to_have_text("3")
     portal.accessible("institution-deposited")
 
-    # The revocation form holds what the deposit answered; the reason is the institution's.
+    # The page afresh: the revocation form is empty until the ledger's row fills it in.
+    portal.open("/app/institution")
     revoke = page.locator("section#revoke")
+    expect(revoke.get_by_label("Outcome id")).to_have_value("")
+    row = ledger_rows(page).filter(has=page.get_by_role("rowheader", name="Computer Graphics"))
+    row.filter(has_text=learner).get_by_role("link", name="Revoke…").click()
     expect(revoke.get_by_label("Learner id")).to_have_value(learner)
     expect(revoke.get_by_label("Outcome id")).to_have_value(outcome)
     revoke.get_by_label("Reason").fill("issued in error: the exam was annulled")
     revoke.get_by_role("button", name="Revoke").click()
     expect(page.get_by_role("status")).to_contain_text("The outcome was revoked.")
     assert total(demo, world, learner) == "0.00"
+    newest = ledger_rows(page).first
+    expect(newest).to_contain_text(learner)
+    expect(newest).to_contain_text("Revoked")
+    expect(newest.get_by_role("link", name="Revoke…")).to_have_count(0)  # nothing left to revoke
     verified = graphql(
         demo,
         None,
@@ -215,6 +234,71 @@ def test_institution_deposits_a_credential_and_revokes_it(
     assert posted.value.status == 403
     refused = page.locator("section#revoke").get_by_role("alert")
     expect(refused).to_contain_text("only the issuer or an officer can revoke an outcome")
+
+
+def ledger_rows(page: Page) -> Any:
+    return page.locator("section#ledger tbody tr")
+
+
+DEPOSIT = """mutation($input: DepositCredentialInput!) {
+  depositCredential(input: $input) { outcome { id status } errors { code message } }
+}"""
+
+
+def test_institution_ledger_filters_by_status_and_pages_to_older_entries(
+    portal: Portal, portal_zh: Portal, demo: Demo, world: dict[str, Any]
+) -> None:
+    learner, number = a_learner(demo)
+    huadong = mint(world, Role.INSTITUTION, world["institutions"][HUADONG])
+    mark = uuid.uuid4().hex[:6].upper()
+    titles = [f"Ledger {mark} course {n:02d}" for n in range(1, 22)]  # one more than a page
+    outcomes = [
+        graphql(
+            demo,
+            huadong,
+            DEPOSIT,
+            input={"learnerId": learner, "credential": huadong_course(world, learner, number, t)},
+        )["depositCredential"]["outcome"]["id"]
+        for t in titles
+    ]
+    graphql(
+        demo,
+        huadong,
+        """mutation($input: RevokeOutcomeInput!) {
+             revokeOutcome(input: $input) { errors { code message } } }""",
+        input={"learnerId": learner, "outcomeId": outcomes[0], "reason": "issued in error"},
+    )
+
+    page = portal.sign_in("institution Huadong University")
+    rows = ledger_rows(page)
+    expect(rows).to_have_count(20)  # newest first: the last 20 deposited
+    expect(rows.first.get_by_role("rowheader")).to_have_text(titles[-1])
+    expect(rows.last.get_by_role("rowheader")).to_have_text(titles[1])
+    expect(page.get_by_role("link", name="Back to the newest")).to_have_count(0)
+    page.get_by_role("link", name="More (older entries)").click()
+    expect(rows.first.get_by_role("rowheader")).to_have_text(titles[0])
+    expect(rows.first).to_contain_text("Revoked")
+    portal.accessible("institution-ledger-older")
+    page.get_by_role("link", name="Back to the newest").click()
+    expect(rows.first.get_by_role("rowheader")).to_have_text(titles[-1])
+
+    ledger = page.locator("section#ledger")
+    ledger.get_by_label("Status").select_option(label="Revoked")
+    ledger.get_by_role("button", name="Show").click()
+    expect(ledger.get_by_label("Status")).to_have_value("REVOKED")
+    expect(ledger.get_by_role("rowheader", name=titles[0])).to_have_count(1)
+    expect(ledger.get_by_role("rowheader", name=titles[1])).to_have_count(0)
+    for badge in ledger.locator("tbody .badge").all():
+        expect(badge).to_have_text("Revoked")
+    expect(ledger.locator("caption")).to_contain_text("(Revoked)")
+    portal.accessible("institution-ledger-revoked")
+
+    zh = portal_zh.sign_in("institution Huadong University")
+    expect(zh.get_by_role("heading", name="您的台账")).to_be_visible()
+    expect(ledger_rows(zh).first.get_by_role("rowheader")).to_have_text(titles[-1])
+    expect(ledger_rows(zh).first).to_contain_text("已认定")
+    expect(zh.get_by_role("link", name="更多（较早的记录）")).to_be_visible()
+    portal_zh.accessible("institution-ledger-zh")
 
 
 RULE = """mutation($input: CreateConversionRuleInput!) {
