@@ -95,7 +95,9 @@ class Exporter:
             "id": self.issuer_id,
             "type": ["Profile"],
             "name": "Credit Bank 学分银行",
-            "url": self.public_url,
+            # A page the bank serves (its profile, api/app.py): verifiers fetch ``url`` and
+            # warn when it does not answer, as the bare public URL does not.
+            "url": self.issuer_id,
         }
 
     def _subject_identity(self, learner_id: UUID) -> list[dict[str, Any]]:
@@ -482,6 +484,12 @@ class Exporter:
             outcome, message = FAILED, "the bank revoked its deposit"
         elif status.verdict is Verdict.REVOKED:
             revoked, outcome, message = True, FAILED, f"revoked by its issuer: {status.reason}"
+        elif status.verdict is Verdict.UNKNOWN and not status.transient:
+            # What a deposit refuses (a list that cannot be trusted: another signer, another
+            # host, too short, an unsupported method) is an error here too: one verdict.
+            error = InvalidCredential(f"the credential's status cannot be trusted: {status.reason}")
+            report.errors.append(("RevocationListProbe", error))
+            outcome, message = FAILED, error.message
         elif status.verdict is Verdict.UNKNOWN:  # never taken as active: said, not hidden
             outcome, message = WARNING, f"status unknown: {status.reason}"
             report.warnings.append(Finding("RevocationListProbe", "WARNING", message))

@@ -281,8 +281,11 @@ def from_description(description: Any, issuer_uri: str, now: datetime) -> dict[s
     if "@context" in description:
         credential = {k: v for k, v in description.items() if k != "proof"}
         issuer = credential.get("issuer")
+        # Always a Profile: OB 3.0 (and the bank) refuse a plain-URL issuer.
         credential["issuer"] = (
-            {**issuer, "id": issuer_uri} if isinstance(issuer, dict) else issuer_uri
+            {**issuer, "id": issuer_uri}
+            if isinstance(issuer, dict)
+            else {"id": issuer_uri, "type": ["Profile"]}
         )
         return credential
     unknown = set(description) - set(DESCRIPTION_FIELDS)

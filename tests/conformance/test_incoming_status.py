@@ -11,7 +11,9 @@ import pytest
 from application.issuing import sign_vc_jwt
 from domain.errors import DomainError
 from tests.builders import Learner, World
-from tests.conformance.publisher import Publisher, entry, status_list, with_status
+from tests.conformance.publisher import Publisher, encoded, entry, status_list, with_status
+
+OB_EXTENSIONS = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
 
 
 def refused(world: World, learner: Learner, credential: str) -> str:
@@ -64,6 +66,18 @@ def test_a_status_that_cannot_be_established_is_never_taken_as_active(
     assert "/status/1" not in publisher.hits  # never fetched
 
 
+def test_a_list_shorter_than_the_minimum_is_not_trusted(trust: World, publisher: Publisher) -> None:
+    """Bitstring Status List v1.0: at least 131,072 entries (16 KiB), so that an entry tells
+    little of whose credential it is. A byte short is refused, as an untrusted list is."""
+    uni, wang = trust.issuer(uri=f"{publisher.base}/issuer"), trust.learner()
+    url = f"{publisher.base}/status/6"
+    short = encoded(set(), size=131_072 - 8)
+    publisher.pages["/status/6"] = (200, status_list(uni, url, set(), encodedList=short), {})
+    message = refused(trust, wang, with_status(trust, uni, wang, entry(url, 3)))
+    assert message.startswith("INVALID_CREDENTIAL: the credential's status cannot be trusted")
+    assert "131,064 entries, fewer than the 131,072" in message
+
+
 def test_the_list_lifetime_is_honoured(trust: World, publisher: Publisher) -> None:
     uni, wang = trust.issuer(uri=f"{publisher.base}/issuer"), trust.learner()
     url = f"{publisher.base}/status/4"
@@ -97,6 +111,11 @@ def test_1edtech_revocation_list(trust: World, publisher: Publisher) -> None:
         {},
     )
     status = {"id": url, "type": "1EdTechRevocationList"}
+    # OB 3.0 defines 1EdTechRevocationList in its extensions context.
+    revoked["@context"].append(OB_EXTENSIONS)
     revoked["credentialStatus"] = status
     assert "ALREADY_REVOKED" in refused(trust, wang, sign_vc_jwt(revoked, uni.keys))
-    assert trust.bank.deposit_credential(wang.id, with_status(trust, uni, wang, status))
+    standing = trust.credential(uni, wang)
+    standing["@context"].append(OB_EXTENSIONS)
+    standing["credentialStatus"] = status
+    assert trust.bank.deposit_credential(wang.id, sign_vc_jwt(standing, uni.keys))
