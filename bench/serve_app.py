@@ -49,7 +49,12 @@ def main() -> None:
             return
         with ThreadProfiles(time.thread_time) as profiles:
             signal.signal(signal.SIGUSR1, lambda *_: _mark(profiles, out))
-            _run(cli_main)
+            try:
+                _run(cli_main)
+            except KeyboardInterrupt:  # uvicorn raises again the SIGINT it shut down on
+                pass
+        # That re-raised SIGINT can also land during the dump (seen: no profile written).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         profiles.dump(out)
 
 
