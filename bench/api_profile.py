@@ -133,7 +133,12 @@ def profile_app(
                 op()
             wall = (time.perf_counter() - started) / ops
     finally:
+        profiled = world.app
         world.restart_app(None)
+    if not out.exists():
+        raise RuntimeError(
+            f"the profiled server wrote no profile; its log ends:\n{profiled.tail()}"
+        )
     report_server_profile(ctx.report, what, Profile(str(out), ops), wall)
 
 

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -49,10 +50,9 @@ def main() -> None:
             return
         with ThreadProfiles(time.thread_time) as profiles:
             signal.signal(signal.SIGUSR1, lambda *_: _mark(profiles, out))
-            try:
+            # uvicorn raises again the SIGINT it shut down on
+            with contextlib.suppress(KeyboardInterrupt):
                 _run(cli_main)
-            except KeyboardInterrupt:  # uvicorn raises again the SIGINT it shut down on
-                pass
         # That re-raised SIGINT can also land during the dump (seen: no profile written).
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         profiles.dump(out)

@@ -89,7 +89,8 @@ class ServerProcess:
             time.sleep(0.01)
 
     def tail(self, lines: int = 30) -> str:
-        self._log_file.flush()
+        if not self._log_file.closed:  # also after stop()
+            self._log_file.flush()
         text = self.log.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
