@@ -75,19 +75,15 @@ def report_variant(report: Report, key: str, phase: str, run: Run, gc_log: Path)
     report.raw(f"{key}_gc_pause_max", 1000 * gc.pause_max, "ms")
 
 
-GRAPHQL_CACHES = {"BENCH_GRAPHQL_CACHES": "1"}
 WRITE_VARIANTS = (
     Variant("default"),
     Variant("no_deepcopy", es_env={"DEEPCOPY_FROM_AGGREGATE_CACHE": "n"}),
     Variant("no_aggregate_cache", env={"CREDITBANK_AGGREGATE_CACHE_SIZE": "0"}),
     Variant("gc_freeze", gc_freeze=True),
-    Variant("graphql_caches", env=GRAPHQL_CACHES),
 )
 READ_VARIANTS = (
     Variant("default"),
     Variant("gc_freeze", gc_freeze=True),
-    Variant("graphql_caches", env=GRAPHQL_CACHES),
-    Variant("gc_freeze_graphql_caches", env=GRAPHQL_CACHES, gc_freeze=True),
 )
 
 
