@@ -7,6 +7,8 @@
   the way ``bench.world.open_bank`` applies them to the benchmarks' own banks;
 - ``BENCH_GC_LOG=FILE`` (levers): every garbage collection, its generation and pause; then
   SIGUSR2 calls ``gc.freeze()``;
+- ``BENCH_GEN0_THRESHOLD=N`` (a lever): the young-generation threshold ``api.app.settle_heap``
+  sets once the server is ready, instead of ``api.app.GEN0_THRESHOLD``;
 - ``--profile FILE``: cProfile in every thread of the server (event loop, threadpool, projection
   runner), CPU time (``time.thread_time``), merged and dumped to FILE when the server stops;
   SIGUSR1 clears what was profiled so far (start-up, warm-up) and then touches ``FILE.mark``.
@@ -39,6 +41,11 @@ def main() -> None:
     gc_log = os.environ.get("BENCH_GC_LOG")
     if gc_log:
         _log_collections(gc_log)
+    threshold = os.environ.get("BENCH_GEN0_THRESHOLD")
+    if threshold:
+        import api.app
+
+        api.app.GEN0_THRESHOLD = int(threshold)
     with _eventsourcing_env(es_env):
         if out is None:
             _run(cli_main)

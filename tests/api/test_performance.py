@@ -8,15 +8,18 @@ runner's own polling and writing runs in threads named ``projection-*``).
 
 from __future__ import annotations
 
+import gc
 import statistics
 import threading
 import time
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import GEN0_THRESHOLD, create_app
 from application.dialects import postgres, sqlite
-from tests.api.conftest import GraphQL, LearnerRef, World
+from tests.api.conftest import GraphQL, LearnerRef, Served, World
 
 ROWS = 50
 TRANSCRIPT = """query($id: ID!, $first: Int!) { learner(id: $id) { account {
@@ -111,3 +114,23 @@ def test_transcript_page_latency(gql: GraphQL, busy: LearnerRef, served: Any) ->
         f"p50 {p50:.1f} ms, p99 {p99:.1f} ms ({len(timings)} requests)"
     )
     assert p99 < 1000, f"p99 {p99:.0f} ms"
+
+
+def test_only_the_serving_process_settles_its_heap(served: Served) -> None:
+    """``creditbank serve`` freezes the start-up heap and collects young objects less often
+    once ready (api.app.settle_heap); an app built in tests leaves the collector alone."""
+    if served.engine != "sqlite":
+        pytest.skip("storage plays no part: one engine")
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    try:
+        with TestClient(create_app(served.settings)) as client:
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() == frozen
+            assert gc.get_threshold() == threshold
+        with TestClient(create_app(served.settings, serving=True)) as client:
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() > frozen
+            assert gc.get_threshold()[0] == GEN0_THRESHOLD
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
