@@ -125,10 +125,11 @@ class Standards:
     def check_achievement_credential(self, credential: dict[str, Any]) -> None:
         """Raises INVALID_CREDENTIAL naming the first schema violations."""
         try:
-            if self._ob3_compiled.is_valid(credential):
-                return
+            valid = self._ob3_compiled.is_valid(credential)
         except Exception:  # noqa: BLE001 - not plain JSON to it (keys that are not text...)
-            pass
+            valid = False  # jsonschema decides
+        if valid:
+            return
         errors = sorted(self._ob3.iter_errors(credential), key=lambda e: list(e.path))
         if errors:
             where = ["/".join(map(str, e.path)) or "(root)" for e in errors[:3]]
