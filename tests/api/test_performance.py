@@ -116,6 +116,44 @@ def test_transcript_page_latency(gql: GraphQL, busy: LearnerRef, served: Any) ->
     assert p99 < 1000, f"p99 {p99:.0f} ms"
 
 
+ISSUER_SELECTIONS = {
+    "plain": ("edges { node { title issuer { id name } } }", ""),
+    "fragment": ("edges { node { title ...I } }", "fragment I on Outcome { issuer { id name } }"),
+    "inline, aliased": (
+        "edges { ... on OutcomeEdge { node { title by: issuer { id name } } } }",
+        "",
+    ),
+    "skipped": ("edges { node { title issuer @include(if: false) { id name } } }", ""),
+}
+
+
+@pytest.mark.parametrize("form", ISSUER_SELECTIONS)
+def test_each_row_has_its_own_issuer_however_it_is_asked(
+    gql: GraphQL, world: World, busy: LearnerRef, form: str
+) -> None:
+    """The page reads its issuers with its rows (CreditAccount.transcript) when the selection
+    reaches them, else each row loads its own: either way, each row's own issuer."""
+    selection, fragment = ISSUER_SELECTIONS[form]
+    query = (
+        "query($id: ID!) { learner(id: $id) { account { transcript(first: 50) { "
+        f"{selection} }} }} }} }} {fragment}"
+    )
+    page = gql(query, {"id": busy.id}, busy.token).ok()["learner"]["account"]["transcript"]
+    issuers = (world.university, world.college, world.mooc)
+    shown = {}
+    for edge in page["edges"]:
+        node = edge["node"]
+        shown[node["title"]] = node.get("by", node.get("issuer"))
+    assert len(shown) == ROWS
+    for i in range(ROWS):
+        expected = issuers[i % 3]
+        got = shown[f"Course {i:02d}"]
+        if form == "skipped":
+            assert got is None
+        else:
+            assert got == {"id": expected.id, "name": expected.name}
+
+
 def test_only_the_serving_process_settles_its_heap(served: Served) -> None:
     """``creditbank serve`` freezes the start-up heap and collects young objects less often
     once ready (api.app.settle_heap); an app built in tests leaves the collector alone."""
