@@ -9,6 +9,7 @@ re-read of incoming credentials' status lists) and stops it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -110,8 +111,27 @@ class Running:
                 log.warning("could not sign an audit checkpoint", exc_info=True)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """The app over ``services`` (built here, and closed on shutdown, when not given)."""
+# Young collections every 10,000 net allocations instead of 700: a request's objects mostly die
+# before one, instead of being promoted mid-request and collected by full collections (measured:
+# collector time 6.6 % -> 1.8 % of a 4-client read window, full collections 24 -> 0 in 6 s).
+GEN0_THRESHOLD = 10_000
+
+
+def settle_heap() -> None:
+    """Once the server is ready: everything alive now (schema, library, settings, pools) lives
+    for the whole process, so move it out of the collector's sight, and collect the young
+    generation less often. Process-wide, so only for the process that serves (``creditbank
+    serve``), never an app built in tests: a frozen heap is never collected again."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GEN0_THRESHOLD, *gc.get_threshold()[1:])
+
+
+def create_app(
+    settings: Settings | None = None, services: Services | None = None, serving: bool = False
+) -> FastAPI:
+    """The app over ``services`` (built here, and closed on shutdown, when not given);
+    ``serving``: this process is the server (``settle_heap`` once it is ready)."""
     settings = services.settings if services is not None else (settings or Settings())
     tokens = TokenService(
         load_or_create_signing_key(settings.data_dir),
@@ -130,6 +150,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         running = Running(built, asyncio.get_running_loop())
         running.start()
         app.state.running = running
+        if serving:
+            settle_heap()
         try:
             yield
         finally:

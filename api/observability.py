@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
-from graphql import FieldNode, OperationDefinitionNode, parse
+from graphql import FieldNode, OperationDefinitionNode, OperationType, parse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -87,33 +87,46 @@ def metrics_allowed(request: Request, token: Any) -> bool:
     return client is not None and client.host in LOOPBACK
 
 
-def operation_name(body: Any, known: frozenset[str] = frozenset()) -> str:
+def describe_operation(body: Any, known: frozenset[str] = frozenset()) -> tuple[str, bool]:
     """The metrics label of a GraphQL request: the first root field of its operation when the
     schema has it (``learner``, ``depositCredential``), else ``other``. Never a name the client
-    chose: a label per made-up name would grow the metrics without bound."""
+    chose: a label per made-up name would grow the metrics without bound. And whether the
+    operation is a mutation."""
     if isinstance(body, dict) and isinstance(body.get("query"), str):
-        field = _root_field(body["query"], body.get("operationName"))
-        if field in known:
-            return field
-    return OTHER
+        query, operation = body["query"], body.get("operationName")
+        operation = operation if isinstance(operation, str) else None
+        # Long texts (a credential written inline) are parsed each time rather than kept.
+        field, kind = (
+            _operation(query, operation)
+            if len(query) <= MAX_CACHED_QUERY
+            else _operation.__wrapped__(query, operation)
+        )
+        return (field if field in known else OTHER), kind == OperationType.MUTATION
+    return OTHER, False
+
+
+MAX_CACHED_QUERY = 16 * 1024  # characters
 
 
 @lru_cache(maxsize=512)
-def _root_field(query: str, operation: Any) -> str | None:
+def _operation(query: str, operation: str | None) -> tuple[str | None, OperationType | None]:
+    """(first root field, operation type) of the operation ``operation`` (or the first)."""
     try:
         document = parse(query, no_location=True, max_tokens=2000)
     except Exception:  # noqa: BLE001 - an unparsable document: not a schema field
-        return None
+        return None, None
+    kind = None  # the type of the operation that runs: the named one, else the first
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):
             continue
         name = definition.name.value if definition.name else None
-        if isinstance(operation, str) and operation and name != operation:
+        if operation and name != operation:
             continue
+        kind = kind or definition.operation
         for selection in definition.selection_set.selections:
             if isinstance(selection, FieldNode):
-                return selection.name.value
-    return None
+                return selection.name.value, kind
+    return None, kind
 
 
 class JsonFormatter(logging.Formatter):

@@ -13,7 +13,16 @@ from api.auth import Role, TokenService, load_or_create_signing_key
 from bench.api_clients import ClientSpec, setup_client
 from bench.raw import create_raw_table
 from bench.report import Context
-from bench.served import ServerProcess, app_argv, app_env, bare_argv, bare_env, free_port, server
+from bench.served import (
+    ROOT,
+    ServerProcess,
+    app_argv,
+    app_env,
+    bare_argv,
+    bare_env,
+    free_port,
+    server,
+)
 from bench.synthetic import (
     OutcomeFactory,
     create_issuer,
@@ -47,10 +56,13 @@ class ApiWorld:
     def app_url(self) -> str:
         return f"http://127.0.0.1:{self.app_port}"
 
-    def restart_app(self, profile: Path | None = None, variant: Variant | None = None) -> None:
+    def restart_app(
+        self, profile: Path | None = None, variant: Variant | None = None, code: Path = ROOT
+    ) -> None:
         """Stops the served bank and serves it again on the same port: plainly, under the
         profiler (``profile``), or as a lever ``variant`` (with its garbage collections logged);
-        for ``--profile``, after the measured rounds."""
+        for ``--profile``, after the measured rounds. ``code``: the tree the served bank runs
+        from (another revision's, for ``bench.revisions``)."""
         self.app.stop()
         es_env = {**self.es_env, **(variant.es_env if variant else {})}
         env = app_env(self.data_dir, self.database_url, es_env)
@@ -65,6 +77,7 @@ class ApiWorld:
                 app_argv(self.app_port, es_env, profile, launcher=variant is not None),
                 env,
                 self.data_dir / f"{name}.log",
+                code,
             )
         )
         self.app.wait_ready(self.app_url + "/readyz")

@@ -127,6 +127,10 @@ class ProfileSnapshot:
         self._taken: dict[Any, Any] = dict(profiler.stats)
         self.stats: dict[Any, Any] = {}
 
+    @property
+    def recorded(self) -> bool:
+        return bool(self._taken)
+
     def create_stats(self) -> None:  # what pstats.Stats calls (and then empties ``stats``)
         self.stats = dict(self._taken)
 
@@ -175,11 +179,13 @@ class ThreadProfiles:
     def sources(self, threads: Sequence[str] = ()) -> list[ProfileSnapshot]:
         """Every thread's profile, or those of the threads whose names start with ``threads``."""
         with self._lock:
-            return [
+            snapshots = [
                 ProfileSnapshot(profiler)
                 for name, profiler in self.profilers
                 if not threads or name.startswith(tuple(threads))
             ]
+        # A thread idle since clear() has nothing, and pstats refuses an empty source.
+        return [snapshot for snapshot in snapshots if snapshot.recorded]
 
     def profile(self, ops: int, threads: Sequence[str] = ()) -> Profile:
         return Profile(self.sources(threads), ops)
@@ -190,7 +196,10 @@ class ThreadProfiles:
         with self._lock:
             named = list(self.profilers)
         for name, profiler in named:
-            stats = _stats_dict(_stats_of([ProfileSnapshot(profiler)]))
+            snapshot = ProfileSnapshot(profiler)
+            if not snapshot.recorded:
+                continue
+            stats = _stats_dict(_stats_of([snapshot]))
             kind = re.sub(r"[-_ ]?\d+", "", name) or name
             totals[kind] = totals.get(kind, 0.0) + sum(v[2] for v in stats.values())
         return totals

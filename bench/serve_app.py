@@ -7,8 +7,8 @@
   the way ``bench.world.open_bank`` applies them to the benchmarks' own banks;
 - ``BENCH_GC_LOG=FILE`` (levers): every garbage collection, its generation and pause; then
   SIGUSR2 calls ``gc.freeze()``;
-- ``BENCH_GRAPHQL_CACHES=1`` (a lever): strawberry's ParserCache and ValidationCache added to
-  the bank's schema;
+- ``BENCH_GEN0_THRESHOLD=N`` (a lever): the young-generation threshold ``api.app.settle_heap``
+  sets once the server is ready, instead of ``api.app.GEN0_THRESHOLD``;
 - ``--profile FILE``: cProfile in every thread of the server (event loop, threadpool, projection
   runner), CPU time (``time.thread_time``), merged and dumped to FILE when the server stops;
   SIGUSR1 clears what was profiled so far (start-up, warm-up) and then touches ``FILE.mark``.
@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,7 +24,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from bench.profiling import ThreadProfiles
 from bench.world import _eventsourcing_env
@@ -41,15 +41,22 @@ def main() -> None:
     gc_log = os.environ.get("BENCH_GC_LOG")
     if gc_log:
         _log_collections(gc_log)
-    if os.environ.get("BENCH_GRAPHQL_CACHES"):
-        _cache_graphql_documents()
+    threshold = os.environ.get("BENCH_GEN0_THRESHOLD")
+    if threshold:
+        import api.app
+
+        api.app.GEN0_THRESHOLD = int(threshold)
     with _eventsourcing_env(es_env):
         if out is None:
             _run(cli_main)
             return
         with ThreadProfiles(time.thread_time) as profiles:
             signal.signal(signal.SIGUSR1, lambda *_: _mark(profiles, out))
-            _run(cli_main)
+            # uvicorn raises again the SIGINT it shut down on
+            with contextlib.suppress(KeyboardInterrupt):
+                _run(cli_main)
+        # That re-raised SIGINT can also land during the dump (seen: no profile written).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         profiles.dump(out)
 
 
@@ -80,29 +87,6 @@ def _log_collections(path: str) -> None:
     gc.callbacks.append(callback)
     # SIGUSR2: gc.freeze() (everything alive now is left out of later collections)
     signal.signal(signal.SIGUSR2, lambda *_: freeze())
-
-
-def _cache_graphql_documents() -> None:
-    """Lever experiment: the bank's schema plus strawberry's ParserCache and ValidationCache
-    (parsed and validated documents kept by query text), patched in before the app is built."""
-    from functools import partial
-
-    from strawberry.extensions import ParserCache, ValidationCache
-
-    import api.graphql.schema as schema_module
-
-    build = schema_module.build_schema
-
-    def build_with_caches() -> Any:
-        schema = build()
-        schema.extensions = (
-            *schema.extensions,
-            partial(ParserCache, maxsize=128),
-            partial(ValidationCache, maxsize=128),
-        )
-        return schema
-
-    schema_module.build_schema = build_with_caches
 
 
 def _mark(profiles: ThreadProfiles, out: str) -> None:

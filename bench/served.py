@@ -35,13 +35,15 @@ def python() -> list[str]:
 
 
 class ServerProcess:
-    def __init__(self, name: str, argv: list[str], env: Mapping[str, str], log: Path) -> None:
+    def __init__(
+        self, name: str, argv: list[str], env: Mapping[str, str], log: Path, cwd: Path = ROOT
+    ) -> None:
         self.name = name
         self.log = log
         self._log_file = log.open("wb")
         self.process = subprocess.Popen(
             argv,
-            cwd=ROOT,
+            cwd=cwd,  # the code it imports: this tree, or another revision's (bench.revisions)
             env=dict(env),
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
@@ -89,7 +91,8 @@ class ServerProcess:
             time.sleep(0.01)
 
     def tail(self, lines: int = 30) -> str:
-        self._log_file.flush()
+        if not self._log_file.closed:  # also after stop()
+            self._log_file.flush()
         text = self.log.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
@@ -107,9 +110,9 @@ class ServerProcess:
 
 @contextmanager
 def server(
-    name: str, argv: list[str], env: Mapping[str, str], log: Path
+    name: str, argv: list[str], env: Mapping[str, str], log: Path, cwd: Path = ROOT
 ) -> Iterator[ServerProcess]:
-    process = ServerProcess(name, argv, env, log)
+    process = ServerProcess(name, argv, env, log, cwd)
     try:
         yield process
     finally:

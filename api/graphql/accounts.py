@@ -13,11 +13,12 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql.awards import Award, award_of, read_award, read_awards
-from api.graphql.catalogue import Qualification
+from api.graphql.catalogue import Institution, Qualification
 from api.graphql.common import (
     OutcomeKind,
     OutcomeStatus,
     PageInfo,
+    asks_for,
     gid,
     parse_id,
 )
@@ -35,6 +36,7 @@ from domain.records import Proposal
 from domain.values import utc
 from projections import balances, catalogue, progress, runner, time_index, transcript
 from projections.base import plain
+from projections.catalogue import CatalogueEntry
 from projections.progress import ProgressRow
 from projections.transcript import TranscriptRow
 
@@ -243,7 +245,9 @@ class CreditAccount:
         status_v = values.OutcomeStatus(status).value if status else None
         kind_v = values.OutcomeKind(kind).value if kind else None
 
-        def query(cur: Any) -> tuple[list[TranscriptRow], int]:
+        with_issuers = asks_for(info, "edges", "node", "issuer")
+
+        def query(cur: Any) -> tuple[list[TranscriptRow], int, dict[str, CatalogueEntry]]:
             rows = transcript.read_page(
                 cur,
                 learner,
@@ -253,12 +257,19 @@ class CreditAccount:
                 kind=kind_v,
                 issuer=issuer,
             )
-            return rows, transcript.count(cur, learner, status_v, kind_v, issuer)
+            total = transcript.count(cur, learner, status_v, kind_v, issuer)
+            # The page's issuers in the same transaction, when asked for.
+            ids = sorted({r.issuer_id for r in rows[:limit]}) if with_issuers else []
+            return rows, total, catalogue.read_entries(cur, ids)
 
-        rows, total = await info.context.read(query)
+        rows, total, entries = await info.context.read(query)
+        issuers = {i: Institution.of(e) for i, e in entries.items()}
         page = keyset_page(rows, lambda r: str(r.seq), limit, after)
         return OutcomeConnection(
-            edges=[OutcomeEdge(cursor=c, node=Outcome.of_row(r)) for c, r in page.items],
+            edges=[
+                OutcomeEdge(cursor=c, node=Outcome.of_row(r, issuers.get(r.issuer_id)))
+                for c, r in page.items
+            ],
             page_info=PageInfo.of(page),  # type: ignore[arg-type]
             total_count=total,
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from api.auth import Role as AuthRole
 from api.graphql.errors import ApiError
@@ -13,6 +16,9 @@ from api.graphql.pagination import Page
 from domain import values
 from domain.errors import NotFound
 from projections.base import from_cc
+
+if TYPE_CHECKING:
+    from api.graphql.context import Info
 
 Role = strawberry.enum(AuthRole, name="Role")
 InstitutionKind = strawberry.enum(values.InstitutionKind, name="InstitutionKind")
@@ -67,3 +73,23 @@ def credits(value: int | None) -> Decimal:
 
 def gid(value: object) -> strawberry.ID:
     return strawberry.ID(str(value))
+
+
+def asks_for(info: Info, *path: str) -> bool:
+    """Whether the current field's selection reaches the field ``path`` (by name, through
+    fragments). ``@skip``/``@include`` are not evaluated: a field they drop still counts, so a
+    resolver may read something not shown, never miss something shown."""
+    current: list[SelectedField] = list(_fields(info.selected_fields))
+    for name in path:
+        current = [f for parent in current for f in _fields(parent.selections) if f.name == name]
+        if not current:
+            return False
+    return True
+
+
+def _fields(selections: list[Selection]) -> Iterator[SelectedField]:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:  # an inline fragment or a fragment spread
+            yield from _fields(selection.selections)

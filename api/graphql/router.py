@@ -16,7 +16,7 @@ from strawberry.types.unset import UNSET
 
 from api.graphql.context import Context
 from api.graphql.errors import mask
-from api.observability import OTHER, Metrics, operation_name, timer
+from api.observability import OTHER, Metrics, describe_operation, timer
 from application.text import UNSAFE_MESSAGE, first_unsafe
 
 
@@ -81,12 +81,13 @@ class Router(GraphQLRouter[Context, None]):
             ]
         if "UNAVAILABLE" in codes:  # a retryable outage, told the HTTP way too
             request.scope.setdefault("state", {})["status"] = 503
-        codes += list(_payload_error_codes(result.data))  # mutations' UserErrors
-        self.metrics.count_errors(codes)
         try:
-            operation = operation_name(await request.json(), self.operations)
+            operation, mutation = describe_operation(await request.json(), self.operations)
         except Exception:  # noqa: BLE001 - a GET or form request: label it plainly
-            operation = OTHER
+            operation, mutation = OTHER, False
+        if mutation:  # only mutation payloads hold UserErrors: a query's answer is not walked
+            codes += list(_payload_error_codes(result.data))
+        self.metrics.count_errors(codes)
         started = request.scope.get("state", {}).get("started")
         if started is not None:
             self.metrics.observe(operation, timer() - started)

@@ -8,15 +8,18 @@ runner's own polling and writing runs in threads named ``projection-*``).
 
 from __future__ import annotations
 
+import gc
 import statistics
 import threading
 import time
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import GEN0_THRESHOLD, create_app
 from application.dialects import postgres, sqlite
-from tests.api.conftest import GraphQL, LearnerRef, World
+from tests.api.conftest import GraphQL, LearnerRef, Served, World
 
 ROWS = 50
 TRANSCRIPT = """query($id: ID!, $first: Int!) { learner(id: $id) { account {
@@ -111,3 +114,61 @@ def test_transcript_page_latency(gql: GraphQL, busy: LearnerRef, served: Any) ->
         f"p50 {p50:.1f} ms, p99 {p99:.1f} ms ({len(timings)} requests)"
     )
     assert p99 < 1000, f"p99 {p99:.0f} ms"
+
+
+ISSUER_SELECTIONS = {
+    "plain": ("edges { node { title issuer { id name } } }", ""),
+    "fragment": ("edges { node { title ...I } }", "fragment I on Outcome { issuer { id name } }"),
+    "inline, aliased": (
+        "edges { ... on OutcomeEdge { node { title by: issuer { id name } } } }",
+        "",
+    ),
+    "skipped": ("edges { node { title issuer @include(if: false) { id name } } }", ""),
+}
+
+
+@pytest.mark.parametrize("form", ISSUER_SELECTIONS)
+def test_each_row_has_its_own_issuer_however_it_is_asked(
+    gql: GraphQL, world: World, busy: LearnerRef, form: str
+) -> None:
+    """The page reads its issuers with its rows (CreditAccount.transcript) when the selection
+    reaches them, else each row loads its own: either way, each row's own issuer."""
+    selection, fragment = ISSUER_SELECTIONS[form]
+    query = (
+        "query($id: ID!) { learner(id: $id) { account { transcript(first: 50) { "
+        f"{selection} }} }} }} }} {fragment}"
+    )
+    page = gql(query, {"id": busy.id}, busy.token).ok()["learner"]["account"]["transcript"]
+    issuers = (world.university, world.college, world.mooc)
+    shown = {}
+    for edge in page["edges"]:
+        node = edge["node"]
+        shown[node["title"]] = node.get("by", node.get("issuer"))
+    assert len(shown) == ROWS
+    for i in range(ROWS):
+        expected = issuers[i % 3]
+        got = shown[f"Course {i:02d}"]
+        if form == "skipped":
+            assert got is None
+        else:
+            assert got == {"id": expected.id, "name": expected.name}
+
+
+def test_only_the_serving_process_settles_its_heap(served: Served) -> None:
+    """``creditbank serve`` freezes the start-up heap and collects young objects less often
+    once ready (api.app.settle_heap); an app built in tests leaves the collector alone."""
+    if served.engine != "sqlite":
+        pytest.skip("storage plays no part: one engine")
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    try:
+        with TestClient(create_app(served.settings)) as client:
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() == frozen
+            assert gc.get_threshold() == threshold
+        with TestClient(create_app(served.settings, serving=True)) as client:
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() > frozen
+            assert gc.get_threshold()[0] == GEN0_THRESHOLD
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from api.app import create_app
-from tests.api.conftest import GraphQL, Served
+from api.observability import describe_operation
+from tests.api.conftest import GraphQL, Served, World
 
 QUERY = "query {name} {{ framework {{ name }} }}"
 
@@ -62,3 +63,51 @@ def test_with_a_token_metrics_answer_its_bearer_only(served: Served, engine: str
         answer = client.get("/metrics", headers=right)
         assert answer.status_code == 200
         assert "creditbank_projection_lag_events" in answer.text
+
+
+def errors_counted(text: str, code: str) -> float:
+    prefix = f'creditbank_errors_total{{code="{code}"}} '
+    return next(
+        (float(line[len(prefix) :]) for line in text.splitlines() if line.startswith(prefix)), 0.0
+    )
+
+
+def test_mutation_refusals_are_counted_by_their_code(gql: GraphQL, world: World) -> None:
+    """A mutation's UserErrors are in its payload, not in ``errors``: the router finds them."""
+    learner = world.learner()
+    before = errors_counted(gql.http.get("/metrics").text, "INVALID_CREDENTIAL")
+    payload = gql.mutate(
+        "depositCredential",
+        {"learnerId": learner.id, "credential": "definitely-not-a-credential"},
+        world.institution_token(world.university),
+    )
+    assert [e["code"] for e in payload["errors"]] == ["INVALID_CREDENTIAL"]
+    after = errors_counted(gql.http.get("/metrics").text, "INVALID_CREDENTIAL")
+    assert after == before + 1
+
+
+@pytest.mark.parametrize(
+    ("body", "described"),
+    [
+        ({"query": "{ framework { name } }"}, ("framework", False)),
+        ({"query": "query Q { learner(id: 1) { id } }"}, ("learner", False)),
+        ({"query": "mutation M { revokeToken(id: 1) { ok } }"}, ("revokeToken", True)),
+        # the operation that runs decides, not the first in the document
+        (
+            {"query": "query A { framework { name } } mutation B { x }", "operationName": "B"},
+            ("other", True),
+        ),
+        (
+            {"query": "mutation { " + " " * 20_000 + "depositCredential }"},
+            ("depositCredential", True),
+        ),
+        ({"query": "mutation {"}, ("other", False)),
+        ({"query": 5}, ("other", False)),
+    ],
+)
+def test_the_router_walks_the_payloads_of_mutations_only(
+    body: dict[str, object], described: tuple[str, bool]
+) -> None:
+    """``describe_operation`` says which answers to walk for UserErrors (a query's is not)."""
+    known = frozenset({"framework", "learner", "revokeToken", "depositCredential"})
+    assert describe_operation(body, known) == described
