@@ -139,6 +139,7 @@ def generate(chunk: Chunk) -> tuple[list[str], dict[str, str], dict[str, int]]:
                         None,  # no appeal
                         None,  # no portfolio
                         None,  # not under review
+                        None,  # its status known (or stated none)
                     )
                 )
             )
