@@ -9,6 +9,7 @@ decisions and awards; past ``SCAN_LEARNERS`` learners it offers the next ones.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -381,56 +382,72 @@ async def recognise(
     return back("proposed" if waits else "recognised", "#decisions" if waits else "")
 
 
-@router.post("/officer/reject")
-async def reject(
-    request: Request, learner: Text = "", outcome: Text = "", csrf: Csrf = "", reason: Text = ""
+async def act(
+    request: Request, csrf: str, document: str, values: Callable[[], dict[str, Any]], done: str
 ) -> Response:
+    """What every queue form but recognition does: the form's origin, the officer, the values
+    (read after both, so a refused caller learns nothing of them), the mutation, back."""
     check_csrf(request, csrf)
     caller = await officer(request)
     if isinstance(caller, Response):
         return caller
-    if not reason.strip():
-        raise PageError("INVALID_INPUT", "a rejection states its reason")
-    await execute(
+    await execute(request, caller, document, {"input": values()})
+    return back(done)
+
+
+def stated(text: str, message: str) -> str:
+    """A reason the form must give (the API would refuse an empty one less readably)."""
+    if not text.strip():
+        raise PageError("INVALID_INPUT", message)
+    return text.strip()
+
+
+def chosen(value: str, allowed: Any, message: str) -> str:
+    if value not in allowed:
+        raise PageError("INVALID_INPUT", message)
+    return value
+
+
+@router.post("/officer/reject")
+async def reject(
+    request: Request, learner: Text = "", outcome: Text = "", csrf: Csrf = "", reason: Text = ""
+) -> Response:
+    return await act(
         request,
-        caller,
+        csrf,
         REJECT,
-        {"input": {"learnerId": learner, "outcomeId": outcome, "reason": reason.strip()}},
+        lambda: {
+            "learnerId": learner,
+            "outcomeId": outcome,
+            "reason": stated(reason, "a rejection states its reason"),
+        },
+        "rejected",
     )
-    return back("rejected")
 
 
 @router.post("/officer/decisions/approve")
 async def approve(
     request: Request, learner: Text = "", decision: Text = "", csrf: Csrf = ""
 ) -> Response:
-    check_csrf(request, csrf)
-    caller = await officer(request)
-    if isinstance(caller, Response):
-        return caller
-    await execute(
-        request, caller, APPROVE, {"input": {"learnerId": learner, "decisionId": decision}}
-    )
-    return back("approved")
+    values = {"learnerId": learner, "decisionId": decision}
+    return await act(request, csrf, APPROVE, lambda: values, "approved")
 
 
 @router.post("/officer/decisions/decline")
 async def decline(
     request: Request, learner: Text = "", decision: Text = "", csrf: Csrf = "", reason: Text = ""
 ) -> Response:
-    check_csrf(request, csrf)
-    caller = await officer(request)
-    if isinstance(caller, Response):
-        return caller
-    if not reason.strip():
-        raise PageError("INVALID_INPUT", "declining a decision states its reason")
-    await execute(
+    return await act(
         request,
-        caller,
+        csrf,
         DECLINE,
-        {"input": {"learnerId": learner, "decisionId": decision, "reason": reason.strip()}},
+        lambda: {
+            "learnerId": learner,
+            "decisionId": decision,
+            "reason": stated(reason, "declining a decision states its reason"),
+        },
+        "declined",
     )
-    return back("declined")
 
 
 @router.post("/officer/awards/review")
@@ -442,60 +459,50 @@ async def review_award(
     decision: Text = "",
     reason: Text = "",
 ) -> Response:
-    check_csrf(request, csrf)
-    caller = await officer(request)
-    if isinstance(caller, Response):
-        return caller
-    if decision not in AWARD_DECISIONS:
-        raise PageError("INVALID_INPUT", "choose to reaffirm or to rescind the award")
-    if not reason.strip():
-        raise PageError("INVALID_INPUT", "a review of an award states its reason")
-    await execute(
+    return await act(
         request,
-        caller,
+        csrf,
         REVIEW_AWARD,
-        {
-            "input": {
-                "learnerId": learner,
-                "awardId": award,
-                "decision": decision,
-                "reason": reason.strip(),
-            }
+        lambda: {
+            "learnerId": learner,
+            "awardId": award,
+            "decision": chosen(
+                decision, AWARD_DECISIONS, "choose to reaffirm or to rescind the award"
+            ),
+            "reason": stated(reason, "a review of an award states its reason"),
         },
+        "reaffirmed" if decision == "REAFFIRM" else "rescinded",
     )
-    return back("reaffirmed" if decision == "REAFFIRM" else "rescinded")
 
 
 @router.post("/officer/identity")
 async def verify_identity(
     request: Request, learner: Text = "", csrf: Csrf = "", method: Text = ""
 ) -> Response:
-    check_csrf(request, csrf)
-    caller = await officer(request)
-    if isinstance(caller, Response):
-        return caller
-    if method not in IDENTITY_METHODS:
-        raise PageError("INVALID_INPUT", "choose how the identity was checked")
-    await execute(
-        request, caller, VERIFY_IDENTITY, {"input": {"learnerId": learner, "method": method}}
+    return await act(
+        request,
+        csrf,
+        VERIFY_IDENTITY,
+        lambda: {
+            "learnerId": learner,
+            "method": chosen(method, IDENTITY_METHODS, "choose how the identity was checked"),
+        },
+        "verified",
     )
-    return back("verified")
 
 
 @router.post("/officer/review/clear")
 async def clear_review(
     request: Request, learner: Text = "", outcome: Text = "", csrf: Csrf = "", reason: Text = ""
 ) -> Response:
-    check_csrf(request, csrf)
-    caller = await officer(request)
-    if isinstance(caller, Response):
-        return caller
-    if not reason.strip():
-        raise PageError("INVALID_INPUT", "clearing a review states how the outcome was checked")
-    await execute(
+    return await act(
         request,
-        caller,
+        csrf,
         CLEAR_REVIEW,
-        {"input": {"learnerId": learner, "outcomeId": outcome, "reason": reason.strip()}},
+        lambda: {
+            "learnerId": learner,
+            "outcomeId": outcome,
+            "reason": stated(reason, "clearing a review states how the outcome was checked"),
+        },
+        "cleared",
     )
-    return back("cleared")
