@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, Route, expect, sync_playwright
 
+from api.auth import Role, TokenService, load_or_create_signing_key
 from tests.conftest import IN_CI
 from tests.e2e.support import served, sqlite_env
 
@@ -44,6 +46,31 @@ class Demo:
     base: str
     links: dict[str, str]  # "learner Wang Fang" -> sign-in link
     world: dict[str, Any] = field(default_factory=dict)
+
+    def token(self, who: str) -> str:
+        """The token of a printed sign-in link."""
+        return self.links[who].split("#token=")[1]
+
+    def mint(self, role: Role, subject: str) -> str:
+        """A token the served bank accepts (signed with its data directory's key, as
+        ``creditbank token`` does)."""
+        data_dir = Path(self.world["signingKeys"]).parent
+        return TokenService(load_or_create_signing_key(data_dir)).mint(role, subject).token
+
+    def graphql(self, token: str | None, query: str, **variables: Any) -> dict[str, Any]:
+        """An operation over HTTP that must succeed (no error, no payload error)."""
+        answer = httpx.post(
+            self.base + "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"} if token else {},
+            timeout=30,
+        )
+        body = answer.json()
+        assert not body.get("errors"), body
+        for payload in body["data"].values():
+            assert not (isinstance(payload, dict) and payload.get("errors")), payload
+        data: dict[str, Any] = body["data"]
+        return data
 
 
 @pytest.fixture(scope="package")

@@ -11,7 +11,6 @@ so the demo world the other tests read stays as it is.
 from __future__ import annotations
 
 import csv
-import json
 import re
 import uuid
 from datetime import UTC, date, datetime
@@ -23,7 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from api.auth import Role, TokenService, load_or_create_signing_key
+from api.auth import Role
 from application.issuing import Achievement, IssuerKey, achievement_credential, sign_vc_jwt
 from tests.e2e.portal.conftest import Demo, Portal
 
@@ -37,53 +36,17 @@ FORMULA_NAME = '=HYPERLINK("http://evil.example/","Zhao Lei") 赵磊'
 
 
 @pytest.fixture(scope="module")
-def world(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The ids the demo printed (``demo.world``; when that holds a log line instead, read again
-    from the log that printed this server's sign-in links)."""
-    if "institutions" in demo.world:
-        return demo.world
-    for log in tmp_path_factory.getbasetemp().glob("portal*/serve.log"):
-        text = log.read_text(errors="replace")
-        if f"{demo.base}/app/login#token=" in text:
-            start = text.index('{\n  "institutions"')
-            found: dict[str, Any] = json.JSONDecoder().raw_decode(text[start:])[0]
-            return found
-    pytest.fail("the served demo's world is not known")
-
-
-def token_of(demo: Demo, who: str) -> str:
-    return demo.links[who].split("#token=")[1]
-
-
-def mint(world: dict[str, Any], role: Role, subject: str) -> str:
-    """A token the served bank accepts (signed with its data directory's key, as
-    ``creditbank token`` does)."""
-    data_dir = Path(world["signingKeys"]).parent
-    return TokenService(load_or_create_signing_key(data_dir)).mint(role, subject).token
-
-
-def graphql(demo: Demo, token: str, query: str, **variables: Any) -> dict[str, Any]:
-    answer = httpx.post(
-        demo.base + "/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    body = answer.json()
-    assert not body.get("errors"), body
-    for payload in body["data"].values():
-        assert not (isinstance(payload, dict) and payload.get("errors")), payload
-    data: dict[str, Any] = body["data"]
-    return data
+def world(demo: Demo) -> dict[str, Any]:
+    """The ids the demo printed."""
+    return demo.world
 
 
 def employee_of_our_own(demo: Demo, world: dict[str, Any]) -> tuple[str, str]:
     """A verified learner named like a formula, with a Lianhua training completed in 2024 (60
     hours, 1.5 credits): (learner id, their token)."""
     number = f"T{uuid.uuid4().hex[:10].upper()}"
-    officer = token_of(demo, "officer")
-    learner = graphql(
-        demo,
+    officer = demo.token("officer")
+    learner = demo.graphql(
         officer,
         """mutation($input: RegisterLearnerInput!) {
              registerLearner(input: $input) { learner { id } errors { code message } } }""",
@@ -94,8 +57,7 @@ def employee_of_our_own(demo: Demo, world: dict[str, Any]) -> tuple[str, str]:
             "birthDate": "1994-03-08",
         },
     )["registerLearner"]["learner"]["id"]
-    graphql(
-        demo,
+    demo.graphql(
         officer,
         """mutation($input: VerifyLearnerIdentityInput!) {
              verifyLearnerIdentity(input: $input) { errors { code message } } }""",
@@ -117,31 +79,28 @@ def employee_of_our_own(demo: Demo, world: dict[str, Any]) -> tuple[str, str]:
             valid_from=datetime(2024, 11, 21, 9, tzinfo=UTC),
         )
     )
-    outcome = graphql(
-        demo,
-        mint(world, Role.INSTITUTION, world["institutions"][LIANHUA]),
+    outcome = demo.graphql(
+        demo.mint(Role.INSTITUTION, world["institutions"][LIANHUA]),
         """mutation($input: DepositCredentialInput!) {
              depositCredential(input: $input) {
                outcome { id status } errors { code message } } }""",
         input={"learnerId": learner, "credential": sign_vc_jwt(credential, key)},
     )["depositCredential"]["outcome"]
     assert outcome["status"] == "RECOGNIZED", outcome
-    return learner, mint(world, Role.LEARNER, learner)
+    return learner, demo.mint(Role.LEARNER, learner)
 
 
 def consent(demo: Demo, world: dict[str, Any], learner: str, token: str, given: bool) -> None:
     lianhua = world["institutions"][LIANHUA]
     if given:
-        graphql(
-            demo,
+        demo.graphql(
             token,
             """mutation($input: GrantConsentInput!) {
                  grantConsent(input: $input) { errors { code message } } }""",
             input={"learnerId": learner, "organizationId": lianhua, "scope": "TRAINING"},
         )
     else:
-        graphql(
-            demo,
+        demo.graphql(
             token,
             """mutation($input: RevokeConsentInput!) {
                  revokeConsent(input: $input) { errors { code message } } }""",
@@ -263,7 +222,7 @@ def test_a_learner_and_another_enterprise_are_refused_readably(
     other = httpx.get(
         demo.base + "/app/enterprise/training.csv",
         params={"id": world["institutions"]["huadong-university"]},
-        cookies={"creditbank_session": token_of(demo, "enterprise Lianhua Training")},
+        cookies={"creditbank_session": demo.token("enterprise Lianhua Training")},
         timeout=30,
     )
     assert other.status_code == 403

@@ -15,7 +15,6 @@ stays as it is.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from api.auth import Role, TokenService, load_or_create_signing_key
+from api.auth import Role
 from application.issuing import Achievement, IssuerKey, achievement_credential, sign_vc_jwt
 from tests.e2e.portal.conftest import Demo, Portal
 
@@ -38,44 +37,9 @@ CENTRE = "skills-centre"
 
 
 @pytest.fixture(scope="module")
-def world(demo: Demo, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The ids the demo printed (``demo.world``; when that holds a log line instead, read again
-    from the log that printed this server's sign-in links)."""
-    if "institutions" in demo.world:
-        return demo.world
-    for log in tmp_path_factory.getbasetemp().glob("portal*/serve.log"):
-        text = log.read_text(errors="replace")
-        if f"{demo.base}/app/login#token=" in text:
-            start = text.index('{\n  "institutions"')
-            found: dict[str, Any] = json.JSONDecoder().raw_decode(text[start:])[0]
-            return found
-    pytest.fail("the served demo's world is not known")
-
-
-def token_of(demo: Demo, who: str) -> str:
-    return demo.links[who].split("#token=")[1]
-
-
-def mint(world: dict[str, Any], role: Role, subject: str) -> str:
-    """A token the served bank accepts (signed with its data directory's key, as
-    ``creditbank token`` does)."""
-    data_dir = Path(world["signingKeys"]).parent
-    return TokenService(load_or_create_signing_key(data_dir)).mint(role, subject).token
-
-
-def graphql(demo: Demo, token: str | None, query: str, **variables: Any) -> dict[str, Any]:
-    answer = httpx.post(
-        demo.base + "/graphql",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"} if token else {},
-        timeout=30,
-    )
-    body = answer.json()
-    assert not body.get("errors"), body
-    for payload in body["data"].values():
-        assert not (isinstance(payload, dict) and payload.get("errors")), payload
-    data: dict[str, Any] = body["data"]
-    return data
+def world(demo: Demo) -> dict[str, Any]:
+    """The ids the demo printed."""
+    return demo.world
 
 
 def sign_in_with(portal: Portal, token: str) -> Page:
@@ -90,9 +54,8 @@ def sign_in_with(portal: Portal, token: str) -> Page:
 def a_learner(demo: Demo) -> tuple[str, str]:
     """A learner of the test's own, identity checked: (id, passport number)."""
     number = f"T{uuid.uuid4().hex[:10].upper()}"
-    officer = token_of(demo, "officer")
-    learner = graphql(
-        demo,
+    officer = demo.token("officer")
+    learner = demo.graphql(
         officer,
         """mutation($input: RegisterLearnerInput!) {
              registerLearner(input: $input) { learner { id } errors { code message } } }""",
@@ -103,8 +66,7 @@ def a_learner(demo: Demo) -> tuple[str, str]:
             "birthDate": "1999-09-09",
         },
     )["registerLearner"]["learner"]["id"]
-    graphql(
-        demo,
+    demo.graphql(
         officer,
         """mutation($input: VerifyLearnerIdentityInput!) {
              verifyLearnerIdentity(input: $input) { errors { code message } } }""",
@@ -135,9 +97,8 @@ def huadong_course(
 
 
 def total(demo: Demo, world: dict[str, Any], learner: str) -> str:
-    data = graphql(
-        demo,
-        mint(world, Role.LEARNER, learner),
+    data = demo.graphql(
+        demo.mint(Role.LEARNER, learner),
         "query($id: ID!) { learner(id: $id) { account { balance { total } } } }",
         id=learner,
     )
@@ -201,8 +162,7 @@ def test_institution_deposits_a_credential_and_revokes_it(
     expect(newest).to_contain_text(learner)
     expect(newest).to_contain_text("Revoked")
     expect(newest.get_by_role("link", name="Revoke…")).to_have_count(0)  # nothing left to revoke
-    verified = graphql(
-        demo,
+    verified = demo.graphql(
         None,
         "query($c: String!) { verifyCredential(credential: $c) { revoked } }",
         c=credential,
@@ -249,20 +209,18 @@ def test_institution_ledger_filters_by_status_and_pages_to_older_entries(
     portal: Portal, portal_zh: Portal, demo: Demo, world: dict[str, Any]
 ) -> None:
     learner, number = a_learner(demo)
-    huadong = mint(world, Role.INSTITUTION, world["institutions"][HUADONG])
+    huadong = demo.mint(Role.INSTITUTION, world["institutions"][HUADONG])
     mark = uuid.uuid4().hex[:6].upper()
     titles = [f"Ledger {mark} course {n:02d}" for n in range(1, 22)]  # one more than a page
     outcomes = [
-        graphql(
-            demo,
+        demo.graphql(
             huadong,
             DEPOSIT,
             input={"learnerId": learner, "credential": huadong_course(world, learner, number, t)},
         )["depositCredential"]["outcome"]["id"]
         for t in titles
     ]
-    graphql(
-        demo,
+    demo.graphql(
         huadong,
         """mutation($input: RevokeOutcomeInput!) {
              revokeOutcome(input: $input) { errors { code message } } }""",
@@ -310,13 +268,12 @@ def test_institution_accepts_and_declines_agreements_waiting_for_it(
     portal: Portal, demo: Demo, world: dict[str, Any]
 ) -> None:
     huadong, centre = world["institutions"][HUADONG], world["institutions"][CENTRE]
-    proposer = mint(world, Role.INSTITUTION, centre)
+    proposer = demo.mint(Role.INSTITUTION, centre)
     mark = uuid.uuid4().hex[:6].upper()
     rules = {}
     for answer in ("accept", "decline"):
         name = f"Portal {answer} {mark}: certificate → Huadong elective"
-        rule = graphql(
-            demo,
+        rule = demo.graphql(
             proposer,
             RULE,
             input={
@@ -356,9 +313,8 @@ def test_institution_accepts_and_declines_agreements_waiting_for_it(
         expect(row("decline").get_by_role("button")).to_have_count(0)
         expect(page.locator("main")).not_to_contain_text("wait for your answer")
     finally:  # the accepted rule retired again: the demo's conversion options stay as they were
-        graphql(
-            demo,
-            token_of(demo, "officer"),
+        demo.graphql(
+            demo.token("officer"),
             """mutation($input: RetireRuleInput!) {
                  retireConversionRule(input: $input) { errors { code message } } }""",
             input={"ruleId": rules["accept"][0]},
@@ -377,9 +333,8 @@ def test_a_non_institution_is_refused_the_institution_page(portal: Portal, demo:
 def test_admin_suspends_and_reactivates_an_institution(
     portal: Portal, demo: Demo, world: dict[str, Any]
 ) -> None:
-    admin = mint(world, Role.ADMIN, "demo-admin")
-    college = graphql(
-        demo,
+    admin = demo.mint(Role.ADMIN, "demo-admin")
+    college = demo.graphql(
         admin,
         """mutation($input: RegisterInstitutionInput!) {
              registerInstitution(input: $input) { institution { id } errors { code message } } }""",
@@ -410,13 +365,13 @@ def test_admin_suspends_and_reactivates_an_institution(
     )
     expect(overview.locator("tr", has_text="Minhang Adult College")).to_contain_text("Suspended")
     state = "query($id: ID!) { institution(id: $id) { active } }"
-    assert graphql(demo, None, state, id=college)["institution"]["active"] is False
+    assert demo.graphql(None, state, id=college)["institution"]["active"] is False
     portal.accessible("admin-suspended")
 
     page.locator(f"#institution-{college}").get_by_role("button", name="Reactivate").click()
     expect(page.get_by_role("status")).to_contain_text("is active again")
     expect(overview.locator("tr", has_text="Minhang Adult College")).to_contain_text("Active")
-    assert graphql(demo, None, state, id=college)["institution"]["active"] is True
+    assert demo.graphql(None, state, id=college)["institution"]["active"] is True
 
 
 def test_an_officer_sees_the_list_but_the_bank_refuses_its_suspension(
@@ -433,10 +388,10 @@ def test_an_officer_sees_the_list_but_the_bank_refuses_its_suspension(
     answer = httpx.post(
         f"{demo.base}/app/admin/institutions/{pudong}/suspend",
         data={"reason": "not mine to do", "csrf": "c"},
-        cookies={"creditbank_session": token_of(demo, "officer"), "creditbank_csrf": "c"},
+        cookies={"creditbank_session": demo.token("officer"), "creditbank_csrf": "c"},
         timeout=30,
     )
     assert answer.status_code == 403
     assert "role OFFICER may not do this" in answer.text
     state = "query($id: ID!) { institution(id: $id) { active } }"
-    assert graphql(demo, None, state, id=pudong)["institution"]["active"] is True
+    assert demo.graphql(None, state, id=pudong)["institution"]["active"] is True
