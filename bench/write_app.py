@@ -35,6 +35,7 @@ from bench.world import bank_settings, fresh_postgres, open_bank, temp_dir
 from domain.values import OutcomeStatus
 
 GOAL = 0.7
+SQLITE_GOAL = 0.5  # issue 16: the embedded engine's goal is lower (its raw commit costs little)
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def run_sqlite(ctx: Context) -> None:
         path = str(settings.sqlite_path)
         create_raw_table(path)
         one = measure(ctx, "sqlite_1p", data_dir, None, path, issuer, processes=1)
-        ctx.report.ratio("write_app_sqlite", one.ratio, ">=", GOAL)
+        ctx.report.ratio("write_app_sqlite", one.ratio, ">=", SQLITE_GOAL)
         if ctx.profile:
             with open_bank(settings, ctx.es_env) as bank:
                 profile_deposits(ctx.report, bank, issuer, "sqlite", ops=300)
