@@ -19,6 +19,7 @@ from portal.gql import PageError, execute
 from portal.render import HOME, error_page, page
 from portal.session import (
     CSRF_FIELD,
+    SignInFirst,
     authenticate,
     check_csrf,
     principal,
@@ -45,6 +46,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PageError)
     async def refused(request: Request, exc: PageError) -> HTMLResponse:
         return error_page(request, await principal(request), exc)
+
+    @app.exception_handler(SignInFirst)
+    async def sign_in_first(_: Request, __: SignInFirst) -> Response:
+        return RedirectResponse("/app/login", status_code=303)
 
     @app.exception_handler(RequestValidationError)
     async def malformed(request: Request, exc: RequestValidationError) -> Response:

@@ -39,6 +39,25 @@ async def principal(request: Request) -> Principal:
         return ANONYMOUS
 
 
+class SignInFirst(Exception):
+    """A page that needs a signed-in caller met none: the portal answers with the sign-in page
+    (portal.routes), so that no page repeats that redirect."""
+
+
+async def signed_in(request: Request) -> Principal:
+    """The caller of a page that needs one (else ``SignInFirst``)."""
+    caller = await principal(request)
+    if caller.anonymous:
+        raise SignInFirst
+    return caller
+
+
+async def posted_by(request: Request, submitted_csrf: str | None) -> Principal:
+    """The caller of a posted form: the form's origin checked first, then the caller."""
+    check_csrf(request, submitted_csrf)
+    return await signed_in(request)
+
+
 async def authenticate(request: Request, token: str) -> Principal:
     tokens = request.app.state.tokens
     try:

@@ -18,7 +18,7 @@ from api.auth import Principal, Role
 from portal.gql import PageError, execute
 from portal.pages.institution import LABELS, every, with_key_status
 from portal.render import page
-from portal.session import CSRF_FIELD, check_csrf, principal
+from portal.session import CSRF_FIELD, posted_by, signed_in
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -70,9 +70,7 @@ async def show(request: Request, caller: Principal, status: int = 200, **context
 
 @router.get("/admin")
 async def admin(request: Request) -> Response:
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await signed_in(request)
     return await show(request, caller)
 
 
@@ -97,10 +95,7 @@ async def reactivate(
 async def act(
     request: Request, csrf: str, document: str, values: dict[str, Any], done: str
 ) -> Response:
-    check_csrf(request, csrf)
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await posted_by(request, csrf)
     try:
         await execute(request, caller, document, {"input": values})
     except PageError as refused:

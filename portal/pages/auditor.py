@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from api.auth import Principal, Role
 from portal.gql import PageError, execute
 from portal.render import page
-from portal.session import principal
+from portal.session import signed_in
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -88,10 +88,8 @@ query AuditDiff($id: ID!, $from: Int!, $to: Int!) {
 """
 
 
-async def reader(request: Request) -> Principal | Response:
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+async def reader(request: Request) -> Principal:
+    caller = await signed_in(request)
     if caller.role not in READERS:
         raise PageError("FORBIDDEN", "the audit pages are for auditors and officers")
     return caller
@@ -100,8 +98,6 @@ async def reader(request: Request) -> Principal | Response:
 @router.get("/auditor")
 async def accounts(request: Request, after: str | None = None) -> Response:
     caller = await reader(request)
-    if isinstance(caller, Response):
-        return caller
     data = (await execute(request, caller, LEARNERS, {"after": after or None}))["learners"]
     info = data["pageInfo"]
     return page(
@@ -117,8 +113,6 @@ async def accounts(request: Request, after: str | None = None) -> Response:
 @router.get("/auditor/report")
 async def report(request: Request) -> Response:
     caller = await reader(request)
-    if isinstance(caller, Response):
-        return caller
     data = await execute(request, caller, REPORT)
     return page(request, "auditor_report.html", caller, report=data["auditReport"])
 
@@ -167,8 +161,6 @@ async def account(
     to_version: str | None = None,
 ) -> Response:
     caller = await reader(request)
-    if isinstance(caller, Response):
-        return caller
     data = await execute(request, caller, ACCOUNT, {"id": learner_id, "after": after or None})
     learner = data["learner"]
     if learner is None:

@@ -18,14 +18,14 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from api.auth import Principal, Role
 from portal import charts, i18n
 from portal.gql import execute
 from portal.pages.institution import refuse
 from portal.render import page
-from portal.session import principal
+from portal.session import signed_in
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -188,9 +188,7 @@ async def report(request: Request, caller: Principal, org: str, chosen: Filters)
 
 @router.get("/enterprise")
 async def enterprise(request: Request) -> Response:
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await signed_in(request)
     chosen = filters(request)
     org = organization_id(request, caller)
     if org is None:
@@ -227,9 +225,7 @@ async def enterprise(request: Request) -> Response:
 
 @router.get("/enterprise/training.csv")
 async def training_csv(request: Request) -> Response:
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await signed_in(request)
     chosen = filters(request)
     org = organization_id(request, caller)
     if org is None:

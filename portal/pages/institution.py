@@ -22,7 +22,7 @@ from api.auth import Principal, Role
 from portal import i18n
 from portal.gql import PageError, execute
 from portal.render import page
-from portal.session import CSRF_FIELD, check_csrf, principal
+from portal.session import CSRF_FIELD, posted_by, signed_in
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -292,9 +292,7 @@ def agreement(rule: dict[str, Any], me: str, names: dict[str, str]) -> dict[str,
 
 @router.get("/institution")
 async def institution(request: Request) -> Response:
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await signed_in(request)
     return await show(request, caller)
 
 
@@ -311,10 +309,7 @@ async def deposit(
     upload: Annotated[UploadFile | None, File()] = None,
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
-    check_csrf(request, csrf)
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await posted_by(request, csrf)
     institution_of(request, caller)
     kept = {"learner": learner.strip()}
     try:
@@ -360,10 +355,7 @@ async def revoke(
     reason: Annotated[str, Form(max_length=2000)] = "",
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
-    check_csrf(request, csrf)
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await posted_by(request, csrf)
     institution_of(request, caller)
     submitted = {"learner": learner.strip(), "outcome": outcome.strip(), "reason": reason}
     try:
@@ -413,10 +405,7 @@ async def decline(
 async def answer(
     request: Request, csrf: str, document: str, values: dict[str, Any], done: str
 ) -> Response:
-    check_csrf(request, csrf)
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await posted_by(request, csrf)
     institution_of(request, caller)
     try:
         await execute(request, caller, document, {"input": values})

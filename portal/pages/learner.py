@@ -25,7 +25,7 @@ from portal import i18n
 from portal.charts import bars
 from portal.gql import PageError, execute
 from portal.render import page
-from portal.session import CSRF_FIELD, check_csrf, principal
+from portal.session import CSRF_FIELD, posted_by, signed_in
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -212,9 +212,7 @@ SHORTFALL = re.compile(r"^(?P<name>.+?): (?P<have>-?[\d.]+) of (?P<need>[\d.]+) 
 # -- pages --------------------------------------------------------------------------------------
 @router.get("/learner")
 async def my_record(request: Request, qualification: str = "") -> Response:
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await signed_in(request)
     if caller.role is not Role.LEARNER or not caller.subject:
         raise PageError(
             "FORBIDDEN", "this page is a learner's own record: open a learner's record by its id"
@@ -224,9 +222,7 @@ async def my_record(request: Request, qualification: str = "") -> Response:
 
 @router.get("/learners/{learner_id}")
 async def learner_record(request: Request, learner_id: str, qualification: str = "") -> Response:
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await signed_in(request)
     if caller.role is Role.LEARNER and learner_id == caller.subject:
         target = "/app/learner" + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(target, status_code=303)
@@ -241,10 +237,7 @@ async def grant_consent(
     expires: Annotated[str, Form(max_length=20)] = "",
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
-    check_csrf(request, csrf)
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await posted_by(request, csrf)
     me = caller.subject or ""
     try:
         if not organization:
@@ -270,10 +263,7 @@ async def revoke_consent(
     organization: Annotated[str, Form(max_length=100)] = "",
     csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
 ) -> Response:
-    check_csrf(request, csrf)
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await posted_by(request, csrf)
     variables = {"learnerId": caller.subject or "", "organizationId": organization}
     try:
         await execute(request, caller, REVOKE, {"input": variables})
@@ -294,10 +284,7 @@ async def back_to_consents(request: Request) -> Response:
 async def download_transcript(
     request: Request, csrf: Annotated[str, Form(alias=CSRF_FIELD)] = ""
 ) -> Response:
-    check_csrf(request, csrf)
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await posted_by(request, csrf)
     data = await execute(
         request, caller, EXPORT_TRANSCRIPT, {"input": {"learnerId": caller.subject or ""}}
     )
@@ -309,10 +296,7 @@ async def download_transcript(
 async def download_outcome(
     request: Request, outcome_id: str, csrf: Annotated[str, Form(alias=CSRF_FIELD)] = ""
 ) -> Response:
-    check_csrf(request, csrf)
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await posted_by(request, csrf)
     variables = {"input": {"learnerId": caller.subject or "", "outcomeId": outcome_id}}
     data = await execute(request, caller, EXPORT_OUTCOME, variables)
     return credential_file(data["exportOutcome"]["credential"], f"credential-{outcome_id}.jwt")
@@ -322,10 +306,7 @@ async def download_outcome(
 async def download_award(
     request: Request, award_id: str, csrf: Annotated[str, Form(alias=CSRF_FIELD)] = ""
 ) -> Response:
-    check_csrf(request, csrf)
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+    caller = await posted_by(request, csrf)
     variables = {"input": {"learnerId": caller.subject or "", "awardId": award_id}}
     data = await execute(request, caller, EXPORT_AWARD, variables)
     return credential_file(data["exportAward"]["credential"], f"award-{award_id}.jwt")

@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from api.auth import Principal, Role
 from portal.gql import PageError, execute
 from portal.render import page
-from portal.session import CSRF_FIELD, check_csrf, principal
+from portal.session import CSRF_FIELD, check_csrf, signed_in
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 
@@ -139,11 +139,9 @@ IDENTITY_METHODS = ("DOCUMENT_CHECKED", "ELECTRONIC_ID")
 AWARD_DECISIONS = ("REAFFIRM", "RESCIND")
 
 
-async def officer(request: Request) -> Principal | Response:
-    """The signed-in officer, or where to go instead (anonymous: sign in; others: refused)."""
-    caller = await principal(request)
-    if caller.anonymous:
-        return RedirectResponse("/app/login", status_code=303)
+async def officer(request: Request) -> Principal:
+    """The signed-in officer (others are refused)."""
+    caller = await signed_in(request)
     if caller.role is not Role.OFFICER:
         raise PageError("FORBIDDEN", "the recognition queues are for officers only")
     return caller
@@ -152,8 +150,6 @@ async def officer(request: Request) -> Principal | Response:
 @router.get("/officer")
 async def queues(request: Request, after: str | None = None) -> Response:
     caller = await officer(request)
-    if isinstance(caller, Response):
-        return caller
     catalogue = await read_catalogue(request, caller)
     found = await scan(request, caller, after or None)
     for group in found["waiting"]:
@@ -364,8 +360,6 @@ async def recognise(
 ) -> Response:
     check_csrf(request, csrf)
     caller = await officer(request)
-    if isinstance(caller, Response):
-        return caller
     values: dict[str, Any] = {"learnerId": learner, "outcomeId": outcome}
     if mode != "rule":
         if not category.strip():
@@ -389,8 +383,6 @@ async def act(
     (read after both, so a refused caller learns nothing of them), the mutation, back."""
     check_csrf(request, csrf)
     caller = await officer(request)
-    if isinstance(caller, Response):
-        return caller
     await execute(request, caller, document, {"input": values()})
     return back(done)
 
