@@ -521,6 +521,20 @@ CASES = [
         "NOT_FOUND",
     ),
     case(
+        "establish_status",
+        "unknown-outcome",
+        lambda b, w: b.establish_status(w.learner, uuid4(), "read"),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
+        "establish_status",
+        "unknown-learner",
+        lambda b, w: b.establish_status(uuid4(), w.recognized, "read"),
+        NotFound,
+        "NOT_FOUND",
+    ),
+    case(
         "declare_credit_scheme",
         "neither-hours-nor-table",
         lambda b, w: b.declare_credit_scheme(w.uni.id, CreditScheme()),
