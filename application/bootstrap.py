@@ -53,7 +53,8 @@ def database_for(settings: Settings) -> Database:
 
 
 def migrate(database: Database) -> list[str]:
-    return apply_migrations(database.dialect.migrations, database.dialect.migration_uri())
+    dialect = database.dialect
+    return apply_migrations(dialect.migrations, dialect.migration_uri(), dialect.setup_lock())
 
 
 def bootstrap(

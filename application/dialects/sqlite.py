@@ -57,8 +57,18 @@ class SqliteDialect:
         finally:
             conn.close()
 
-    def setup_lock(self) -> Any:
-        return nullcontext()  # SQLite serialises its own DDL
+    @contextmanager
+    def setup_lock(self) -> Iterator[None]:
+        """Starters take turns on set-up (the migrations): an exclusive ``flock`` on a file
+        beside the database, which the kernel releases when its holder dies, even by SIGKILL."""
+        import fcntl
+
+        with private_file(Path(self.path + ".setup-lock")).open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def guard(self, datastore: Any) -> None:
         """Nothing to guard: an embedded file has no outage."""
@@ -176,6 +186,9 @@ class MemoryDialect(SqliteDialect):
 
     def transaction(self, readonly: bool, pipeline: bool) -> Any:
         raise NotImplementedError("the in-memory bank keeps no tables (no read models)")
+
+    def setup_lock(self) -> Any:
+        return nullcontext()  # one process, nothing shared
 
     def purge(self, table: str) -> bool:
         return True  # no files

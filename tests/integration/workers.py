@@ -107,3 +107,20 @@ def build_at_once(settings: dict[str, Any], start: Any, results: Any) -> None:
         results.put("ok")
     except Exception as exc:  # reported to the parent, which fails the test with it
         results.put(f"{type(exc).__name__}: {exc}")
+
+
+def migrate_and_hang(settings: dict[str, Any], ready: Any) -> None:
+    """Starts migrating and stops in the middle, holding every lock a starter takes, until the
+    parent kills this process."""
+    import time
+
+    from yoyo.backends.base import DatabaseBackend
+
+    from application.bootstrap import database_for, migrate
+
+    def hang(self: Any, migrations: Any, force: bool = False) -> None:
+        ready.set()
+        time.sleep(600)
+
+    DatabaseBackend.apply_migrations = hang  # type: ignore[method-assign]
+    migrate(database_for(Settings(**settings)))
