@@ -95,6 +95,8 @@ class Saved:
 
 
 _saves: ContextVar[Saved | None] = ContextVar("creditbank_saves", default=None)
+# Aggregates already read in a ``read_once()`` scope, by id (their latest version).
+_read: ContextVar[dict[object, Any] | None] = ContextVar("creditbank_read", default=None)
 
 
 class BankBase(Application[UUID]):
@@ -244,11 +246,40 @@ class BankBase(Application[UUID]):
             listener(position)
 
     # -- loading --------------------------------------------------------------------------------
+    @contextmanager
+    def read_once(self) -> Iterator[None]:
+        """Inside, each aggregate is loaded once and the same object handed out again, instead
+        of a fresh copy each time: for one decision over many items (a batch of deposits reads
+        its issuer and learner a dozen times a line). Only where every change made to what is
+        read is meant to be saved together (one ``decide``), or nothing is changed."""
+        token = _read.set({})
+        try:
+            yield
+        finally:
+            _read.reset(token)
+
+    def read_once_value(self, key: object, read: Callable[[], T]) -> T:
+        """``read()``, once per ``read_once()`` scope (every time outside one)."""
+        seen = _read.get()
+        if seen is None:
+            return read()
+        if key not in seen:
+            seen[key] = read()
+        return cast(T, seen[key])
+
+    def _load(self, aggregate_id: UUID, version: int | None) -> object:
+        seen = _read.get() if version is None else None
+        if seen is None:
+            return self.repository.get(aggregate_id, version=version)
+        if aggregate_id not in seen:
+            seen[aggregate_id] = self.repository.get(aggregate_id)
+        return seen[aggregate_id]
+
     def _get(self, cls: type[A], aggregate_id: UUID, what: str, version: int | None = None) -> A:
         if not isinstance(aggregate_id, UUID):  # PostgreSQL would fail on the uuid column
             raise NotFound(f"no {what} {aggregate_id!r}")
         try:
-            aggregate: object = self.repository.get(aggregate_id, version=version)
+            aggregate = self._load(aggregate_id, version)
         except AggregateNotFoundError:
             raise NotFound(f"no {what} {aggregate_id}") from None
         if not isinstance(aggregate, cls):
@@ -258,7 +289,7 @@ class BankBase(Application[UUID]):
     def _find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         """An aggregate by a derived id (an index), or None."""
         try:
-            aggregate: object = self.repository.get(aggregate_id)
+            aggregate = self._load(aggregate_id, None)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, cls) else None

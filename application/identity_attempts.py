@@ -32,6 +32,8 @@ from domain.errors import RateLimited
 
 DEFAULT_FAILURES_PER_HOUR = 20
 DEFAULT_FAILURES_PER_LEARNER = 5  # a day: an honest registrar rarely errs more often
+GUESS_MEMORY = 24 * 3600.0  # seconds a repeated guess is known as a repeat (the longest window)
+MAX_GUESSES_KEPT = 100_000
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ class IdentityGuard:
         self._per_learner = RateLimitItemPerDay(max(per_learner_per_day, 1))
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_lock = threading.Lock()
+        self._guesses: dict[tuple[UUID, UUID, str], float] = {}
 
     def _windows(self, institution_id: UUID, learner_id: UUID) -> list[tuple[Any, str]]:
         return [
@@ -141,7 +144,24 @@ class IdentityGuard:
             self.check(institution_id, learner_id)
             yield
 
-    def failed(self, failure: IdentityFailure) -> None:
-        for item, key in self._windows(failure.institution_id, failure.learner_id):
-            self._limiter.hit(item, key)
+    def failed(self, failure: IdentityFailure, guess: str | None = None) -> None:
+        """Counts and records a failure. ``guess``: what was tried (the credential's digest); the
+        same guess into the same account again within a day tells nothing new, so it is recorded
+        but not counted (re-sending a semester's upload must not pause the institution)."""
+        if guess is None or self._first_time(failure, guess):
+            for item, key in self._windows(failure.institution_id, failure.learner_id):
+                self._limiter.hit(item, key)
         self.log.add(failure)
+
+    def _first_time(self, failure: IdentityFailure, guess: str) -> bool:
+        now = time.monotonic()
+        key = (failure.institution_id, failure.learner_id, guess)
+        with self._locks_lock:
+            if len(self._guesses) >= MAX_GUESSES_KEPT:  # forget the expired, else the oldest
+                live = {k: t for k, t in self._guesses.items() if now - t < GUESS_MEMORY}
+                self._guesses = live if len(live) < MAX_GUESSES_KEPT else {}
+            seen = self._guesses.get(key)
+            if seen is not None and now - seen < GUESS_MEMORY:
+                return False
+            self._guesses[key] = now
+            return True

@@ -14,6 +14,7 @@ from eventsourcing.domain import DomainEvent
 from application.chain import stored_hash
 from application.commands.awards import AwardCommands
 from application.commands.compromise import CompromiseCommands
+from application.commands.intake import IntakeCommands
 from application.commands.merges import MergeCommands
 from application.commands.reviews import ReviewCommands
 from application.commands.status import StatusCommands
@@ -35,7 +36,12 @@ class AccountEvent:
 
 
 class AccountReads(
-    MergeCommands, ReviewCommands, AwardCommands, CompromiseCommands, StatusCommands
+    MergeCommands,
+    ReviewCommands,
+    AwardCommands,
+    CompromiseCommands,
+    StatusCommands,
+    IntakeCommands,
 ):
     def account_version_at(self, learner_id: UUID, at: datetime) -> int:
         """The account's version as it stood at a moment (0: not yet opened)."""

@@ -4,7 +4,8 @@ Recognition waits for the learner's identity, so verifying it is decided here to
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from copy import deepcopy
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -41,6 +42,16 @@ from domain.rules import ConversionRule, RuleVersion
 from domain.values import IdentityVerification, OutcomeStatus, parse_text, parse_whole
 
 
+@dataclass(frozen=True)
+class PreparedDeposit:
+    """A deposit checked as far as it can be outside its transaction."""
+
+    outcome: DepositedOutcome  # with its evidence digest and framework credits
+    evidence: bytes
+    identity: IdentityMismatch | None  # the finding that it names someone else, told last
+    status: StatusWatch | None
+
+
 class AccountCommands(LearnerCommands, CatalogueCommands):
     def account_id(self, learner_id: UUID) -> UUID:
         return CreditAccount.create_id(learner_id)
@@ -74,6 +85,19 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         the caller's finding that the credential names someone else, is raised only once every
         other check has passed, so a refusal says nothing about who the learner is.
         """
+        return self._deposit_prepared(
+            learner_id, self._prepare(outcome, evidence, identity, status), actor
+        )
+
+    def _prepare(
+        self,
+        outcome: DepositedOutcome,
+        evidence: bytes,
+        identity: IdentityMismatch | None = None,
+        status: StatusWatch | None = None,
+    ) -> PreparedDeposit:
+        """A deposit's checks before its transaction: the evidence, the issuer's key, the
+        outcome's own rules, and its credits on the framework."""
         if not isinstance(evidence, bytes) or not evidence:
             raise InvalidInput("the deposit needs the credential as evidence", ("credential",))
         if not isinstance(outcome, DepositedOutcome):
@@ -89,48 +113,80 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
                 outcome.credits, outcome.hours, scheme, self.framework
             ),
         )
-        index_id = CredentialIndex.create_id(outcome.issuer_id, outcome.credential_id)
-        outcome_id = uuid4()
+        return PreparedDeposit(outcome, evidence, identity, status)
 
+    def _deposit_prepared(
+        self, learner_id: UUID, prepared: PreparedDeposit, actor: str | None
+    ) -> UUID:
         def decide() -> tuple[UUID, Pending]:
-            # Again inside the transaction: a key revoked as compromised while the credential
-            # was being verified lets nothing in after its revocation (review_compromised only
-            # looks at what the views held when the key was revoked).
-            self.verifier.check(
-                self._get(Institution, outcome.issuer_id, "issuer"), outcome, evidence, self.now()
-            )
             learner = self.learner(learner_id)
-            index: CredentialIndex | None = self._find(CredentialIndex, index_id)
             self._check_active(learner)
             account = self.account(learner_id)
-            if index is not None and self.credential_account(index).id != account.id:
-                raise DuplicateCredential("this credential was already deposited")
-            # The account refuses a repeat, and lets an update (signed later) supersede.
-            account.deposit(outcome, outcome_id, self.now(), self.framework.max_level, actor=actor)
-            if identity is not None:  # last: the loaded copies are dropped, nothing is saved
-                raise identity
-            if status is not None:  # before recognition: an unknown status waits
-                account.watch_status(outcome_id, status.entries, status.unknown)
-            if index is None:
-                index = CredentialIndex(
-                    issuer_id=outcome.issuer_id,
-                    credential_id=outcome.credential_id,
-                    account_id=account.id,
-                    outcome_id=outcome_id,
-                )
-            else:
-                index.updated(outcome_id, account.id)
-            if learner.identity_verified:
-                self._auto_recognize(account, account.outcome(outcome_id))
+            outcome_id, index = self._deposit_into(learner, account, prepared, actor, {})
             return outcome_id, (account, index)
 
-        with self.identity_guard.guarding(outcome.issuer_id, learner_id):
+        with self.identity_guard.guarding(prepared.outcome.issuer_id, learner_id):
             try:
                 return self._command(decide)
             except IdentityMismatch:
-                failure = IdentityFailure(self.now(), outcome.issuer_id, learner_id, actor)
-                self.identity_guard.failed(failure)
+                self._identity_failed(prepared, learner_id, actor)
                 raise
+
+    def _identity_failed(
+        self, prepared: PreparedDeposit, learner_id: UUID, actor: str | None
+    ) -> None:
+        failure = IdentityFailure(self.now(), prepared.outcome.issuer_id, learner_id, actor)
+        self.identity_guard.failed(failure, prepared.outcome.evidence_digest)
+
+    def _deposit_into(
+        self,
+        learner: Learner,
+        account: CreditAccount,
+        prepared: PreparedDeposit,
+        actor: str | None,
+        indexes: dict[UUID, CredentialIndex],
+    ) -> tuple[UUID, CredentialIndex]:
+        """The deposit's decision inside its transaction, on the loaded learner and account.
+        ``indexes``: credential indexes made earlier in the same transaction (a batch).
+
+        A refusal leaves ``account`` as it was: the identity finding, told after every other
+        check, is decided on a copy."""
+        outcome = prepared.outcome
+        # Again inside the transaction: a key revoked as compromised while the credential
+        # was being verified lets nothing in after its revocation (review_compromised only
+        # looks at what the views held when the key was revoked).
+        self.verifier.check(
+            self._get(Institution, outcome.issuer_id, "issuer"),
+            outcome,
+            prepared.evidence,
+            self.now(),
+        )
+        index_id = CredentialIndex.create_id(outcome.issuer_id, outcome.credential_id)
+        index = indexes.get(index_id) or self._find(CredentialIndex, index_id)
+        if index is not None and self.credential_account(index).id != account.id:
+            raise DuplicateCredential("this credential was already deposited")
+        outcome_id = uuid4()
+        max_level = self.framework.max_level
+        if prepared.identity is not None:  # last: what the account would say, then the finding
+            deepcopy(account).deposit(outcome, outcome_id, self.now(), max_level, actor=actor)
+            raise prepared.identity
+        # The account refuses a repeat, and lets an update (signed later) supersede.
+        account.deposit(outcome, outcome_id, self.now(), max_level, actor=actor)
+        if prepared.status is not None:  # before recognition: an unknown status waits
+            account.watch_status(outcome_id, prepared.status.entries, prepared.status.unknown)
+        if index is None:
+            index = CredentialIndex(
+                issuer_id=outcome.issuer_id,
+                credential_id=outcome.credential_id,
+                account_id=account.id,
+                outcome_id=outcome_id,
+            )
+        else:
+            index.updated(outcome_id, account.id)
+        indexes[index_id] = index
+        if learner.identity_verified:
+            self._auto_recognize(account, account.outcome(outcome_id))
+        return outcome_id, index
 
     def verify_credential(self, credential: str) -> VerifiedCredential:
         """Verifies a signed credential against the registered issuers' keys (no deposit)."""
@@ -152,20 +208,21 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         sending otherwise-refused credentials listing candidates (security finding 1)."""
         if by_institution is not None:  # before the costly verification
             self.identity_guard.check(by_institution, learner_id)
+        return self._deposit_prepared(
+            learner_id, self._prepare_credential(learner_id, credential, by_institution), actor
+        )
+
+    def _prepare_credential(
+        self, learner_id: UUID, credential: str, by_institution: UUID | None
+    ) -> PreparedDeposit:
+        """Everything a credential's deposit checks before its transaction."""
         verified = self.verify_credential(credential)
         if by_institution is not None and verified.issuer.id != by_institution:
             raise Forbidden("an institution deposits only the credentials it issued")
         watch = self._check_status(verified)
         identity = self._identity_finding(learner_id, verified.credential)
         outcome = to_outcome(verified, self.framework)
-        return self.deposit(
-            learner_id,
-            outcome,
-            credential.strip().encode(),
-            actor=actor,
-            identity=identity,
-            status=watch,
-        )
+        return self._prepare(outcome, credential.strip().encode(), identity, watch)
 
     def _check_status(self, verified: VerifiedCredential) -> StatusWatch | None:
         """What the issuer's status list says of the credential: revoked is refused, and so is

@@ -152,8 +152,10 @@ class LearnerCommands(InstitutionCommands):
         return self._log_ids("learners")
 
     def personal_data(self, learner_id: UUID) -> dict[str, Any] | None:
-        learner = self.learner(learner_id)
-        return self.vault.open(learner_id, learner.sealed_personal_data)
+        return self.read_once_value(
+            ("personal data", learner_id),
+            lambda: self.vault.open(learner_id, self.learner(learner_id).sealed_personal_data),
+        )
 
     def grant_consent(
         self,

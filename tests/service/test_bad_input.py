@@ -1852,6 +1852,13 @@ CASES = [
         "INVALID_SIGNATURE",
     ),
     case(
+        "deposit_batch",
+        "empty",
+        lambda b, w: b.deposit_batch(w.learner, [], None, w.uni.id),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
         "revoke_outcome",
         "unknown-outcome",
         lambda b, w: b.revoke_outcome(w.learner, uuid4(), "r", "o"),
