@@ -17,6 +17,7 @@ from application.commands.compromise import CompromiseCommands
 from application.commands.merges import MergeCommands
 from application.commands.reviews import ReviewCommands
 from application.commands.status import StatusCommands
+from application.commands.xapi import XapiCommands
 from domain.assessment import Assessment
 from domain.conversion import ConversionOption
 from domain.values import parse_whole, utc
@@ -35,7 +36,7 @@ class AccountEvent:
 
 
 class AccountReads(
-    MergeCommands, ReviewCommands, AwardCommands, CompromiseCommands, StatusCommands
+    MergeCommands, ReviewCommands, AwardCommands, CompromiseCommands, StatusCommands, XapiCommands
 ):
     def account_version_at(self, learner_id: UUID, at: datetime) -> int:
         """The account's version as it stood at a moment (0: not yet opened)."""
