@@ -95,7 +95,7 @@ class Saved:
 
 
 _saves: ContextVar[Saved | None] = ContextVar("creditbank_saves", default=None)
-# Aggregates already read in a ``read_once()`` scope, by id (their latest version).
+# Aggregates already read in a ``_read_once()`` scope, by id (their latest version).
 _read: ContextVar[dict[object, Any] | None] = ContextVar("creditbank_read", default=None)
 
 
@@ -247,7 +247,7 @@ class BankBase(Application[UUID]):
 
     # -- loading --------------------------------------------------------------------------------
     @contextmanager
-    def read_once(self) -> Iterator[None]:
+    def _read_once(self) -> Iterator[None]:
         """Inside, each aggregate is loaded once and the same object handed out again, instead
         of a fresh copy each time: for one decision over many items (a batch of deposits reads
         its issuer and learner a dozen times a line). Only where every change made to what is
@@ -258,8 +258,8 @@ class BankBase(Application[UUID]):
         finally:
             _read.reset(token)
 
-    def read_once_value(self, key: object, read: Callable[[], T]) -> T:
-        """``read()``, once per ``read_once()`` scope (every time outside one)."""
+    def _read_once_value(self, key: object, read: Callable[[], T]) -> T:
+        """``read()``, once per ``_read_once()`` scope (every time outside one)."""
         seen = _read.get()
         if seen is None:
             return read()

@@ -18,6 +18,7 @@ from application.commands.intake import IntakeCommands
 from application.commands.merges import MergeCommands
 from application.commands.reviews import ReviewCommands
 from application.commands.status import StatusCommands
+from application.commands.xapi import XapiCommands
 from domain.assessment import Assessment
 from domain.conversion import ConversionOption
 from domain.values import parse_whole, utc
@@ -42,6 +43,7 @@ class AccountReads(
     CompromiseCommands,
     StatusCommands,
     IntakeCommands,
+    XapiCommands,
 ):
     def account_version_at(self, learner_id: UUID, at: datetime) -> int:
         """The account's version as it stood at a moment (0: not yet opened)."""

@@ -244,7 +244,14 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         self, learner_id: UUID, credential: dict[str, Any]
     ) -> IdentityMismatch | None:
         """None when the credential names this learner (or a learner merged into it)."""
-        numbers = identity_numbers(credential)  # refuses a list of candidates outright
+        # identity_numbers refuses a list of candidates outright
+        return self._numbers_finding(learner_id, identity_numbers(credential))
+
+    def _numbers_finding(
+        self, learner_id: UUID, numbers: list[dict[str, Any]]
+    ) -> IdentityMismatch | None:
+        """None when one of the IdentityObjects ``numbers`` is this learner's (or a merged
+        learner's) national identity number; compared at the same cost either way."""
         data = self.personal_data(learner_id)
         # The person's documents: this account's, and those of the accounts merged into it.
         documents = [] if data is None else [data]

@@ -55,7 +55,7 @@ class IntakeCommands(AccountCommands):
             self.identity_guard.check(by_institution, learner_id)  # before the costly part
         except DomainError as exc:
             return [exc] * len(credentials)
-        with self.read_once():  # the issuer and the learner, read once for every line
+        with self._read_once():  # the issuer and the learner, read once for every line
             for n, credential in enumerate(credentials):
                 try:
                     prepared[n] = self._prepare_credential(learner_id, credential, by_institution)
@@ -81,7 +81,7 @@ class IntakeCommands(AccountCommands):
     def _decided(
         self, learner_id: UUID, batch: dict[int, PreparedDeposit], actor: str | None
     ) -> tuple[dict[int, LineResult], Pending]:
-        with self.read_once():  # afresh on each attempt: a lost race reads everything again
+        with self._read_once():  # afresh on each attempt: a lost race reads everything again
             return self._decide_batch(learner_id, batch, actor)
 
     def _decide_batch(

@@ -152,7 +152,7 @@ class LearnerCommands(InstitutionCommands):
         return self._log_ids("learners")
 
     def personal_data(self, learner_id: UUID) -> dict[str, Any] | None:
-        return self.read_once_value(
+        return self._read_once_value(
             ("personal data", learner_id),
             lambda: self.vault.open(learner_id, self.learner(learner_id).sealed_personal_data),
         )

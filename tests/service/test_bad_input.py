@@ -1852,6 +1852,20 @@ CASES = [
         "INVALID_SIGNATURE",
     ),
     case(
+        "verify_statement",
+        "unsigned",
+        lambda b, w: b.verify_statement({"actor": {}, "verb": {}, "object": {}}),
+        InvalidCredential,
+        "INVALID_CREDENTIAL",
+    ),
+    case(
+        "deposit_statement",
+        "not-json",
+        lambda b, w: b.deposit_statement(w.learner, "{not json", None, None),
+        InvalidCredential,
+        "INVALID_CREDENTIAL",
+    ),
+    case(
         "deposit_batch",
         "empty",
         lambda b, w: b.deposit_batch(w.learner, [], None, w.uni.id),
