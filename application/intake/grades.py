@@ -300,12 +300,14 @@ def parse_template(text: str, *, valid_from: str | None = None) -> Template:
         )
     columns: dict[str, str] = {}
     constants: dict[str, Any] = {}
+    named: set[str] = set()  # mapped, even if wrongly (then told once, as wrong)
     for section in TEMPLATE_SECTIONS:
         table = document.get(section, {})
         if not isinstance(table, dict):
             problems.append(f"[{section}] is a table of field = value")
             continue
         for name, value in table.items():
+            named.add(name)
             if name not in FIELDS:
                 problems.append(
                     f'unknown field "{name}" in [{section}] (fields: {", ".join(FIELDS)})'
@@ -333,7 +335,7 @@ def parse_template(text: str, *, valid_from: str | None = None) -> Template:
             problems.append(f"--valid-from: {exc}")
     for name in sorted(set(columns) & set(constants)):
         problems.append(f'"{name}" is both a column and a constant: choose one')
-    mapped = set(columns) | set(constants)
+    mapped = named | set(columns) | set(constants)
     for name, spec in FIELDS.items():
         if spec.required and name not in mapped:
             hint = " (or give --valid-from)" if name == "valid_from" else ""
@@ -564,7 +566,7 @@ def build(
         header = next(reader, None)
     except (csv.Error, UnicodeDecodeError) as exc:
         raise TemplateError([f"line 1 (the header): {_unreadable(exc)}"]) from None
-    if header is None:
+    if header is None or not "".join(header).lstrip("\ufeff").strip():
         raise TemplateError(["the CSV is empty: no header line"])
     names = _header(template, header)
     first: dict[str, int] = {}
