@@ -406,3 +406,28 @@ def test_the_credential_says_what_the_row_says(rows: list[tuple[str, str, Decima
         assert subject["achievement"]["humanCode"] == code
         assert subject["achievement"]["name"] == title
         assert Decimal(str(subject["creditsEarned"])) == credits
+
+
+# -- the documentation's example is what the code does ---------------------------------------------
+def test_the_documented_example_builds() -> None:
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "intake-csv.md").read_text(encoding="utf-8")
+    template = re.search(r"```toml\n(.*?)```", doc, re.S)
+    grades = re.search(r"```csv\n(.*?)```", doc, re.S)
+    assert template is not None
+    assert grades is not None
+    results = list(
+        build(parse_template(template[1]), io.StringIO(grades[1], newline=""), URI, KEY, NOW)
+    )
+    assert problems(results) == []
+    titles = [payload(r.built.credential)["name"] for r in results]  # type: ignore[union-attr]
+    assert titles == ["数据结构 Data Structures", "高等数学（上）", "Academic English, Part 1"]
+    bad = grades[1].replace(",3,A-,", ",abc,A-,").replace("2025/1/12", "2025-13-01")
+    bad = bad.replace("5c2f9e1d-3b7a-4d8e-8c6f-1a2b3c4d5e6f", "5c2f9e1d")
+    told = problems(
+        list(build(parse_template(template[1]), io.StringIO(bad, newline=""), URI, KEY, NOW))
+    )
+    for line in told:
+        assert line in doc
