@@ -1,5 +1,6 @@
 """The ``creditbank`` command line (typer): the service and its operators' commands here, the
-read models and audit in ``operations``, the issuers' tools in ``issuer``.
+read models and audit in ``operations``, the issuers' tools in ``issuer``, bulk intake from a
+registrar's CSV in ``intake``.
 
 A dependency that is missing or wrong (``StartupError``) ends any command with one line on stderr
 and exit code 2, never a traceback.
@@ -217,7 +218,7 @@ def _print_demo_sign_in(world: dict[str, Any], settings: Settings) -> None:
 
 
 def _register_groups() -> None:
-    from api.cli import issuer, keys, operations
+    from api.cli import intake, issuer, keys, operations
 
     cli.add_typer(operations.projections, name="projections")
     cli.add_typer(operations.audit, name="audit")
@@ -225,6 +226,7 @@ def _register_groups() -> None:
     issuer.credential.command("recheck-status")(operations.credential_recheck_status)
     cli.add_typer(issuer.credential, name="credential")
     cli.add_typer(keys.keys, name="keys")
+    cli.add_typer(intake.intake, name="intake")
 
 
 _register_groups()
