@@ -3,7 +3,7 @@ and status list, and the operations endpoints (/healthz, /readyz, /metrics).
 
 The services come from the composition root (application.bootstrap); the app starts what runs
 (the projection runner, the availability probe, periodic audit checkpoints, the periodic
-re-read of incoming credentials' status lists) and stops it.
+re-read of incoming credentials' status lists, the intake worker) and stops it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 import portal.routes as portal
-from api import graphiql
-from api.auth import ANONYMOUS, AuthenticationError, TokenService, load_or_create_signing_key
+from api import graphiql, intake
+from api.auth import (
+    ANONYMOUS,
+    AuthenticationError,
+    Principal,
+    TokenService,
+    load_or_create_signing_key,
+)
 from api.freshness import Freshness
 from api.graphql.context import Context
 from api.graphql.limits import AnonymousVerifications
@@ -41,6 +47,7 @@ from api.middleware import (
 from api.observability import Metrics, metrics_allowed, request_id, root_fields
 from application.audit import sign_checkpoint
 from application.bootstrap import Services, bootstrap
+from application.intake.worker import IntakeWorker
 from application.settings import Settings
 from application.signing import did_document_path
 from application.status_watch import StatusWatcher
@@ -76,6 +83,7 @@ class Running:
         self.stopping = threading.Event()
         interval = services.settings.status_recheck_interval
         self.status_watcher = StatusWatcher(self.bank, interval) if interval > 0 else None
+        self.intake = IntakeWorker(self.bank) if services.settings.intake_worker else None
 
     def start(self) -> None:
         settings = self.services.settings
@@ -94,9 +102,13 @@ class Running:
             ).start()
         if self.status_watcher is not None:
             self.status_watcher.start()
+        if self.intake is not None:
+            self.intake.start()
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.intake is not None:
+            self.intake.stop()
         if self.status_watcher is not None:
             self.status_watcher.stop()
         self.runner.stop()
@@ -163,17 +175,20 @@ def create_app(
         state: Running = request.app.state.running
         return state
 
+    async def caller(connection: HTTPConnection) -> Principal:
+        header = connection.headers.get("authorization", "")
+        if not header:
+            return ANONYMOUS
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise AuthenticationError("use 'Authorization: Bearer <token>'")
+        # Awaited: a JWKS fetch or a revocation-list read runs in a thread, never here.
+        return await tokens.authenticate(token.strip(), running(connection).bank.database)
+
     async def get_context(connection: HTTPConnection) -> Context:
         # HTTPConnection, not Request: the same getter serves WebSocket connections.
-        header = connection.headers.get("authorization", "")
-        principal = ANONYMOUS
+        principal = await caller(connection)
         state = running(connection)
-        if header:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token:
-                raise AuthenticationError("use 'Authorization: Bearer <token>'")
-            # Awaited: a JWKS fetch or a revocation-list read runs in a thread, never here.
-            principal = await tokens.authenticate(token.strip(), state.bank.database)
         return Context(
             bank=state.bank,
             principal=principal,
@@ -192,7 +207,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, streamed=("/intake",))
     app.add_middleware(RequestContext)
     # Outermost of ours: refusals by the others (413...) carry the headers too. Pages by path
     # prefix: a new page (/app/...) adds its own CSP here.
@@ -217,6 +232,7 @@ def create_app(
     app.state.schema = schema  # the portal runs its pages' operations in-process
     app.state.settings = settings
     portal.install(app)
+    intake.install(app, caller)
 
     @app.exception_handler(AuthenticationError)
     async def unauthenticated(_: Request, exc: AuthenticationError) -> JSONResponse:

@@ -54,12 +54,13 @@ class BodyLimit:
     """Answers 413 to a request body over ``limit`` bytes: at once when Content-Length says so,
     else (chunked uploads) by counting the body as it arrives, before the app sees any of it."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, streamed: tuple[str, ...] = ()) -> None:
         self.app = app
         self.limit = limit
+        self.streamed = streamed  # paths that read their body as it streams, and bound it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.streamed:
             await self.app(scope, receive, send)
             return
         length = dict(scope["headers"]).get(b"content-length")

@@ -198,6 +198,14 @@ class Settings(BaseSettings):
         description="seconds between re-reads of incoming credentials' status lists in serve: an "
         "unknown status is established, a credential its issuer revoked is revoked (0: off)",
     )
+    intake_worker: bool = Field(
+        default=True,
+        description="serve runs the intake worker (POST /intake jobs); off where another process "
+        "runs `creditbank intake work`",
+    )
+    intake_max_bytes: int = Field(
+        default=2 * 1024**3, ge=1, description="the largest upload POST /intake accepts, in bytes"
+    )
     export_algorithm: Literal["EdDSA", "ES256", "RS256"] = Field(
         default="EdDSA",
         description="how the bank signs its exports (VC-JWT): EdDSA (Ed25519), ES256 (P-256) or "

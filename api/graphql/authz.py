@@ -86,6 +86,7 @@ POLICY: dict[str, Policy] = {
     "Query.organization": own(
         (ENTERPRISE,), OFFICER, AUDITOR, note="the enterprise itself", owner=lambda kw: kw["id"]
     ),
+    "Query.intakeJob": only(INSTITUTION, OFFICER, AUDITOR),
     "Query.institutionLedger": own(
         (INSTITUTION,),
         OFFICER,

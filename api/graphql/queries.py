@@ -33,6 +33,7 @@ from api.graphql.common import IdentityVerification, InstitutionKind, Node, Page
 from api.graphql.common import Role as RoleEnum
 from api.graphql.context import Info
 from api.graphql.errors import ApiError
+from api.graphql.intake import IntakeJob, read_intake_job
 from api.graphql.learners import Learner, LearnerConnection, LearnerEdge
 from api.graphql.ledger import LedgerConnection, LedgerRole, read_ledger
 from api.graphql.limits import check_anonymous_verification
@@ -296,6 +297,13 @@ class Query:
         status: str | None = None,
     ) -> LedgerConnection:
         return await read_ledger(info, institution_id, first, after, role, status)
+
+    @field(
+        description="The uploading institution, officers and auditors: an intake job (POST "
+        "/intake) with its counts and refused lines; null for an unknown id."
+    )
+    async def intake_job(self, info: Info, id: strawberry.ID) -> IntakeJob | None:
+        return await read_intake_job(info, id)
 
     @field(
         description="Officers and auditors: deposits refused for naming the wrong learner, "

@@ -107,12 +107,15 @@ def test_an_upload_gives_every_line_its_code_and_again_changes_nothing(
     store = IntakeStore(bank.database)
     job_id = upload(bank, semester.uni, semester.body())
     job = store.job(job_id)
-    assert job is not None and job.state == "QUEUED" and job.total == len(semester.lines)
+    assert job is not None
+    assert job.state == "QUEUED"
+    assert job.total == len(semester.lines)
     IntakeWorker(bank, store).run_until_idle()
 
     job = store.job(job_id)
     expected = Counter(semester.expected.values())
-    assert job is not None and job.state == "DONE"
+    assert job is not None
+    assert job.state == "DONE"
     assert (job.processed, job.accepted, job.refused) == (
         len(semester.lines),
         expected[None],
@@ -172,5 +175,6 @@ def test_two_uploads_touching_the_same_learners_lose_nothing(trust: World) -> No
         t.join(timeout=300)
     for job_id in jobs:
         job = store.job(job_id)
-        assert job is not None and (job.state, job.accepted, job.refused) == ("DONE", 100, 0)
+        assert job is not None
+        assert (job.state, job.accepted, job.refused) == ("DONE", 100, 0)
     assert all(len(bank.account(lr.id).outcomes) == 20 for lr in learners)
