@@ -332,3 +332,29 @@ def _server_message(response: httpx.Response) -> str:
     if not said:
         said = " ".join(response.text.split())[:500]
     return f"{status}: {said}" if said else status
+
+
+@intake.command("work")
+def work(
+    once: Annotated[bool, typer.Option(help="work every queued job, then exit")] = False,
+) -> None:
+    """Run the intake worker in this process (serve runs one unless CREDITBANK_INTAKE_WORKER is
+    false): it takes queued jobs by lease and deposits their lines."""
+    import signal
+    import threading
+
+    from api.cli import opened
+    from application.intake.worker import IntakeWorker
+    from application.settings import Settings
+
+    with opened(Settings()) as services:
+        worker = IntakeWorker(services.bank)
+        if once:
+            worker.run_until_idle()
+            return
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        signal.signal(signal.SIGINT, lambda *_: stopped.set())
+        worker.start()
+        stopped.wait()
+        worker.stop()

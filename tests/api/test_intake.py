@@ -10,14 +10,15 @@ import time
 from typing import Any
 
 import httpx
-import pytest
 
 from api.auth import Role
 from tests.api.conftest import World
 
 JOB = """query($id: ID!) { intakeJob(id: $id) {
   id state total processed accepted refused
-  refusals(first: 2) { totalCount edges { cursor node { line code message } } pageInfo { hasNextPage endCursor } }
+  refusals(first: 2) {
+    totalCount edges { cursor node { line code message } } pageInfo { hasNextPage endCursor }
+  }
 } }"""
 NDJSON = {"Content-Type": "application/x-ndjson"}
 
