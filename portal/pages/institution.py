@@ -4,8 +4,9 @@ party to (accepting or declining those that wait for it), depositing a credentia
 outcome it issued (from the form, or from the ledger's row).
 
 What the API offers the INSTITUTION role decides what is here: it may deposit, revoke what it
-issued, read its ledger and answer agreements; it cannot see the deposits refused for naming the
-wrong learner (officers and auditors see those). A batch upload comes here when intake lands.
+issued, read its ledger, follow its uploads' jobs (``?job=<id>``: the counts, a progress bar and
+the refused lines) and answer agreements; it cannot see the deposits refused for naming the
+wrong learner (officers and auditors see those).
 """
 
 from __future__ import annotations
@@ -127,6 +128,14 @@ mutation Accept($input: AcceptConversionRuleInput!) {
   acceptConversionRule(input: $input) { rule { id inForce } errors { code message field } }
 }
 """
+INTAKE_JOB = """
+query Job($id: ID!) {
+  intakeJob(id: $id) {
+    id state total processed accepted refused
+    refusals(first: 50) { totalCount edges { node { line code message } } }
+  }
+}
+"""
 DECLINE = """
 mutation Decline($input: DeclineConversionRuleInput!) {
   declineConversionRule(input: $input) { rule { id inForce } errors { code message field } }
@@ -207,6 +216,9 @@ async def show(request: Request, caller: Principal, status: int = 200, **context
         status_ = q.get("status", "")
         deposited = {**named, "status": status_ if status_ in STATUSES else None}
     prefill = context.pop("prefill", None) or named or {}
+    job = None
+    if UUID.match(q.get("job", "")):  # an upload's job, followed here (POST /intake)
+        job = (await execute(request, caller, INTAKE_JOB, {"id": q["job"]}))["intakeJob"]
     return page(
         request,
         "institution.html",
@@ -220,6 +232,8 @@ async def show(request: Request, caller: Principal, status: int = 200, **context
         done=done,
         deposited=deposited,
         prefill=prefill,
+        job=job,
+        job_asked=q.get("job"),
         **context,
     )
 

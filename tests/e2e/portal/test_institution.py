@@ -15,6 +15,7 @@ stays as it is.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -122,7 +123,6 @@ def test_institution_deposits_a_credential_and_revokes_it(
     agreements = page.locator("table", has=page.locator("caption", has_text="you are a party"))
     expect(agreements).to_contain_text("Lianhua cloud training → Huadong CS-CLOUD-210")
     expect(agreements).to_contain_text("In force")
-    expect(page.locator("main")).to_contain_text("when intake lands")
     portal.accessible("institution")
 
     # The deposit: the signed file uploaded.
@@ -194,6 +194,46 @@ def test_institution_deposits_a_credential_and_revokes_it(
     assert posted.value.status == 403
     refused = page.locator("section#revoke").get_by_role("alert")
     expect(refused).to_contain_text("only the issuer or an officer can revoke an outcome")
+
+
+def test_institution_follows_an_uploads_job(
+    portal: Portal, demo: Demo, world: dict[str, Any]
+) -> None:
+    learner, number = a_learner(demo)
+    lines = [
+        json.dumps({"learnerId": learner, "credential": huadong_course(world, learner, number, t)})
+        for t in ("Operating Systems 操作系统", "Compilers 编译原理")
+    ]
+    lines.append('{"learnerId": "not json')
+    answer = httpx.post(
+        demo.base + "/intake",
+        content="\n".join(lines).encode(),
+        headers={
+            "Authorization": f"Bearer {demo.token('institution Huadong University')}",
+            "Content-Type": "application/x-ndjson",
+        },
+        timeout=30,
+    )
+    assert answer.status_code == 202, answer.text
+    job_id = answer.json()["id"]
+
+    page = portal.sign_in("institution Huadong University")
+    section = page.locator("section#intake")
+    section.get_by_label("Job id").fill(job_id)
+    section.get_by_role("button", name="Show the job").click()
+    facts = page.locator("#intake-job")
+    for _ in range(50):  # the worker runs in the background: refresh until it is done
+        if "DONE" in facts.inner_text():
+            break
+        page.wait_for_timeout(200)
+        portal.open(f"/app/institution?job={job_id}")
+    expect(facts).to_contain_text("DONE")
+    expect(facts).to_contain_text("3 / 3")
+    expect(page.locator("section#intake progress")).to_have_attribute("value", "3")
+    refused = page.locator("section#intake table")
+    expect(refused).to_contain_text("INVALID_INPUT")
+    expect(refused.locator("tbody tr")).to_have_count(1)
+    portal.accessible("institution-intake")
 
 
 def ledger_rows(page: Page) -> Any:
