@@ -97,10 +97,13 @@ def received(number: int, raw: bytes) -> Line:
 class Deposit:
     learner_id: UUID
     credential: str
+    statement: bool = False  # ``credential`` is {"statement", "signature"}: xAPI evidence
 
 
 def deposit(line: Line) -> Deposit:
-    """The deposit a kept line asks for; ``InvalidInput`` naming what is wrong."""
+    """The deposit a kept line asks for; ``InvalidInput`` naming what is wrong. A line may carry
+    a learning platform's signed xAPI statement instead of a credential:
+    ``{"learnerId", "statement": {...}, "signature": "<compact JWS>"}`` (docs/xapi.md)."""
     value: Any = json.loads(line.body or "null")
     if not isinstance(value, dict):
         raise InvalidInput(f"line {line.number} is not a JSON object")
@@ -110,6 +113,9 @@ def deposit(line: Line) -> Deposit:
         raise InvalidInput(
             f"line {line.number}: learnerId is missing or not a valid id", ("learnerId",)
         ) from None
+    if "statement" in value and "credential" not in value:
+        signed = {"statement": value["statement"], "signature": value.get("signature")}
+        return Deposit(learner_id, json.dumps(signed, ensure_ascii=False), statement=True)
     credential = value.get("credential")
     if isinstance(credential, dict):  # JSON with a Data Integrity proof, verified as sent
         return Deposit(learner_id, json.dumps(credential, ensure_ascii=False))

@@ -163,3 +163,29 @@ def test_a_platform_deposits_only_what_it_signed(world: World, lms: Issuer) -> N
     other = world.issuer("Another Platform")
     learner = world.learner()
     refused(world, "FORBIDDEN", learner, signed(lms, learner), by_institution=other.id)
+
+
+def test_statements_enter_through_an_upload_like_credentials(world: World, lms: Issuer) -> None:
+    """A platform's upload (POST /intake) may carry statements: one a line, with the answer
+    deposit_statement gives."""
+    import json
+
+    from application.intake.jobs import IntakeStore
+    from application.intake.lines import Upload
+    from application.intake.worker import IntakeWorker
+
+    learner = world.learner()
+    good = signed(lms, learner)
+    unsigned = {"statement": good["statement"]}
+    body = "".join(
+        json.dumps({"learnerId": str(learner.id), **item}) + "\n" for item in (good, unsigned)
+    )
+    store = IntakeStore(world.bank.database)
+    upload = Upload(store, lms.id, f"institution:{lms.id}", world.bank.now())
+    upload.feed(body.encode())
+    job_id = upload.finish()
+    IntakeWorker(world.bank, store).run_until_idle()
+    results = store.results(job_id)
+    assert [(n, result) for n, result, _code, _o in results] == [(1, "ACCEPTED"), (2, "REFUSED")]
+    assert results[1][2] == "INVALID_CREDENTIAL"
+    assert len(world.bank.account(learner.id).outcomes) == 1
