@@ -6,7 +6,9 @@ courses, signed Open Badges 3.0 VC-JWTs naming the learner's identity number (ma
 tooling before anything is timed: ``bench.api_clients.CredentialSigner``). The bank is served for
 real (``creditbank serve`` in a subprocess, with its intake worker and inline projections).
 
-- ``intake``: the whole semester as one NDJSON upload with an institution's token; timed from the
+- ``intake``: the whole semester as one NDJSON upload with an institution's token, in course order
+  (a registrar's rosters one course after another: a worker batch of 500 lines holds about 1.25
+  lines a learner in full mode, 10 in quick; learner order measured 2.8x faster); timed from the
   request to 202 (the body stored), to the job DONE (``Query.intakeJob``, polled) and to the views
   caught up (``/readyz`` with ``projectionLag`` 0). Credentials/s to the views ÷ a bare pipeline
   run in this process on the same credentials: each VC-JWT's Ed25519 signature verified with
