@@ -90,6 +90,13 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "ms per exact assessment of a 300-outcome account against the ACBS bachelor (p50)",
     ),
     Benchmark(
+        "intake",
+        "bench.intake",
+        "run",
+        "credentials/s through POST /intake to the views ÷ a bare verify+COPY pipeline, and ÷ one "
+        "depositCredential per credential",
+    ),
+    Benchmark(
         "scale",
         "bench.scale",
         "run",
