@@ -7,6 +7,13 @@ whatever the number; what remains is a fully valid credential naming the wrong p
 the window moves on (its answers then say nothing about identity), and each failure is recorded
 for officers and auditors (``identityFailures``).
 
+An institution that deposits in volume (a semester's upload) may err in proportion: its hourly
+allowance is the larger of ``per_hour`` and one failure for every ``DEPOSITS_PER_FAILURE``
+deposits it made in the hour (a registrar's 1 % typing errors must not pause a term's intake).
+That buys a prober nothing it could use: each extra guess costs fifty real credentials deposited
+in real learners' accounts under its own key, and one learner's number still meets the per-learner
+limit of a few a day.
+
 The limiter is the ``limits`` library's moving window (in this process's memory: with several
 API processes each keeps its own count, so the bound is per process; the record is shared).
 """
@@ -15,7 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +39,7 @@ from domain.errors import RateLimited
 
 DEFAULT_FAILURES_PER_HOUR = 20
 DEFAULT_FAILURES_PER_LEARNER = 5  # a day: an honest registrar rarely errs more often
+DEPOSITS_PER_FAILURE = 50  # deposits an institution makes in an hour for each extra failure
 GUESS_MEMORY = 24 * 3600.0  # seconds a repeated guess is known as a repeat (the longest window)
 MAX_GUESSES_KEPT = 100_000
 
@@ -98,6 +106,37 @@ class MemoryFailureLog:
         return list(reversed(chosen))[:limit]
 
 
+class HourlyCount:
+    """How many in the last hour: per-second buckets, summed as they come and go (a semester's
+    upload counts tens of thousands of deposits; a moving window of one entry each would be
+    read in full at every check)."""
+
+    def __init__(self, window: float = 3600.0) -> None:
+        self.window = window
+        self._buckets: deque[list[float]] = deque()  # [second, count]
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def add(self, count: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._expire(now)
+            if self._buckets and self._buckets[-1][0] == int(now):
+                self._buckets[-1][1] += count
+            else:
+                self._buckets.append([int(now), count])
+            self._total += count
+
+    def total(self) -> int:
+        with self._lock:
+            self._expire(time.monotonic())
+            return self._total
+
+    def _expire(self, now: float) -> None:
+        while self._buckets and self._buckets[0][0] <= now - self.window:
+            self._total -= int(self._buckets.popleft()[1])
+
+
 class IdentityGuard:
     """Failed identity checks, limited per institution (``per_hour``) and per institution and
     learner (``per_learner_per_day``: one learner's number is what a probe searches)."""
@@ -110,7 +149,10 @@ class IdentityGuard:
     ) -> None:
         self.log: FailureLog = log or MemoryFailureLog()
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._per_institution = RateLimitItemPerHour(max(per_hour, 1))
+        self._per_hour = max(per_hour, 1)
+        # Counters (the limit itself is decided in check): failures and deposits in the hour.
+        self._hourly = RateLimitItemPerHour(1_000_000_000)
+        self._deposits: defaultdict[str, HourlyCount] = defaultdict(HourlyCount)
         self._per_learner = RateLimitItemPerDay(max(per_learner_per_day, 1))
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._locks_lock = threading.Lock()
@@ -118,21 +160,41 @@ class IdentityGuard:
 
     def _windows(self, institution_id: UUID, learner_id: UUID) -> list[tuple[Any, str]]:
         return [
-            (self._per_institution, str(institution_id)),
+            (self._hourly, f"failed/{institution_id}"),
             (self._per_learner, f"{institution_id}/{learner_id}"),
         ]
+
+    def _count(self, key: str) -> int:
+        return self._hourly.amount - self._limiter.get_window_stats(self._hourly, key).remaining
+
+    def allowance(self, institution_id: UUID) -> int:
+        """The identity failures the institution may have in the hour now."""
+        deposits = self._deposits[str(institution_id)].total()
+        return max(self._per_hour, deposits // DEPOSITS_PER_FAILURE)
 
     def check(self, institution_id: UUID, learner_id: UUID) -> None:
         """Refuses every deposit of an institution that has used up its identity failures (into
         any account, or into this learner's)."""
-        for item, key in self._windows(institution_id, learner_id):
-            if not self._limiter.test(item, key):
-                reset = self._limiter.get_window_stats(item, key).reset_time
-                raise RateLimited(
-                    "too many deposits from this institution named the wrong learner; "
-                    "its deposits are paused, try again later",
-                    retry_after=max(1, int(reset - time.time())),
-                )
+        key = f"failed/{institution_id}"
+        spent = self._count(key) >= self.allowance(institution_id)
+        stats = self._limiter.get_window_stats(self._hourly, key) if spent else None
+        if stats is None and not self._limiter.test(
+            self._per_learner, f"{institution_id}/{learner_id}"
+        ):
+            stats = self._limiter.get_window_stats(
+                self._per_learner, f"{institution_id}/{learner_id}"
+            )
+        if stats is not None:
+            raise RateLimited(
+                "too many deposits from this institution named the wrong learner; "
+                "its deposits are paused, try again later",
+                retry_after=max(1, int(stats.reset_time - time.time())),
+            )
+
+    def deposited(self, institution_id: UUID, count: int = 1) -> None:
+        """Counts an institution's accepted deposits (its allowance grows with them)."""
+        if count > 0:
+            self._deposits[str(institution_id)].add(count)
 
     @contextmanager
     def guarding(self, institution_id: UUID, learner_id: UUID) -> Iterator[None]:

@@ -86,7 +86,9 @@ POLICY: dict[str, Policy] = {
     "Query.organization": own(
         (ENTERPRISE,), OFFICER, AUDITOR, note="the enterprise itself", owner=lambda kw: kw["id"]
     ),
-    "Query.intakeJob": only(INSTITUTION, OFFICER, AUDITOR),
+    "Query.intakeJob": own(
+        (INSTITUTION,), OFFICER, AUDITOR, note="the institution that uploaded it (by the job)"
+    ),
     "Query.institutionLedger": own(
         (INSTITUTION,),
         OFFICER,

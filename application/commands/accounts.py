@@ -127,10 +127,12 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
 
         with self.identity_guard.guarding(prepared.outcome.issuer_id, learner_id):
             try:
-                return self._command(decide)
+                outcome_id = self._command(decide)
             except IdentityMismatch:
                 self._identity_failed(prepared, learner_id, actor)
                 raise
+        self.identity_guard.deposited(prepared.outcome.issuer_id)
+        return outcome_id
 
     def _identity_failed(
         self, prepared: PreparedDeposit, learner_id: UUID, actor: str | None

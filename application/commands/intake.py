@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from application.base import Pending
@@ -37,6 +38,14 @@ class _Tangled(Exception):
     """A refusal came after the account had changed: the batch is decided line by line."""
 
 
+class _Apart(Exception):
+    """A learner's lines cannot be decided with the others': they are decided on their own."""
+
+    def __init__(self, learner_id: UUID) -> None:
+        super().__init__(str(learner_id))
+        self.learner_id = learner_id
+
+
 class IntakeCommands(AccountCommands):
     def deposit_batch(
         self,
@@ -47,50 +56,92 @@ class IntakeCommands(AccountCommands):
     ) -> list[LineResult]:
         """Deposits an institution's credentials into one learner's account; one result a
         credential, in order. One refused credential never fails the others."""
-        if not credentials or len(credentials) > MAX_BATCH:
+        return self.deposit_groups({learner_id: list(credentials)}, actor, by_institution)[
+            learner_id
+        ]
+
+    def deposit_groups(
+        self,
+        groups: dict[UUID, list[str]],
+        actor: str | None,
+        by_institution: UUID,
+    ) -> dict[UUID, list[LineResult]]:
+        """Deposits an institution's credentials into several learners' accounts in one
+        transaction (a lost race decides them all again on fresh state); each learner's results
+        in the order given. A learner refused as a whole (unknown, erased) or a refusal that came
+        after an account changed is decided on its own, so no learner fails another."""
+        total = sum(len(c) for c in groups.values())
+        if not groups or not all(groups.values()) or total > MAX_BATCH:
             raise InvalidInput(f"a batch holds 1 to {MAX_BATCH} credentials", ("credentials",))
-        results: list[LineResult | None] = [None] * len(credentials)
-        prepared: dict[int, PreparedDeposit] = {}
-        try:
-            self.identity_guard.check(by_institution, learner_id)  # before the costly part
-        except DomainError as exc:
-            return [exc] * len(credentials)
-        with self._read_once():  # the issuer and the learner, read once for every line
-            for n, credential in enumerate(credentials):
+        results: dict[UUID, list[LineResult | None]] = {
+            lid: [None] * len(credentials) for lid, credentials in groups.items()
+        }
+        together: dict[UUID, dict[int, PreparedDeposit]] = {}
+        alone: list[tuple[UUID, int, PreparedDeposit]] = []
+        with self._read_once():  # the issuer, and each learner, read once for every line
+            for learner_id, credentials in groups.items():
                 try:
-                    prepared[n] = self._prepare_credential(learner_id, credential, by_institution)
+                    self.identity_guard.check(by_institution, learner_id)  # before the costly part
                 except DomainError as exc:
-                    results[n] = exc
-        together = {n: p for n, p in prepared.items() if p.identity is None}
-        alone = {n: p for n, p in prepared.items() if p.identity is not None}
-        if together:
+                    results[learner_id] = [exc] * len(credentials)
+                    continue
+                for n, credential in enumerate(credentials):
+                    try:
+                        p = self._prepare_credential(learner_id, credential, by_institution)
+                    except DomainError as exc:
+                        results[learner_id][n] = exc
+                        continue
+                    if p.identity is None:
+                        together.setdefault(learner_id, {})[n] = p
+                    else:  # told last, after the account's own checks: on its own
+                        alone.append((learner_id, n, p))
+        while together:
             try:
-                with self.identity_guard.guarding(by_institution, learner_id):
-                    decided = self._command(lambda: self._decided(learner_id, together, actor))
-                for n, result in decided.items():
-                    results[n] = result
-            except _Tangled:
-                alone.update(together)
-            except DomainError as exc:  # the learner or the transaction: every line alike
-                for n in together:
-                    results[n] = exc
-        for n in sorted(alone):
-            results[n] = self._deposit_alone(learner_id, alone[n], actor)
-        return [r for r in results if r is not None]
+                with self.identity_guard.guarding(by_institution, next(iter(together))):
+                    decided = self._command(lambda: self._decided(together, actor))
+            except _Apart as apart:  # decide that learner alone, the others together again
+                for n, p in together.pop(apart.learner_id).items():
+                    alone.append((apart.learner_id, n, p))
+                continue
+            except DomainError as exc:  # the transaction itself: every line alike
+                decided = {lid: dict.fromkeys(batch, exc) for lid, batch in together.items()}
+            for learner_id, answers in decided.items():
+                for n, result in answers.items():
+                    results[learner_id][n] = result
+            new = [r for a in decided.values() for r in a.values() if isinstance(r, Deposited)]
+            self.identity_guard.deposited(by_institution, sum(1 for r in new if r.new))
+            break
+        for learner_id, n, p in sorted(alone, key=lambda item: (str(item[0]), item[1])):
+            results[learner_id][n] = self._deposit_alone(learner_id, p, actor)
+        return {lid: [r for r in answers if r is not None] for lid, answers in results.items()}
 
     def _decided(
-        self, learner_id: UUID, batch: dict[int, PreparedDeposit], actor: str | None
-    ) -> tuple[dict[int, LineResult], Pending]:
+        self, batches: dict[UUID, dict[int, PreparedDeposit]], actor: str | None
+    ) -> tuple[dict[UUID, dict[int, LineResult]], Pending]:
+        results: dict[UUID, dict[int, LineResult]] = {}
+        accounts: list[Any] = []
+        indexes: dict[UUID, CredentialIndex] = {}  # made or moved in this transaction
         with self._read_once():  # afresh on each attempt: a lost race reads everything again
-            return self._decide_batch(learner_id, batch, actor)
+            for learner_id, batch in batches.items():
+                try:
+                    results[learner_id], account = self._decide_batch(
+                        learner_id, batch, actor, indexes
+                    )
+                except (_Tangled, DomainError) as exc:
+                    raise _Apart(learner_id) from exc
+                accounts.append(account)
+        return results, (*accounts, *indexes.values())
 
     def _decide_batch(
-        self, learner_id: UUID, batch: dict[int, PreparedDeposit], actor: str | None
-    ) -> tuple[dict[int, LineResult], Pending]:
+        self,
+        learner_id: UUID,
+        batch: dict[int, PreparedDeposit],
+        actor: str | None,
+        indexes: dict[UUID, CredentialIndex],
+    ) -> tuple[dict[int, LineResult], CreditAccount]:
         learner = self.learner(learner_id)
         self._check_active(learner)
         account = self.account(learner_id)
-        indexes: dict[UUID, CredentialIndex] = {}
         results: dict[int, LineResult] = {}
         for n, prepared in batch.items():
             before = len(account.pending_events)
@@ -101,7 +152,7 @@ class IntakeCommands(AccountCommands):
                 if len(account.pending_events) != before:
                     raise _Tangled from exc
                 results[n] = self._held(account, prepared, indexes) or exc
-        return results, (account, *indexes.values())
+        return results, account
 
     def _deposit_alone(
         self, learner_id: UUID, prepared: PreparedDeposit, actor: str | None

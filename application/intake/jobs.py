@@ -158,16 +158,41 @@ class IntakeStore:
                 return None
         return self.job(UUID(str(row[0])))
 
-    def pending(self, job_id: UUID, limit: int) -> list[Line]:
-        """The first ``limit`` undecided lines, in order."""
+    def pending(self, job_id: UUID, limit: int, max_bytes: int = 1 << 62) -> list[Line]:
+        """The first undecided lines, in order: ``limit`` of them at most, and no more text than
+        ``max_bytes`` (at least one line)."""
         with self._db.transaction(readonly=True) as cur:
             cur.execute(
-                "SELECT line, learner_id, digest, body FROM intake_lines"
+                "SELECT line, length(body) FROM intake_lines"
                 " WHERE job_id = ? AND result IS NULL ORDER BY line LIMIT ?",
                 (str(job_id), limit),
             )
+            sizes = cur.fetchall()
+            if not sizes:
+                return []
+            last, total = sizes[0][0], 0
+            for n, size in sizes:
+                total += int(size or 0)
+                if total > max_bytes and n != sizes[0][0]:
+                    break
+                last = n
+            cur.execute(
+                "SELECT line, learner_id, digest, body FROM intake_lines"
+                " WHERE job_id = ? AND result IS NULL AND line <= ? ORDER BY line",
+                (str(job_id), last),
+            )
             rows = cur.fetchall()
         return [Line(int(n), learner, str(digest), body) for n, learner, digest, body in rows]
+
+    def renew(self, job_id: UUID, owner: str, lease: float = LEASE) -> None:
+        """Keeps the job while a long batch runs; ``LeaseLost`` when another worker has it."""
+        with self._db.transaction() as cur:
+            renewed = cur.execute(
+                "UPDATE intake_jobs SET lease_until = ? WHERE job_id = ? AND lease_owner = ?",
+                (time.time() + lease, str(job_id), owner),
+            )
+            if renewed.rowcount != 1:
+                raise LeaseLost
 
     def record(
         self, job_id: UUID, owner: str, decisions: list[Decision], lease: float = LEASE
@@ -190,13 +215,16 @@ class IntakeStore:
             )
             if renewed.rowcount != 1:
                 raise LeaseLost
-            numbers = [d.number for d in decisions]
-            deleted = cur.execute(
-                "DELETE FROM intake_lines WHERE job_id = ? AND line >= ? AND line <= ?"
-                " AND result IS NULL",
-                (str(job_id), min(numbers), max(numbers)),
-            )
-            if deleted.rowcount != len(decisions):
+            deleted = 0
+            for start in range(0, len(decisions), 500):
+                numbers = [d.number for d in decisions[start : start + 500]]
+                marks = ", ".join("?" for _ in numbers)
+                deleted += cur.execute(
+                    "DELETE FROM intake_lines WHERE job_id = ? AND result IS NULL"  # noqa: S608
+                    f" AND line IN ({marks})",
+                    (str(job_id), *numbers),
+                ).rowcount
+            if deleted != len(decisions):
                 raise LeaseLost  # (the batch is not what is pending: never written half)
             rows: list[list[Any]] = [
                 [

@@ -11,10 +11,13 @@ every other refusal is the line's answer, with the code ``depositCredential`` gi
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from uuid import UUID
 
 from application.bank import CreditBank
@@ -25,7 +28,8 @@ from domain.errors import Conflict, DomainError, Unavailable
 
 log = logging.getLogger("creditbank.intake")
 
-BATCH = 500  # lines read and recorded together
+BATCH = 5000  # lines read, decided and recorded together (a window)
+WINDOW_BYTES = 32 * 1024 * 1024  # and no more of their text than this
 TRANSIENT = (Unavailable, Conflict)  # try the line again later; never its answer
 
 
@@ -95,52 +99,61 @@ class IntakeWorker:
 
     def _work(self, job: Job) -> None:
         while not self._stop.is_set():
-            lines = self.store.pending(job.id, self.batch)
+            lines = self.store.pending(job.id, self.batch, WINDOW_BYTES)
             if not lines:
                 self.store.finish(job.id, self.owner, self.bank.now())
                 return
-            decisions = self.decide(job, lines)
-            if decisions:
-                self.store.record(job.id, self.owner, decisions, self.lease)
-            if len(decisions) < len(lines):  # some met an outage: wait, then again
+            decided = 0
+            for decisions in self.decide(job, lines):
+                if decisions:
+                    self.store.record(job.id, self.owner, decisions, self.lease)
+                decided += len(decisions)
+            if decided < len(lines):  # some met an outage: wait, then again
                 self._stop.wait(1.0)
 
     # -- deciding --------------------------------------------------------------------------------
-    def decide(self, job: Job, lines: list[Line]) -> list[Decision]:
-        """The batch's answers, in line order; a line that met an outage has none yet (and so
-        the batch ends before it: lines are decided in order)."""
-        answers: dict[int, LineResult] = {}
-        groups: defaultdict[UUID, list[tuple[Line, Deposit]]] = defaultdict(list)
+    def decide(self, job: Job, lines: list[Line]) -> Iterator[list[Decision]]:
+        """The window's answers, a transaction's worth at a time (each recorded as it comes); a
+        line that met an outage has none yet.
+
+        Lines are decided as if sent one by one in the file's order, but grouped by learner:
+        each transaction holds several learners' lines (a registrar's file is in course order,
+        one line per learner in a row). The one order that matters across learners is which of
+        two lines naming the same credential for different learners comes first: such lines
+        are decided first, one by one, in line order (nothing else in their accounts depends
+        on them)."""
+        first: dict[int, LineResult] = {}
+        asked: list[tuple[Line, Deposit]] = []
         for line in lines:
             try:
-                asked = deposit(line)
+                deposit_ = deposit(line)
             except DomainError as exc:
-                answers[line.number] = exc
+                first[line.number] = exc
                 continue
-            if asked.statement:  # one at a time: xAPI evidence comes in small numbers
-                answers[line.number] = self._statement(job, asked)
-                continue
-            groups[asked.learner_id].append((line, asked))
-        for learner_id, items in groups.items():
-            for start in range(0, len(items), MAX_BATCH):
-                chunk = items[start : start + MAX_BATCH]
-                results = self._deposit(job, learner_id, [d.credential for _, d in chunk])
-                for (line, _), result in zip(chunk, results, strict=True):
-                    answers[line.number] = result
-        decisions: list[Decision] = []
-        for line in lines:
-            answer = answers[line.number]
-            if isinstance(answer, TRANSIENT):
-                break
-            if isinstance(answer, Deposited):
-                decisions.append(
-                    Decision(line.number, line.learner_id, line.digest, answer.outcome_id, None)
-                )
+            if deposit_.statement:  # one at a time: xAPI evidence comes in small numbers
+                first[line.number] = self._statement(job, deposit_)
             else:
-                decisions.append(
-                    Decision(line.number, line.learner_id, line.digest, None, refusal(answer))
-                )
-        return decisions
+                asked.append((line, deposit_))
+        contested = _contested(asked)
+        for line, d in asked:
+            if line.number in contested:
+                one = {d.learner_id: [d.credential]}
+                first[line.number] = self._deposit(job, one)[d.learner_id][0]
+        yield _decisions(lines, first)
+        groups: dict[UUID, list[tuple[Line, Deposit]]] = defaultdict(list)
+        for line, d in asked:
+            if line.number not in contested:
+                groups[d.learner_id].append((line, d))
+        for chunk in _transactions(groups):
+            results = self._deposit(
+                job, {lid: [d.credential for _, d in items] for lid, items in chunk.items()}
+            )
+            answers = {
+                line.number: result
+                for learner_id, items in chunk.items()
+                for (line, _), result in zip(items, results[learner_id], strict=True)
+            }
+            yield _decisions([line for items in chunk.values() for line, _ in items], answers)
 
     def _statement(self, job: Job, asked: Deposit) -> LineResult:
         try:
@@ -154,14 +167,75 @@ class IntakeWorker:
             return LineFailed()
         return Deposited(outcome_id, new=True)
 
-    def _deposit(self, job: Job, learner_id: UUID, credentials: list[str]) -> list[LineResult]:
+    def _deposit(self, job: Job, groups: dict[UUID, list[str]]) -> dict[UUID, list[LineResult]]:
+        problem: DomainError
         try:
-            return self.bank.deposit_batch(learner_id, credentials, job.actor, job.institution_id)
+            return self.bank.deposit_groups(groups, job.actor, job.institution_id)
         except DomainError as exc:
-            return [exc] * len(credentials)
+            problem = exc
         except Exception:  # a fault of the bank's: logged, and the lines' answer (never a loop)
-            log.exception("intake job %s: deposits into %s failed", job.id, learner_id)
-            return [LineFailed()] * len(credentials)
+            log.exception("intake job %s: deposits into %d accounts failed", job.id, len(groups))
+            problem = LineFailed()
+        return {lid: [problem] * len(credentials) for lid, credentials in groups.items()}
+
+
+def _decisions(lines: list[Line], answers: dict[int, LineResult]) -> list[Decision]:
+    """The answered lines' decisions, in line order; an outage is no answer (tried again)."""
+    decisions = []
+    for line in sorted(lines, key=lambda line: line.number):
+        answer = answers.get(line.number)
+        if answer is None or isinstance(answer, TRANSIENT):
+            continue
+        outcome = answer.outcome_id if isinstance(answer, Deposited) else None
+        refused = None if isinstance(answer, Deposited) else refusal(answer)
+        decisions.append(Decision(line.number, line.learner_id, line.digest, outcome, refused))
+    return decisions
+
+
+def _keys(credential: str) -> set[str]:
+    """The ids a credential may be indexed by (read without verifying: only to see which lines
+    might name the same credential; more keys than needed only decide more lines one by one)."""
+    try:
+        text = credential.strip()
+        if text.startswith("{"):
+            value = json.loads(text)
+        else:
+            segment = text.split(".")[1]
+            value = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        found = {value.get("jti"), value.get("id"), (value.get("vc") or {}).get("id")}
+    except (ValueError, IndexError, AttributeError, TypeError):
+        return set()
+    return {k for k in found if isinstance(k, str)}
+
+
+def _contested(asked: list[tuple[Line, Deposit]]) -> set[int]:
+    """The lines naming a credential that another line names for another learner."""
+    learners: defaultdict[str, set[UUID]] = defaultdict(set)
+    keys = {line.number: _keys(d.credential) for line, d in asked}
+    for line, d in asked:
+        for key in keys[line.number]:
+            learners[key].add(d.learner_id)
+    shared = {key for key, who in learners.items() if len(who) > 1}
+    return {n for n, ks in keys.items() if ks & shared}
+
+
+def _transactions(
+    groups: dict[UUID, list[tuple[Line, Deposit]]],
+) -> Iterator[dict[UUID, list[tuple[Line, Deposit]]]]:
+    """Learners' lines packed into transactions of at most MAX_BATCH lines (a learner with more
+    is split across several, in order)."""
+    chunk: dict[UUID, list[tuple[Line, Deposit]]] = {}
+    size = 0
+    for learner_id, items in groups.items():
+        for start in range(0, len(items), MAX_BATCH):
+            part = items[start : start + MAX_BATCH]
+            if chunk and (size + len(part) > MAX_BATCH or learner_id in chunk):
+                yield chunk
+                chunk, size = {}, 0
+            chunk[learner_id] = part
+            size += len(part)
+    if chunk:
+        yield chunk
 
 
 class LineFailed(DomainError):

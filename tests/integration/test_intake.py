@@ -146,7 +146,8 @@ def test_a_worker_that_dies_mid_job_is_resumed_with_the_same_result(
     job = store.claim(dying.owner, lease=0.5)
     assert job is not None
     # It deposits a batch but dies before writing the batch's results (the worst moment).
-    dying.decide(job, store.pending(job_id, 100))
+    for _ in dying.decide(job, store.pending(job_id, 100)):
+        pass
     import time
 
     time.sleep(0.6)  # its lease lapses
