@@ -47,6 +47,7 @@ from api.middleware import (
 from api.observability import Metrics, metrics_allowed, request_id, root_fields
 from application.audit import sign_checkpoint
 from application.bootstrap import Services, bootstrap
+from application.intake.verifying import VerifyPool
 from application.intake.worker import IntakeWorker
 from application.settings import Settings
 from application.signing import did_document_path
@@ -83,7 +84,9 @@ class Running:
         self.stopping = threading.Event()
         interval = services.settings.status_recheck_interval
         self.status_watcher = StatusWatcher(self.bank, interval) if interval > 0 else None
-        self.intake = IntakeWorker(self.bank) if services.settings.intake_worker else None
+        settings = services.settings
+        pool = VerifyPool(settings.intake_verifiers or None)
+        self.intake = IntakeWorker(self.bank, pool=pool) if settings.intake_worker else None
 
     def start(self) -> None:
         settings = self.services.settings

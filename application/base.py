@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
@@ -97,6 +97,7 @@ class Saved:
 _saves: ContextVar[Saved | None] = ContextVar("creditbank_saves", default=None)
 # Aggregates already read in a ``_read_once()`` scope, by id (their latest version).
 _read: ContextVar[dict[object, Any] | None] = ContextVar("creditbank_read", default=None)
+_ABSENT = object()  # in _read: an aggregate with no events (yet)
 
 
 class BankBase(Application[UUID]):
@@ -267,10 +268,38 @@ class BankBase(Application[UUID]):
             seen[key] = read()
         return cast(T, seen[key])
 
+    def _note_absent(self, ids: Iterable[UUID]) -> None:
+        """In a ``_read_once()`` scope: which of ``ids`` have no events at all, found with one
+        query a thousand, so that reading them (a batch's new credential indexes) costs no
+        round trip each. A race that creates one meanwhile fails the save, and the command
+        decides again (a new scope, asked afresh)."""
+        seen = _read.get()
+        if seen is None:
+            return
+        wanted = list(dict.fromkeys(ids))
+        table = self.recorder.events_table_name  # type: ignore[attr-defined]
+        key = self.database.dialect.event_key
+        found: set[UUID] = set()
+        with self.database.transaction(readonly=True) as cur:
+            for start in range(0, len(wanted), 1000):
+                part = wanted[start : start + 1000]
+                marks = ", ".join("?" for _ in part)
+                cur.execute(
+                    f"SELECT DISTINCT originator_id FROM {table}"  # noqa: S608 - the library's
+                    f" WHERE originator_id IN ({marks})",
+                    [key(i) for i in part],
+                )
+                found.update(UUID(str(row[0])) for row in cur.fetchall())
+        for aggregate_id in wanted:
+            if aggregate_id not in found:
+                seen.setdefault(aggregate_id, _ABSENT)
+
     def _load(self, aggregate_id: UUID, version: int | None) -> object:
         seen = _read.get() if version is None else None
         if seen is None:
             return self.repository.get(aggregate_id, version=version)
+        if seen.get(aggregate_id) is _ABSENT:
+            raise AggregateNotFoundError(aggregate_id)
         if aggregate_id not in seen:
             seen[aggregate_id] = self.repository.get(aggregate_id)
         return seen[aggregate_id]
@@ -298,10 +327,12 @@ class BankBase(Application[UUID]):
         return isinstance(aggregate_id, UUID) and aggregate_id in self.repository
 
     def _list(self, log: str, cls: type[A]) -> list[A]:
-        return [self._get(cls, entry.aggregate_id, log) for entry in self._logs[log].get()]
+        return [self._get(cls, aggregate_id, log) for aggregate_id in self._log_ids(log)]
 
     def _listed(self, log: str, aggregate_id: UUID) -> Listed:
         return self._logs[log].trigger_event(aggregate_id=aggregate_id)
 
     def _log_ids(self, log: str) -> list[UUID]:
-        return [entry.aggregate_id for entry in self._logs[log].get()]
+        return self._read_once_value(
+            ("log", log), lambda: [entry.aggregate_id for entry in self._logs[log].get()]
+        )

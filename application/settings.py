@@ -203,6 +203,12 @@ class Settings(BaseSettings):
         description="serve runs the intake worker (POST /intake jobs); off where another process "
         "runs `creditbank intake work`",
     )
+    intake_verifiers: int = Field(
+        default=0,
+        ge=0,
+        description="processes verifying uploads' VC-JWTs ahead of their deposits (0: one per "
+        "core)",
+    )
     intake_max_bytes: int = Field(
         default=2 * 1024**3, ge=1, description="the largest upload POST /intake accepts, in bytes"
     )

@@ -344,13 +344,17 @@ def work(
     import threading
 
     from api.cli import opened
+    from application.intake.verifying import VerifyPool
     from application.intake.worker import IntakeWorker
     from application.settings import Settings
 
-    with opened(Settings()) as services:
-        worker = IntakeWorker(services.bank)
+    settings = Settings()
+    with opened(settings) as services:
+        pool = VerifyPool(settings.intake_verifiers or None)
+        worker = IntakeWorker(services.bank, pool=pool)
         if once:
             worker.run_until_idle()
+            pool.close()
             return
         stopped = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())

@@ -26,6 +26,7 @@ from domain.credit_account import CreditAccount
 from domain.credit_schemes import framework_credits
 from domain.errors import (
     AlreadyRevoked,
+    DomainError,
     DuplicateCredential,
     Forbidden,
     IdentityMismatch,
@@ -215,10 +216,17 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         )
 
     def _prepare_credential(
-        self, learner_id: UUID, credential: str, by_institution: UUID | None
+        self,
+        learner_id: UUID,
+        credential: str,
+        by_institution: UUID | None,
+        verdict: VerifiedCredential | DomainError | None = None,
     ) -> PreparedDeposit:
-        """Everything a credential's deposit checks before its transaction."""
-        verified = self.verify_credential(credential)
+        """Everything a credential's deposit checks before its transaction; ``verdict``: its
+        verification, when it was done already (elsewhere, in parallel)."""
+        if isinstance(verdict, DomainError):
+            raise verdict
+        verified = verdict or self.verify_credential(credential)
         if by_institution is not None and verified.issuer.id != by_institution:
             raise Forbidden("an institution deposits only the credentials it issued")
         watch = self._check_status(verified)

@@ -11,13 +11,14 @@ not refused, so sending the same upload again changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from application.base import Pending
 from application.commands.accounts import AccountCommands, PreparedDeposit
+from application.credentials import VerifiedCredential
 from domain.credit_account import CreditAccount
 from domain.errors import DomainError, DuplicateCredential, InvalidInput
 from domain.indexes import CredentialIndex
@@ -65,11 +66,15 @@ class IntakeCommands(AccountCommands):
         groups: dict[UUID, list[str]],
         actor: str | None,
         by_institution: UUID,
+        verdicts: Mapping[str, VerifiedCredential | DomainError] | None = None,
     ) -> dict[UUID, list[LineResult]]:
         """Deposits an institution's credentials into several learners' accounts in one
         transaction (a lost race decides them all again on fresh state); each learner's results
         in the order given. A learner refused as a whole (unknown, erased) or a refusal that came
-        after an account changed is decided on its own, so no learner fails another."""
+        after an account changed is decided on its own, so no learner fails another.
+        ``verdicts``: credentials verified already, by their text (the others are verified
+        here)."""
+        verdicts = verdicts or {}
         total = sum(len(c) for c in groups.values())
         if not groups or not all(groups.values()) or total > MAX_BATCH:
             raise InvalidInput(f"a batch holds 1 to {MAX_BATCH} credentials", ("credentials",))
@@ -87,7 +92,9 @@ class IntakeCommands(AccountCommands):
                     continue
                 for n, credential in enumerate(credentials):
                     try:
-                        p = self._prepare_credential(learner_id, credential, by_institution)
+                        p = self._prepare_credential(
+                            learner_id, credential, by_institution, verdicts.get(credential)
+                        )
                     except DomainError as exc:
                         results[learner_id][n] = exc
                         continue
@@ -122,6 +129,11 @@ class IntakeCommands(AccountCommands):
         accounts: list[Any] = []
         indexes: dict[UUID, CredentialIndex] = {}  # made or moved in this transaction
         with self._read_once():  # afresh on each attempt: a lost race reads everything again
+            self._note_absent(
+                CredentialIndex.create_id(p.outcome.issuer_id, p.outcome.credential_id)
+                for batch in batches.values()
+                for p in batch.values()
+            )
             for learner_id, batch in batches.items():
                 try:
                     results[learner_id], account = self._decide_batch(

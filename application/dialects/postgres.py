@@ -170,6 +170,9 @@ class PostgresDialect:
     def key(self, value: UUID) -> Any:
         return value
 
+    def event_key(self, value: UUID) -> Any:
+        return value
+
     def purge(self, table: str) -> bool:
         """A deleted row stays in its page as a dead tuple, and a plain VACUUM only marks its
         space free (measured: the bytes of the newest row of a page survive it). VACUUM FULL

@@ -84,6 +84,10 @@ class SqliteDialect:
     def key(self, value: UUID) -> Any:
         return str(value)
 
+    def event_key(self, value: UUID) -> Any:
+        """An originator id as the library's SQLite recorder stores it (32 hex digits)."""
+        return value.hex
+
     def insert_rows(
         self, cur: Cursor, table: str, columns: Sequence[str], rows: list[list[Any]], suffix: str
     ) -> None:

@@ -12,24 +12,31 @@ every other refusal is the line's answer, with the code ``depositCredential`` gi
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from typing import Any
 from uuid import UUID
 
 from application.bank import CreditBank
 from application.commands.intake import MAX_BATCH, Deposited, LineResult
 from application.intake.jobs import LEASE, Decision, IntakeStore, Job, LeaseLost, Line
 from application.intake.lines import Deposit, deposit, refusal
+from application.intake.verifying import Verdict, VerifyPool
 from domain.errors import Conflict, DomainError, Unavailable
+from domain.institution import Institution
 
 log = logging.getLogger("creditbank.intake")
 
 BATCH = 5000  # lines read, decided and recorded together (a window)
 WINDOW_BYTES = 32 * 1024 * 1024  # and no more of their text than this
+POOL_CHUNK = 250  # credentials a pool process verifies per task
+POOL_MIN_LINES = 500  # a smaller window is verified in this process
 TRANSIENT = (Unavailable, Conflict)  # try the line again later; never its answer
 
 
@@ -42,12 +49,14 @@ class IntakeWorker:
         batch: int = BATCH,
         lease: float = LEASE,
         idle: float = 1.0,
+        pool: VerifyPool | None = None,
     ) -> None:
         self.bank = bank
         self.store = store or IntakeStore(bank.database)
         self.batch = batch
         self.lease = lease
         self.idle = idle  # seconds between looks for work when there is none
+        self.pool = pool  # verifies VC-JWTs in other processes (None: in this one)
         self.owner = f"worker-{uuid.uuid4()}"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -66,6 +75,8 @@ class IntakeWorker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self.pool is not None:
+            self.pool.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -144,9 +155,13 @@ class IntakeWorker:
         for line, d in asked:
             if line.number not in contested:
                 groups[d.learner_id].append((line, d))
-        for chunk in _transactions(groups):
+        chunks = list(_transactions(groups))
+        verifying = self._verify_ahead(job, chunks)  # the pool works ahead of the deposits
+        for chunk, pending in zip(chunks, verifying, strict=True):
             results = self._deposit(
-                job, {lid: [d.credential for _, d in items] for lid, items in chunk.items()}
+                job,
+                {lid: [d.credential for _, d in items] for lid, items in chunk.items()},
+                pending(),
             )
             answers = {
                 line.number: result
@@ -154,6 +169,44 @@ class IntakeWorker:
                 for (line, _), result in zip(items, results[learner_id], strict=True)
             }
             yield _decisions([line for items in chunk.values() for line, _ in items], answers)
+
+    def _verify_ahead(
+        self, job: Job, chunks: list[dict[UUID, list[tuple[Line, Deposit]]]]
+    ) -> list[Callable[[], dict[str, Verdict]]]:
+        """For each transaction, how to get its VC-JWTs' verdicts from the pool (submitted now,
+        all of them); without a pool, or if it fails, the bank's process verifies them."""
+        nothing: list[Callable[[], dict[str, Verdict]]] = [dict] * len(chunks)
+        lines = sum(len(items) for chunk in chunks for items in chunk.values())
+        if self.pool is None or lines < POOL_MIN_LINES:  # not worth a process's start
+            return nothing
+        try:
+            institution = self.bank.institution(job.institution_id)
+        except DomainError:
+            return nothing
+        now = self.bank.now()
+        getters: list[Callable[[], dict[str, Verdict]]] = []
+        for chunk in chunks:
+            tokens = [d.credential for items in chunk.values() for _, d in items]
+            tokens = [t for t in tokens if not t.lstrip().startswith("{")]  # JSON: here
+            parts = [tokens[i : i + POOL_CHUNK] for i in range(0, len(tokens), POOL_CHUNK)]
+            try:
+                futures = [(part, self.pool.submit(part, institution, now)) for part in parts]
+            except Exception:
+                log.warning("intake: the verifying pool is unavailable", exc_info=True)
+                return nothing
+            getters.append(functools.partial(self._gathered, futures, institution))
+        return getters
+
+    def _gathered(
+        self, futures: list[tuple[list[str], Future[list[Any]]]], institution: Institution
+    ) -> dict[str, Verdict]:
+        verdicts: dict[str, Verdict] = {}
+        for part, future in futures:
+            try:
+                verdicts.update(VerifyPool.verdicts(part, future, institution))
+            except Exception:  # a broken pool: these are verified here instead
+                log.warning("intake: a verifying process failed", exc_info=True)
+        return verdicts
 
     def _statement(self, job: Job, asked: Deposit) -> LineResult:
         try:
@@ -167,10 +220,15 @@ class IntakeWorker:
             return LineFailed()
         return Deposited(outcome_id, new=True)
 
-    def _deposit(self, job: Job, groups: dict[UUID, list[str]]) -> dict[UUID, list[LineResult]]:
+    def _deposit(
+        self,
+        job: Job,
+        groups: dict[UUID, list[str]],
+        verdicts: dict[str, Verdict] | None = None,
+    ) -> dict[UUID, list[LineResult]]:
         problem: DomainError
         try:
-            return self.bank.deposit_groups(groups, job.actor, job.institution_id)
+            return self.bank.deposit_groups(groups, job.actor, job.institution_id, verdicts)
         except DomainError as exc:
             problem = exc
         except Exception:  # a fault of the bank's: logged, and the lines' answer (never a loop)

@@ -180,3 +180,22 @@ def test_two_uploads_touching_the_same_learners_lose_nothing(trust: World) -> No
         assert job is not None
         assert (job.state, job.accepted, job.refused) == ("DONE", 100, 0)
     assert all(len(bank.account(lr.id).outcomes) == 20 for lr in learners)
+
+
+def test_verifying_in_other_processes_gives_the_same_answers(
+    trust: World, semester: Semester
+) -> None:
+    """The pool knows only the job's institution: another issuer's credential comes back
+    unknown and is verified again here (FORBIDDEN, as depositCredential says)."""
+    from application.intake.verifying import VerifyPool
+
+    bank = trust.bank
+    store = IntakeStore(bank.database)
+    job_id = upload(bank, semester.uni, semester.body())
+    pool = VerifyPool(2)
+    try:
+        IntakeWorker(bank, store, pool=pool).run_until_idle()
+    finally:
+        pool.close()
+    assert {n: code for n, _r, code, _o in store.results(job_id)} == semester.expected
+    assert outcomes(trust, semester) == {lr.id: COURSES for lr in semester.learners}

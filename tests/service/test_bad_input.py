@@ -1866,6 +1866,13 @@ CASES = [
         "INVALID_CREDENTIAL",
     ),
     case(
+        "deposit_groups",
+        "no-learner",
+        lambda b, w: b.deposit_groups({}, None, w.uni.id),
+        InvalidInput,
+        "INVALID_INPUT",
+    ),
+    case(
         "deposit_batch",
         "empty",
         lambda b, w: b.deposit_batch(w.learner, [], None, w.uni.id),
