@@ -84,6 +84,7 @@ class IntakeCommands(AccountCommands):
         together: dict[UUID, dict[int, PreparedDeposit]] = {}
         alone: list[tuple[UUID, int, PreparedDeposit]] = []
         with self._read_once():  # the issuer, and each learner, read once for every line
+            self._open_personal_data(groups)
             for learner_id, credentials in groups.items():
                 try:
                     self.identity_guard.check(by_institution, learner_id)  # before the costly part

@@ -4,6 +4,7 @@ after erasure (crypto-shredding) while the credit history still loads."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
@@ -148,3 +149,23 @@ def test_an_erased_learners_account_takes_nothing_new(bank: CreditBank) -> None:
     assert bank.recorder.max_notification_id() == before
     bank.revoke_outcome(kim, pending, "issued in error", "officer")  # issuers still can
     assert bank.account(kim).outcome(pending).status is OutcomeStatus.REVOKED
+
+
+def test_many_learners_personal_data_opened_at_once_is_each_ones(bank: CreditBank) -> None:
+    """The batch path (intake) reads many learners' keys in one query: the same data as one by
+    one, and nothing for an erased learner or one the bank never knew."""
+    ids = [
+        bank.register_learner(f"Batch {n}", "PASSPORT", f"E{n:08d}", date(1990, 1, n + 1))
+        for n in range(3)
+    ]
+    bank.erase_learner(ids[1], "dpo@creditbank")
+    stranger = uuid.uuid4()
+    sealed = {i: bank.learner(i).sealed_personal_data for i in ids}
+    sealed[stranger] = sealed[ids[0]]  # sealed with another learner's key: opens to nothing
+    opened = bank.vault.open_many(sealed)
+    assert opened[ids[0]] == bank.personal_data(ids[0])
+    assert opened[ids[0]] is not None
+    assert opened[ids[0]]["identityDocumentNumber"] == "E00000000"
+    assert opened[ids[1]] is None
+    assert opened[ids[2]] == bank.personal_data(ids[2])
+    assert opened[stranger] is None
