@@ -35,6 +35,9 @@ log = logging.getLogger("creditbank.intake")
 
 BATCH = 5000  # lines read, decided and recorded together (a window)
 WINDOW_BYTES = 32 * 1024 * 1024  # and no more of their text than this
+# Seconds between looks for work when there is none: an upload to this process wakes its worker
+# at once; this finds jobs queued through another process, or left by a worker that died.
+IDLE = 5.0
 POOL_CHUNK = 250  # credentials a pool process verifies per task
 POOL_MIN_LINES = 500  # a smaller window is verified in this process
 TRANSIENT = (Unavailable, Conflict)  # try the line again later; never its answer
@@ -48,7 +51,7 @@ class IntakeWorker:
         *,
         batch: int = BATCH,
         lease: float = LEASE,
-        idle: float = 1.0,
+        idle: float = IDLE,
         pool: VerifyPool | None = None,
     ) -> None:
         self.bank = bank

@@ -37,7 +37,7 @@ class StatementCounter:
 
     def record(self, sql: str) -> None:
         name = threading.current_thread().name
-        if not self.enabled or name.startswith(("projection", "audit")):
+        if not self.enabled or name.startswith(("projection", "audit", "intake")):
             return
         with self._lock:
             self.count += 1
