@@ -85,7 +85,7 @@ class Running:
         interval = services.settings.status_recheck_interval
         self.status_watcher = StatusWatcher(self.bank, interval) if interval > 0 else None
         settings = services.settings
-        pool = VerifyPool(settings.intake_verifiers or None)
+        pool = VerifyPool.sized(settings.intake_verifiers)
         self.intake = IntakeWorker(self.bank, pool=pool) if settings.intake_worker else None
 
     def start(self) -> None:

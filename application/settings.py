@@ -207,7 +207,7 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         description="processes verifying uploads' VC-JWTs ahead of their deposits (0: one per "
-        "core)",
+        "core but one; none on a single core)",
     )
     intake_max_bytes: int = Field(
         default=2 * 1024**3, ge=1, description="the largest upload POST /intake accepts, in bytes"

