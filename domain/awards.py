@@ -10,6 +10,7 @@ assessment re-run on what remains, and re-allocated) or rescinds it (its credits
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -28,6 +29,22 @@ from domain.values import ZERO, AwardDecision, AwardStatus, parse_enum, parse_te
 if TYPE_CHECKING:
     from domain.qualification import Requirements
     from domain.records import Conversion, Outcome
+
+
+# An account's plain holdings (no day, no pathway) by the object and its version: a batch of the
+# views asks three times per account (balances, progress twice), each an O(account) fold. A new
+# event changes the version, so a remembered answer is never stale; a copy is another object.
+_plain_holdings: dict[int, tuple[weakref.ref[Any], int, list[Holding]]] = {}
+MAX_REMEMBERED = 4096
+
+
+def _remember(account: Any, found: list[Holding]) -> None:
+    if len(_plain_holdings) >= MAX_REMEMBERED:
+        for key in [k for k, v in list(_plain_holdings.items()) if v[0]() is None]:
+            _plain_holdings.pop(key, None)
+        if len(_plain_holdings) >= MAX_REMEMBERED:
+            _plain_holdings.clear()
+    _plain_holdings[id(account)] = (weakref.ref(account), account.version, found)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,6 +121,7 @@ class Awarding(PriorLearning):
     """(No class-level annotations: see ``Superseding``.)"""
 
     if TYPE_CHECKING:
+        version: int
         outcomes: dict[str, Outcome]
         conversions: dict[str, Conversion]
         redemptions: dict[str, Redemption]
@@ -118,6 +136,17 @@ class Awarding(PriorLearning):
         """What counts (on a day: without credentials expired by then); for a qualification on
         a pathway, what its stacking awards spent counts again; ``releasing``: an award whose
         own spending is set aside (it is being reviewed)."""
+        plain = on is None and pathway is NO_PATHWAY and releasing is None
+        if plain:
+            known = _plain_holdings.get(id(self))
+            if known is not None and known[0]() is self and known[1] == self.version:
+                return list(known[2])
+        found = self._holdings(on, pathway, releasing)
+        if plain:
+            _remember(self, found)
+        return list(found)
+
+    def _holdings(self, on: date | None, pathway: Pathway, releasing: UUID | None) -> list[Holding]:
         awards = list(self.redemptions.values())
         # Only a standing award's credits count again (one under review may yet be rescinded).
         recountable = frozenset(

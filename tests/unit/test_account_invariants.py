@@ -35,6 +35,7 @@ from hypothesis.stateful import (
 )
 
 from domain.assessment import Goal, Holding, assess
+from domain.awards import NO_PATHWAY
 from domain.credit_account import CreditAccount
 from domain.errors import (
     AlreadyRevoked,
@@ -1099,6 +1100,12 @@ class AccountMachine(RuleBasedStateMachine):
             for b in counted[i + 1 :]:
                 shared = keys_of(a, a.recognized_standard) & keys_of(b, b.recognized_standard)
                 assert not shared, shared
+
+    @invariant()
+    def remembered_holdings_are_todays(self) -> None:
+        # domain.awards remembers an account's plain holdings by its version: never stale.
+        self.account.holdings()  # remembered now, if not already
+        assert self.account.holdings() == self.account._holdings(None, NO_PATHWAY, None)
 
     @invariant()
     def nothing_is_counted_twice(self) -> None:
