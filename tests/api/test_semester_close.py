@@ -33,6 +33,15 @@ level         = 6
 result_status = "Completed"
 issuer_name   = "Huadong University"
 """
+COLUMNS = (
+    "银行学号 Bank ID",
+    "证件号码 ID number",
+    "课程代码 Code",
+    "课程名称 Title",
+    "学分 Credits",
+    "成绩 Grade",
+    "结课日期 Ended",
+)
 COURSES = [("CS-201", "数据结构 Data Structures", "3", "A-"), ("MA-101", "高等数学", "5", "92")]
 
 
@@ -61,10 +70,7 @@ def test_a_registrars_csv_becomes_balances(world: World, tmp_path: Path) -> None
     learners = [world.learner() for _ in range(3)]
     before = {lr.id: balance(world, lr) for lr in learners}
     assert set(before.values()) == {Decimal(0)}
-    header = ",".join(
-        ["银行学号 Bank ID", "证件号码 ID number", "课程代码 Code", "课程名称 Title"]
-        + ["学分 Credits", "成绩 Grade", "结课日期 Ended"]
-    )
+    header = ",".join(COLUMNS)
     rows = [
         f"{lr.id},{lr.document_number},{code},{title},{credits},{grade},2026-01-10"
         for lr in learners
