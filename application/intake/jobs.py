@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 from application.database import Database
 
 LEASE = 10.0  # seconds a worker holds a job without renewing it
+RECEIVING_TIMEOUT = 600.0  # seconds an upload may go without a batch arriving before it is swept
 
 
 class LeaseLost(Exception):
@@ -86,9 +87,9 @@ class IntakeStore:
         job_id = uuid4()
         with self._db.transaction() as cur:
             cur.execute(
-                "INSERT INTO intake_jobs (job_id, institution_id, actor, state, created_at)"
-                " VALUES (?, ?, ?, 'RECEIVING', ?)",
-                (str(job_id), str(institution_id), actor, now.isoformat()),
+                "INSERT INTO intake_jobs (job_id, institution_id, actor, state, created_at,"
+                " lease_until) VALUES (?, ?, ?, 'RECEIVING', ?, ?)",
+                (str(job_id), str(institution_id), actor, now.isoformat(), time.time()),
             )
         return job_id
 
@@ -110,6 +111,10 @@ class IntakeStore:
         ]
         with self._db.transaction() as cur:
             self._db.dialect.insert_rows(cur, "intake_lines", LINE_COLUMNS, rows, "")
+            cur.execute(  # still receiving (a receiving job's lease_until: its last batch)
+                "UPDATE intake_jobs SET lease_until = ? WHERE job_id = ?",
+                (time.time(), str(job_id)),
+            )
 
     def queue(self, job_id: UUID, total: int) -> None:
         """The upload is whole: the job is acknowledged (its lines refused on arrival count as
@@ -129,11 +134,26 @@ class IntakeStore:
     def abandon(self, job_id: UUID, now: datetime) -> None:
         """An upload that broke off: nothing of it was acknowledged, nothing of it is kept."""
         with self._db.transaction() as cur:
-            cur.execute("DELETE FROM intake_lines WHERE job_id = ?", (str(job_id),))
-            cur.execute(
-                "UPDATE intake_jobs SET state = 'FAILED', finished_at = ? WHERE job_id = ?",
+            failed = cur.execute(
+                "UPDATE intake_jobs SET state = 'FAILED', finished_at = ?, lease_until = NULL"
+                " WHERE job_id = ? AND state = 'RECEIVING'",
                 (now.isoformat(), str(job_id)),
             )
+            if failed.rowcount == 1:  # (an acknowledged job is never undone)
+                cur.execute("DELETE FROM intake_lines WHERE job_id = ?", (str(job_id),))
+
+    def sweep(self, now: datetime, quiet: float = RECEIVING_TIMEOUT) -> int:
+        """Uploads whose process died while receiving them (nothing arrived for ``quiet``
+        seconds; never acknowledged): their lines are deleted, the job FAILED. Returns how many."""
+        with self._db.transaction() as cur:
+            cur.execute(
+                "SELECT job_id FROM intake_jobs WHERE state = 'RECEIVING' AND lease_until < ?",
+                (time.time() - quiet,),
+            )
+            stale = [str(row[0]) for row in cur.fetchall()]
+        for job_id in stale:
+            self.abandon(UUID(job_id), now)
+        return len(stale)
 
     # -- working ---------------------------------------------------------------------------------
     def claim(self, owner: str, lease: float = LEASE) -> Job | None:

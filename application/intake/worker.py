@@ -94,6 +94,7 @@ class IntakeWorker:
 
     def work_once(self) -> bool:
         """Takes one job and works it to its end (or until stopped); False: nothing to do."""
+        self.store.sweep(self.bank.now())
         job = self.store.claim(self.owner, self.lease)
         if job is None:
             return False

@@ -199,3 +199,23 @@ def test_verifying_in_other_processes_gives_the_same_answers(
         pool.close()
     assert {n: code for n, _r, code, _o in store.results(job_id)} == semester.expected
     assert outcomes(trust, semester) == {lr.id: COURSES for lr in semester.learners}
+
+
+def test_an_upload_whose_receiver_died_is_swept(trust: World) -> None:
+    """Never acknowledged, never worked: once nothing has arrived for a while, its lines go and
+    the job is FAILED. An acknowledged job is never undone by it."""
+    bank = trust.bank
+    store = IntakeStore(bank.database)
+    issuer, learner = trust.issuer("Sweep University"), trust.learner()
+    broken = Upload(store, issuer.id, None, bank.now())
+    broken.feed(_line(learner.id, trust.token(issuer, learner)) * 3)
+    broken._flush()  # what a dead receiver left: lines stored, the job still RECEIVING
+    whole = upload(bank, issuer, [_line(learner.id, trust.token(issuer, learner))])
+    assert store.sweep(bank.now(), quiet=3600) == 0  # still within its time
+    assert store.sweep(bank.now(), quiet=-1) == 1
+    assert store.results(broken.job_id) == []
+    store.abandon(whole, bank.now())  # too late: acknowledged
+    job = store.job(whole)
+    assert job is not None
+    assert job.state == "QUEUED"
+    assert len(store.results(whole)) == 1
