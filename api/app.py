@@ -210,7 +210,8 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, streamed=("/intake",))
+    uploads = {path: settings.intake_max_bytes for path in intake.UPLOAD_PATHS}
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, streamed=uploads)
     app.add_middleware(RequestContext)
     # Outermost of ours: refusals by the others (413...) carry the headers too. Pages by path
     # prefix: a new page (/app/...) adds its own CSP here.

@@ -50,18 +50,33 @@ class RequestContext:
             request_id.reset(token)
 
 
+class BodyTooLarge(Exception):
+    """A streamed body passed its path's limit (raised into the handler reading it)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"an upload holds at most {limit} bytes")
+        self.limit = limit
+
+
 class BodyLimit:
     """Answers 413 to a request body over ``limit`` bytes: at once when Content-Length says so,
-    else (chunked uploads) by counting the body as it arrives, before the app sees any of it."""
+    else (chunked uploads) by counting the body as it arrives, before the app sees any of it.
 
-    def __init__(self, app: ASGIApp, limit: int, streamed: tuple[str, ...] = ()) -> None:
+    ``streamed``: paths whose handler reads the body as it streams (uploads of a semester), with
+    their own limit: a Content-Length over it is refused at once; a chunked body is cut off where
+    it passes it (the handler keeps nothing of an upload that breaks off)."""
+
+    def __init__(self, app: ASGIApp, limit: int, streamed: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
-        self.streamed = streamed  # paths that read their body as it streams, and bound it
+        self.streamed = streamed or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.streamed:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["path"] in self.streamed:
+            await self._streamed(scope, receive, send, self.streamed[scope["path"]])
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
@@ -88,6 +103,23 @@ class BodyLimit:
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
+
+    async def _streamed(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await self._too_large(scope, receive, send)
+            return
+        size = 0
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)
 
     @staticmethod
     async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.auth import ANONYMOUS
+from api.middleware import BodyTooLarge
 from portal.gql import PageError, execute
 from portal.render import HOME, error_page, page
 from portal.session import (
@@ -46,6 +47,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PageError)
     async def refused(request: Request, exc: PageError) -> HTMLResponse:
         return error_page(request, await principal(request), exc)
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge) -> HTMLResponse:
+        """An upload through the portal's form past CREDITBANK_INTAKE_MAX_BYTES."""
+        return error_page(request, await principal(request), PageError("INVALID_INPUT", str(exc)))
 
     @app.exception_handler(SignInFirst)
     async def sign_in_first(_: Request, __: SignInFirst) -> Response:

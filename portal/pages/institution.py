@@ -12,13 +12,16 @@ wrong learner (officers and auditors see those).
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from uuid import UUID as UUID_
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
+from api import intake
 from api.auth import Principal, Role
 from portal import i18n
 from portal.gql import PageError, execute
@@ -359,6 +362,29 @@ async def deposit(
     return back(
         done="deposited", outcome=outcome["id"], learner=learner.strip(), status=outcome["status"]
     )
+
+
+@router.post("/institution/intake")
+async def intake_upload(
+    request: Request,
+    upload: Annotated[UploadFile | None, File()] = None,
+    csrf: Annotated[str, Form(alias=CSRF_FIELD)] = "",
+) -> Response:
+    """A semester's NDJSON (``creditbank intake build``'s file) through the same intake as
+    ``POST /intake``; the page then follows its job."""
+    caller = await posted_by(request, csrf)
+    me = institution_of(request, caller)
+    if upload is None or not upload.filename:
+        refusal = refuse(request, "INVALID_INPUT", "choose the file to upload")
+        return await show(request, caller, refusal.status, refusal=refusal, refused_form="intake")
+
+    async def chunks() -> AsyncIterator[bytes]:
+        while chunk := await upload.read(256 * 1024):
+            yield chunk
+
+    running = request.app.state.running
+    job_id = await intake.receive(running, UUID_(me), caller.actor, chunks())
+    return RedirectResponse(f"/app/institution?job={job_id}#intake", status_code=303)
 
 
 @router.post("/institution/revoke")

@@ -196,8 +196,8 @@ def test_institution_deposits_a_credential_and_revokes_it(
     expect(refused).to_contain_text("only the issuer or an officer can revoke an outcome")
 
 
-def test_institution_follows_an_uploads_job(
-    portal: Portal, demo: Demo, world: dict[str, Any]
+def test_institution_uploads_a_semester_and_follows_its_job(
+    portal: Portal, demo: Demo, world: dict[str, Any], tmp_path: Path
 ) -> None:
     learner, number = a_learner(demo)
     lines = [
@@ -205,22 +205,15 @@ def test_institution_follows_an_uploads_job(
         for t in ("Operating Systems 操作系统", "Compilers 编译原理")
     ]
     lines.append('{"learnerId": "not json')
-    answer = httpx.post(
-        demo.base + "/intake",
-        content="\n".join(lines).encode(),
-        headers={
-            "Authorization": f"Bearer {demo.token('institution Huadong University')}",
-            "Content-Type": "application/x-ndjson",
-        },
-        timeout=30,
-    )
-    assert answer.status_code == 202, answer.text
-    job_id = answer.json()["id"]
+    semester = tmp_path / "autumn.ndjson"
+    semester.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     page = portal.sign_in("institution Huadong University")
     section = page.locator("section#intake")
-    section.get_by_label("Job id").fill(job_id)
-    section.get_by_role("button", name="Show the job").click()
+    section.get_by_label("The upload (NDJSON)").set_input_files(semester)
+    section.get_by_role("button", name="Upload", exact=True).click()
+    page.wait_for_url(re.compile(r"/app/institution\?job=[0-9a-f-]{36}"))
+    job_id = page.url.split("job=")[1].split("#")[0]
     facts = page.locator("#intake-job")
     for _ in range(50):  # the worker runs in the background: refresh until it is done
         if "DONE" in facts.inner_text():
@@ -233,7 +226,15 @@ def test_institution_follows_an_uploads_job(
     refused = page.locator("section#intake table")
     expect(refused).to_contain_text("INVALID_INPUT")
     expect(refused.locator("tbody tr")).to_have_count(1)
+    assert total(demo, world, learner) == "6.00"  # both courses, recognised by the rule
     portal.accessible("institution-intake")
+
+    # The job found again by its id, as the API's answer gives it.
+    portal.open("/app/institution")
+    section = page.locator("section#intake")
+    section.get_by_label("Job id").fill(job_id)
+    section.get_by_role("button", name="Show the job").click()
+    expect(page.locator("#intake-job")).to_contain_text("DONE")
 
 
 def ledger_rows(page: Page) -> Any:
