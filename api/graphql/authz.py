@@ -110,6 +110,7 @@ POLICY: dict[str, Policy] = {
     "Mutation.eraseLearner": only(OFFICER),
     "Mutation.mergeLearners": only(OFFICER),
     "Mutation.depositCredential": own((INSTITUTION,), note="the credential's issuer (stored key)"),
+    "Mutation.depositStatement": own((INSTITUTION,), note="the statement's platform (stored key)"),
     "Mutation.recognizeOutcome": only(OFFICER),
     "Mutation.rejectOutcome": only(OFFICER),
     "Mutation.convertCredits": own((LEARNER,), OFFICER, note=LEARNER_SELF, owner=learner_in_input),

@@ -29,6 +29,7 @@ from api.graphql.authz import POLICY, Policy
 from api.graphql.schema import build_schema
 from application.issuing import IssuerKey
 from tests.api.conftest import GraphQL, Issuer, LearnerRef, World, register_institution
+from tests.builders import sign_statement, xapi_actor, xapi_statement
 
 PRINCIPALS = (
     "anonymous",
@@ -261,6 +262,23 @@ def mutation(
     return lambda c: (text, {"input": make_input(c)})
 
 
+def signed_statement(c: Cast) -> dict[str, Any]:
+    """A statement the university signed as a learning platform, about the learner (a new
+    activity each time: a repeat would be a duplicate)."""
+    w = c.world
+    statement = xapi_statement(
+        w.university.issuer_uri,
+        xapi_actor(c.learner.document_number),
+        activity_id=f"https://lms.example.org/activities/matrix-{c.n()}",
+    )
+    signed = sign_statement(statement, w.university.keys)
+    return {
+        "learnerId": c.learner.id,
+        "statement": json.dumps(signed["statement"]),
+        "signature": signed["signature"],
+    }
+
+
 def intake_job(c: Cast) -> str:
     """A job the university uploaded (one line), made once per module and worked to its end
     before any case runs (a case must find the store as it left it)."""
@@ -426,6 +444,7 @@ CASES: dict[str, Case] = {
         "depositCredential",
         lambda c: {"learnerId": c.learner.id, "credential": c.world.credential(c.learner)},
     ),
+    "Mutation.depositStatement": mutation("depositStatement", signed_statement),
     "Mutation.recognizeOutcome": mutation(
         "recognizeOutcome",
         lambda c: {

@@ -16,6 +16,7 @@ from api.graphql.mutations.exports import ExportMutations
 from api.graphql.mutations.institutions import InstitutionMutations
 from api.graphql.mutations.learners import LearnerMutations
 from api.graphql.mutations.reviews import ReviewMutations
+from api.graphql.mutations.xapi import XapiMutations
 
 Mutation = merge_types(
     "Mutation",
@@ -30,5 +31,6 @@ Mutation = merge_types(
         AwardMutations,
         CompromiseMutations,
         EuropassMutations,
+        XapiMutations,
     ),
 )
