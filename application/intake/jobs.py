@@ -145,7 +145,7 @@ class IntakeStore:
     def sweep(self, now: datetime, quiet: float = RECEIVING_TIMEOUT) -> int:
         """Uploads whose process died while receiving them (nothing arrived for ``quiet``
         seconds; never acknowledged): their lines are deleted, the job FAILED. Returns how many."""
-        with self._db.transaction() as cur:
+        with self._db.transaction(readonly=True) as cur:
             cur.execute(
                 "SELECT job_id FROM intake_jobs WHERE state = 'RECEIVING' AND lease_until < ?",
                 (time.time() - quiet,),
@@ -159,15 +159,16 @@ class IntakeStore:
     def claim(self, owner: str, lease: float = LEASE) -> Job | None:
         """The oldest job waiting or abandoned by its worker, now leased to ``owner``."""
         now = time.time()
-        with self._db.transaction() as cur:
+        with self._db.transaction(readonly=True) as cur:  # (an idle service only reads)
             cur.execute(
                 "SELECT job_id FROM intake_jobs WHERE state IN ('QUEUED', 'RUNNING')"
                 " AND (lease_until IS NULL OR lease_until < ?) ORDER BY created_at LIMIT 1",
                 (now,),
             )
             row = cur.fetchone()
-            if row is None:
-                return None
+        if row is None:
+            return None
+        with self._db.transaction() as cur:
             taken = cur.execute(
                 "UPDATE intake_jobs SET state = 'RUNNING', lease_owner = ?, lease_until = ?"
                 " WHERE job_id = ? AND state IN ('QUEUED', 'RUNNING')"
