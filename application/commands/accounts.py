@@ -120,10 +120,11 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         self, learner_id: UUID, prepared: PreparedDeposit, actor: str | None
     ) -> UUID:
         def decide() -> tuple[UUID, Pending]:
-            learner = self.learner(learner_id)
-            self._check_active(learner)
-            account = self.account(learner_id)
-            outcome_id, index = self._deposit_into(learner, account, prepared, actor, {})
+            with self._read_once():  # afresh on each attempt
+                learner = self.learner(learner_id)
+                self._check_active(learner)
+                account = self.account(learner_id)
+                outcome_id, index = self._deposit_into(learner, account, prepared, actor, {})
             return outcome_id, (account, index)
 
         with self.identity_guard.guarding(prepared.outcome.issuer_id, learner_id):
@@ -211,9 +212,9 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         sending otherwise-refused credentials listing candidates (security finding 1)."""
         if by_institution is not None:  # before the costly verification
             self.identity_guard.check(by_institution, learner_id)
-        return self._deposit_prepared(
-            learner_id, self._prepare_credential(learner_id, credential, by_institution), actor
-        )
+        with self._read_once():  # the issuer and the learner, read once (nothing is changed)
+            prepared = self._prepare_credential(learner_id, credential, by_institution)
+        return self._deposit_prepared(learner_id, prepared, actor)
 
     def _prepare_credential(
         self,
