@@ -36,6 +36,7 @@ from eventsourcing.persistence import (
 
 from application.chain import ChainingMapper
 from application.database import Database
+from application.dialects import in_lists
 from application.identity_attempts import IdentityGuard
 from application.standards import Standards
 from application.status_lists import StatusLists
@@ -281,9 +282,7 @@ class BankBase(Application[UUID]):
         key = self.database.dialect.event_key
         found: set[UUID] = set()
         with self.database.transaction(readonly=True) as cur:
-            for start in range(0, len(wanted), 1000):
-                part = wanted[start : start + 1000]
-                marks = ", ".join("?" for _ in part)
+            for marks, part in in_lists(wanted):
                 cur.execute(
                     f"SELECT DISTINCT originator_id FROM {table}"  # noqa: S608 - the library's
                     f" WHERE originator_id IN ({marks})",

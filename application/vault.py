@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from application.database import Database
+from application.dialects import in_lists
 
 
 def _derive(master: bytes, purpose: bytes) -> bytes:
@@ -89,9 +90,7 @@ class SqlKeyStore:
         personal data)."""
         found: dict[UUID, bytes] = {}
         with self._db.transaction(readonly=True) as cur:
-            for start in range(0, len(learner_ids), 1000):
-                part = learner_ids[start : start + 1000]
-                marks = ", ".join("?" for _ in part)
+            for marks, part in in_lists(learner_ids):
                 cur.execute(
                     "SELECT learner_id, wrapped_key FROM learner_keys"  # noqa: S608
                     f" WHERE learner_id IN ({marks})",

@@ -11,7 +11,7 @@ not refused, so sending the same upload again changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -48,19 +48,6 @@ class _Apart(Exception):
 
 
 class IntakeCommands(AccountCommands):
-    def deposit_batch(
-        self,
-        learner_id: UUID,
-        credentials: Sequence[str],
-        actor: str | None,
-        by_institution: UUID,
-    ) -> list[LineResult]:
-        """Deposits an institution's credentials into one learner's account; one result a
-        credential, in order. One refused credential never fails the others."""
-        return self.deposit_groups({learner_id: list(credentials)}, actor, by_institution)[
-            learner_id
-        ]
-
     def deposit_groups(
         self,
         groups: dict[UUID, list[str]],

@@ -79,3 +79,10 @@ def dialect_for(url: str, pool_size: int = 5) -> Dialect:
 def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def in_lists(values: list[Any], size: int = 1000) -> Iterator[tuple[str, list[Any]]]:
+    """``values`` a bounded part at a time, each with its ``?`` marks for ``IN (...)``: both
+    engines bound a statement's parameters."""
+    for part in chunks(values, size):
+        yield ", ".join("?" for _ in part), part

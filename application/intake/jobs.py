@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from application.database import Database
+from application.dialects import in_lists
 
 LEASE = 10.0  # seconds a worker holds a job without renewing it
 RECEIVING_TIMEOUT = 600.0  # seconds an upload may go without a batch arriving before it is swept
@@ -237,9 +238,7 @@ class IntakeStore:
             if renewed.rowcount != 1:
                 raise LeaseLost
             deleted = 0
-            for start in range(0, len(decisions), 500):
-                numbers = [d.number for d in decisions[start : start + 500]]
-                marks = ", ".join("?" for _ in numbers)
+            for marks, numbers in in_lists([d.number for d in decisions]):
                 deleted += cur.execute(
                     "DELETE FROM intake_lines WHERE job_id = ? AND result IS NULL"  # noqa: S608
                     f" AND line IN ({marks})",

@@ -86,10 +86,10 @@ def received(number: int, raw: bytes) -> Line:
     except ValueError:
         message = f"line {number} is not a JSON object in UTF-8"
         return Line(number, None, digest, None, ("INVALID_INPUT", message))
-    learner = value.get("learnerId") if isinstance(value, dict) else None
     if not isinstance(value, dict):
         message = f"line {number} is not a JSON object"
         return Line(number, None, digest, None, ("INVALID_INPUT", message))
+    learner = value.get("learnerId")
     return Line(number, learner if isinstance(learner, str) else None, digest, text)
 
 

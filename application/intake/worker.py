@@ -1,8 +1,8 @@
 """The intake worker: takes a queued job by its lease and deposits its lines a batch at a time,
 off the request path (a thread of ``creditbank serve``, or ``creditbank intake work``).
 
-Each batch groups its lines by learner, and each learner's lines go in one transaction
-(``CreditBank.deposit_batch``); then the batch's results and the job's counts are written in one
+A window of lines is grouped by learner, several learners' lines a transaction
+(``CreditBank.deposit_groups``); then those lines' answers and the job's counts are written in one
 more. A SIGKILL between the two loses nothing: the lines are still undecided, the next worker
 deposits them again, and the account, already holding them, answers that it does (accepted,
 never twice). A database outage or a lost race leaves the lines undecided to be tried again;
@@ -11,7 +11,6 @@ every other refusal is the line's answer, with the code ``depositCredential`` gi
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
 import logging
@@ -23,8 +22,10 @@ from concurrent.futures import Future
 from typing import Any
 from uuid import UUID
 
+from application import dialects
 from application.bank import CreditBank
 from application.commands.intake import MAX_BATCH, Deposited, LineResult
+from application.credentials import _b64json
 from application.intake.jobs import LEASE, Decision, IntakeStore, Job, LeaseLost, Line
 from application.intake.lines import Deposit, deposit, refusal
 from application.intake.verifying import Verdict, VerifyPool
@@ -193,7 +194,7 @@ class IntakeWorker:
         for chunk in chunks:
             tokens = [d.credential for items in chunk.values() for _, d in items]
             tokens = [t for t in tokens if not t.lstrip().startswith("{")]  # JSON: here
-            parts = [tokens[i : i + POOL_CHUNK] for i in range(0, len(tokens), POOL_CHUNK)]
+            parts = list(dialects.chunks(tokens, POOL_CHUNK))
             try:
                 futures = [(part, self.pool.submit(part, institution, now)) for part in parts]
             except Exception:
@@ -260,13 +261,9 @@ def _keys(credential: str) -> set[str]:
     might name the same credential; more keys than needed only decide more lines one by one)."""
     try:
         text = credential.strip()
-        if text.startswith("{"):
-            value = json.loads(text)
-        else:
-            segment = text.split(".")[1]
-            value = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        value = json.loads(text) if text.startswith("{") else _b64json(text.split(".")[1])
         found = {value.get("jti"), value.get("id"), (value.get("vc") or {}).get("id")}
-    except (ValueError, IndexError, AttributeError, TypeError):
+    except (DomainError, ValueError, IndexError, AttributeError, TypeError):
         return set()
     return {k for k in found if isinstance(k, str)}
 
@@ -290,8 +287,7 @@ def _transactions(
     chunk: dict[UUID, list[tuple[Line, Deposit]]] = {}
     size = 0
     for learner_id, items in groups.items():
-        for start in range(0, len(items), MAX_BATCH):
-            part = items[start : start + MAX_BATCH]
+        for part in dialects.chunks(items, MAX_BATCH):
             if chunk and (size + len(part) > MAX_BATCH or learner_id in chunk):
                 yield chunk
                 chunk, size = {}, 0

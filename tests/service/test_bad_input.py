@@ -1873,13 +1873,6 @@ CASES = [
         "INVALID_INPUT",
     ),
     case(
-        "deposit_batch",
-        "empty",
-        lambda b, w: b.deposit_batch(w.learner, [], None, w.uni.id),
-        InvalidInput,
-        "INVALID_INPUT",
-    ),
-    case(
         "revoke_outcome",
         "unknown-outcome",
         lambda b, w: b.revoke_outcome(w.learner, uuid4(), "r", "o"),
