@@ -102,4 +102,11 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "run",
         "balance and transcript query p50 with 1,000,000 learners ÷ with 10,000 (quick: 100,000)",
     ),
+    Benchmark(
+        "scale_write",
+        "bench.scale_write",
+        "run",
+        "deposits/s with 1,000,000 learners in the event store ÷ with 10,000 (quick: 20,000 ÷ "
+        "2,000)",
+    ),
 )

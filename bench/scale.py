@@ -28,7 +28,7 @@ import contextlib
 import os
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 
 from application.database import Database
@@ -113,7 +113,7 @@ def measure_populations(ctx: Context, populations: dict[str, Population]) -> Non
         for learner in p.learners[:20]:
             read_balance(p.database, learner)
             read_transcript(p.database, learner)
-    with one_cpu(populations) as cpu:
+    with one_cpu([p.url for p in populations.values()]) as cpu:
         report.raw(
             "cpu", cpu if cpu is not None else "not pinned", "this process and both backends"
         )
@@ -140,7 +140,7 @@ def measure_populations(ctx: Context, populations: dict[str, Population]) -> Non
 
 
 @contextmanager
-def one_cpu(populations: dict[str, Population]) -> Iterator[int | None]:
+def one_cpu(urls: Iterable[str]) -> Iterator[int | None]:
     """This process and the databases' backends on one CPU while measuring.
 
     A query here is a few round trips to the backend (pool check, BEGIN, SELECTs, COMMIT), and a
@@ -155,7 +155,7 @@ def one_cpu(populations: dict[str, Population]) -> Iterator[int | None]:
         return
     original = os.sched_getaffinity(0)
     cpu = min(original)
-    pids = [pid for p in populations.values() for pid in _backends(p.url)]
+    pids = [pid for url in urls for pid in _backends(url)]
     os.sched_setaffinity(0, {cpu})
     for pid in pids:
         os.sched_setaffinity(pid, {cpu})
