@@ -45,6 +45,7 @@ from api.middleware import (
     SecurityHeaders,
 )
 from api.observability import Metrics, metrics_allowed, request_id, root_fields
+from api.projection_process import ProjectionProcess
 from application.audit import sign_checkpoint
 from application.bootstrap import Services, bootstrap
 from application.intake.verifying import VerifyPool
@@ -75,8 +76,12 @@ class Running:
     """The services while the app serves: the runner following the log (or watching another
     process do it), read-your-writes, the availability probe, periodic checkpoints."""
 
-    def __init__(self, services: Services, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, services: Services, loop: asyncio.AbstractEventLoop, serving: bool = False
+    ) -> None:
         self.services = services
+        self.projections = services.settings.projection_mode(serving)
+        self.projection_process = ProjectionProcess() if self.projections == "process" else None
         self.bank = services.bank
         self.runner = services.runner
         self.exporter = services.exporter
@@ -91,10 +96,12 @@ class Running:
     def start(self) -> None:
         settings = self.services.settings
         self.bank.database.availability.watch()
-        if settings.projections == "inline":
+        if self.projections == "inline":
             self.bank.on_saved.append(lambda _position: self.runner.wake())
             self.runner.start()
         else:
+            if self.projection_process is not None:
+                self.projection_process.start()
             self.runner.start_watching()
         if settings.checkpoint_interval > 0:
             threading.Thread(
@@ -115,6 +122,8 @@ class Running:
         if self.status_watcher is not None:
             self.status_watcher.stop()
         self.runner.stop()
+        if self.projection_process is not None:
+            self.projection_process.stop()
 
     def _sign_checkpoints(self, interval: float) -> None:
         """Periodically anchor every account's chain head (see application.audit)."""
@@ -162,7 +171,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = services if services is not None else await run_in_threadpool(bootstrap, settings)
-        running = Running(built, asyncio.get_running_loop())
+        running = Running(built, asyncio.get_running_loop(), serving)
         running.start()
         app.state.running = running
         if serving:

@@ -83,10 +83,13 @@ class Settings(BaseSettings):
         default=1000, ge=0, description="aggregates kept in memory (fast-forwarded on each load)"
     )
     postgres_pool_size: int = Field(default=5, ge=1)
-    projections: Literal["inline", "external"] = Field(
-        default="inline",
-        description="inline: serve runs the projection runner; external: `creditbank projections "
-        "run` does (several API processes sharing one PostgreSQL)",
+    projections: Literal["auto", "inline", "process", "external"] = Field(
+        default="auto",
+        description="who runs the projection runner. inline: the serving process; process: "
+        "serve starts and supervises `creditbank projections run` as a process of its own (on "
+        "PostgreSQL: read-your-writes woken by NOTIFY, the views' work off the API's GIL); "
+        "external: another process does (several API processes sharing one PostgreSQL); auto: "
+        "process for `creditbank serve` on PostgreSQL, else inline",
     )
     max_projection_lag: int = Field(default=1000, ge=0, description="/readyz fails above this lag")
     cors_origins: list[str] = Field(default_factory=list, description="allowed browser origins")
@@ -280,6 +283,12 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def projection_mode(self, serving: bool) -> Literal["inline", "process", "external"]:
+        """Who runs the projection runner for an app (``serving``: `creditbank serve`'s)."""
+        if self.projections != "auto":
+            return self.projections
+        return "process" if serving and self.database_url else "inline"
 
     @property
     def sqlite_path(self) -> Path:

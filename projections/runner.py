@@ -525,20 +525,28 @@ class ProjectionRunner:
 
     def start_watching(self, interval: float = 0.05) -> None:
         """For an API process whose views are written by another process (``projections run``):
-        follow the tracking positions, to wake read-your-writes waiters."""
+        follow the tracking positions, to wake read-your-writes waiters. On PostgreSQL the
+        other process's NOTIFY after each batch wakes it at once (without it, a mutation waited
+        for the next poll: 14.6 mutations/s from one client); elsewhere it polls."""
         self._stop.clear()
 
         def watch() -> None:
             while not self._stop.is_set():
+                self._wake.clear()  # before reading: a wake during the read is not lost
                 try:
                     self._announce(self._read_position())
                 except Exception:  # keep watching through outages
                     log.warning("cannot read projection positions", exc_info=True)
                 self._wake.wait(interval)
-                self._wake.clear()
 
         self._thread = threading.Thread(target=watch, name="projection-watch", daemon=True)
         self._thread.start()
+        threading.Thread(
+            target=self.database.dialect.listen,
+            args=(PROGRESS_CHANNEL, self._wake, self._stop),
+            name="projection-watch-listen",
+            daemon=True,
+        ).start()
 
     def stop(self) -> None:
         self._stop.set()

@@ -18,8 +18,14 @@ audit = typer.Typer(help="Tamper-evident history: checkpoints and verification."
 @projections.command("run")
 def projections_run(
     poll: Annotated[float, typer.Option(help="seconds between polls (SQLite)")] = 0.5,
+    parent: Annotated[
+        int | None,
+        typer.Option(help="stop when the process with this id is gone (serve's own runner)"),
+    ] = None,
 ) -> None:
-    """Follow the event log into the views (the production worker; serve does it inline)."""
+    """Follow the event log into the views (the production worker; `serve` starts one of its
+    own on PostgreSQL, see CREDITBANK_PROJECTIONS)."""
+    import os
     import signal
     import threading
 
@@ -32,7 +38,11 @@ def projections_run(
         signal.signal(signal.SIGINT, lambda *_: stopped.set())
         runner.start(poll_interval=poll)
         note(f"following events from position {runner.positions()}")
-        stopped.wait()
+        if parent is None:
+            stopped.wait()
+        else:  # a server killed outright (SIGKILL) cannot stop its runner: it notices here
+            while os.getppid() == parent and not stopped.wait(1.0):
+                pass
         runner.stop()
 
 
