@@ -4,6 +4,7 @@ the client processes."""
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from bench.api_clients import ClientSpec, setup_client
 from bench.raw import create_raw_table
 from bench.report import Context
 from bench.served import (
+    APP_COMMAND,
     ROOT,
     ServerProcess,
     app_argv,
@@ -21,6 +23,7 @@ from bench.served import (
     bare_argv,
     bare_env,
     free_port,
+    python,
     server,
 )
 from bench.synthetic import (
@@ -66,6 +69,7 @@ class ApiWorld:
         self.app.stop()
         es_env = {**self.es_env, **(variant.es_env if variant else {})}
         env = app_env(self.data_dir, self.database_url, es_env)
+        projections_mode(env)
         name = "app" if profile is None else "app-profiled"
         if variant is not None:
             name = f"{name}-{variant.name}"
@@ -99,6 +103,16 @@ class Variant:
     gc_freeze: bool = False
 
 
+def projections_mode(env: dict[str, str]) -> str | None:
+    """Experiment (BENCH_PROJECTIONS=inline|process|external): who writes the served bank's
+    views (CREDITBANK_PROJECTIONS; unset, the bank's default). ``external``: a `creditbank
+    projections run` process the benchmark starts beside the served bank."""
+    mode = os.environ.get("BENCH_PROJECTIONS") or None
+    if mode is not None:
+        env["CREDITBANK_PROJECTIONS"] = mode
+    return mode
+
+
 def open_world(ctx: Context, stack: ExitStack) -> ApiWorld:
     started = time.perf_counter()
     url = stack.enter_context(fresh_postgres())
@@ -114,13 +128,15 @@ def open_world(ctx: Context, stack: ExitStack) -> ApiWorld:
     create_raw_table(url)
     tokens = TokenService(load_or_create_signing_key(data_dir))
     app_port, bare_port = free_port(), free_port()
+    env = app_env(data_dir, url, ctx.es_env)
+    mode = projections_mode(env)
+    if mode is not None:
+        ctx.report.raw("projections", mode, "CREDITBANK_PROJECTIONS (BENCH_PROJECTIONS)")
+    if mode == "external":
+        worker = [*python(), *APP_COMMAND, "projections", "run"]
+        stack.enter_context(server("projections", worker, env, data_dir / "projections.log"))
     app = stack.enter_context(
-        server(
-            "app",
-            app_argv(app_port, ctx.es_env),
-            app_env(data_dir, url, ctx.es_env),
-            data_dir / "app.log",
-        )
+        server("app", app_argv(app_port, ctx.es_env), env, data_dir / "app.log")
     )
     bare = stack.enter_context(
         server("bare", bare_argv(bare_port), bare_env(url), data_dir / "bare.log")
