@@ -19,7 +19,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -158,12 +158,20 @@ def fold(events: Iterable[Any]) -> Folded:
             for cid in e.cancelled_conversions:
                 c = f.conversions[str(cid)]
                 c["active"] = False
-                for pid, (_, source_id, consumed) in c["parts"].items():
+                for pid, (credits, source_id, consumed) in c["parts"].items():
                     source = f.outcomes[source_id]
                     source["taken"].pop(str(cid))  # back exactly what it took
-                    # an award that counted the part keeps the source's credits reserved
-                    if pid in c["spent"] and source_id != str(e.outcome_id):
-                        source["spent"] += consumed
+                    # An award that counted the part keeps the source's credits reserved: what
+                    # it took, or its share of that when the award counted only part of the
+                    # part (docs/domain.md, awards under review).
+                    if pid in c["spent"] and source_id != str(e.outcome_id) and credits > 0:
+                        share = min(
+                            consumed,
+                            (consumed * c["spent"][pid] / credits).quantize(
+                                Decimal("0.01"), ROUND_DOWN
+                            ),
+                        )
+                        source["spent"] += share
         else:
             raise AssertionError(f"unknown account event {name}")
     return f
