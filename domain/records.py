@@ -3,6 +3,7 @@ state, folded from the account's events), what a deposit states, and the balance
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,14 @@ from domain.values import (
     parse_text,
     utc,
 )
+
+
+def _shared(self: Any, memo: dict[int, Any]) -> Any:
+    """``copy.deepcopy`` of an immutable record: the record itself. Aggregates are deep-copied
+    each time they leave the aggregate cache (a command must not change the cached one), so a
+    record copies only what can change (see ``Outcome.__deepcopy__``): the generic deep copy
+    visited every UUID, Decimal and date of a lifelong account, at every command."""
+    return self
 
 
 @dataclass(kw_only=True)
@@ -83,6 +92,13 @@ class Outcome:
     # until the list is read again and says the credential stands (domain.credential_status).
     status_unknown: str | None = None
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Outcome:
+        # Its other fields are immutable values (or frozen records): shared, not copied.
+        new = copy.copy(self)
+        new.converted_credits = dict(self.converted_credits)
+        new.appeal = copy.copy(self.appeal)
+        return new
+
     def expired_on(self, day: date) -> bool:
         return self.expires_at is not None and self.expires_at.date() < day
 
@@ -131,6 +147,8 @@ class Outcome:
 class OfficerDecision:
     """An officer's recognition: the values, and the standard (version) it is measured against."""
 
+    __deepcopy__ = _shared
+
     credits: Decimal
     level: int
     category: str
@@ -166,6 +184,8 @@ class Proposal:
     """A decision that waits for a second officer: a recognition beyond the bounds, or an
     officer's reversal of a conversion."""
 
+    __deepcopy__ = _shared
+
     id: UUID
     action: str  # RECOGNITION or REVERSAL
     subject_id: UUID  # the outcome or the conversion
@@ -188,6 +208,8 @@ class Appeal:
 
 @dataclass(frozen=True, kw_only=True)
 class EvidenceItem:
+    __deepcopy__ = _shared
+
     description: str
     url: str | None = None
     digest: str | None = None  # sha256:<hex> of the document, when the learner gives it
@@ -196,6 +218,8 @@ class EvidenceItem:
 @dataclass(frozen=True, kw_only=True)
 class Portfolio:
     """Prior learning as the learner describes it."""
+
+    __deepcopy__ = _shared
 
     description: str
     hours: Decimal | None
@@ -207,6 +231,8 @@ class ConvertedPart:
     """What one source gave a conversion: the credits of it consumed and the converted credits
     they became, keeping the source's completion date, institution and kind (and its level,
     unless the conversion is a course equivalence, which grants the target course's)."""
+
+    __deepcopy__ = _shared
 
     id: UUID  # the holding a qualification counts
     source_id: UUID
@@ -244,6 +270,9 @@ class Conversion:
     reversed_reason: str | None = None
     reversed_by: str | None = None
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Conversion:
+        return copy.copy(self)  # every field an immutable value, tuple or frozen record
+
     @property
     def active(self) -> bool:
         return self.cancelled_because is None and self.reversed_reason is None
@@ -260,6 +289,8 @@ class Conversion:
 
 @dataclass(frozen=True, kw_only=True)
 class AwardReview:
+    __deepcopy__ = _shared
+
     decision: AwardDecision
     reason: str
     by: str
@@ -283,6 +314,12 @@ class Redemption:
     stacks_from: tuple[UUID, ...] = ()
     requires: tuple[UUID, ...] = ()  # the qualifications whose award it required
     reviews: list[AwardReview] = field(default_factory=list)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Redemption:
+        new = copy.copy(self)
+        new.allocations, new.flags = dict(self.allocations), list(self.flags)
+        new.reviews = list(self.reviews)  # of frozen records
+        return new
 
     @property
     def active(self) -> bool:

@@ -17,6 +17,7 @@ a conversion, the conversions cancelled and redemptions flagged by a revocation.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -63,6 +64,7 @@ from domain.rules import (
 )
 from domain.standard import OutcomeStandard, StandardTerms
 from domain.values import InstitutionKind, OutcomeKind, OutcomeStatus, RuleModel
+from tests.unit.sharing import immutable_records_hold_only_immutables, shared_mutables
 from tests.unit.support import MAX_LEVEL, in_force, justification_for
 
 ZERO = Decimal(0)
@@ -1176,6 +1178,18 @@ class AccountMachine(RuleBasedStateMachine):
             assert in_window(m.outcomes[oid].completed_on, terms)
         for c in m.conversions.values():
             assert in_window(c.converted_on, self.versions[(c.rule_id, c.rule_version)].terms)
+
+    @invariant()
+    def a_copy_shares_nothing_that_can_change(self) -> None:
+        """What the aggregate cache hands a command (a deep copy) is independent of the cached
+        account: a refused command cannot change the cache (the records copy only their mutable
+        parts, domain/records.py)."""
+        copied = copy.deepcopy(self.account)
+        assert shared_mutables(self.account, copied) == []
+        assert immutable_records_hold_only_immutables(self.account) == []
+        assert vars(copied).keys() == vars(self.account).keys()
+        for name, value in vars(self.account).items():
+            assert getattr(copied, name) == value, name
 
 
 AccountMachine.TestCase.settings = settings(
