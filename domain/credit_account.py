@@ -10,6 +10,7 @@ conversion would give is planned in ``domain.conversion``.
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -109,6 +110,22 @@ class CreditAccount(StatusWatching):
             if c.cancelled_because is not None and award is not None:
                 reserve(award, c, c.cancelled_because, state["outcomes"])
         mark_spent(state["outcomes"], state["conversions"], state["redemptions"])
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CreditAccount:
+        """The aggregate cache hands every command a deep copy of a lifelong account: its
+        records copy themselves (only their mutable parts, domain/records.py), without the
+        generic deep copy's bookkeeping for every record; the rest is copied as usual."""
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for name, value in self.__dict__.items():
+            if name in ("outcomes", "conversions", "redemptions"):
+                value = {key: record.__deepcopy__(memo) for key, record in value.items()}
+            elif name == "proposals":
+                value = dict(value)  # frozen records
+            else:
+                value = copy.deepcopy(value, memo)
+            new.__dict__[name] = value
+        return new
 
     @staticmethod
     def create_id(learner_id: UUID) -> UUID:

@@ -18,7 +18,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from domain.errors import InvalidInput
 from domain.framework import Framework
-from domain.values import CREDIT_QUANTUM, parse_credits, parse_day, parse_instance
+from domain.values import CREDIT_QUANTUM, parse_credits, parse_day, parse_instance, shared_copy
 
 MAX_HOURS_PER_CREDIT = Decimal("200")
 
@@ -28,12 +28,16 @@ class CreditEquivalence:
     """One row of a credit table: ``native`` credits of the institution are ``framework``
     credits."""
 
+    __deepcopy__ = shared_copy
+
     native: Decimal
     framework: Decimal
 
 
 @dataclass(frozen=True, kw_only=True)
 class CreditScheme:
+    __deepcopy__ = shared_copy
+
     hours_per_credit: Decimal | None = None
     table: tuple[CreditEquivalence, ...] = ()
     effective_from: date | None = None  # None: since always

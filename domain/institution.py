@@ -7,6 +7,7 @@ conversions, or, when it is an enterprise, reads the training of employees who c
 from __future__ import annotations
 
 import base64
+import copy
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -42,6 +43,10 @@ class SigningKey:
     compromised_at: datetime | None = None
     revoked_at: datetime | None = None
     revocation_reason: str | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SigningKey:
+        # Frozen, but its JWK is a dict: the copy has its own (the rest is immutable).
+        return replace(self, public_jwk=copy.deepcopy(self.public_jwk, memo))
 
     def valid_at(self, moment: datetime) -> bool:
         if moment < self.valid_from:

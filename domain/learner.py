@@ -23,6 +23,7 @@ from domain.values import (
     parse_day,
     parse_enum,
     parse_text,
+    shared_copy,
     utc,
 )
 
@@ -31,6 +32,8 @@ DOCUMENT_TYPES = frozenset({"RESIDENT_ID", "PASSPORT", "RESIDENCE_PERMIT", "NATI
 
 @dataclass(frozen=True, kw_only=True)
 class Consent:
+    __deepcopy__ = shared_copy
+
     organization_id: UUID
     scope: ConsentScope
     expires_on: date | None

@@ -24,11 +24,14 @@ from domain.values import (
     parse_items,
     parse_level,
     parse_text,
+    shared_copy,
 )
 
 
 @dataclass(frozen=True, kw_only=True)
 class CategoryMinimum:
+    __deepcopy__ = shared_copy
+
     category: str
     credits: Decimal
 
@@ -37,6 +40,8 @@ class CategoryMinimum:
 class LevelMinimum:
     """At least ``credits`` at framework level ``level`` or above."""
 
+    __deepcopy__ = shared_copy
+
     level: int
     credits: Decimal
 
@@ -44,6 +49,8 @@ class LevelMinimum:
 @dataclass(frozen=True, kw_only=True)
 class KindMaximum:
     """At most ``credits`` from one kind of source (certificates, exams, work experience)."""
+
+    __deepcopy__ = shared_copy
 
     kind: OutcomeKind
     credits: Decimal
@@ -55,6 +62,8 @@ class Stacking:
     of): whether the credits its award counted count here again, and whether holding the award
     is itself required."""
 
+    __deepcopy__ = shared_copy
+
     qualification_id: UUID
     counts_again: bool = True
     required: bool = False
@@ -62,6 +71,8 @@ class Stacking:
 
 @dataclass(frozen=True, kw_only=True)
 class Requirements:
+    __deepcopy__ = shared_copy
+
     total_credits: Decimal
     minimum_by_category: tuple[CategoryMinimum, ...] = ()
     minimum_at_level: tuple[LevelMinimum, ...] = ()

@@ -27,16 +27,9 @@ from domain.values import (
     parse_flag,
     parse_level,
     parse_text,
+    shared_copy,
     utc,
 )
-
-
-def _shared(self: Any, memo: dict[int, Any]) -> Any:
-    """``copy.deepcopy`` of an immutable record: the record itself. Aggregates are deep-copied
-    each time they leave the aggregate cache (a command must not change the cached one), so a
-    record copies only what can change (see ``Outcome.__deepcopy__``): the generic deep copy
-    visited every UUID, Decimal and date of a lifelong account, at every command."""
-    return self
 
 
 @dataclass(kw_only=True)
@@ -94,9 +87,11 @@ class Outcome:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Outcome:
         # Its other fields are immutable values (or frozen records): shared, not copied.
-        new = copy.copy(self)
+        new = object.__new__(Outcome)
+        new.__dict__.update(self.__dict__)
         new.converted_credits = dict(self.converted_credits)
-        new.appeal = copy.copy(self.appeal)
+        if self.appeal is not None:
+            new.appeal = copy.copy(self.appeal)
         return new
 
     def expired_on(self, day: date) -> bool:
@@ -147,7 +142,7 @@ class Outcome:
 class OfficerDecision:
     """An officer's recognition: the values, and the standard (version) it is measured against."""
 
-    __deepcopy__ = _shared
+    __deepcopy__ = shared_copy
 
     credits: Decimal
     level: int
@@ -184,7 +179,7 @@ class Proposal:
     """A decision that waits for a second officer: a recognition beyond the bounds, or an
     officer's reversal of a conversion."""
 
-    __deepcopy__ = _shared
+    __deepcopy__ = shared_copy
 
     id: UUID
     action: str  # RECOGNITION or REVERSAL
@@ -208,7 +203,7 @@ class Appeal:
 
 @dataclass(frozen=True, kw_only=True)
 class EvidenceItem:
-    __deepcopy__ = _shared
+    __deepcopy__ = shared_copy
 
     description: str
     url: str | None = None
@@ -219,7 +214,7 @@ class EvidenceItem:
 class Portfolio:
     """Prior learning as the learner describes it."""
 
-    __deepcopy__ = _shared
+    __deepcopy__ = shared_copy
 
     description: str
     hours: Decimal | None
@@ -232,7 +227,7 @@ class ConvertedPart:
     they became, keeping the source's completion date, institution and kind (and its level,
     unless the conversion is a course equivalence, which grants the target course's)."""
 
-    __deepcopy__ = _shared
+    __deepcopy__ = shared_copy
 
     id: UUID  # the holding a qualification counts
     source_id: UUID
@@ -289,7 +284,7 @@ class Conversion:
 
 @dataclass(frozen=True, kw_only=True)
 class AwardReview:
-    __deepcopy__ = _shared
+    __deepcopy__ = shared_copy
 
     decision: AwardDecision
     reason: str

@@ -25,6 +25,7 @@ from domain.values import (
     parse_instance,
     parse_level,
     parse_text,
+    shared_copy,
     within,
 )
 
@@ -35,6 +36,8 @@ MAX_FRAMEWORK_LEVEL = 8  # the EQF's; the application passes its framework's
 @dataclass(frozen=True, kw_only=True)
 class OutcomeCriteria:
     """Which outcomes a rule applies to; an absent criterion matches any value."""
+
+    __deepcopy__ = shared_copy
 
     institution_id: UUID | None = None
     kind: OutcomeKind | None = None
@@ -69,6 +72,8 @@ class OutcomeCriteria:
 
 @dataclass(frozen=True, kw_only=True)
 class RecognitionTerms:
+    __deepcopy__ = shared_copy
+
     criteria: OutcomeCriteria
     level: int
     category: str
@@ -81,6 +86,8 @@ class RecognitionTerms:
 
 @dataclass(frozen=True, kw_only=True)
 class ConversionTerms:
+    __deepcopy__ = shared_copy
+
     criteria: OutcomeCriteria
     target_institution_id: UUID
     target_code: str
@@ -108,6 +115,8 @@ class ConversionTerms:
 @dataclass(frozen=True, kw_only=True)
 class RuleVersion:
     """What a decision cites: the rule, the version of its terms, and the terms themselves."""
+
+    __deepcopy__ = shared_copy
 
     rule_id: UUID
     version: int
@@ -198,6 +207,8 @@ def _check_criteria(criteria: object) -> OutcomeCriteria:
 class TermsVersion:
     """A version of a rule's terms and the learning it governs: completed from
     ``effective_from`` (None: from the start of its terms' window) until a later version's."""
+
+    __deepcopy__ = shared_copy
 
     version: int
     effective_from: date | None

@@ -29,6 +29,7 @@ from domain.values import (
     parse_items,
     parse_level,
     parse_text,
+    shared_copy,
 )
 
 
@@ -36,6 +37,8 @@ from domain.values import (
 class PassMark:
     """What counts as a pass: one of ``results`` (compared without case), or a numeric result
     of at least ``minimum_score``; either, when both are given."""
+
+    __deepcopy__ = shared_copy
 
     results: tuple[str, ...] = ()
     minimum_score: Decimal | None = None
@@ -55,6 +58,8 @@ class PassMark:
 
 @dataclass(frozen=True, kw_only=True)
 class StandardTerms:
+    __deepcopy__ = shared_copy
+
     title: str
     level: int
     credits: Decimal
@@ -66,6 +71,8 @@ class StandardTerms:
 
 @dataclass(frozen=True, kw_only=True)
 class StandardVersion:
+    __deepcopy__ = shared_copy
+
     version: int
     terms: StandardTerms
     effective_from: date | None  # None: for all learning, whenever completed

@@ -6,7 +6,7 @@ import unicodedata
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from domain.errors import InvalidInput
 
@@ -15,6 +15,14 @@ CREDIT_QUANTUM = Decimal("0.01")
 MAX_CREDITS = Decimal("1000")
 MAX_HOURS = Decimal("100000")  # long work experience is counted in hours too
 ZERO = Decimal("0")
+
+
+def shared_copy(self: Any, memo: dict[int, Any]) -> Any:
+    """``__deepcopy__`` of a record that nothing can change (frozen, holding only immutable
+    values): the record itself. Aggregates are deep-copied each time the aggregate cache hands
+    one to a command, and the generic deep copy visited every UUID, Decimal and date of each
+    record, at every command (tests/unit/sharing.py checks what copies share)."""
+    return self
 
 
 class InstitutionKind(Enum):

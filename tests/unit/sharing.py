@@ -13,6 +13,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from domain.values import shared_copy
+
 ATOMS = (str, bytes, int, float, bool, Decimal, UUID, date, datetime, enum.Enum, type(None))
 
 
@@ -56,7 +58,7 @@ def shared_mutables(original: Any, copied: Any) -> list[str]:
 
 
 def immutable_records_hold_only_immutables(root: Any) -> list[str]:
-    """Frozen records (shared by copies) whose contents could still change."""
+    """Records shared by copies (``shared_copy``) whose contents could still change."""
     problems = []
     seen: set[int] = set()
     stack = [root]
@@ -65,7 +67,7 @@ def immutable_records_hold_only_immutables(root: Any) -> list[str]:
         if isinstance(value, ATOMS) or id(value) in seen:
             continue
         seen.add(id(value))
-        if _frozen(value):
+        if getattr(type(value), "__deepcopy__", None) is shared_copy:
             inner = mutable_parts(value)
             inner.pop(id(value), None)
             problems += [f"{type(value).__name__} holds {type(v).__name__}" for v in inner.values()]
