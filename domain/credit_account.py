@@ -119,7 +119,8 @@ class CreditAccount(StatusWatching):
         memo[id(self)] = new
         for name, value in self.__dict__.items():
             if name in ("outcomes", "conversions", "redemptions"):
-                value = {key: record.__deepcopy__(memo) for key, record in value.items()}
+                # Through deepcopy's memo: a record reached twice is copied once.
+                value = {key: copy.deepcopy(record, memo) for key, record in value.items()}
             elif name == "proposals":
                 value = dict(value)  # frozen records
             else:
