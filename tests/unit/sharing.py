@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -35,9 +36,8 @@ def _children(value: Any) -> list[Any]:
     return []
 
 
-def mutable_parts(root: Any) -> dict[int, Any]:
-    """Every object reachable from ``root`` that can be changed in place, by id."""
-    found: dict[int, Any] = {}
+def _reachable(root: Any) -> Iterator[Any]:
+    """Every object reachable from ``root`` but atoms, once each."""
     seen: set[int] = set()
     stack = [root]
     while stack:
@@ -45,10 +45,17 @@ def mutable_parts(root: Any) -> dict[int, Any]:
         if isinstance(value, ATOMS) or id(value) in seen:
             continue
         seen.add(id(value))
-        if not isinstance(value, (tuple, frozenset)) and not _frozen(value):
-            found[id(value)] = value
+        yield value
         stack.extend(_children(value))
-    return found
+
+
+def mutable_parts(root: Any) -> dict[int, Any]:
+    """Every object reachable from ``root`` that can be changed in place, by id."""
+    return {
+        id(value): value
+        for value in _reachable(root)
+        if not isinstance(value, (tuple, frozenset)) and not _frozen(value)
+    }
 
 
 def shared_mutables(original: Any, copied: Any) -> list[str]:
@@ -60,16 +67,9 @@ def shared_mutables(original: Any, copied: Any) -> list[str]:
 def immutable_records_hold_only_immutables(root: Any) -> list[str]:
     """Records shared by copies (``shared_copy``) whose contents could still change."""
     problems = []
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, ATOMS) or id(value) in seen:
-            continue
-        seen.add(id(value))
+    for value in _reachable(root):
         if getattr(type(value), "__deepcopy__", None) is shared_copy:
             inner = mutable_parts(value)
             inner.pop(id(value), None)
             problems += [f"{type(value).__name__} holds {type(v).__name__}" for v in inner.values()]
-        stack.extend(_children(value))
     return problems
