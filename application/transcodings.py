@@ -47,15 +47,18 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
+def tuple_fields(cls: type[Any]) -> frozenset[str]:
+    """The fields declared as tuples: JSON gives them back as lists."""
+    return frozenset(f.name for f in dataclasses.fields(cls) if str(f.type).startswith("tuple"))
+
+
 class DataclassAsDict(Transcoding):
     """Encodes a dataclass field by field; JSON lists come back as tuples where the field is one."""
 
     def __init__(self, cls: type[Any]) -> None:
         self.type = cls
         self.name = f"dc:{cls.__qualname__}"
-        self._tuple_fields = frozenset(
-            f.name for f in dataclasses.fields(cls) if str(f.type).startswith("tuple")
-        )
+        self._tuple_fields = tuple_fields(cls)
 
     def encode(self, obj: Any) -> dict[str, Any]:
         return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
@@ -126,7 +129,7 @@ class RecordAsCompact(Transcoding):
                 self._defaults[f.name] = f.default
             elif f.default_factory is not dataclasses.MISSING:
                 self._defaults[f.name] = f.default_factory()
-        self._tuples = frozenset(f.name for f in fields if str(f.type).startswith("tuple"))
+        self._tuples = tuple_fields(cls)
 
     def encode(self, obj: Any) -> dict[str, Any]:
         data: dict[str, Any] = {}

@@ -108,7 +108,7 @@ def measure_populations(ctx: Context, populations: dict[str, Population]) -> Non
             report.raw(f"{name}_{table}_rows", count, "rows")
         report.raw(f"{name}_heavy_learners", len(p.outcomes), "learners with >= 50 outcomes")
         report.raw(f"{name}_populate", p.seconds, "s (COPY, VACUUM ANALYZE)")
-        report.raw(f"{name}_database_size", _size(p.url), "MB")
+        report.raw(f"{name}_database_size", database_size(p.url), "MB")
     for p in populations.values():  # warm-up: connections, plans
         for learner in p.learners[:20]:
             read_balance(p.database, learner)
@@ -213,7 +213,8 @@ def explain(report: Report, population: Population) -> None:
             )
 
 
-def _size(url: str) -> float:
+def database_size(url: str) -> float:
+    """The database's size in MB."""
     import psycopg
 
     with psycopg.connect(url) as conn:

@@ -28,7 +28,7 @@ from uuid import UUID
 from application.bank import CreditBank
 from bench.event_population import Loaded, populate
 from bench.report import Context
-from bench.scale import one_cpu
+from bench.scale import database_size, one_cpu
 from bench.synthetic import OutcomeFactory, create_issuer
 from bench.timing import percentile
 from bench.world import bank_settings, fresh_postgres, open_bank, temp_dir
@@ -76,7 +76,7 @@ def run(ctx: Context) -> None:
             report.raw(f"{name}_learners", len(store.loaded.learners), "learners")
             report.raw(f"{name}_events", store.loaded.events, "stored events")
             report.raw(f"{name}_populate", store.loaded.seconds, "s (bulk load, VACUUM ANALYZE)")
-            report.raw(f"{name}_database_size", _size(store.url), "MB")
+            report.raw(f"{name}_database_size", database_size(store.url), "MB")
         rng = random.Random(5)
         per_round = ctx.pick(40, 300)
         rounds = ctx.pick(2, 5)
@@ -116,11 +116,3 @@ def run(ctx: Context) -> None:
             "small p50 ÷ large p50",
         )
         report.ratio("scale_write", rates["large"] / rates["small"], ">=", GOAL)
-
-
-def _size(url: str) -> float:
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
-    return round(int(row[0]) / 2**20, 1) if row else 0.0

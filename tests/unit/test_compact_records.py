@@ -109,22 +109,30 @@ def test_records_stored_in_the_generic_form_still_decode(record: Any) -> None:
     assert same(transcoder().decode(stored)["r"], record)
 
 
+def an_outcome(**changes: Any) -> records.Outcome:
+    values: dict[str, Any] = {
+        "id": UUID(int=1),
+        "issuer_id": UUID(int=2),
+        "credential_id": "urn:uuid:00000000-0000-4000-8000-000000000003",
+        "kind": next(iter(ENUMS["OutcomeKind"])),
+        "title": "高等数学",
+        "standard_code": None,
+        "level": 6,
+        "credits_claimed": Decimal("3"),
+        "hours": None,
+        "result": "A",
+        "completed_on": date(2020, 1, 1),
+        "evidence_digest": "sha256:" + "a" * 64,
+        "key_id": "k-2015",
+        "deposited_at": datetime(2020, 1, 2, tzinfo=UTC),
+    }
+    return records.Outcome(**{**values, **changes})
+
+
 def test_a_value_not_of_its_declared_type_is_kept_as_it_is() -> None:
-    outcome = records.Outcome(
-        id=UUID(int=1),
-        issuer_id=UUID(int=2),
-        credential_id="urn:x",
-        kind=next(iter(ENUMS["OutcomeKind"])),
-        title="t",
-        standard_code=None,
-        level=6,
-        credits_claimed=3,  # type: ignore[arg-type]  # an int where a Decimal is declared
-        hours=None,
-        result=None,
-        completed_on=datetime(2020, 1, 1, 12, tzinfo=UTC),  # type: ignore[arg-type]
-        evidence_digest="sha256:0",
-        key_id=None,
-        deposited_at=datetime(2020, 1, 2, tzinfo=UTC),
+    outcome = an_outcome(
+        credits_claimed=3,  # an int where a Decimal is declared
+        completed_on=datetime(2020, 1, 1, 12, tzinfo=UTC),  # a datetime where a date is
     )
     t = transcoder()
     stored = t.encode({"r": outcome})
@@ -133,21 +141,7 @@ def test_a_value_not_of_its_declared_type_is_kept_as_it_is() -> None:
 
 
 def test_the_compact_form_of_a_recognised_outcome_is_smaller() -> None:
-    outcome = records.Outcome(
-        id=UUID(int=1),
-        issuer_id=UUID(int=2),
-        credential_id="urn:uuid:00000000-0000-4000-8000-000000000003",
-        kind=next(iter(ENUMS["OutcomeKind"])),
-        title="高等数学",
-        standard_code=None,
-        level=6,
-        credits_claimed=Decimal("3"),
-        hours=None,
-        result="A",
-        completed_on=date(2020, 1, 1),
-        evidence_digest="sha256:" + "a" * 64,
-        key_id="k-2015",
-        deposited_at=datetime(2020, 1, 2, tzinfo=UTC),
+    outcome = an_outcome(
         recognized_credits=Decimal("3"),
         recognized_level=6,
         category="major",
