@@ -455,6 +455,42 @@ def test_a_caller_waits_briefly_for_a_worker_and_workers_run_at_low_priority() -
         busy.join(timeout=10)
 
 
+WARM_UP_CHILD = """
+import json, os, sys
+from application import canonicalisation
+seen = []
+work = canonicalisation._work
+def spy(documents, directory):
+    seen.append(os.getpriority(os.PRIO_PROCESS, 0))
+    return work(documents, directory)
+canonicalisation._work = spy
+canonicalisation._warm_up(os.getppid(), sys.argv[1])
+print(json.dumps({"during": seen, "after": os.getpriority(os.PRIO_PROCESS, 0),
+                  "cached": sorted(canonicalisation._standards)}))
+"""
+
+
+def test_a_worker_warms_up_at_full_priority_then_runs_niced() -> None:
+    """A worker niced from its start took 3-5 s to start on a busy 2-core machine, past the
+    caller's allowance: the first caller was told UNAVAILABLE for the bank's own start-up. It
+    now imports, parses the contexts and canonicalises one small document at the priority it
+    was started with, and only then lowers its own."""
+    root = Path(__file__).resolve().parents[2]
+    reply = subprocess.run(
+        [sys.executable, "-c", WARM_UP_CHILD, str(STANDARDS)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    seen = json.loads(reply.stdout)
+    started_at = os.getpriority(os.PRIO_PROCESS, 0)
+    assert seen["during"] == [started_at]  # one warm-up canonicalisation, not yet niced
+    assert seen["after"] >= started_at + canonicalisation.WORKER_NICENESS or seen["after"] == 19
+    assert seen["cached"] == [str(STANDARDS)]  # a task finds the contexts parsed
+
+
 def _swallow(function: Any, *args: Any) -> None:
     with contextlib.suppress(Exception):
         function(*args)
