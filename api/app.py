@@ -46,6 +46,7 @@ from api.middleware import (
 )
 from api.observability import Metrics, metrics_allowed, request_id, root_fields
 from api.projection_process import ProjectionProcess
+from application import canonicalisation
 from application.audit import sign_checkpoint
 from application.bootstrap import Services, bootstrap
 from application.intake.verifying import VerifyPool
@@ -175,6 +176,7 @@ def create_app(
         running.start()
         app.state.running = running
         if serving:
+            canonicalisation.start(built.bank.standards_material.directory)
             settle_heap()
         try:
             yield

@@ -9,6 +9,7 @@ runner's own polling and writing runs in threads named ``projection-*``).
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import statistics
 import threading
 import time
@@ -18,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import GEN0_THRESHOLD, create_app
+from application import canonicalisation
 from application.dialects import postgres, sqlite
 from tests.api.conftest import GraphQL, LearnerRef, Served, World
 
@@ -154,21 +156,31 @@ def test_each_row_has_its_own_issuer_however_it_is_asked(
             assert got == {"id": expected.id, "name": expected.name}
 
 
-def test_only_the_serving_process_settles_its_heap(served: Served) -> None:
+def test_only_the_serving_process_settles_its_heap_and_starts_its_workers(served: Served) -> None:
     """``creditbank serve`` freezes the start-up heap and collects young objects less often
-    once ready (api.app.settle_heap); an app built in tests leaves the collector alone."""
+    once ready (api.app.settle_heap), and starts the canonicalisation workers before the first
+    credential needs them; an app built in tests leaves the collector alone and starts workers
+    only when a credential needs them."""
     if served.engine != "sqlite":
         pytest.skip("storage plays no part: one engine")
     threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    canonicalisation.shutdown()
     try:
         with TestClient(create_app(served.settings)) as client:
             assert client.get("/healthz").status_code == 200
             assert gc.get_freeze_count() == frozen
             assert gc.get_threshold() == threshold
+            assert not workers()
         with TestClient(create_app(served.settings, serving=True)) as client:
             assert client.get("/healthz").status_code == 200
             assert gc.get_freeze_count() > frozen
             assert gc.get_threshold()[0] == GEN0_THRESHOLD
+            assert len(workers()) == canonicalisation.shared.workers
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+        canonicalisation.shutdown()
+
+
+def workers() -> list[multiprocessing.process.BaseProcess]:
+    return [p for p in multiprocessing.active_children() if p.name == "pebble_pool_worker"]
