@@ -171,14 +171,23 @@ def _number(value: Decimal | int | float | str) -> Any:
     return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 
+def achievement_id(issuer_uri: str, achievement_type: str, code_or_title: str) -> str:
+    """An OB 3.0 Achievement is the definition every recipient shares: one course, one id under
+    its issuer (from its code, else its title), whoever earned it and whenever."""
+    key = hashlib.sha256(f"{achievement_type}\n{code_or_title}".encode()).hexdigest()[:16]
+    return f"{issuer_uri.rstrip('/')}/achievements/{key}"
+
+
 def achievement_credential(a: Achievement) -> dict[str, Any]:
     achievement: dict[str, Any] = {
-        "id": f"{a.issuer_uri.rstrip('/')}/achievements/{uuid.uuid4().hex[:12]}",
+        "id": achievement_id(a.issuer_uri, a.achievement_type, a.human_code or a.title),
         "type": ["Achievement"],
         "achievementType": a.achievement_type,
         "name": a.title,
         "description": f"{a.title} (assessed)",
-        "criteria": {"narrative": "Passed the final assessment."},
+        # what earns the achievement, the same for every recipient; the recipient's own outcome
+        # is in the result (a Failed one included), never in the criteria
+        "criteria": {"narrative": f"Complete {a.title} and pass its assessment."},
     }
     if a.credits is not None:
         achievement["creditsAvailable"] = _number(a.credits)
