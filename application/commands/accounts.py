@@ -4,6 +4,7 @@ Recognition waits for the learner's identity, so verifying it is decided here to
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -63,6 +64,22 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
         if account.merged_into is None:
             return account
         return self.account(self.survivor_of(account.merged_into))
+
+    def held_outcome(
+        self,
+        account: CreditAccount,
+        issuer_id: UUID,
+        credential_id: str,
+        indexes: Mapping[UUID, CredentialIndex] | None = None,
+    ) -> UUID | None:
+        """For a deposit refused as a duplicate: the outcome this account holds under the same
+        issuer's same credential id (the deposit repeats one), else None (another account
+        holds it). ``indexes``: ones already read in this transaction."""
+        index_id = CredentialIndex.create_id(issuer_id, credential_id)
+        index = (indexes or {}).get(index_id) or self._find(CredentialIndex, index_id)
+        if index is None or self.credential_account(index).id != account.id:
+            return None
+        return index.outcome_id
 
     def account(self, learner_id: UUID, version: int | None = None) -> CreditAccount:
         if version is not None:

@@ -174,12 +174,6 @@ class IntakeCommands(AccountCommands):
         prepared: PreparedDeposit,
         indexes: dict[UUID, CredentialIndex],
     ) -> Deposited | None:
-        """For a credential refused as a duplicate: the outcome this account holds under the
-        same issuer's same credential id (the line repeats a deposit), else None (it is in
-        another account)."""
         outcome = prepared.outcome
-        index_id = CredentialIndex.create_id(outcome.issuer_id, outcome.credential_id)
-        index = indexes.get(index_id) or self._find(CredentialIndex, index_id)
-        if index is None or self.credential_account(index).id != account.id:
-            return None
-        return Deposited(index.outcome_id, new=False)
+        held = self.held_outcome(account, outcome.issuer_id, outcome.credential_id, indexes)
+        return None if held is None else Deposited(held, new=False)

@@ -216,15 +216,12 @@ class IntakeWorker:
 
     def _statement(self, job: Job, asked: Deposit) -> LineResult:
         try:
-            outcome_id = self.bank.deposit_statement(
+            return self.bank.deposit_statement_line(
                 asked.learner_id, asked.credential, job.actor, job.institution_id
             )
-        except DomainError as exc:
-            return exc
         except Exception:  # a fault of the bank's: logged, and the line's answer
             log.exception("intake job %s: a statement for %s failed", job.id, asked.learner_id)
             return LineFailed()
-        return Deposited(outcome_id, new=True)
 
     def _deposit(
         self,

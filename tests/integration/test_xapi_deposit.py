@@ -167,7 +167,9 @@ def test_a_platform_deposits_only_what_it_signed(world: World, lms: Issuer) -> N
 
 def test_statements_enter_through_an_upload_like_credentials(world: World, lms: Issuer) -> None:
     """A platform's upload (POST /intake) may carry statements: one a line, with the answer
-    deposit_statement gives."""
+    deposit_statement gives; the same upload again is answered the same and changes nothing
+    (a statement the account holds is held, as a credential line is, where depositStatement
+    says DUPLICATE_CREDENTIAL); another learner's account holding it is still a refusal."""
     import json
 
     from application.intake.jobs import IntakeStore
@@ -181,11 +183,24 @@ def test_statements_enter_through_an_upload_like_credentials(world: World, lms: 
         json.dumps({"learnerId": str(learner.id), **item}) + "\n" for item in (good, unsigned)
     )
     store = IntakeStore(world.bank.database)
-    upload = Upload(store, lms.id, f"institution:{lms.id}", world.bank.now())
-    upload.feed(body.encode())
-    job_id = upload.finish()
-    IntakeWorker(world.bank, store).run_until_idle()
-    results = store.results(job_id)
+
+    def uploaded(text: str) -> list[tuple[int, str | None, str | None, str | None]]:
+        upload = Upload(store, lms.id, f"institution:{lms.id}", world.bank.now())
+        upload.feed(text.encode())
+        job_id = upload.finish()
+        IntakeWorker(world.bank, store).run_until_idle()
+        return store.results(job_id)
+
+    results = uploaded(body)
     assert [(n, result) for n, result, _code, _o in results] == [(1, "ACCEPTED"), (2, "REFUSED")]
     assert results[1][2] == "INVALID_CREDENTIAL"
     assert len(world.bank.account(learner.id).outcomes) == 1
+    position = world.bank.recorder.max_notification_id()
+    assert uploaded(body) == results  # the same outcome, held: nothing written
+    assert world.bank.recorder.max_notification_id() == position
+    refused(world, "DUPLICATE_CREDENTIAL", learner, good)  # one statement alone still says so
+    someone = world.learner()
+    elsewhere = uploaded(json.dumps({"learnerId": str(someone.id), **good}) + "\n")
+    with pytest.raises(DomainError) as alone:
+        world.bank.deposit_statement(someone.id, good, by_institution=lms.id)
+    assert [(result, code) for _n, result, code, _o in elsewhere] == [("REFUSED", alone.value.code)]
