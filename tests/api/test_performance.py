@@ -9,7 +9,6 @@ runner's own polling and writing runs in threads named ``projection-*``).
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import statistics
 import threading
 import time
@@ -22,6 +21,7 @@ from api.app import GEN0_THRESHOLD, create_app
 from application import canonicalisation
 from application.dialects import postgres, sqlite
 from tests.api.conftest import GraphQL, LearnerRef, Served, World
+from tests.security.test_canonicalisation import pebble_workers
 
 ROWS = 50
 TRANSCRIPT = """query($id: ID!, $first: Int!) { learner(id: $id) { account {
@@ -170,17 +170,13 @@ def test_only_the_serving_process_settles_its_heap_and_starts_its_workers(served
             assert client.get("/healthz").status_code == 200
             assert gc.get_freeze_count() == frozen
             assert gc.get_threshold() == threshold
-            assert not workers()
+            assert not pebble_workers()
         with TestClient(create_app(served.settings, serving=True)) as client:
             assert client.get("/healthz").status_code == 200
             assert gc.get_freeze_count() > frozen
             assert gc.get_threshold()[0] == GEN0_THRESHOLD
-            assert len(workers()) == canonicalisation.shared.workers
+            assert len(pebble_workers()) == canonicalisation.shared.workers
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
         canonicalisation.shutdown()
-
-
-def workers() -> list[multiprocessing.process.BaseProcess]:
-    return [p for p in multiprocessing.active_children() if p.name == "pebble_pool_worker"]

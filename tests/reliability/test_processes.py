@@ -55,15 +55,20 @@ def alive(pid: int) -> bool:
     return "projections run" in cmdline(pid)  # not a reused pid
 
 
+def runners(pid: int) -> list[int]:
+    """The projection runners among the children of ``pid``."""
+    return [c for c in children(pid) if "projections run" in cmdline(c)]
+
+
 def runner_of(api: support.Proc, timeout: float = 30) -> int:
     """The API process's projection runner child, once it is there."""
     assert api.proc is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runners = [c for c in children(api.proc.pid) if "projections run" in cmdline(c)]
-        if runners:
-            assert len(runners) == 1, runners
-            return runners[0]
+        found = runners(api.proc.pid)
+        if found:
+            assert len(found) == 1, found
+            return found[0]
         time.sleep(0.1)
     raise AssertionError(f"no projection runner process under the API:\n{api.tail()}")
 
@@ -143,7 +148,8 @@ def test_read_your_writes_across_two_api_processes_and_one_worker(
         worker.start()
         for base, api in zip(bases, apis, strict=True):
             support.wait_http(base + "/readyz", api)
-        assert not [c for api in apis if api.proc for c in children(api.proc.pid)]
+        # external: no runner of their own (their children are the canonicalisation workers)
+        assert not [c for api in apis if api.proc for c in runners(api.proc.pid)]
         world = build_world(support.Remote.of(bases[0], clients[0], data_dir))  # type: ignore[arg-type]
         learners = [world.learner() for _ in range(2)]
         for i in range(12):
