@@ -174,7 +174,8 @@ def _number(value: Decimal | int | float | str) -> Any:
 def achievement_id(issuer_uri: str, achievement_type: str, code_or_title: str) -> str:
     """An OB 3.0 Achievement is the definition every recipient shares: one course, one id under
     its issuer (from its code, else its title), whoever earned it and whenever."""
-    key = hashlib.sha256(f"{achievement_type}\n{code_or_title}".encode()).hexdigest()[:16]
+    named = f"{achievement_type}\n{code_or_title}".encode(errors="surrogatepass")  # any text
+    key = hashlib.sha256(named).hexdigest()[:16]
     return f"{issuer_uri.rstrip('/')}/achievements/{key}"
 
 

@@ -65,7 +65,7 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
             return account
         return self.account(self.survivor_of(account.merged_into))
 
-    def held_outcome(
+    def _held_outcome(
         self,
         account: CreditAccount,
         issuer_id: UUID,

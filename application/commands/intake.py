@@ -175,5 +175,5 @@ class IntakeCommands(AccountCommands):
         indexes: dict[UUID, CredentialIndex],
     ) -> Deposited | None:
         outcome = prepared.outcome
-        held = self.held_outcome(account, outcome.issuer_id, outcome.credential_id, indexes)
+        held = self._held_outcome(account, outcome.issuer_id, outcome.credential_id, indexes)
         return None if held is None else Deposited(held, new=False)

@@ -63,7 +63,7 @@ class XapiCommands(AccountCommands):
                 account = self.account(learner_id)
             except DomainError:
                 return exc
-            held = self.held_outcome(account, outcome.issuer_id, outcome.credential_id)
+            held = self._held_outcome(account, outcome.issuer_id, outcome.credential_id)
             return exc if held is None else Deposited(held, new=False)
         except DomainError as exc:
             return exc

@@ -268,6 +268,13 @@ def deposit_with(**changes: Any) -> Call:
     return call
 
 
+def raised(answer: object) -> object:
+    """An intake line's answer, a refusal raised as the single command raises it."""
+    if isinstance(answer, DomainError):
+        raise answer
+    return answer
+
+
 def jwk_with(**changes: Any) -> dict[str, Any]:
     jwk: dict[str, Any] = ed25519_jwk("new-key")
     jwk.update(changes)
@@ -1862,6 +1869,13 @@ CASES = [
         "deposit_statement",
         "not-json",
         lambda b, w: b.deposit_statement(w.learner, "{not json", None, None),
+        InvalidCredential,
+        "INVALID_CREDENTIAL",
+    ),
+    case(
+        "deposit_statement_line",
+        "not-json",
+        lambda b, w: raised(b.deposit_statement_line(w.learner, "{not json", None, w.uni.id)),
         InvalidCredential,
         "INVALID_CREDENTIAL",
     ),
