@@ -286,7 +286,7 @@ class _Problem:
             cost[n + i] = 1.0 / (2 * total_upper) + eps * i  # counting again costs little
         lower = np.zeros(nv)
         upper = np.array([*self.upper, *self.recount, *([1] * len(cites))], dtype=float)
-        solution = _solve(cost, rows, lower, upper)
+        solution = _solve(cost, rows, lower, upper, quanta=2 * n)
         if solution is None:
             return None
         fresh = [round(v) for v in solution[:n]]
@@ -334,7 +334,7 @@ class _Problem:
             ],
             dtype=float,
         )
-        solution = _solve(cost, rows, lower, upper)
+        solution = _solve(cost, rows, lower, upper, quanta=n)
         assert solution is not None, "every minimum has a slack: the programme is feasible"
         x = [round(v) for v in solution[:n]]
         unmet_standards = {
@@ -415,10 +415,15 @@ class _Rows:
         self.hi.append(np.inf if hi is None else hi)
 
 
-def _solve(cost: Any, rows: _Rows, lower: Any, upper: Any) -> Any | None:
-    """The optimum in whole quanta, or None if none exists. The linear relaxation first: when
-    its optimum is already whole (most accounts: the requirements' sets mostly nest), it is the
-    integer optimum too; otherwise branch and bound."""
+def _solve(cost: Any, rows: _Rows, lower: Any, upper: Any, quanta: int) -> Any | None:
+    """The optimum in whole quanta, or None if none exists; the first ``quanta`` columns are
+    credits, the others decisions (0/1) and slacks.
+
+    Each step solves a relaxation, and an optimum of a relaxation that is whole is the integer
+    optimum too: first the linear relaxation (most accounts: the requirements' sets mostly nest,
+    and it is whole); then branch and bound on the decisions alone, the credits left fractional
+    (whole in the cases measured, and 31 -> 25 ms for bench assess_300's capped account); only
+    then on every column."""
     constraints = []
     if rows.lo:
         matrix = coo_array((rows.v, (rows.r, rows.c)), shape=(len(rows.lo), rows.columns)).tocsr()
@@ -427,17 +432,26 @@ def _solve(cost: Any, rows: _Rows, lower: Any, upper: Any) -> Any | None:
     relaxed = milp(c=cost, constraints=constraints, bounds=bounds)
     if relaxed.status == 2:  # infeasible even in fractions of a quantum
         return None
-    if relaxed.x is not None and np.all(np.abs(relaxed.x - np.round(relaxed.x)) < 1e-9):
+    if _whole(relaxed.x):
         return relaxed.x
-    result = milp(
-        c=cost,
-        constraints=constraints,
-        integrality=np.ones(rows.columns),
-        bounds=bounds,
-        options={"mip_rel_gap": 0},
-    )
-    if result.status == 2:  # infeasible
-        return None
-    if result.x is None:
-        raise RuntimeError(f"the allocation solver failed: {result.message}")
-    return result.x
+    decisions = np.ones(rows.columns)
+    decisions[:quanta] = 0
+    for integrality in (decisions, np.ones(rows.columns)):
+        result = milp(
+            c=cost,
+            constraints=constraints,
+            integrality=integrality,
+            bounds=bounds,
+            options={"mip_rel_gap": 0},
+        )
+        if result.status == 2:  # infeasible
+            return None
+        if result.x is None:
+            raise RuntimeError(f"the allocation solver failed: {result.message}")
+        if _whole(result.x):
+            return result.x
+    raise RuntimeError("the allocation solver returned fractions of a quantum")
+
+
+def _whole(x: Any) -> bool:
+    return x is not None and bool(np.all(np.abs(x - np.round(x)) < 1e-9))

@@ -11,10 +11,11 @@ from datetime import date
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from uuid import UUID, uuid4
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.assessment import Calendar, Goal, Holding, assess
+from domain.assessment import Calendar, Goal, Holding, _Rows, _solve, assess
 from domain.qualification import CategoryMinimum, KindMaximum, LevelMinimum, Requirements
 from domain.values import CREDIT_QUANTUM, OutcomeKind
 
@@ -179,3 +180,15 @@ def test_the_solver_agrees_with_brute_force(hs: list[Holding], goal: Goal) -> No
     if result.met:
         # It spends no more than the cheapest allocation that meets everything.
         assert result.credits_counted == min(v.spent for v in verdicts if v.unmet == 0)
+
+
+def test_each_relaxation_is_believed_only_when_its_optimum_is_whole() -> None:
+    """The solver tries the linear relaxation, then integrality on the decision columns alone,
+    then on every column; an optimum in fractions of a quantum goes on to the next. Here the
+    credit column's best is 1.5 in both relaxations (2x <= 3): only the last gives 1."""
+    rows = _Rows(2)
+    rows.add({0: 2}, None, 3)  # twice the credits at most 3 quanta
+    rows.add({0: 1, 1: -10}, None, 0)  # counted only if decided (a 0/1 column)
+    cost = np.array([-1.0, 0.1])
+    solution = _solve(cost, rows, np.zeros(2), np.array([10.0, 1.0]), quanta=1)
+    assert [round(v, 9) for v in solution] == [1, 1]
