@@ -85,5 +85,6 @@ class XapiCommands(AccountCommands):
         if by_institution is not None and verified.issuer.id != by_institution:
             raise Forbidden("an institution deposits only the statements it signed")
         numbers = xapi.identity_numbers(verified.statement)
+        outcome = xapi.to_outcome(verified)
         identity = self._numbers_finding(learner_id, numbers)
-        return xapi.to_outcome(verified), submission.evidence(), identity
+        return outcome, submission.evidence(), identity
