@@ -26,7 +26,6 @@ import multiprocessing
 import os
 import re
 import threading
-import time
 from collections.abc import Sequence
 from concurrent import futures
 from pathlib import Path
@@ -35,6 +34,7 @@ from typing import Any
 from pebble import ProcessExpired, ProcessPool
 
 from application.standards import Standards, StandardsUnavailable
+from application.worker_processes import exit_with
 from domain.errors import InvalidCredential, Unavailable
 
 # Bounds on the JSON, checked before anything is sent to JSON-LD. The shipped OB 3.0 and CLR 2.0
@@ -261,7 +261,7 @@ def _warm_up(parent: int, directory: str) -> None:
     worker, before it takes a task (and so outside the deadline); niced only then. Niced from
     the start, a worker's start took 3-5 s on a busy 2-core machine (0.45 s idle) and the
     first caller was told UNAVAILABLE: its start is the bank's, not a burst of costly work."""
-    threading.Thread(target=_watch, args=(parent,), name="parent-watch", daemon=True).start()
+    exit_with(parent)
     try:
         import resource
 
@@ -282,16 +282,6 @@ _WARM_UP_DOCUMENT = {
     "issuer": "urn:uuid:00000000-0000-4000-8000-000000000001",
     "credentialSubject": {"id": "urn:uuid:00000000-0000-4000-8000-000000000002"},
 }
-
-
-def _watch(parent: int) -> None:
-    """Ends this worker when the process that started it is gone (killed, crashed): busy on a
-    costly credential, it would not read the closed pipe until done. pyld yields the GIL every
-    few milliseconds, so this thread runs even then."""
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent:
-            os._exit(1)
 
 
 def _work(documents: list[dict[str, Any]], directory: str) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from application.credentials import VerifiedCredential, verify
 from application.standards import Standards
+from application.worker_processes import exit_with
 from domain.errors import DomainError, UnknownIssuer
 from domain.institution import Institution
 
@@ -28,8 +29,9 @@ Verdict = VerifiedCredential | DomainError
 _standards: Standards | None = None
 
 
-def _start() -> None:
+def _start(parent: int) -> None:
     global _standards
+    exit_with(parent)
     os.nice(5)  # below the service's own requests
     _standards = Standards()
 
@@ -83,7 +85,9 @@ class VerifyPool:
     ) -> Future[list[Any]]:
         if self._pool is None:
             context = multiprocessing.get_context("spawn")  # never fork a threaded server
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_start, initargs=(os.getpid(),)
+            )
         return self._pool.submit(_verify_chunk, tokens, institution, now)
 
     @staticmethod

@@ -587,3 +587,26 @@ def drop_database(admin_url: str, name: str) -> None:
 
     with contextlib.suppress(psycopg.Error), psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# -- worker processes outliving their parent -------------------------------------------------------
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process, not a zombie waiting to be reaped (Linux: /proc)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\tZ" not in status.split("State:", 1)[1].split("\n", 1)[0]
+
+
+def outlived(pids: Iterable[int], seconds: float = 5.0) -> list[int]:
+    """Those of ``pids`` still running after ``seconds``; they are killed (the test's own)."""
+    pids = list(pids)
+    deadline = time.monotonic() + seconds
+    while any(running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in pids if running(pid)]
+    for pid in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    return left

@@ -16,7 +16,6 @@ import copy
 import json
 import multiprocessing
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -40,6 +39,7 @@ from application.standards import Standards
 from domain.errors import InvalidCredential, InvalidSignature, Unavailable
 from tests.api.conftest import GraphQL, Issuer, LearnerRef, Served, World, serve
 from tests.builders import STANDARDS, CredentialSpec, achievement_credential
+from tests.reliability.support import outlived, running
 
 VERIFY = (
     "query V($c: String!) { verifyCredential(credential: $c) { valid errors { code message } } }"
@@ -372,14 +372,6 @@ time.sleep(600)
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "\tZ" not in status.split("State:", 1)[1].split("\n", 1)[0]
-
-
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_a_busy_worker_does_not_outlive_the_process_that_started_it() -> None:
     """The API process killed (SIGKILL, OOM) while a worker canonicalises a clique: the worker
@@ -401,19 +393,11 @@ def test_a_busy_worker_does_not_outlive_the_process_that_started_it() -> None:
         assert child.stdout is not None
         workers = [int(pid) for pid in child.stdout.readline().split()]
         assert workers
-        assert all(_alive(pid) for pid in workers)
+        assert all(running(pid) for pid in workers)
     finally:
         child.kill()
         child.wait()
-    try:
-        deadline = time.monotonic() + 5
-        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not any(_alive(pid) for pid in workers)
-    finally:
-        for pid in workers:  # only the workers this test started
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+    assert not outlived(workers)
 
 
 # -- waiting for a worker, and the workers' share of the CPU ---------------------------------------
