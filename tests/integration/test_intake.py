@@ -6,8 +6,6 @@ lease lapses) is resumed by another with the same result."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -24,7 +22,7 @@ from application.intake.lines import MAX_LINE_BYTES, Upload
 from application.intake.worker import IntakeWorker
 from application.issuing import IssuerKey, sign_vc_jwt
 from tests.builders import Issuer, Learner, World
-from tests.reliability.support import outlived, running
+from tests.reliability.support import left_by_a_killed_parent
 
 pytestmark = pytest.mark.slow
 
@@ -221,20 +219,7 @@ def test_a_verifying_process_does_not_outlive_the_process_that_started_it() -> N
     """The server killed (SIGKILL, OOM) with its intake pool started: the pool's processes,
     blocked on their task queue, end within a second or so instead of staying, orphans of init
     (~120 MB each; four were found after each run of the suite)."""
-    root = Path(__file__).resolve().parents[2]
-    child = subprocess.Popen(
-        [sys.executable, "-c", POOL_CHILD], cwd=root, stdout=subprocess.PIPE, text=True
-    )
-    workers: list[int] = []
-    try:
-        assert child.stdout is not None
-        workers = [int(pid) for pid in child.stdout.readline().split()]
-        assert workers
-        assert all(running(pid) for pid in workers)
-    finally:
-        child.kill()
-        child.wait()
-    assert not outlived(workers)
+    assert not left_by_a_killed_parent(POOL_CHILD)
 
 
 def test_an_upload_whose_receiver_died_is_swept(trust: World) -> None:

@@ -599,6 +599,26 @@ def running(pid: int) -> bool:
     return "\tZ" not in status.split("State:", 1)[1].split("\n", 1)[0]
 
 
+def left_by_a_killed_parent(script: str, *args: str) -> list[int]:
+    """Runs ``script`` in a Python child (from the project's root), which starts its workers and
+    prints their pids on one line; kills the child outright (SIGKILL, as an OOM kill would) and
+    answers the workers still running five seconds later (killed then: the test's own)."""
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen(
+        [sys.executable, "-c", script, *args], cwd=root, stdout=subprocess.PIPE, text=True
+    )
+    workers: list[int] = []
+    try:
+        assert child.stdout is not None
+        workers = [int(pid) for pid in child.stdout.readline().split()]
+        assert workers, "the child started no workers"
+        assert all(running(pid) for pid in workers)
+    finally:
+        child.kill()
+        child.wait()
+    return outlived(workers)
+
+
 def outlived(pids: Iterable[int], seconds: float = 5.0) -> list[int]:
     """Those of ``pids`` still running after ``seconds``; they are killed (the test's own)."""
     pids = list(pids)

@@ -39,7 +39,7 @@ from application.standards import Standards
 from domain.errors import InvalidCredential, InvalidSignature, Unavailable
 from tests.api.conftest import GraphQL, Issuer, LearnerRef, Served, World, serve
 from tests.builders import STANDARDS, CredentialSpec, achievement_credential
-from tests.reliability.support import outlived, running
+from tests.reliability.support import left_by_a_killed_parent
 
 VERIFY = (
     "query V($c: String!) { verifyCredential(credential: $c) { valid errors { code message } } }"
@@ -384,20 +384,7 @@ def test_a_busy_worker_does_not_outlive_the_process_that_started_it() -> None:
             {"id": f"_:b{i}", "knows": [f"_:b{j}" for j in range(9) if j != i]} for i in range(9)
         ],
     }
-    root = Path(__file__).resolve().parents[2]
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, json.dumps(bomb)], cwd=root, stdout=subprocess.PIPE, text=True
-    )
-    workers: list[int] = []
-    try:
-        assert child.stdout is not None
-        workers = [int(pid) for pid in child.stdout.readline().split()]
-        assert workers
-        assert all(running(pid) for pid in workers)
-    finally:
-        child.kill()
-        child.wait()
-    assert not outlived(workers)
+    assert not left_by_a_killed_parent(CHILD, json.dumps(bomb))
 
 
 # -- waiting for a worker, and the workers' share of the CPU ---------------------------------------
