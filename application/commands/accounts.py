@@ -67,17 +67,17 @@ class AccountCommands(LearnerCommands, CatalogueCommands):
 
     def _held_outcome(
         self,
-        account: CreditAccount,
+        learner_id: UUID,
         issuer_id: UUID,
         credential_id: str,
         indexes: Mapping[UUID, CredentialIndex] | None = None,
     ) -> UUID | None:
-        """For a deposit refused as a duplicate: the outcome this account holds under the same
-        issuer's same credential id (the deposit repeats one), else None (another account
-        holds it). ``indexes``: ones already read in this transaction."""
+        """For a deposit refused as a duplicate: the outcome the learner's account holds under
+        the same issuer's same credential id (the deposit repeats one), else None (another
+        account holds it, or none). ``indexes``: ones already read in this transaction."""
         index_id = CredentialIndex.create_id(issuer_id, credential_id)
         index = (indexes or {}).get(index_id) or self._find(CredentialIndex, index_id)
-        if index is None or self.credential_account(index).id != account.id:
+        if index is None or self.credential_account(index).id != self.account_id(learner_id):
             return None
         return index.outcome_id
 

@@ -151,7 +151,7 @@ class IntakeCommands(AccountCommands):
             except DomainError as exc:
                 if len(account.pending_events) != before:
                     raise _Tangled from exc
-                results[n] = self._held(account, prepared, indexes) or exc
+                results[n] = self._held(learner_id, prepared, indexes) or exc
         return results, account
 
     def _deposit_alone(
@@ -160,20 +160,16 @@ class IntakeCommands(AccountCommands):
         try:
             return Deposited(self._deposit_prepared(learner_id, prepared, actor), new=True)
         except DuplicateCredential as exc:
-            try:
-                account = self.account(learner_id)
-            except DomainError:
-                return exc
-            return self._held(account, prepared, {}) or exc
+            return self._held(learner_id, prepared, {}) or exc
         except DomainError as exc:
             return exc
 
     def _held(
         self,
-        account: CreditAccount,
+        learner_id: UUID,
         prepared: PreparedDeposit,
         indexes: dict[UUID, CredentialIndex],
     ) -> Deposited | None:
         outcome = prepared.outcome
-        held = self._held_outcome(account, outcome.issuer_id, outcome.credential_id, indexes)
+        held = self._held_outcome(learner_id, outcome.issuer_id, outcome.credential_id, indexes)
         return None if held is None else Deposited(held, new=False)

@@ -59,11 +59,7 @@ class XapiCommands(AccountCommands):
         try:
             deposited = self.deposit(learner_id, outcome, evidence, actor=actor, identity=identity)
         except DuplicateCredential as exc:
-            try:
-                account = self.account(learner_id)
-            except DomainError:
-                return exc
-            held = self._held_outcome(account, outcome.issuer_id, outcome.credential_id)
+            held = self._held_outcome(learner_id, outcome.issuer_id, outcome.credential_id)
             return exc if held is None else Deposited(held, new=False)
         except DomainError as exc:
             return exc
